@@ -1,0 +1,457 @@
+//! Configuration: the single source of truth for every setting.
+//!
+//! Settings come from, in rising order of precedence: built-in defaults, a TOML file,
+//! `REACHLINE_<SECTION>_<KEY>` environment variables, and command-line flags. Unknown keys
+//! in the file are errors. `reachline config example` prints [`Config::example`], which is
+//! generated from the defaults and [`DOCS`]; a test keeps the committed
+//! `config.example.toml` identical to it.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub storage: Storage,
+    pub site: Site,
+    pub selfhelp: SelfHelp,
+    pub reach: Reach,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub listen: String,
+    pub trust_forwarded_proto: bool,
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Storage {
+    pub data_dir: String,
+    pub database_url: String,
+    pub master_key_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Site {
+    pub quick_exit_url: String,
+    pub default_locale: String,
+    pub pseudo_locales: bool,
+    pub content_dir: String,
+    pub max_body_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SelfHelp {
+    pub saved_retention_days: u64,
+    pub unsaved_retention_hours: u64,
+    pub failed_codes_per_minute: u64,
+    pub max_answer_chars: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reach {
+    pub geoip_database: String,
+    pub geoip_field: String,
+    pub geoip_areas: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: Server::default(),
+            storage: Storage::default(),
+            site: Site::default(),
+            selfhelp: SelfHelp::default(),
+            reach: Reach::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: "127.0.0.1:8080".into(),
+            trust_forwarded_proto: false,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            data_dir: "./reachline-data".into(),
+            database_url: String::new(),
+            master_key_file: String::new(),
+        }
+    }
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            quick_exit_url: "https://www.bbc.co.uk/weather".into(),
+            default_locale: "en-GB".into(),
+            pseudo_locales: true,
+            content_dir: String::new(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for SelfHelp {
+    fn default() -> Self {
+        SelfHelp {
+            saved_retention_days: 365,
+            unsaved_retention_hours: 24,
+            failed_codes_per_minute: 30,
+            max_answer_chars: 8000,
+        }
+    }
+}
+
+impl Default for Reach {
+    fn default() -> Self {
+        Reach {
+            geoip_database: String::new(),
+            geoip_field: "subdivisions.1.iso_code".into(),
+            geoip_areas: Vec::new(),
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            filter: "info".into(),
+        }
+    }
+}
+
+/// One line of documentation for every setting, in the order the example shows them.
+pub const DOCS: &[(&str, &str)] = &[
+    ("server", "The HTTP listener."),
+    ("server.listen", "Address and port to listen on."),
+    ("server.trust_forwarded_proto", "Trust the X-Forwarded-Proto header from a reverse proxy that terminates TLS (marks cookies Secure). Nothing else from the proxy is trusted."),
+    ("server.shutdown_grace_seconds", "On SIGTERM or Ctrl-C, how long in-flight requests may take to finish."),
+    ("storage", "Where records are kept."),
+    ("storage.data_dir", "Data directory: the SQLite database and the master key file live here. Created if missing."),
+    ("storage.database_url", "Use PostgreSQL instead of SQLite, e.g. postgres://user@host/db. Empty: SQLite in data_dir. Also REACHLINE_DATABASE_URL."),
+    ("storage.master_key_file", "The master key file (created with mode 0600 if missing). Empty: master.key in data_dir. Keep a copy offline."),
+    ("site", "The public self-help website."),
+    ("site.quick_exit_url", "Where the quick exit button goes: a neutral, everyday site."),
+    ("site.default_locale", "Language used when the browser asks for none we have."),
+    ("site.pseudo_locales", "Offer the pseudo-locales en-XA (accented, longer) and ar-XB (right-to-left) for checking translations and layout."),
+    ("site.content_dir", "A folder laid out like content/ in the source tree; its modules and pages replace or add to the built-in ones. Empty: built-in content only."),
+    ("site.max_body_bytes", "Largest request body accepted, in bytes; larger requests get 413."),
+    ("selfhelp", "Exercises and saved progress."),
+    ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
+    ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),
+    ("selfhelp.failed_codes_per_minute", "Wrong return codes accepted per minute across the whole service before everyone is asked to wait (guessing is throttled without IP addresses)."),
+    ("selfhelp.max_answer_chars", "Longest answer to one exercise, in characters."),
+    ("reach", "Counting reach without identifiers."),
+    ("reach.geoip_database", "Optional GeoIP database (.mmdb) used to find a visitor's police force area on their first visit of the year; the address is discarded straight after. Empty: areas come only from what people choose."),
+    ("reach.geoip_field", "Dotted path of the field to read from a GeoIP record, e.g. subdivisions.1.iso_code."),
+    ("reach.geoip_areas", "Map GeoIP field values to police force area codes, as \"VALUE=CODE\" (e.g. \"STS=E23000015\"). A value that is itself an area code needs no entry."),
+    ("log", "Logging. Log lines never carry an IP address, user agent, return code or content."),
+    ("log.filter", "tracing filter, e.g. info or reachline=debug,info."),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid: {message}")]
+    Invalid { path: String, message: String },
+    #[error("the environment variable {name} is not valid: {message}")]
+    Env { name: String, message: String },
+}
+
+/// Overrides given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<String>,
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the environment, then `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = default_table();
+        let source = file.map(|p| p.display().to_string()).unwrap_or_default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                path: source.clone(),
+                source: e,
+            })?;
+            let from_file: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                ConfigError::Invalid {
+                    path: source.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            merge(&mut table, from_file);
+            // Deserialise before the environment is applied so unknown keys name the file.
+            Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                ConfigError::Invalid {
+                    path: source.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+        }
+        apply_env(&mut table, env)?;
+        let mut config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
+                path: source,
+                message: e.to_string(),
+            })?;
+        if let Some(d) = &overrides.data_dir {
+            config.storage.data_dir = d.clone();
+        }
+        if let Some(l) = &overrides.listen {
+            config.server.listen = l.clone();
+        }
+        if let Some(u) = &overrides.database_url {
+            config.storage.database_url = u.clone();
+        }
+        Ok(config)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        PathBuf::from(&self.storage.data_dir)
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        if self.storage.master_key_file.is_empty() {
+            self.data_dir().join("master.key")
+        } else {
+            PathBuf::from(&self.storage.master_key_file)
+        }
+    }
+
+    /// The complete, commented example configuration (`reachline config example`).
+    pub fn example() -> String {
+        let table = default_table();
+        let mut out = String::from(
+            "# Reachline configuration: every setting, with its default.\n\
+             # Generated by `reachline config example`; unknown keys are errors.\n\
+             # Each setting can also be given as an environment variable\n\
+             # REACHLINE_<SECTION>_<KEY>, e.g. REACHLINE_SERVER_LISTEN.\n",
+        );
+        for (section, doc) in DOCS.iter().filter(|(k, _)| !k.contains('.')) {
+            out.push_str(&format!("\n# {doc}\n[{section}]\n"));
+            let Some(toml::Value::Table(values)) = table.get(*section) else {
+                continue;
+            };
+            for (key, kdoc) in DOCS.iter().filter_map(|(k, d)| {
+                k.strip_prefix(&format!("{section}.")).map(|rest| (rest, d))
+            }) {
+                for line in wrap(kdoc, 90) {
+                    out.push_str(&format!("# {line}\n"));
+                }
+                if let Some(v) = values.get(key) {
+                    out.push_str(&format!("{key} = {v}\n"));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn default_table() -> toml::Table {
+    match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    }
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+fn env_name(section: &str, key: &str) -> String {
+    format!("REACHLINE_{}_{}", section.to_uppercase(), key.to_uppercase())
+}
+
+fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+    let aliases = [
+        ("REACHLINE_DATABASE_URL", "storage", "database_url"),
+        ("REACHLINE_DATA_DIR", "storage", "data_dir"),
+        ("REACHLINE_LISTEN", "server", "listen"),
+    ];
+    let defaults = default_table();
+    for (section, values) in &defaults {
+        let toml::Value::Table(values) = values else {
+            continue;
+        };
+        for (key, default) in values {
+            let mut names = vec![env_name(section, key)];
+            names.extend(
+                aliases
+                    .iter()
+                    .filter(|(_, s, k)| s == section && k == key)
+                    .map(|(n, _, _)| n.to_string()),
+            );
+            for name in names {
+                let Some((_, raw)) = env.iter().find(|(n, _)| *n == name) else {
+                    continue;
+                };
+                let value = parse_like(default, raw).map_err(|message| ConfigError::Env {
+                    name: name.clone(),
+                    message,
+                })?;
+                if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+                    t.insert(key.clone(), value);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_like(default: &toml::Value, raw: &str) -> Result<toml::Value, String> {
+    match default {
+        toml::Value::Boolean(_) => match raw.trim() {
+            "true" | "1" | "yes" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),
+            _ => Err("expected true or false".into()),
+        },
+        toml::Value::Integer(_) => raw
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| "expected a whole number".into()),
+        toml::Value::Array(_) => Ok(toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        )),
+        _ => Ok(toml::Value::String(raw.to_string())),
+    }
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_example_matches_the_generated_one() {
+        let committed = include_str!("../../../config.example.toml");
+        assert_eq!(
+            committed,
+            Config::example(),
+            "config.example.toml has drifted: run `cargo run -- config example > config.example.toml`"
+        );
+    }
+
+    #[test]
+    fn every_setting_is_documented_and_the_example_parses_to_the_defaults() {
+        let table = default_table();
+        for (section, values) in &table {
+            assert!(DOCS.iter().any(|(k, _)| k == section), "no doc for [{section}]");
+            if let toml::Value::Table(values) = values {
+                for key in values.keys() {
+                    let full = format!("{section}.{key}");
+                    assert!(DOCS.iter().any(|(k, _)| *k == full), "no doc for {full}");
+                }
+            }
+        }
+        let parsed: Result<Config, _> = toml::from_str(&Config::example());
+        assert_eq!(parsed.ok(), Some(Config::default()));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\nlisen = \"127.0.0.1:1\"\n")?;
+        let err = Config::load(Some(&path), &[], &Overrides::default());
+        assert!(matches!(err, Err(ConfigError::Invalid { .. })));
+        assert!(err.err().map(|e| e.to_string()).unwrap_or_default().contains("lisen"));
+        std::fs::write(&path, "[nosuch]\n")?;
+        assert!(Config::load(Some(&path), &[], &Overrides::default()).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn precedence_is_defaults_file_env_flags() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[server]\nlisten = \"127.0.0.1:1\"\n[selfhelp]\nmax_answer_chars = 10\n",
+        )?;
+        let env = vec![
+            ("REACHLINE_SELFHELP_MAX_ANSWER_CHARS".to_string(), "20".to_string()),
+            ("REACHLINE_DATABASE_URL".to_string(), "postgres://x/y".to_string()),
+            ("REACHLINE_REACH_GEOIP_AREAS".to_string(), "STS=E23000015, X=Y".to_string()),
+            ("REACHLINE_TEST_SOMETHING".to_string(), "ignored".to_string()),
+        ];
+        let c = Config::load(Some(&path), &env, &Overrides::default())?;
+        assert_eq!(c.server.listen, "127.0.0.1:1");
+        assert_eq!(c.selfhelp.max_answer_chars, 20);
+        assert_eq!(c.storage.database_url, "postgres://x/y");
+        assert_eq!(c.reach.geoip_areas, vec!["STS=E23000015", "X=Y"]);
+        let flags = Overrides {
+            listen: Some("127.0.0.1:2".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(Config::load(Some(&path), &env, &flags)?.server.listen, "127.0.0.1:2");
+        let bad = vec![("REACHLINE_SITE_MAX_BODY_BYTES".to_string(), "lots".to_string())];
+        assert!(matches!(
+            Config::load(None, &bad, &Overrides::default()),
+            Err(ConfigError::Env { .. })
+        ));
+        Ok(())
+    }
+}

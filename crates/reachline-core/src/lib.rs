@@ -1,0 +1,14 @@
+//! Reachline's domain core: the things every other crate agrees on.
+//!
+//! - [`clock`]: the only place the wall clock is read ([`clock::SystemClock`]); everything else
+//!   takes a [`clock::Clock`] so expiry, retention and TOTP are testable.
+//! - [`config`]: the configuration struct, the single source of truth for every setting.
+//! - [`keys`]: the master key file, wrapped data keys and sealing (encryption at rest).
+//! - [`return_code`]: the help-seeker's only key, and what the server derives from it.
+//! - [`areas`]: police force areas (ONS codes) used for reach figures.
+
+pub mod areas;
+pub mod clock;
+pub mod config;
+pub mod keys;
+pub mod return_code;

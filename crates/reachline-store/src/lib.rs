@@ -1,0 +1,206 @@
+//! The store: every SQL statement in Reachline lives in this crate.
+//!
+//! One [`Store`] type fronts either an embedded SQLite database (the default) or PostgreSQL.
+//! Statements are written once in the SQL both understand (`$1` placeholders, `ON CONFLICT`)
+//! and run on whichever pool is configured; where the dialects differ, the migrations do
+//! (`migrations/sqlite`, `migrations/postgres`). Timestamps are Unix seconds passed in by the
+//! caller, who owns the clock. No column holds an IP address, user agent or plaintext content.
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, Row};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+mod reach;
+mod workbooks;
+
+pub use reach::{DailyCount, FirstVisitCount};
+pub use workbooks::WorkbookRow;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid database address: {0}")]
+    Url(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which database a [`Store`] is using.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+/// Runs the same statement code on whichever pool the store has. The body is compiled once
+/// per backend, so a statement that only one dialect accepts fails the shared test suite.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Store {
+    /// Opens (creating if needed) the embedded SQLite database at `path`, in WAL mode with
+    /// `secure_delete` on, and applies migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("secure_delete", "ON")
+            .disable_statement_logging();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
+        Ok(Store {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    /// Connects to PostgreSQL and applies migrations.
+    pub async fn open_postgres(url: &str) -> Result<Store> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(e.to_string()))?
+            .disable_statement_logging();
+        Self::open_postgres_with(options).await
+    }
+
+    /// Connects to PostgreSQL using (and creating) one schema, so several test runs can share
+    /// a database without seeing each other.
+    pub async fn open_postgres_in_schema(url: &str, schema: &str) -> Result<Store> {
+        let base = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(e.to_string()))?
+            .disable_statement_logging();
+        let mut conn = sqlx::PgConnection::connect_with(&base).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Self::open_postgres_with(base.options([("search_path", schema)])).await
+    }
+
+    /// Drops a schema made by [`Store::open_postgres_in_schema`].
+    pub async fn drop_postgres_schema(url: &str, schema: &str) -> Result<()> {
+        let base = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let mut conn = sqlx::PgConnection::connect_with(&base).await?;
+        sqlx::query(&format!(
+            "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            schema.replace('"', "")
+        ))
+        .execute(&mut conn)
+        .await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    async fn open_postgres_with(options: PgConnectOptions) -> Result<Store> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        Ok(Store {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+
+    // ---- keyring -------------------------------------------------------------------------
+
+    /// The wrapped data keys for one purpose, newest version first.
+    pub async fn keyring_versions(&self, purpose: &str) -> Result<Vec<(i64, Vec<u8>)>> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT version, wrapped FROM keyring \
+                 WHERE purpose = $1 AND retired_at IS NULL ORDER BY version DESC",
+            )
+            .bind(purpose)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get::<i64, _>("version")?, r.try_get::<Vec<u8>, _>("wrapped")?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Stores a wrapped data key. Returns false if that version already exists (another
+    /// instance won the race), in which case the caller reads the stored one.
+    pub async fn keyring_insert(
+        &self,
+        purpose: &str,
+        version: i64,
+        wrapped: &[u8],
+        now: i64,
+    ) -> Result<bool> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO keyring (purpose, version, wrapped, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (purpose, version) DO NOTHING",
+            )
+            .bind(purpose)
+            .bind(version)
+            .bind(wrapped)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+}
+
+/// A fresh random name for an isolated PostgreSQL test schema.
+pub fn random_schema_name(prefix: &str) -> String {
+    use rand::Rng;
+    let n: u64 = rand::thread_rng().gen();
+    format!("{prefix}_{}", hex::encode(n.to_be_bytes()))
+}

@@ -1,0 +1,243 @@
+//! HTTP plumbing shared by every route: security headers, the body-size limit, same-origin
+//! checks for forms, request logging without identifiers, cookies.
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use http_body_util::BodyExt;
+use std::time::{Duration, Instant};
+
+/// The route a request matched, carried on the response for the request log.
+#[derive(Clone)]
+pub struct RouteName(pub String);
+
+/// Inner layer: copies the matched route onto the response.
+pub async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let mut resp = next.run(req).await;
+    if let Some(route) = route {
+        resp.extensions_mut().insert(RouteName(route));
+    }
+    resp
+}
+
+/// Outer layer: one log line per request with method, route, status and latency. Never the
+/// raw path or query, never an address or user agent.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let route = resp
+        .extensions()
+        .get::<RouteName>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| "unmatched".into());
+    tracing::info!(
+        target: "reachline::http",
+        method = %method,
+        route = %route,
+        status = resp.status().as_u16(),
+        latency_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        "request"
+    );
+    resp
+}
+
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'none'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// Security headers on every response; `no-store` unless a route chose otherwise.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()",
+    );
+    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    set(h, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(h, header::CACHE_CONTROL, "no-store");
+    resp
+}
+
+/// Requests whose declared body is over the limit get 413 without reaching a handler. The
+/// body is read and dropped first (up to a bound), so the client sees the answer rather
+/// than a reset connection.
+pub async fn limit_body(max: u64, req: Request, next: Next) -> Result<Response, Request> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > max => {
+            drain(req.into_body(), 64 * 1024 * 1024).await;
+            Err(Request::new(Body::empty()))
+        }
+        _ => Ok(next.run(req).await),
+    }
+}
+
+async fn drain(mut body: Body, cap: u64) {
+    let mut seen = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while seen < cap && Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(5), body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len() as u64;
+                }
+            }
+            _ => break,
+        }
+    }
+}
+
+/// Why a state-changing request was refused by [`same_origin`].
+pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
+    if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
+        return false;
+    }
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site")
+    {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin);
+            origin_host != host
+        }
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// The value of one cookie.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Whether the request arrived over TLS, as far as we may know: only a trusted proxy's
+/// `X-Forwarded-Proto` says so (the service itself speaks plain HTTP on loopback).
+pub fn is_https(headers: &HeaderMap, trust_proxy: bool) -> bool {
+    trust_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+pub struct CookieSpec<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    pub max_age: Option<i64>,
+    pub same_site_strict: bool,
+    pub http_only: bool,
+    pub secure: bool,
+}
+
+pub fn set_cookie(resp: &mut Response, spec: CookieSpec<'_>) {
+    let mut c = format!("{}={}; Path=/", spec.name, spec.value);
+    if let Some(age) = spec.max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    c.push_str(if spec.same_site_strict {
+        "; SameSite=Strict"
+    } else {
+        "; SameSite=Lax"
+    });
+    if spec.http_only {
+        c.push_str("; HttpOnly");
+    }
+    if spec.secure {
+        c.push_str("; Secure");
+    }
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+pub fn redirect(to: &str) -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(to) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+/// Only paths on this site may be redirect targets.
+pub fn local_path(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 512 {
+        next
+    } else {
+        "/"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_site_posts_are_recognised() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(!cross_site(&Method::POST, &h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(!cross_site(&Method::POST, &h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        assert!(cross_site(&Method::POST, &h));
+        assert!(!cross_site(&Method::GET, &h));
+        let mut h2 = HeaderMap::new();
+        h2.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site(&Method::POST, &h2));
+    }
+
+    #[test]
+    fn only_local_redirects() {
+        assert_eq!(local_path("/modules"), "/modules");
+        assert_eq!(local_path("//evil.example"), "/");
+        assert_eq!(local_path("https://evil.example"), "/");
+        assert_eq!(local_path("/\\evil"), "/");
+    }
+
+    #[test]
+    fn cookies_are_found() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; rl_year=2026;b=2"));
+        assert_eq!(cookie(&h, "rl_year"), Some("2026"));
+        assert_eq!(cookie(&h, "b"), Some("2"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

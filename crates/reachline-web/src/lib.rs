@@ -1,0 +1,391 @@
+//! Reachline's HTTP server.
+//!
+//! [`AppState::open`] wires configuration, clock, keys, store, content and locales;
+//! [`router`] is the whole site; [`serve`] runs it until a shutdown signal and flushes
+//! buffered counts on the way out. Nothing here reads the wall clock directly.
+
+pub mod content;
+pub mod http;
+pub mod i18n;
+pub mod reach;
+pub mod site;
+pub mod workbook;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use reachline_core::clock::{self, SharedClock};
+use reachline_core::config::Config;
+use reachline_core::keys::{Key, KeyError, MasterKey};
+use reachline_store::{Store, StoreError};
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use site::Shared;
+
+/// Shown if even the error template fails: plain, static, with the quick exit.
+pub const FALLBACK_ERROR_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Something went wrong</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>\
+<div class=\"exit-bar\"><a href=\"/exit\" class=\"quick-exit\">Quick exit</a></div><main>\
+<h1>Something went wrong</h1><p>Sorry, something went wrong on our side. Please try again.</p>\
+<p><a href=\"/\">Home</a></p></main></body></html>";
+
+static SITE_CSS: &str = include_str!("../static/site.css");
+static SITE_JS: &str = include_str!("../static/site.js");
+
+pub struct AppState {
+    pub config: Config,
+    pub clock: SharedClock,
+    pub store: Store,
+    pub i18n: i18n::Localiser,
+    pub languages: Vec<(String, String)>,
+    pub content: content::Library,
+    pub workbooks: workbook::Workbooks,
+    pub reach: reach::Reach,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the master key does not open this database's keys: is this the right key file for this data? ({0})")]
+    WrongMasterKey(KeyError),
+    #[error(transparent)]
+    Content(#[from] content::ContentError),
+    #[error(transparent)]
+    I18n(#[from] i18n::I18nError),
+    #[error(transparent)]
+    GeoIp(#[from] reach::GeoIpError),
+}
+
+/// Opens the store the configuration names: PostgreSQL if `database_url` is set, else the
+/// embedded SQLite database in the data directory.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    if config.storage.database_url.is_empty() {
+        Ok(Store::open_sqlite(&config.data_dir().join("reachline.db")).await?)
+    } else {
+        Ok(Store::open_postgres(&config.storage.database_url).await?)
+    }
+}
+
+/// Creates the data directory (owner-only) if needed.
+pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
+    let dir = config.data_dir();
+    let fail = |e| StartError::DataDir(dir.display().to_string(), e);
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// The current data key for `purpose`, created (and wrapped by the master key) on first use.
+pub async fn data_key(
+    store: &Store,
+    master: &MasterKey,
+    purpose: &str,
+    now: i64,
+) -> Result<Key, StartError> {
+    for _ in 0..2 {
+        if let Some((version, wrapped)) = store.keyring_versions(purpose).await?.first() {
+            return master
+                .unwrap_key(purpose, *version, wrapped)
+                .map_err(StartError::WrongMasterKey);
+        }
+        let key = Key::random();
+        if store
+            .keyring_insert(purpose, 1, &master.wrap(purpose, 1, &key), now)
+            .await?
+        {
+            return Ok(key);
+        }
+    }
+    Err(StartError::WrongMasterKey(KeyError::SealedFormat))
+}
+
+impl AppState {
+    /// Opens everything the server needs, creating the data directory, master key and
+    /// database on first run.
+    pub async fn open(config: Config, clock: SharedClock) -> Result<Arc<AppState>, StartError> {
+        prepare_data_dir(&config)?;
+        let (master, created) = MasterKey::load_or_create(&config.master_key_path())?;
+        if created {
+            tracing::warn!(
+                path = %config.master_key_path().display(),
+                "created a new master key: keep a copy offline, without it the data cannot be read"
+            );
+        }
+        let store = open_store(&config).await?;
+        Self::with_store(config, clock, store, &master).await
+    }
+
+    pub async fn with_store(
+        config: Config,
+        clock: SharedClock,
+        store: Store,
+        master: &MasterKey,
+    ) -> Result<Arc<AppState>, StartError> {
+        let now = clock.now_unix();
+        let pepper = data_key(&store, master, "return-code-pepper", now).await?;
+        let i18n = i18n::Localiser::new(&config.site.default_locale, true)?;
+        let languages = i18n
+            .all()
+            .iter()
+            .filter(|l| config.site.pseudo_locales || i18n::pseudo_transform(&l.tag).is_none())
+            .map(|l| (l.tag.clone(), l.name.clone()))
+            .collect();
+        let locales: Vec<_> = i18n
+            .all()
+            .iter()
+            .map(|l| {
+                (
+                    l.tag.clone(),
+                    l.content_tag.clone(),
+                    i18n::pseudo_transform(&l.tag),
+                )
+            })
+            .collect();
+        let operator_dir = (!config.site.content_dir.is_empty())
+            .then(|| std::path::PathBuf::from(&config.site.content_dir));
+        let content = content::Library::load(
+            operator_dir.as_deref(),
+            &locales,
+            &config.site.default_locale,
+        )?;
+        let geoip = if config.reach.geoip_database.is_empty() {
+            None
+        } else {
+            Some(reach::GeoIp::open(
+                &config.reach.geoip_database,
+                &config.reach.geoip_field,
+                &config.reach.geoip_areas,
+            )?)
+        };
+        let workbooks = workbook::Workbooks {
+            store: store.clone(),
+            pepper,
+            guard: workbook::CodeGuard::new(config.selfhelp.failed_codes_per_minute),
+            saved_seconds: (config.selfhelp.saved_retention_days as i64).saturating_mul(86_400),
+            unsaved_seconds: (config.selfhelp.unsaved_retention_hours as i64).saturating_mul(3_600),
+        };
+        Ok(Arc::new(AppState {
+            config,
+            clock,
+            store,
+            i18n,
+            languages,
+            content,
+            workbooks,
+            reach: reach::Reach::new(geoip),
+        }))
+    }
+
+    /// Writes buffered counts and deletes expired answers.
+    pub async fn housekeeping(&self) {
+        if let Err(e) = self.reach.flush(&self.store).await {
+            tracing::warn!(error = %e, "could not write reach counts; will retry");
+        }
+        match self.store.workbooks_purge(self.clock.now_unix()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "deleted expired self-help answers"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired answers"),
+        }
+    }
+}
+
+async fn static_file(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Counts a first visit of the year for HTML pages, and sets the year-only cookie.
+async fn count_first_visit(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let year = clock::year_of(state.clock.now_unix());
+    let year_s = year.to_string();
+    let counted = http::cookie(req.headers(), reach::YEAR_COOKIE) == Some(year_s.as_str());
+    let is_page = req.method() == axum::http::Method::GET
+        && !req.uri().path().starts_with("/static/")
+        && req.uri().path() != "/exit"
+        && req.uri().path() != "/language"
+        && req.uri().path() != "/healthz";
+    let https = http::is_https(req.headers(), state.config.server.trust_forwarded_proto);
+    // Only the GeoIP lookup ever sees the address; it is not kept.
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let mut resp = next.run(req).await;
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_page && !counted && resp.status() == StatusCode::OK && html {
+        state
+            .reach
+            .count_first_visit(i64::from(year), &state.reach.area_for(peer));
+        http::set_cookie(
+            &mut resp,
+            http::CookieSpec {
+                name: reach::YEAR_COOKIE,
+                value: &year_s,
+                max_age: Some(clock::seconds_to_year_end(state.clock.now_unix())),
+                same_site_strict: false,
+                http_only: true,
+                secure: https,
+            },
+        );
+    }
+    resp
+}
+
+async fn same_origin_forms(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    if http::cross_site(req.method(), req.headers()) {
+        let ctx = state.ctx(req.headers(), req.uri().path());
+        return state.message(&ctx, StatusCode::FORBIDDEN, "cross-site");
+    }
+    next.run(req).await
+}
+
+async fn body_limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let ctx = state.ctx(req.headers(), req.uri().path());
+    match http::limit_body(state.config.site.max_body_bytes, req, next).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            let mut resp = state.message(&ctx, StatusCode::PAYLOAD_TOO_LARGE, "too-large");
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The whole site.
+pub fn router(state: Shared) -> Router {
+    let page = |slug: &'static str| {
+        get(move |s: State<Shared>, ctx: site::Ctx| site::page(s, ctx, slug))
+    };
+    let panic_state = state.clone();
+    Router::new()
+        .route("/", get(site::home))
+        .route("/modules", get(site::modules))
+        .route("/modules/{slug}", get(site::module))
+        .route("/modules/{slug}/{chapter}", get(site::chapter))
+        .route("/modules/{slug}/exercises/{id}", post(site::save_exercise))
+        .route("/get-help", page("get-help"))
+        .route("/confidentiality", page("confidentiality"))
+        .route("/worried-about-someone-else", page("worried-about-someone-else"))
+        .route("/under-18", page("under-18"))
+        .route("/the-law", page("the-law"))
+        .route("/progress", get(site::progress))
+        .route("/progress/save", post(site::save_progress))
+        .route("/progress/resume", get(site::resume_form).post(site::resume))
+        .route("/progress/delete", get(site::delete_form).post(site::delete))
+        .route("/area", post(site::choose_area))
+        .route("/language", get(site::language))
+        .route("/exit", get(site::exit))
+        .route("/healthz", get(healthz))
+        .route("/static/site.css", get(|| static_file(SITE_CSS, "text/css; charset=utf-8")))
+        .route(
+            "/static/site.js",
+            get(|| static_file(SITE_JS, "text/javascript; charset=utf-8")),
+        )
+        .fallback(site::not_found)
+        .method_not_allowed_fallback(site::method_not_allowed)
+        .route_layer(middleware::from_fn(http::tag_route))
+        .layer(DefaultBodyLimit::max(state.config.site.max_body_bytes as usize))
+        .layer(middleware::from_fn_with_state(state.clone(), count_first_visit))
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin_forms))
+        .layer(middleware::from_fn_with_state(state.clone(), body_limit))
+        .layer(middleware::from_fn(http::security_headers))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            move |_: Box<dyn std::any::Any + Send>| {
+                panic_state.message_default(StatusCode::INTERNAL_SERVER_ERROR, "server")
+            },
+        ))
+        .layer(middleware::from_fn(http::log_request))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish (up to the grace
+/// period) and flushes buffered counts.
+pub async fn serve(
+    state: Shared,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let housekeeping = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                state.housekeeping().await;
+            }
+        })
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
+    let mut stop_rx2 = stop_rx.clone();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop_rx2.wait_for(|s| *s).await;
+    });
+    let signal = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    tokio::spawn(signal);
+    let mut server = Box::pin(server.into_future());
+    let result = tokio::select! {
+        r = &mut server => r,
+        _ = async {
+            let mut rx = stop_rx.clone();
+            let _ = rx.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within the grace period");
+            Ok(())
+        }
+    };
+    housekeeping.abort();
+    if let Err(e) = state.reach.flush(&state.store).await {
+        tracing::error!(error = %e, "could not write reach counts at shutdown");
+    }
+    state.store.close().await;
+    result
+}
+
+/// Whole-page HTML budget (HTML + CSS + JS), checked by tests.
+pub const PAGE_BUDGET_BYTES: usize = 60 * 1024;
+
+pub fn static_bytes() -> usize {
+    SITE_CSS.len() + SITE_JS.len()
+}
