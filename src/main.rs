@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "reachline", version, about = "A confidential prevention helpline and self-help platform")]
+#[command(
+    name = "reachline",
+    version,
+    about = "A confidential prevention helpline and self-help platform"
+)]
 struct Cli {
     /// Configuration file (TOML). Also REACHLINE_CONFIG.
     #[arg(long, global = true, env = "REACHLINE_CONFIG")]
@@ -51,7 +55,9 @@ enum ConfigCommand {
 }
 
 fn env_pairs() -> Vec<(String, String)> {
-    std::env::vars().filter(|(k, _)| k.starts_with("REACHLINE_")).collect()
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("REACHLINE_"))
+        .collect()
 }
 
 fn init_logging(filter: &str) {
@@ -62,6 +68,7 @@ fn init_logging(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: Server,
@@ -67,19 +67,6 @@ pub struct Reach {
 #[serde(deny_unknown_fields, default)]
 pub struct Log {
     pub filter: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: Server::default(),
-            storage: Storage::default(),
-            site: Site::default(),
-            selfhelp: SelfHelp::default(),
-            reach: Reach::default(),
-            log: Log::default(),
-        }
-    }
 }
 
 impl Default for Server {
@@ -207,12 +194,12 @@ impl Config {
                 path: source.clone(),
                 source: e,
             })?;
-            let from_file: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-                ConfigError::Invalid {
-                    path: source.clone(),
-                    message: e.to_string(),
-                }
-            })?;
+            let from_file: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                        path: source.clone(),
+                        message: e.to_string(),
+                    })?;
             merge(&mut table, from_file);
             // Deserialise before the environment is applied so unknown keys name the file.
             Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
@@ -266,9 +253,10 @@ impl Config {
             let Some(toml::Value::Table(values)) = table.get(*section) else {
                 continue;
             };
-            for (key, kdoc) in DOCS.iter().filter_map(|(k, d)| {
-                k.strip_prefix(&format!("{section}.")).map(|rest| (rest, d))
-            }) {
+            for (key, kdoc) in DOCS
+                .iter()
+                .filter_map(|(k, d)| k.strip_prefix(&format!("{section}.")).map(|rest| (rest, d)))
+            {
                 for line in wrap(kdoc, 90) {
                     out.push_str(&format!("# {line}\n"));
                 }
@@ -300,7 +288,11 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
 }
 
 fn env_name(section: &str, key: &str) -> String {
-    format!("REACHLINE_{}_{}", section.to_uppercase(), key.to_uppercase())
+    format!(
+        "REACHLINE_{}_{}",
+        section.to_uppercase(),
+        key.to_uppercase()
+    )
 }
 
 fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
@@ -398,7 +390,10 @@ mod tests {
     fn every_setting_is_documented_and_the_example_parses_to_the_defaults() {
         let table = default_table();
         for (section, values) in &table {
-            assert!(DOCS.iter().any(|(k, _)| k == section), "no doc for [{section}]");
+            assert!(
+                DOCS.iter().any(|(k, _)| k == section),
+                "no doc for [{section}]"
+            );
             if let toml::Value::Table(values) = values {
                 for key in values.keys() {
                     let full = format!("{section}.{key}");
@@ -417,7 +412,11 @@ mod tests {
         std::fs::write(&path, "[server]\nlisen = \"127.0.0.1:1\"\n")?;
         let err = Config::load(Some(&path), &[], &Overrides::default());
         assert!(matches!(err, Err(ConfigError::Invalid { .. })));
-        assert!(err.err().map(|e| e.to_string()).unwrap_or_default().contains("lisen"));
+        assert!(err
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("lisen"));
         std::fs::write(&path, "[nosuch]\n")?;
         assert!(Config::load(Some(&path), &[], &Overrides::default()).is_err());
         Ok(())
@@ -432,10 +431,22 @@ mod tests {
             "[server]\nlisten = \"127.0.0.1:1\"\n[selfhelp]\nmax_answer_chars = 10\n",
         )?;
         let env = vec![
-            ("REACHLINE_SELFHELP_MAX_ANSWER_CHARS".to_string(), "20".to_string()),
-            ("REACHLINE_DATABASE_URL".to_string(), "postgres://x/y".to_string()),
-            ("REACHLINE_REACH_GEOIP_AREAS".to_string(), "STS=E23000015, X=Y".to_string()),
-            ("REACHLINE_TEST_SOMETHING".to_string(), "ignored".to_string()),
+            (
+                "REACHLINE_SELFHELP_MAX_ANSWER_CHARS".to_string(),
+                "20".to_string(),
+            ),
+            (
+                "REACHLINE_DATABASE_URL".to_string(),
+                "postgres://x/y".to_string(),
+            ),
+            (
+                "REACHLINE_REACH_GEOIP_AREAS".to_string(),
+                "STS=E23000015, X=Y".to_string(),
+            ),
+            (
+                "REACHLINE_TEST_SOMETHING".to_string(),
+                "ignored".to_string(),
+            ),
         ];
         let c = Config::load(Some(&path), &env, &Overrides::default())?;
         assert_eq!(c.server.listen, "127.0.0.1:1");
@@ -446,8 +457,14 @@ mod tests {
             listen: Some("127.0.0.1:2".into()),
             ..Overrides::default()
         };
-        assert_eq!(Config::load(Some(&path), &env, &flags)?.server.listen, "127.0.0.1:2");
-        let bad = vec![("REACHLINE_SITE_MAX_BODY_BYTES".to_string(), "lots".to_string())];
+        assert_eq!(
+            Config::load(Some(&path), &env, &flags)?.server.listen,
+            "127.0.0.1:2"
+        );
+        let bad = vec![(
+            "REACHLINE_SITE_MAX_BODY_BYTES".to_string(),
+            "lots".to_string(),
+        )];
         assert!(matches!(
             Config::load(None, &bad, &Overrides::default()),
             Err(ConfigError::Env { .. })

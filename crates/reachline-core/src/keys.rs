@@ -173,13 +173,17 @@ impl MasterKey {
 
     /// Wraps a data key for storage in the database.
     pub fn wrap(&self, purpose: &str, version: i64, data_key: &Key) -> Vec<u8> {
-        self.0
-            .seal(wrap_context(purpose, version).as_bytes(), data_key.as_bytes())
+        self.0.seal(
+            wrap_context(purpose, version).as_bytes(),
+            data_key.as_bytes(),
+        )
     }
 
     /// Unwraps a data key read from the database.
     pub fn unwrap_key(&self, purpose: &str, version: i64, wrapped: &[u8]) -> Result<Key, KeyError> {
-        let bytes = self.0.open(wrap_context(purpose, version).as_bytes(), wrapped)?;
+        let bytes = self
+            .0
+            .open(wrap_context(purpose, version).as_bytes(), wrapped)?;
         Key::from_slice(&bytes).ok_or(KeyError::SealedFormat)
     }
 }
@@ -214,7 +218,10 @@ mod tests {
     fn seal_and_open_round_trip_and_bind_context() {
         let k = Key::random();
         let sealed = k.seal(b"row 1", b"a private answer");
-        assert_eq!(k.open(b"row 1", &sealed).ok(), Some(b"a private answer".to_vec()));
+        assert_eq!(
+            k.open(b"row 1", &sealed).ok(),
+            Some(b"a private answer".to_vec())
+        );
         assert!(k.open(b"row 2", &sealed).is_err());
         assert!(Key::random().open(b"row 1", &sealed).is_err());
         let mut altered = sealed.clone();
@@ -234,19 +241,28 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path)?.permissions().mode() & 0o777,
+                0o600
+            );
         }
         let (b, created) = MasterKey::load_or_create(&path)?;
         assert!(!created);
         let dk = Key::random();
         let wrapped = a.wrap("content", 1, &dk);
-        assert_eq!(b.unwrap_key("content", 1, &wrapped)?.as_bytes(), dk.as_bytes());
+        assert_eq!(
+            b.unwrap_key("content", 1, &wrapped)?.as_bytes(),
+            dk.as_bytes()
+        );
         assert!(b.unwrap_key("content", 2, &wrapped).is_err());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
-            assert!(matches!(MasterKey::load(&path), Err(KeyError::Permissions(_))));
+            assert!(matches!(
+                MasterKey::load(&path),
+                Err(KeyError::Permissions(_))
+            ));
         }
         Ok(())
     }

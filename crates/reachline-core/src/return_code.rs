@@ -56,7 +56,10 @@ fn value_of(c: char) -> Option<u8> {
         'O' => '0',
         other => other,
     };
-    ALPHABET.iter().position(|&a| a as char == c).map(|p| p as u8)
+    ALPHABET
+        .iter()
+        .position(|&a| a as char == c)
+        .map(|p| p as u8)
 }
 
 fn check_symbol(values: &[u8]) -> u8 {
@@ -101,7 +104,10 @@ impl ReturnCode {
         if check_symbol(data) != check[0] {
             return Err(CodeError::Check);
         }
-        let s: String = values.iter().map(|&v| ALPHABET[v as usize] as char).collect();
+        let s: String = values
+            .iter()
+            .map(|&v| ALPHABET[v as usize] as char)
+            .collect();
         Ok(ReturnCode(Zeroizing::new(s)))
     }
 
@@ -155,7 +161,11 @@ mod tests {
             assert_eq!(shown.len(), 24);
             assert_eq!(shown.matches('-').count(), 4);
             assert_eq!(ReturnCode::parse(&shown)?, code);
-            let sloppy = shown.to_lowercase().replace('-', " ").replace('1', "l").replace('0', "o");
+            let sloppy = shown
+                .to_lowercase()
+                .replace('-', " ")
+                .replace('1', "l")
+                .replace('0', "o");
             assert_eq!(ReturnCode::parse(&sloppy)?, code);
         }
         Ok(())
@@ -183,8 +193,14 @@ mod tests {
         assert_eq!(ReturnCode::parse(""), Err(CodeError::Length));
         assert_eq!(ReturnCode::parse("ABCD"), Err(CodeError::Length));
         assert_eq!(ReturnCode::parse(&"A".repeat(500)), Err(CodeError::Length));
-        assert_eq!(ReturnCode::parse("ABCD-EFGH-JKMN-PQRS-TVW!"), Err(CodeError::Symbol));
-        assert_eq!(ReturnCode::parse("ABCD-EFGH-JKMN-PQRS-TVWÜ"), Err(CodeError::Symbol));
+        assert_eq!(
+            ReturnCode::parse("ABCD-EFGH-JKMN-PQRS-TVW!"),
+            Err(CodeError::Symbol)
+        );
+        assert_eq!(
+            ReturnCode::parse("ABCD-EFGH-JKMN-PQRS-TVWÜ"),
+            Err(CodeError::Symbol)
+        );
     }
 
     #[test]

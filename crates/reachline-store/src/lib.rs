@@ -104,9 +104,12 @@ impl Store {
             .map_err(|e| StoreError::Url(e.to_string()))?
             .disable_statement_logging();
         let mut conn = sqlx::PgConnection::connect_with(&base).await?;
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+            schema.replace('"', "")
+        ))
+        .execute(&mut conn)
+        .await?;
         conn.close().await?;
         Self::open_postgres_with(base.options([("search_path", schema)])).await
     }
@@ -146,7 +149,28 @@ impl Store {
 
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
-        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.is_ok())
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .is_ok())
+    }
+
+    /// SQLite's journal mode and `secure_delete` setting (for tests and `doctor`).
+    pub async fn sqlite_pragmas(&self) -> Result<(String, i64)> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mode: String = sqlx::query("PRAGMA journal_mode")
+                    .fetch_one(pool)
+                    .await?
+                    .try_get(0)?;
+                let secure: i64 = sqlx::query("PRAGMA secure_delete")
+                    .fetch_one(pool)
+                    .await?
+                    .try_get(0)?;
+                Ok((mode, secure))
+            }
+            Pool::Postgres(_) => Ok((String::new(), 0)),
+        }
     }
 
     pub async fn close(&self) {
@@ -166,7 +190,12 @@ impl Store {
             .fetch_all(pool)
             .await?
             .iter()
-            .map(|r| Ok((r.try_get::<i64, _>("version")?, r.try_get::<Vec<u8>, _>("wrapped")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("version")?,
+                    r.try_get::<Vec<u8>, _>("wrapped")?,
+                ))
+            })
             .collect::<Result<Vec<_>, sqlx::Error>>()?
         });
         Ok(rows)

@@ -21,7 +21,13 @@ pub struct FirstVisitCount {
 
 impl Store {
     /// Adds `n` to a daily counter.
-    pub async fn reach_add_daily(&self, day: &str, metric: &str, subject: &str, n: i64) -> Result<()> {
+    pub async fn reach_add_daily(
+        &self,
+        day: &str,
+        metric: &str,
+        subject: &str,
+        n: i64,
+    ) -> Result<()> {
         on_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO reach_daily (day, metric, subject, n) VALUES ($1, $2, $3, $4) \

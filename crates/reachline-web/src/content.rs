@@ -288,7 +288,9 @@ fn build_locale(
     for (slug, text) in src.get("modules").into_iter().flatten() {
         content.modules.push(parse_module(slug, text, transform)?);
     }
-    content.modules.sort_by(|a, b| a.order.cmp(&b.order).then(a.slug.cmp(&b.slug)));
+    content
+        .modules
+        .sort_by(|a, b| a.order.cmp(&b.order).then(a.slug.cmp(&b.slug)));
     for (slug, text) in src.get("pages").into_iter().flatten() {
         content
             .pages
@@ -320,13 +322,19 @@ fn tx(s: &str, transform: Option<Transform>) -> String {
 fn parse_module(slug: &str, text: &str, t: Option<Transform>) -> Result<Module, ContentError> {
     let file = format!("modules/{slug}.md");
     if !valid_slug(slug) {
-        return Err(err(&file, "file names must be lowercase letters, digits and hyphens"));
+        return Err(err(
+            &file,
+            "file names must be lowercase letters, digits and hyphens",
+        ));
     }
     let (front, body) = split_front(&file, text)?;
     let front: ModuleFront = toml::from_str(&front).map_err(|e| err(&file, e.to_string()))?;
     let (intro_html, chapters) = render_module_body(&file, &body, t)?;
     if chapters.is_empty() {
-        return Err(err(&file, "a module needs at least one chapter (a `## ` heading)"));
+        return Err(err(
+            &file,
+            "a module needs at least one chapter (a `## ` heading)",
+        ));
     }
     Ok(Module {
         slug: slug.to_string(),
@@ -343,7 +351,10 @@ fn parse_module(slug: &str, text: &str, t: Option<Transform>) -> Result<Module, 
 fn parse_page(slug: &str, text: &str, t: Option<Transform>) -> Result<Page, ContentError> {
     let file = format!("pages/{slug}.md");
     if !valid_slug(slug) {
-        return Err(err(&file, "file names must be lowercase letters, digits and hyphens"));
+        return Err(err(
+            &file,
+            "file names must be lowercase letters, digits and hyphens",
+        ));
     }
     let (front, body) = split_front(&file, text)?;
     let front: PageFront = toml::from_str(&front).map_err(|e| err(&file, e.to_string()))?;
@@ -421,7 +432,9 @@ fn safe_events(body: &str, t: Option<Transform>, shift: usize) -> Vec<Event<'sta
                 classes: vec![],
                 attrs: vec![],
             }),
-            Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(shift_level(level, shift))),
+            Event::End(TagEnd::Heading(level)) => {
+                Event::End(TagEnd::Heading(shift_level(level, shift)))
+            }
             other => other.into_static(),
         };
         out.push(ev);
@@ -447,17 +460,18 @@ fn render_module_body(
     let mut exercise: Option<String> = None;
     let mut ids = HashSet::new();
 
-    let flush = |pending: &mut Vec<Event<'static>>, chapters: &mut Vec<Chapter>, intro: &mut String| {
-        if pending.is_empty() {
-            return;
-        }
-        let mut html = String::new();
-        pulldown_cmark::html::push_html(&mut html, pending.drain(..));
-        match chapters.last_mut() {
-            Some(c) => c.parts.push(Part::Html(html)),
-            None => intro.push_str(&html),
-        }
-    };
+    let flush =
+        |pending: &mut Vec<Event<'static>>, chapters: &mut Vec<Chapter>, intro: &mut String| {
+            if pending.is_empty() {
+                return;
+            }
+            let mut html = String::new();
+            pulldown_cmark::html::push_html(&mut html, pending.drain(..));
+            match chapters.last_mut() {
+                Some(c) => c.parts.push(Part::Html(html)),
+                None => intro.push_str(&html),
+            }
+        };
 
     // Chapter headings are `##` in the file; after the shift they arrive as level 2 with a
     // marker we can't see, so find them by re-parsing levels from the original text order.
@@ -526,9 +540,19 @@ fn render_module_body(
     Ok((intro, chapters))
 }
 
-fn validate_exercise(file: &str, ex: &Exercise, ids: &mut HashSet<String>) -> Result<(), ContentError> {
+fn validate_exercise(
+    file: &str,
+    ex: &Exercise,
+    ids: &mut HashSet<String>,
+) -> Result<(), ContentError> {
     if !valid_slug(&ex.id) {
-        return Err(err(file, format!("exercise id {:?} must be lowercase letters, digits and hyphens", ex.id)));
+        return Err(err(
+            file,
+            format!(
+                "exercise id {:?} must be lowercase letters, digits and hyphens",
+                ex.id
+            ),
+        ));
     }
     if !ids.insert(ex.id.clone()) {
         return Err(err(file, format!("exercise id {:?} is used twice", ex.id)));
@@ -544,7 +568,13 @@ fn validate_exercise(file: &str, ex: &Exercise, ids: &mut HashSet<String>) -> Re
             let mut seen = HashSet::new();
             for s in &ex.sections {
                 if !valid_slug(&s.id) || !seen.insert(s.id.clone()) {
-                    return Err(err(file, format!("plan {:?}: section id {:?} is invalid or repeated", ex.id, s.id)));
+                    return Err(err(
+                        file,
+                        format!(
+                            "plan {:?}: section id {:?} is invalid or repeated",
+                            ex.id, s.id
+                        ),
+                    ));
                 }
             }
             Ok(())
@@ -586,10 +616,19 @@ mod tests {
                 assert!(!ch.title.is_empty(), "{}", m.slug);
             }
         }
-        for page in ["get-help", "worried-about-someone-else", "under-18", "the-law", "confidentiality"] {
+        for page in [
+            "get-help",
+            "worried-about-someone-else",
+            "under-18",
+            "the-law",
+            "confidentiality",
+        ] {
             assert!(c.page(page).is_some(), "missing page {page}");
         }
-        assert!(c.page("confidentiality").and_then(|p| p.version.clone()).is_some());
+        assert!(c
+            .page("confidentiality")
+            .and_then(|p| p.version.clone())
+            .is_some());
         Ok(())
     }
 

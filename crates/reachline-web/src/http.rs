@@ -70,8 +70,16 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("permissions-policy"),
         "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()",
     );
-    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(h, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
     set(h, header::CACHE_CONTROL, "no-store");
     resp
 }
@@ -122,7 +130,10 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        host,
+    ) {
         (Some(origin), Some(host)) => {
             let origin_host = origin
                 .split_once("://")
@@ -198,7 +209,8 @@ pub fn redirect(to: &str) -> Response {
 
 /// Only paths on this site may be redirect targets.
 pub fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 512 {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 512
+    {
         next
     } else {
         "/"
@@ -214,9 +226,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(!cross_site(&Method::POST, &h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(!cross_site(&Method::POST, &h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(cross_site(&Method::POST, &h));
         assert!(!cross_site(&Method::GET, &h));
         let mut h2 = HeaderMap::new();
@@ -235,7 +253,10 @@ mod tests {
     #[test]
     fn cookies_are_found() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; rl_year=2026;b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; rl_year=2026;b=2"),
+        );
         assert_eq!(cookie(&h, "rl_year"), Some("2026"));
         assert_eq!(cookie(&h, "b"), Some("2"));
         assert_eq!(cookie(&h, "c"), None);

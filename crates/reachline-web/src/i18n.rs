@@ -114,7 +114,11 @@ impl Localiser {
             locales.push(Arc::new(Locale::new(tag, source, None)?));
         }
         if with_pseudo {
-            locales.push(Arc::new(Locale::new("en-GB", EN_GB, Some(PSEUDO_ACCENTED))?));
+            locales.push(Arc::new(Locale::new(
+                "en-GB",
+                EN_GB,
+                Some(PSEUDO_ACCENTED),
+            )?));
             locales.push(Arc::new(Locale::new("en-GB", EN_GB, Some(PSEUDO_RTL))?));
         }
         let by_tag: HashMap<String, Arc<Locale>> =

@@ -29,7 +29,8 @@ use std::time::Duration;
 pub use site::Shared;
 
 /// Shown if even the error template fails: plain, static, with the quick exit.
-pub const FALLBACK_ERROR_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+pub const FALLBACK_ERROR_PAGE: &str =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>Something went wrong</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>\
 <div class=\"exit-bar\"><a href=\"/exit\" class=\"quick-exit\">Quick exit</a></div><main>\
 <h1>Something went wrong</h1><p>Sorry, something went wrong on our side. Please try again.</p>\
@@ -285,9 +286,8 @@ async fn healthz() -> &'static str {
 
 /// The whole site.
 pub fn router(state: Shared) -> Router {
-    let page = |slug: &'static str| {
-        get(move |s: State<Shared>, ctx: site::Ctx| site::page(s, ctx, slug))
-    };
+    let page =
+        |slug: &'static str| get(move |s: State<Shared>, ctx: site::Ctx| site::page(s, ctx, slug));
     let panic_state = state.clone();
     Router::new()
         .route("/", get(site::home))
@@ -297,18 +297,30 @@ pub fn router(state: Shared) -> Router {
         .route("/modules/{slug}/exercises/{id}", post(site::save_exercise))
         .route("/get-help", page("get-help"))
         .route("/confidentiality", page("confidentiality"))
-        .route("/worried-about-someone-else", page("worried-about-someone-else"))
+        .route(
+            "/worried-about-someone-else",
+            page("worried-about-someone-else"),
+        )
         .route("/under-18", page("under-18"))
         .route("/the-law", page("the-law"))
         .route("/progress", get(site::progress))
         .route("/progress/save", post(site::save_progress))
-        .route("/progress/resume", get(site::resume_form).post(site::resume))
-        .route("/progress/delete", get(site::delete_form).post(site::delete))
+        .route(
+            "/progress/resume",
+            get(site::resume_form).post(site::resume),
+        )
+        .route(
+            "/progress/delete",
+            get(site::delete_form).post(site::delete),
+        )
         .route("/area", post(site::choose_area))
         .route("/language", get(site::language))
         .route("/exit", get(site::exit))
         .route("/healthz", get(healthz))
-        .route("/static/site.css", get(|| static_file(SITE_CSS, "text/css; charset=utf-8")))
+        .route(
+            "/static/site.css",
+            get(|| static_file(SITE_CSS, "text/css; charset=utf-8")),
+        )
         .route(
             "/static/site.js",
             get(|| static_file(SITE_JS, "text/javascript; charset=utf-8")),
@@ -316,9 +328,17 @@ pub fn router(state: Shared) -> Router {
         .fallback(site::not_found)
         .method_not_allowed_fallback(site::method_not_allowed)
         .route_layer(middleware::from_fn(http::tag_route))
-        .layer(DefaultBodyLimit::max(state.config.site.max_body_bytes as usize))
-        .layer(middleware::from_fn_with_state(state.clone(), count_first_visit))
-        .layer(middleware::from_fn_with_state(state.clone(), same_origin_forms))
+        .layer(DefaultBodyLimit::max(
+            state.config.site.max_body_bytes as usize,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_first_visit,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            same_origin_forms,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), body_limit))
         .layer(middleware::from_fn(http::security_headers))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -140,7 +140,9 @@ impl GeoIp {
             if areas::find(code.trim()).is_none() {
                 return Err(GeoIpError {
                     path: file.to_string(),
-                    message: format!("geoip_areas entry {entry:?}: {code} is not a police force area code"),
+                    message: format!(
+                        "geoip_areas entry {entry:?}: {code} is not a police force area code"
+                    ),
                 });
             }
             table.insert(value.trim().to_string(), code.trim().to_string());

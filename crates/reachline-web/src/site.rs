@@ -44,16 +44,21 @@ impl Chrome {
         self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
     }
     pub fn minutes(&self, n: &u32) -> String {
-        self.l.text("module-minutes", &[("minutes", FluentValue::from(*n))])
+        self.l
+            .text("module-minutes", &[("minutes", FluentValue::from(*n))])
     }
     pub fn chapter_of(&self, n: &usize, total: usize) -> String {
         self.l.text(
             "chapter-of",
-            &[("number", FluentValue::from(*n)), ("total", FluentValue::from(total))],
+            &[
+                ("number", FluentValue::from(*n)),
+                ("total", FluentValue::from(total)),
+            ],
         )
     }
     pub fn version(&self, v: &str) -> String {
-        self.l.text("page-version", &[("version", FluentValue::from(v))])
+        self.l
+            .text("page-version", &[("version", FluentValue::from(v))])
     }
     pub fn audience(&self, a: &Audience) -> String {
         self.t(match a {
@@ -76,7 +81,10 @@ pub struct Ctx {
 impl FromRequestParts<Shared> for Ctx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Shared,
+    ) -> Result<Self, Self::Rejection> {
         Ok(state.ctx(&parts.headers, parts.uri.path()))
     }
 }
@@ -268,7 +276,10 @@ pub struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -279,7 +290,9 @@ impl axum::extract::FromRequest<Shared> for Fields {
         let ctx = state.ctx(req.headers(), req.uri().path());
         match Form::<Vec<(String, String)>>::from_request(req, state).await {
             Ok(Form(v)) => Ok(Fields(v)),
-            Err(FormRejection::BytesRejection(r)) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(FormRejection::BytesRejection(r))
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(state.message(&ctx, StatusCode::PAYLOAD_TOO_LARGE, "too-large"))
             }
             Err(_) => Err(state.message(&ctx, StatusCode::BAD_REQUEST, "bad-form")),
@@ -422,7 +435,10 @@ fn read_answer(ex: &Exercise, fields: &Fields, max_chars: usize) -> Result<Answe
         }
     }
     let too_long = answer.text.chars().count() > max_chars
-        || answer.sections.values().any(|v| v.chars().count() > max_chars);
+        || answer
+            .sections
+            .values()
+            .any(|v| v.chars().count() > max_chars);
     if too_long {
         Err(answer)
     } else {

@@ -59,7 +59,11 @@ pub struct Handle {
 
 impl Handle {
     pub fn cookie_value(&self) -> String {
-        format!("{}.{}", self.id, URL_SAFE_NO_PAD.encode(self.key.as_bytes()))
+        format!(
+            "{}.{}",
+            self.id,
+            URL_SAFE_NO_PAD.encode(self.key.as_bytes())
+        )
     }
 
     pub fn parse(value: &str) -> Option<Handle> {
@@ -315,7 +319,11 @@ impl Workbooks {
     }
 
     /// Finds the workbook saved under `code`. Wrong codes count against the global budget.
-    pub async fn resume(&self, code: ReturnCode, now: i64) -> Result<Option<Opened>, WorkbookError> {
+    pub async fn resume(
+        &self,
+        code: ReturnCode,
+        now: i64,
+    ) -> Result<Option<Opened>, WorkbookError> {
         self.guard.check(now)?;
         let derived = self.guard.derive(code, self.pepper.clone()).await?;
         let lookup = hex::encode(derived.lookup);
@@ -375,7 +383,13 @@ mod tests {
         };
         let back = Handle::parse(&h.cookie_value());
         assert_eq!(back.map(|b| b.id), Some(h.id.clone()));
-        for junk in ["", ".", "abc.def", &format!("{}.!!", h.id), &"a".repeat(5000)] {
+        for junk in [
+            "",
+            ".",
+            "abc.def",
+            &format!("{}.!!", h.id),
+            &"a".repeat(5000),
+        ] {
             assert!(Handle::parse(junk).is_none(), "{junk}");
         }
     }

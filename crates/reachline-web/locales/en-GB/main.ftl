@@ -3,6 +3,7 @@ site-name = Reachline
 skip-to-content = Skip to main content
 quick-exit = Quick exit
 quick-exit-hint = or press Esc
+quick-exit-label = Leave this site quickly
 nav-label = Main
 nav-home = Home
 nav-self-help = Self-help

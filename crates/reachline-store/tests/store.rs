@@ -1,0 +1,228 @@
+//! The storage suite: every test runs on SQLite, and again on PostgreSQL when
+//! `REACHLINE_TEST_POSTGRES_URL` is set (CI sets it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use reachline_store::{Backend, Store};
+
+struct Db {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+impl Db {
+    async fn cleanup(self) {
+        self.store.close().await;
+        if let Some((url, schema)) = self.schema {
+            Store::drop_postgres_schema(&url, &schema).await.unwrap();
+        }
+    }
+}
+
+async fn backends() -> Vec<Db> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
+    let mut out = vec![Db {
+        store: sqlite,
+        _dir: Some(dir),
+        schema: None,
+    }];
+    if let Ok(url) = std::env::var("REACHLINE_TEST_POSTGRES_URL") {
+        if !url.is_empty() {
+            let schema = reachline_store::random_schema_name("store");
+            let store = Store::open_postgres_in_schema(&url, &schema).await.unwrap();
+            out.push(Db {
+                store,
+                _dir: None,
+                schema: Some((url, schema)),
+            });
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_the_database_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let a = Store::open_sqlite(&path).await.unwrap();
+    a.workbook_create("00000000000000000000000000000001", b"x", 1, 100)
+        .await
+        .unwrap();
+    a.close().await;
+    let b = Store::open_sqlite(&path).await.unwrap();
+    assert!(b.ping().await);
+    assert_eq!(b.workbooks_count().await.unwrap(), 1);
+    for db in backends().await {
+        assert!(db.store.ping().await);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_secure_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    let (wal, secure) = store.sqlite_pragmas().await.unwrap();
+    assert_eq!(wal, "wal");
+    assert_eq!(secure, 1);
+}
+
+#[tokio::test]
+async fn keyring_keeps_the_first_key_when_two_instances_race() {
+    for db in backends().await {
+        let s = &db.store;
+        assert!(s.keyring_versions("pepper").await.unwrap().is_empty());
+        assert!(s.keyring_insert("pepper", 1, b"first", 10).await.unwrap());
+        assert!(!s.keyring_insert("pepper", 1, b"second", 11).await.unwrap());
+        let v = s.keyring_versions("pepper").await.unwrap();
+        assert_eq!(v, vec![(1, b"first".to_vec())]);
+        assert!(s.keyring_versions("other").await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn workbooks_update_only_from_the_revision_read() {
+    for db in backends().await {
+        let s = &db.store;
+        let id = "0123456789abcdef0123456789abcdef";
+        s.workbook_create(id, b"v1", 100, 1000).await.unwrap();
+        let row = s.workbook_get(id, 100).await.unwrap().unwrap();
+        assert_eq!((row.revision, row.lookup.clone()), (1, None));
+        assert!(s
+            .workbook_update(id, 1, Some("look"), b"v2", 101, 2000)
+            .await
+            .unwrap());
+        // A second writer that read revision 1 loses and must retry.
+        assert!(!s
+            .workbook_update(id, 1, None, b"stale", 102, 2000)
+            .await
+            .unwrap());
+        let row = s.workbook_find("look", 103).await.unwrap().unwrap();
+        assert_eq!((row.sealed.as_slice(), row.revision), (&b"v2"[..], 2));
+        assert!(s.workbook_find("nope", 103).await.unwrap().is_none());
+        // Expired rows are invisible, then purged.
+        assert!(s.workbook_get(id, 2000).await.unwrap().is_none());
+        assert!(s.workbook_find("look", 2000).await.unwrap().is_none());
+        s.workbook_create("ffffffffffffffffffffffffffffffff", b"x", 100, 5000)
+            .await
+            .unwrap();
+        assert_eq!(s.workbooks_purge(2000).await.unwrap(), 1);
+        assert_eq!(s.workbooks_count().await.unwrap(), 1);
+        assert!(s
+            .workbook_delete("ffffffffffffffffffffffffffffffff")
+            .await
+            .unwrap());
+        assert!(!s
+            .workbook_delete("ffffffffffffffffffffffffffffffff")
+            .await
+            .unwrap());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn lookups_are_unique() {
+    for db in backends().await {
+        let s = &db.store;
+        s.workbook_create("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", b"a", 1, 100)
+            .await
+            .unwrap();
+        s.workbook_create("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", b"b", 1, 100)
+            .await
+            .unwrap();
+        assert!(s
+            .workbook_update(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                1,
+                Some("same"),
+                b"a",
+                2,
+                100
+            )
+            .await
+            .unwrap());
+        assert!(s
+            .workbook_update(
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                1,
+                Some("same"),
+                b"b",
+                2,
+                100
+            )
+            .await
+            .is_err());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn reach_counters_add_up_and_never_go_negative() {
+    for db in backends().await {
+        let s = &db.store;
+        s.reach_count_daily("2026-01-02", "module_view", "a")
+            .await
+            .unwrap();
+        s.reach_add_daily("2026-01-02", "module_view", "a", 4)
+            .await
+            .unwrap();
+        s.reach_add_daily("2026-01-03", "module_view", "a", 1)
+            .await
+            .unwrap();
+        s.reach_add_daily("2026-02-01", "module_view", "a", 1)
+            .await
+            .unwrap();
+        let d = s.reach_daily("2026-01-01", "2026-01-31").await.unwrap();
+        assert_eq!(d.iter().map(|c| c.n).collect::<Vec<_>>(), vec![5, 1]);
+        s.reach_count_first_visit(2026, "unknown").await.unwrap();
+        s.reach_add_first_visits(2026, "unknown", 2).await.unwrap();
+        s.reach_add_first_visits(2026, "E23000015", -1)
+            .await
+            .unwrap();
+        s.reach_add_first_visits(2026, "unknown", -5).await.unwrap();
+        s.reach_move_first_visit(2026, "unknown", "E23000015")
+            .await
+            .unwrap();
+        s.reach_add_first_visits(2026, "E23000002", 3)
+            .await
+            .unwrap();
+        s.reach_move_first_visit(2026, "E23000002", "E23000015")
+            .await
+            .unwrap();
+        let v = s.reach_first_visits(2026).await.unwrap();
+        let get = |a: &str| v.iter().find(|c| c.area == a).map(|c| c.n);
+        assert_eq!(get("unknown"), Some(0));
+        assert_eq!(get("E23000015"), Some(1));
+        assert_eq!(get("E23000002"), Some(2));
+        assert!(s.reach_first_visits(2025).await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_counting_loses_nothing() {
+    for db in backends().await {
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let s = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                s.reach_add_daily("2026-05-05", "exercise_completion", "m/e", 1)
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let d = db
+            .store
+            .reach_daily("2026-05-05", "2026-05-05")
+            .await
+            .unwrap();
+        assert_eq!(d[0].n, 40);
+        db.cleanup().await;
+    }
+}

@@ -1,0 +1,115 @@
+'use strict';
+// 1. Accessibility: axe-core (WCAG 2.0/2.1/2.2 A and AA, and best practice) finds nothing on
+// any public page, in English and in both pseudo-locales, and nothing scrolls sideways on
+// a 320px-wide screen.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { useSite, openPage, expectedStatus, exerciseChapters } = require('../lib/site');
+const { axeViolations, formatViolations } = require('../lib/browser');
+
+const env = useSite(__filename);
+
+/** A chapter with an exercise (the richest page), found once. */
+let richChapter;
+async function chapterWithExercise() {
+  if (!richChapter) {
+    const found = await exerciseChapters(env.browser, env.base, env.modules);
+    assert.ok(found.length > 0, 'no chapter with an exercise form was found');
+    // Prefer a checklist or a plan: they have the most form controls.
+    richChapter = (found.find((c) => c.kinds.some((k) => k !== 'reflection')) ?? found[0]).path;
+  }
+  return richChapter;
+}
+
+/** A context showing the site in `locale` (chosen the way a person would, via /language). */
+async function contextIn(locale, options = {}) {
+  const context = await env.browser.newContext({ bypassCSP: true, ...options });
+  if (locale !== 'en-GB') {
+    const page = await context.newPage();
+    const resp = await page.goto(`${env.base}/language?l=${locale}&next=/`);
+    assert.equal(resp.status(), 200, `choosing ${locale} did not land on a page`);
+    assert.equal(await page.getAttribute('html', 'lang'), locale, `the language switch to ${locale} did not take`);
+    await page.close();
+  }
+  return context;
+}
+
+test('the site has modules, each with chapters', () => {
+  assert.ok(env.modules.length > 0, 'no modules linked from /modules');
+  for (const m of env.modules) {
+    assert.ok(m.chapters.length > 0, `module ${m.overview} links to no chapters`);
+  }
+});
+
+test('every public page has no axe violations (en-GB)', async () => {
+  const context = await contextIn('en-GB');
+  const page = await context.newPage();
+  const failures = [];
+  try {
+    for (const name of env.pages) {
+      const resp = await openPage(page, env.base, name);
+      assert.equal(resp.status(), expectedStatus(name), `${name} answered ${resp.status()}`);
+      const violations = await axeViolations(page);
+      if (violations.length) failures.push(formatViolations(name, violations));
+    }
+  } finally {
+    await context.close();
+  }
+  assert.equal(env.pages.length > 15, true, `only ${env.pages.length} pages were checked`);
+  if (failures.length) assert.fail(`axe found violations on ${failures.length} page(s):\n${failures.join('\n')}`);
+});
+
+for (const locale of ['en-XA', 'ar-XB']) {
+  test(`home and a chapter have no axe violations in ${locale}`, async () => {
+    const chapter = await chapterWithExercise();
+    const context = await contextIn(locale);
+    const page = await context.newPage();
+    const failures = [];
+    try {
+      for (const name of ['/', chapter]) {
+        const resp = await page.goto(env.base + name);
+        assert.equal(resp.status(), 200, `${name} answered ${resp.status()} in ${locale}`);
+        assert.equal(await page.getAttribute('html', 'lang'), locale);
+        const violations = await axeViolations(page);
+        if (violations.length) failures.push(formatViolations(`${name} (${locale})`, violations));
+      }
+    } finally {
+      await context.close();
+    }
+    if (failures.length) assert.fail(`axe found violations:\n${failures.join('\n')}`);
+  });
+}
+
+test('nothing scrolls sideways at 320px wide (home and a chapter, every locale)', async () => {
+  const chapter = await chapterWithExercise();
+  const problems = [];
+  for (const locale of ['en-GB', 'en-XA', 'ar-XB']) {
+    const context = await contextIn(locale, { viewport: { width: 320, height: 640 } });
+    const page = await context.newPage();
+    try {
+      for (const name of ['/', chapter]) {
+        const resp = await page.goto(env.base + name);
+        assert.equal(resp.status(), 200);
+        const { scrollWidth, wide } = await page.evaluate(() => {
+          const limit = document.documentElement.clientWidth;
+          // The widest offenders, to say what overflows.
+          const wide = [...document.querySelectorAll('body *')]
+            .filter((el) => {
+              const r = el.getBoundingClientRect();
+              return r.width > 0 && (r.right > limit + 0.5 || r.left < -0.5);
+            })
+            .slice(0, 5)
+            .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).replace(/\s+/g, '.')}` : ''}`);
+          return { scrollWidth: document.documentElement.scrollWidth, wide };
+        });
+        if (scrollWidth > 320) {
+          problems.push(`${name} (${locale}): scrollWidth ${scrollWidth} > 320; overflowing: ${wide.join(', ')}`);
+        }
+      }
+    } finally {
+      await context.close();
+    }
+  }
+  if (problems.length) assert.fail(`horizontal scrolling at 320px:\n${problems.join('\n')}`);
+});
