@@ -767,3 +767,74 @@ async fn dump_schema(url: &str, schema: &str) -> String {
     pool.close().await;
     text
 }
+
+#[tokio::test]
+async fn a_geoip_database_places_first_visits_and_the_address_is_dropped() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("areas.mmdb");
+    std::fs::write(
+        &db,
+        common::mmdb::single_address([127, 0, 0, 1].into(), "STS"),
+    )?;
+    let path = db.display().to_string();
+    let s = TestServer::start_with(move |c| {
+        c.reach.geoip_database = path;
+        c.reach.geoip_areas = vec!["STS=E23000015".into()];
+    })
+    .await;
+    s.browser().get(s.url("/")).send().await?;
+    s.browser().get(s.url("/modules")).send().await?;
+    s.state.reach.flush(&s.state.store).await?;
+    let visits = s.state.store.reach_first_visits(2026).await?;
+    assert_eq!(visits.len(), 1, "{visits:?}");
+    assert_eq!((visits[0].area.as_str(), visits[0].n), ("E23000015", 2));
+    s.stop().await;
+
+    // A broken database or mapping stops start-up with a clear message.
+    let cfg = {
+        let mut c = reachline_core::config::Config::default();
+        c.reach.geoip_database = db.display().to_string();
+        c.reach.geoip_areas = vec!["STS=nowhere".into()];
+        c
+    };
+    let err = reachline_web::reach::GeoIp::open(
+        &cfg.reach.geoip_database,
+        &cfg.reach.geoip_field,
+        &cfg.reach.geoip_areas,
+    );
+    assert!(err
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+        .contains("not a police force area"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn get_help_shows_the_configured_hours_phone_and_reply_time() -> TestResult {
+    let s = TestServer::start_with(|c| {
+        c.helpline.phone_number = "0800 000 1111".into();
+        c.helpline.opening_hours = vec!["mon-fri 08:30-20:00".into(), "sun 10:00-14:00".into()];
+        c.helpline.message_reply_days = 2;
+    })
+    .await;
+    let html = reqwest::get(s.url("/get-help")).await?.text().await?;
+    assert!(html.contains("Monday to Friday, 08:30 to 20:00"), "{html}");
+    assert!(html.contains("Sunday, 10:00 to 14:00"));
+    assert!(html.contains("0800 000 1111"));
+    assert!(html.contains("within 2 days"));
+    s.stop().await;
+
+    // A typo in the hours stops start-up with a message naming it.
+    let dir = tempfile::tempdir()?;
+    let mut config = reachline_core::config::Config::default();
+    config.storage.data_dir = dir.path().display().to_string();
+    config.helpline.opening_hours = vec!["mon-fri 9-5".into()];
+    let clock = std::sync::Arc::new(reachline_core::clock::ManualClock::new(common::T0));
+    let err = reachline_web::AppState::open(config, clock)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(err.unwrap_or_default().contains("mon-fri 9-5"));
+    Ok(())
+}

@@ -38,7 +38,9 @@ function withoutReachlineVars(env) {
 /** The neutral destination of the quick exit: an everyday page with nothing of ours. */
 async function startNeutral() {
   const port = await freePort();
+  const seen = [];
   const server = http.createServer((req, res) => {
+    seen.push({ url: req.url, headers: { ...req.headers } });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(
       '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
@@ -54,6 +56,8 @@ async function startNeutral() {
   return {
     origin: `http://127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}/neutral`,
+    /** Requests the neutral site received: `[{ url, headers }]`. */
+    requests: () => seen.slice(),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections?.();
@@ -64,7 +68,7 @@ async function startNeutral() {
 
 /**
  * Starts the neutral server and reachline. Returns
- * `{ base, origin, neutral: {origin, url}, logs(), stop() }`; `logs()` is the server's
+ * `{ base, origin, neutral: {origin, url, requests()}, logs(), stop() }`; `logs()` is the server's
  * stderr so far (its log lines), useful in failure messages.
  */
 async function startServers(options = {}) {
@@ -144,7 +148,7 @@ async function startServers(options = {}) {
   return {
     base,
     origin: new URL(base).origin,
-    neutral: { origin: neutral.origin, url: neutral.url },
+    neutral: { origin: neutral.origin, url: neutral.url, requests: neutral.requests },
     logs: () => stderr,
     async stop() {
       if (stopped) return;

@@ -15,6 +15,12 @@ async function expectNeutral(page, how) {
   await page.waitForURL((u) => u.href === env.server.neutral.url, { timeout: 10_000 }).catch(() => {});
   assert.equal(page.url(), env.server.neutral.url, `${how}: expected the neutral page, got ${page.url()}`);
   assert.equal(await page.locator(`#${NEUTRAL_MARKER}`).count(), 1, `${how}: the neutral page's content is missing`);
+  // The neutral site must not learn where the person came from. (Its own pages may send
+  // their own address, e.g. when the browser asks it for a favicon.)
+  const leaks = env.server.neutral
+    .requests()
+    .filter((r) => r.headers.referer !== undefined && !r.headers.referer.startsWith(`${env.server.neutral.origin}/`));
+  assert.deepEqual(leaks.map((r) => r.headers.referer), [], `${how}: the neutral site was sent a Referer`);
 }
 
 /** The quick exit control of the current page: a link to /exit or a form posting there. */

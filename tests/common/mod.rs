@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod mmdb;
+
 use reachline_core::clock::{Clock, ManualClock, SharedClock};
 use reachline_core::config::Config;
 use reachline_core::keys::MasterKey;

@@ -15,6 +15,7 @@ pub struct Config {
     pub server: Server,
     pub storage: Storage,
     pub site: Site,
+    pub helpline: Helpline,
     pub selfhelp: SelfHelp,
     pub reach: Reach,
     pub log: Log,
@@ -44,6 +45,15 @@ pub struct Site {
     pub pseudo_locales: bool,
     pub content_dir: String,
     pub max_body_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Helpline {
+    pub phone_number: String,
+    pub opening_hours: Vec<String>,
+    pub time_zone: String,
+    pub message_reply_days: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,9 +104,20 @@ impl Default for Site {
         Site {
             quick_exit_url: "https://www.bbc.co.uk/weather".into(),
             default_locale: "en-GB".into(),
-            pseudo_locales: true,
+            pseudo_locales: false,
             content_dir: String::new(),
             max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for Helpline {
+    fn default() -> Self {
+        Helpline {
+            phone_number: String::new(),
+            opening_hours: vec!["mon-thu 09:00-21:00".into(), "fri 09:00-17:00".into()],
+            time_zone: "Europe/London".into(),
+            message_reply_days: 3,
         }
     }
 }
@@ -146,6 +167,11 @@ pub const DOCS: &[(&str, &str)] = &[
     ("site.pseudo_locales", "Offer the pseudo-locales en-XA (accented, longer) and ar-XB (right-to-left) for checking translations and layout."),
     ("site.content_dir", "A folder laid out like content/ in the source tree; its modules and pages replace or add to the built-in ones. Empty: built-in content only."),
     ("site.max_body_bytes", "Largest request body accepted, in bytes; larger requests get 413."),
+    ("helpline", "How people reach the helpline, as shown on the Get help now page."),
+    ("helpline.phone_number", "The helpline's phone number as it should be shown. Empty: no phone line is shown."),
+    ("helpline.opening_hours", "When chat and phone are open, as \"DAYS HH:MM-HH:MM\" in local time, e.g. \"mon-thu 09:00-21:00\", \"sat 10:00-14:00\"."),
+    ("helpline.time_zone", "The time zone the opening hours are in, shown to help-seekers (IANA name)."),
+    ("helpline.message_reply_days", "How many days a secure message usually waits for a reply (shown to help-seekers)."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

@@ -11,4 +11,5 @@ pub mod areas;
 pub mod clock;
 pub mod config;
 pub mod keys;
+pub mod opening_hours;
 pub mod return_code;

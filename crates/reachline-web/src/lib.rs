@@ -48,6 +48,7 @@ pub struct AppState {
     pub content: content::Library,
     pub workbooks: workbook::Workbooks,
     pub reach: reach::Reach,
+    pub hours: Vec<reachline_core::opening_hours::OpeningSpan>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,8 @@ pub enum StartError {
     I18n(#[from] i18n::I18nError),
     #[error(transparent)]
     GeoIp(#[from] reach::GeoIpError),
+    #[error(transparent)]
+    Hours(#[from] reachline_core::opening_hours::HoursError),
 }
 
 /// Opens the store the configuration names: PostgreSQL if `database_url` is set, else the
@@ -140,6 +143,7 @@ impl AppState {
         master: &MasterKey,
     ) -> Result<Arc<AppState>, StartError> {
         let now = clock.now_unix();
+        let hours = reachline_core::opening_hours::parse(&config.helpline.opening_hours)?;
         let pepper = data_key(&store, master, "return-code-pepper", now).await?;
         let i18n = i18n::Localiser::new(&config.site.default_locale, true)?;
         let languages = i18n
@@ -191,6 +195,7 @@ impl AppState {
             content,
             workbooks,
             reach: reach::Reach::new(geoip),
+            hours,
         }))
     }
 

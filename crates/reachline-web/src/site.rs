@@ -16,6 +16,7 @@ use axum::Form;
 use fluent_bundle::FluentValue;
 use reachline_core::areas::{self, Area};
 use reachline_core::clock;
+use reachline_core::opening_hours::{self, OpeningSpan};
 use reachline_core::return_code::{CodeError, ReturnCode};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -232,6 +233,39 @@ struct ChapterPage<'a> {
 struct ContentPage<'a> {
     c: &'a Chrome,
     page: &'a Page,
+    hours: Vec<String>,
+    phone: &'a str,
+    reply: String,
+    zone: String,
+}
+
+/// Opening hours as sentences in the page's language ("Monday to Thursday, 09:00 to 21:00").
+fn hours_lines(c: &Chrome, spans: &[OpeningSpan]) -> Vec<String> {
+    let day = |d: usize| c.t(&format!("day-{}", opening_hours::DAYS[d.min(6)]));
+    spans
+        .iter()
+        .map(|s| {
+            let days = if s.from_day == s.to_day {
+                day(s.from_day)
+            } else {
+                c.l.text(
+                    "hours-days",
+                    &[
+                        ("from", FluentValue::from(day(s.from_day))),
+                        ("to", FluentValue::from(day(s.to_day))),
+                    ],
+                )
+            };
+            c.l.text(
+                "hours-line",
+                &[
+                    ("days", FluentValue::from(days)),
+                    ("open", FluentValue::from(s.open_text())),
+                    ("close", FluentValue::from(s.close_text())),
+                ],
+            )
+        })
+        .collect()
 }
 
 pub struct ProgressEntry {
@@ -524,6 +558,22 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx, slug: &'static str) -> 
         Some(page) => render(&ContentPage {
             c: &ctx.chrome,
             page,
+            hours: hours_lines(&ctx.chrome, &state.hours),
+            phone: &state.config.helpline.phone_number,
+            reply: ctx.chrome.l.text(
+                "helpline-reply-days",
+                &[(
+                    "days",
+                    FluentValue::from(state.config.helpline.message_reply_days),
+                )],
+            ),
+            zone: ctx.chrome.l.text(
+                "hours-zone",
+                &[(
+                    "zone",
+                    FluentValue::from(state.config.helpline.time_zone.as_str()),
+                )],
+            ),
         }),
         None => state.message(&ctx, StatusCode::NOT_FOUND, "not-found"),
     }

@@ -123,3 +123,21 @@ error-server-title = Something went wrong
 error-server-body = Sorry, something went wrong on our side. Nothing you wrote has been shared. Please try again.
 error-method-title = That did not work
 error-method-body = This page cannot be used that way. Please go back and try again.
+
+helpline-heading = When we are open
+helpline-phone = Phone:
+helpline-out-of-hours = Outside these times you can leave a secure message at any time, or use the self-help modules.
+helpline-reply-days = { $days ->
+    [one] We aim to reply to secure messages within { $days } day.
+   *[other] We aim to reply to secure messages within { $days } days.
+}
+hours-days = { $from } to { $to }
+hours-line = { $days }, { $open } to { $close }
+hours-zone = Times are in the { $zone } time zone.
+day-mon = Monday
+day-tue = Tuesday
+day-wed = Wednesday
+day-thu = Thursday
+day-fri = Friday
+day-sat = Saturday
+day-sun = Sunday
