@@ -9,6 +9,7 @@
 #   BENCH_CONNECTIONS  wrk connections                     (default 32)
 #   BENCH_WARMUP       unmeasured warm-up before each run  (default 2s; 0 to skip)
 #   BENCH_PATH         page to measure                     (default /modules/making-a-personal-plan/1)
+#   BENCH_SETTLE       seconds to wait for other work on the machine to finish (default 120)
 #
 # It is a measurement, not a test: it exits 0 whatever the ratio, and non-zero only when it
 # could not measure (build failed, a server did not start, the page was not 200).
@@ -19,6 +20,7 @@ THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-32}"
 WARMUP="${BENCH_WARMUP:-2s}"
 PAGE_PATH="${BENCH_PATH:-/modules/making-a-personal-plan/1}"
+SETTLE="${BENCH_SETTLE:-120}"
 GOAL="0.50"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,7 +45,12 @@ need_pkg wrk wrk
 need_pkg curl curl
 NGINX=/usr/sbin/nginx
 
-# --- temp dir and cleanup ------------------------------------------------------------------
+# --- 1. build ------------------------------------------------------------------------------
+log "cargo build --release (a no-op when up to date; may wait for another build's lock)"
+(cd "$ROOT" && cargo build --release >&2)
+[ -x "$BIN" ] || die "no binary at $BIN after the build"
+
+# --- temp dir and cleanup (made after the build, which can take minutes) ---------------
 TMP="$(mktemp -d -t reachline-bench.XXXXXX)"
 RL_PID=""
 NGX_PID=""
@@ -67,11 +74,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# --- 1. build ------------------------------------------------------------------------------
-log "cargo build --release (a no-op when up to date; may wait for another build's lock)"
-(cd "$ROOT" && cargo build --release >&2)
-[ -x "$BIN" ] || die "no binary at $BIN after the build"
 
 # --- helpers -------------------------------------------------------------------------------
 wait_http() { # url, pid, what
@@ -201,9 +203,17 @@ cpu_busy() { # percent of all CPU time that was not idle over one second
     awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1];
         printf "%.0f", (t > 0) ? 100 * (1 - (y[2] - x[2]) / t) : 0 }'
 }
+# Other builds often start right after ours releases cargo's lock: wait a while for quiet.
 BUSY_BEFORE="$(cpu_busy 2>/dev/null || echo '?')"
+waited=0
+while [ "$BUSY_BEFORE" != "?" ] && [ "$BUSY_BEFORE" -ge 10 ] && [ "$waited" -lt "$SETTLE" ]; do
+    [ "$waited" -eq 0 ] && log "CPUs ${BUSY_BEFORE}% busy with other work; waiting up to ${SETTLE}s for quiet (BENCH_SETTLE)"
+    sleep 4
+    waited=$(( waited + 5 ))
+    BUSY_BEFORE="$(cpu_busy 2>/dev/null || echo '?')"
+done
 if [ "$BUSY_BEFORE" != "?" ] && [ "$BUSY_BEFORE" -ge 10 ]; then
-    log "WARNING: the CPUs are already ${BUSY_BEFORE}% busy before measuring; other work on this machine will skew the figures"
+    log "WARNING: the CPUs are ${BUSY_BEFORE}% busy with other work; the figures will be skewed"
 fi
 log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP each), order: reachline, nginx, reachline"
 RL1="$(run_wrk reachline-1 "$RL_URL")"

@@ -113,3 +113,43 @@ test('nothing scrolls sideways at 320px wide (home and a chapter, every locale)'
   }
   if (problems.length) assert.fail(`horizontal scrolling at 320px:\n${problems.join('\n')}`);
 });
+
+test('pages in their notice and error states have no axe violations', async () => {
+  const chapter = await chapterWithExercise();
+  const context = await contextIn('en-GB');
+  const page = await context.newPage();
+  const failures = [];
+  const scan = async (what) => {
+    const violations = await axeViolations(page);
+    if (violations.length) failures.push(formatViolations(what, violations));
+  };
+  const submit = async (form) => {
+    await Promise.all([page.waitForNavigation(), form.locator('button').first().click()]);
+  };
+  try {
+    // A saved answer: the chapter with its "saved" notice, /progress listing it.
+    await page.goto(env.base + chapter);
+    const form = page.locator('form[action*="/exercises/"]').first();
+    await form.locator('textarea').first().fill('An answer written by the accessibility test.');
+    await submit(form);
+    assert.equal(await page.locator('.exercise [role=status]').count(), 1, 'no saved notice to check');
+    await scan(`${chapter} (answer saved)`);
+    await page.goto(`${env.base}/progress`);
+    assert.ok((await page.locator('main a[href*="#ex-"]').count()) > 0, '/progress lists no answer');
+    await scan('/progress (with answers)');
+    // A wrong code: the resume page with its alert and the field marked invalid.
+    await page.goto(`${env.base}/progress/resume`);
+    await page.locator('#code').fill('not a code');
+    await submit(page.locator('form[action="/progress/resume"]'));
+    assert.equal(await page.getByRole('alert').count(), 1, 'no error shown for a wrong code');
+    await scan('/progress/resume (wrong code)');
+    // Deleting: the confirmation page after deletion.
+    await page.goto(`${env.base}/progress/delete`);
+    await submit(page.locator('form[action="/progress/delete"]'));
+    assert.equal(await page.getByRole('status').count(), 1, 'no confirmation after deleting');
+    await scan('/progress/delete (done)');
+  } finally {
+    await context.close();
+  }
+  if (failures.length) assert.fail(`axe found violations:\n${failures.join('\n')}`);
+});

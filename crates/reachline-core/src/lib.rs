@@ -8,6 +8,7 @@
 //! - [`areas`]: police force areas (ONS codes) used for reach figures.
 
 pub mod areas;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod keys;

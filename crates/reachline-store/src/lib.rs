@@ -15,10 +15,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod audit;
 mod reach;
+mod staff;
 mod workbooks;
 
+pub use audit::AuditFilter;
 pub use reach::{DailyCount, FirstVisitCount};
+pub use staff::{SessionRow, StaffRow};
 pub use workbooks::WorkbookRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -32,6 +36,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database address: {0}")]
     Url(String),
+    #[error("that already exists")]
+    Conflict,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -117,23 +117,23 @@ async fn drain(mut body: Body, cap: u64) {
     }
 }
 
-/// Why a state-changing request was refused by [`same_origin`].
+/// True when a state-changing request did not come from this site's own pages. Browsers
+/// say so in `Sec-Fetch-Site`; without it, `Origin` is compared with `Host`. Under
+/// `Referrer-Policy: no-referrer` browsers send `Origin: null` for same-site forms, so
+/// `null` alone proves nothing either way (SameSite=Strict cookies still protect answers).
 pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
         return false;
     }
-    if headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == "cross-site")
-    {
-        return true;
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match (
         headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
         host,
     ) {
+        (Some("null"), _) => false,
         (Some(origin), Some(host)) => {
             let origin_host = origin
                 .split_once("://")
@@ -240,6 +240,16 @@ mod tests {
         let mut h2 = HeaderMap::new();
         h2.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(cross_site(&Method::POST, &h2));
+        h2.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(cross_site(&Method::POST, &h2));
+        // What a browser sends for our own form under no-referrer.
+        let mut h3 = HeaderMap::new();
+        h3.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        h3.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        h3.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(!cross_site(&Method::POST, &h3));
+        h3.remove("sec-fetch-site");
+        assert!(!cross_site(&Method::POST, &h3));
     }
 
     #[test]

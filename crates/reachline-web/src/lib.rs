@@ -32,7 +32,7 @@ pub use site::Shared;
 pub const FALLBACK_ERROR_PAGE: &str =
     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>Something went wrong</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>\
-<div class=\"exit-bar\"><a href=\"/exit\" class=\"quick-exit\">Quick exit</a></div><main>\
+<nav class=\"exit-bar\" aria-label=\"Leave this site quickly\"><a href=\"/exit\" class=\"quick-exit\">Quick exit</a></nav><main>\
 <h1>Something went wrong</h1><p>Sorry, something went wrong on our side. Please try again.</p>\
 <p><a href=\"/\">Home</a></p></main></body></html>";
 
