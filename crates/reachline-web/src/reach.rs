@@ -26,6 +26,8 @@ struct Pending {
 
 pub struct Reach {
     pending: Mutex<Pending>,
+    /// Held while writing, so a flush returns only once earlier counts are in the store.
+    flushing: tokio::sync::Mutex<()>,
     geoip: Option<GeoIp>,
 }
 
@@ -33,6 +35,7 @@ impl Reach {
     pub fn new(geoip: Option<GeoIp>) -> Self {
         Reach {
             pending: Mutex::new(Pending::default()),
+            flushing: tokio::sync::Mutex::new(()),
             geoip,
         }
     }
@@ -68,6 +71,7 @@ impl Reach {
 
     /// Writes buffered counts to the store. On failure the counts are put back.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let _writing = self.flushing.lock().await;
         let taken = match self.pending.lock() {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => return Ok(()),
