@@ -41,6 +41,49 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct Store {
+    /// Data directory (holds the master key, and the SQLite database unless --database-url).
+    #[arg(long)]
+    data_dir: Option<String>,
+    /// PostgreSQL address instead of the embedded SQLite database.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account and print its one-time enrolment link.
+    Create {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        username: String,
+        /// practitioner, supervisor, admin or analyst.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain; name the first broken entry and exit non-zero if any.
+    Verify {
+        #[command(flatten)]
+        store: Store,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,9 +149,64 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn load(config: Option<&std::path::Path>, store: Store) -> anyhow::Result<Config> {
+    Ok(Config::load(
+        config,
+        &env_pairs(),
+        &Overrides {
+            data_dir: store.data_dir,
+            database_url: store.database_url,
+            ..Overrides::default()
+        },
+    )?)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    store,
+                    username,
+                    role,
+                },
+        } => {
+            let config = load(cli.config.as_deref(), store)?;
+            let link = runtime()?.block_on(reachline_web::ops::admin_create(
+                &config,
+                Arc::new(SystemClock),
+                &username,
+                &role,
+            ))?;
+            println!("Created {username}. One-time enrolment link (keep it private):");
+            println!("{link}");
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { store },
+        } => {
+            let config = load(cli.config.as_deref(), store)?;
+            match runtime()?.block_on(reachline_web::ops::audit_verify(
+                &config,
+                Arc::new(SystemClock),
+            )) {
+                Ok(n) => {
+                    println!("audit log intact: {n} entries verified");
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("audit log BROKEN: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::Config {
             command: ConfigCommand::Example,
         } => {

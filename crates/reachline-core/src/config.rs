@@ -16,6 +16,7 @@ pub struct Config {
     pub storage: Storage,
     pub site: Site,
     pub helpline: Helpline,
+    pub console: Console,
     pub selfhelp: SelfHelp,
     pub reach: Reach,
     pub log: Log,
@@ -25,6 +26,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct Server {
     pub listen: String,
+    pub public_url: String,
     pub trust_forwarded_proto: bool,
     pub shutdown_grace_seconds: u64,
 }
@@ -58,6 +60,17 @@ pub struct Helpline {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct Console {
+    pub session_idle_minutes: u64,
+    pub session_max_hours: u64,
+    pub enrolment_link_hours: u64,
+    pub failures_before_lock: u64,
+    pub lock_minutes: u64,
+    pub failed_sign_ins_per_minute: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SelfHelp {
     pub saved_retention_days: u64,
     pub unsaved_retention_hours: u64,
@@ -83,6 +96,7 @@ impl Default for Server {
     fn default() -> Self {
         Server {
             listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
             trust_forwarded_proto: false,
             shutdown_grace_seconds: 10,
         }
@@ -122,6 +136,19 @@ impl Default for Helpline {
     }
 }
 
+impl Default for Console {
+    fn default() -> Self {
+        Console {
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            enrolment_link_hours: 72,
+            failures_before_lock: 5,
+            lock_minutes: 15,
+            failed_sign_ins_per_minute: 30,
+        }
+    }
+}
+
 impl Default for SelfHelp {
     fn default() -> Self {
         SelfHelp {
@@ -155,6 +182,7 @@ impl Default for Log {
 pub const DOCS: &[(&str, &str)] = &[
     ("server", "The HTTP listener."),
     ("server.listen", "Address and port to listen on."),
+    ("server.public_url", "The address people use to reach this service, e.g. https://help.example.org; used in enrolment links. Empty: http:// and the listen address."),
     ("server.trust_forwarded_proto", "Trust the X-Forwarded-Proto header from a reverse proxy that terminates TLS (marks cookies Secure). Nothing else from the proxy is trusted."),
     ("server.shutdown_grace_seconds", "On SIGTERM or Ctrl-C, how long in-flight requests may take to finish."),
     ("storage", "Where records are kept."),
@@ -172,6 +200,13 @@ pub const DOCS: &[(&str, &str)] = &[
     ("helpline.opening_hours", "When chat and phone are open, as \"DAYS HH:MM-HH:MM\" in local time, e.g. \"mon-thu 09:00-21:00\", \"sat 10:00-14:00\"."),
     ("helpline.time_zone", "The time zone the opening hours are in, shown to help-seekers (IANA name)."),
     ("helpline.message_reply_days", "How many days a secure message usually waits for a reply (shown to help-seekers)."),
+    ("console", "The practitioner console: staff sign-in and sessions."),
+    ("console.session_idle_minutes", "A console session ends after this many minutes without activity."),
+    ("console.session_max_hours", "A console session ends this many hours after sign-in, active or not."),
+    ("console.enrolment_link_hours", "How long a one-time enrolment link works."),
+    ("console.failures_before_lock", "Wrong sign-ins in a row before an account is locked for a while."),
+    ("console.lock_minutes", "How long an account stays locked after too many wrong sign-ins."),
+    ("console.failed_sign_ins_per_minute", "Wrong sign-ins accepted per minute across all accounts before everyone is asked to wait (throttling without relying on IP addresses)."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

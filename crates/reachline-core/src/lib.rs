@@ -14,3 +14,4 @@ pub mod config;
 pub mod keys;
 pub mod opening_hours;
 pub mod return_code;
+pub mod staff;

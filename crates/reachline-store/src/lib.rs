@@ -17,11 +17,13 @@ use std::time::Duration;
 
 mod audit;
 mod reach;
+mod safeguarding;
 mod staff;
 mod workbooks;
 
 pub use audit::AuditFilter;
 pub use reach::{DailyCount, FirstVisitCount};
+pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use staff::{SessionRow, StaffRow};
 pub use workbooks::WorkbookRow;
 

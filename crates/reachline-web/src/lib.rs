@@ -4,9 +4,11 @@
 //! [`router`] is the whole site; [`serve`] runs it until a shutdown signal and flushes
 //! buffered counts on the way out. Nothing here reads the wall clock directly.
 
+pub mod console;
 pub mod content;
 pub mod http;
 pub mod i18n;
+pub mod ops;
 pub mod reach;
 pub mod site;
 pub mod workbook;
@@ -38,6 +40,7 @@ pub const FALLBACK_ERROR_PAGE: &str =
 
 static SITE_CSS: &str = include_str!("../static/site.css");
 static SITE_JS: &str = include_str!("../static/site.js");
+static CONSOLE_CSS: &str = include_str!("../static/console.css");
 
 pub struct AppState {
     pub config: Config,
@@ -49,6 +52,11 @@ pub struct AppState {
     pub workbooks: workbook::Workbooks,
     pub reach: reach::Reach,
     pub hours: Vec<reachline_core::opening_hours::OpeningSpan>,
+    /// Seals staff-side content: TOTP secrets, contact notes, concern facts.
+    pub content_key: Key,
+    /// Keys the audit chain.
+    pub audit_key: Key,
+    pub sign_in_guard: console::auth::SignInGuard,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +153,8 @@ impl AppState {
         let now = clock.now_unix();
         let hours = reachline_core::opening_hours::parse(&config.helpline.opening_hours)?;
         let pepper = data_key(&store, master, "return-code-pepper", now).await?;
+        let content_key = data_key(&store, master, "content", now).await?;
+        let audit_key = data_key(&store, master, "audit", now).await?;
         let i18n = i18n::Localiser::new(&config.site.default_locale, true)?;
         let languages = i18n
             .all()
@@ -187,7 +197,6 @@ impl AppState {
             unsaved_seconds: (config.selfhelp.unsaved_retention_hours as i64).saturating_mul(3_600),
         };
         Ok(Arc::new(AppState {
-            config,
             clock,
             store,
             i18n,
@@ -196,7 +205,47 @@ impl AppState {
             workbooks,
             reach: reach::Reach::new(geoip),
             hours,
+            content_key,
+            audit_key,
+            sign_in_guard: console::auth::SignInGuard::new(
+                config.console.failed_sign_ins_per_minute,
+            ),
+            config,
         }))
+    }
+
+    /// Appends an entry to the hash-chained audit log. Concurrent appends (other requests,
+    /// other instances) are retried until this one is linked after the newest entry.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        object: &str,
+        detail: &str,
+    ) -> Result<i64, StoreError> {
+        audit_append(
+            &self.store,
+            &self.audit_key,
+            self.clock.now_unix(),
+            actor,
+            action,
+            object,
+            detail,
+        )
+        .await
+    }
+
+    /// The address staff use, for links: `server.public_url` or the listen address.
+    pub fn public_url(&self) -> String {
+        if self.config.server.public_url.is_empty() {
+            format!("http://{}", self.config.server.listen)
+        } else {
+            self.config
+                .server
+                .public_url
+                .trim_end_matches('/')
+                .to_string()
+        }
     }
 
     /// Writes buffered counts and deletes expired answers.
@@ -204,12 +253,53 @@ impl AppState {
         if let Err(e) = self.reach.flush(&self.store).await {
             tracing::warn!(error = %e, "could not write reach counts; will retry");
         }
+        let now = self.clock.now_unix();
+        let idle = self.config.console.session_idle_minutes as i64 * 60;
+        let max = self.config.console.session_max_hours as i64 * 3600;
+        if let Err(e) = self.store.sessions_purge(now - idle, now - max).await {
+            tracing::warn!(error = %e, "could not purge expired console sessions");
+        }
         match self.store.workbooks_purge(self.clock.now_unix()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "deleted expired self-help answers"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired answers"),
         }
     }
+}
+
+/// Appends one audit entry (see [`AppState::audit`]); also used by the CLI.
+pub async fn audit_append(
+    store: &Store,
+    key: &Key,
+    now: i64,
+    actor: &str,
+    action: &str,
+    object: &str,
+    detail: &str,
+) -> Result<i64, StoreError> {
+    use reachline_core::audit::{link, AuditEntry, GENESIS};
+    for _ in 0..50 {
+        let (seq, prev) = match store.audit_head().await? {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS.to_vec()),
+        };
+        let hash = link(key, &prev, seq, now, actor, action, object, detail);
+        let entry = AuditEntry {
+            seq,
+            at: now,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            object: object.to_string(),
+            detail: detail.to_string(),
+            prev_hash: prev,
+            hash,
+        };
+        if store.audit_insert(&entry).await? {
+            return Ok(seq);
+        }
+        tokio::task::yield_now().await;
+    }
+    Err(StoreError::Conflict)
 }
 
 async fn static_file(body: &'static str, content_type: &'static str) -> Response {
@@ -327,9 +417,14 @@ pub fn router(state: Shared) -> Router {
             get(|| static_file(SITE_CSS, "text/css; charset=utf-8")),
         )
         .route(
+            "/static/console.css",
+            get(|| static_file(CONSOLE_CSS, "text/css; charset=utf-8")),
+        )
+        .route(
             "/static/site.js",
             get(|| static_file(SITE_JS, "text/javascript; charset=utf-8")),
         )
+        .merge(console::router(state.clone()))
         .fallback(site::not_found)
         .method_not_allowed_fallback(site::method_not_allowed)
         .route_layer(middleware::from_fn(http::tag_route))

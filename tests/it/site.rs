@@ -1,10 +1,7 @@
 //! The public site as a help-seeker meets it: real HTTP against a real server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::{between, references, BinaryServer, TestResult, TestServer};
+use crate::common;
+use crate::common::{between, references, BinaryServer, TestResult, TestServer};
 use reqwest::StatusCode;
 
 const PUBLIC_PAGES: &[&str] = &[

@@ -9,7 +9,6 @@ pub mod mmdb;
 
 use reachline_core::clock::{Clock, ManualClock, SharedClock};
 use reachline_core::config::Config;
-use reachline_core::keys::MasterKey;
 use reachline_store::Store;
 use reachline_web::{AppState, Shared};
 use std::io::{BufRead, BufReader};
@@ -68,26 +67,22 @@ impl TestServer {
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new(T0));
         let shared: SharedClock = Arc::new(clock.clone());
-        reachline_web::prepare_data_dir(&config).expect("data dir");
-        let (master, _) = MasterKey::load_or_create(&config.master_key_path()).expect("key");
-        let (store, schema) = match postgres_url() {
+        // On the PostgreSQL pass every test gets its own schema, named in the database URL
+        // so that the server and the operator commands (`ops`) all use it.
+        let schema = match postgres_url() {
             Some(url) => {
                 let schema = reachline_store::random_schema_name("t");
-                let store = Store::open_postgres_in_schema(&url, &schema)
+                Store::open_postgres_in_schema(&url, &schema)
                     .await
-                    .expect("postgres");
-                (store, Some(schema))
+                    .expect("postgres")
+                    .close()
+                    .await;
+                config.storage.database_url = schema_url(&url, &schema);
+                Some(schema)
             }
-            None => (
-                Store::open_sqlite(&config.data_dir().join("reachline.db"))
-                    .await
-                    .expect("sqlite"),
-                None,
-            ),
+            None => None,
         };
-        let state = AppState::with_store(config, shared, store, &master)
-            .await
-            .expect("state");
+        let state = AppState::open(config, shared).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -219,6 +214,12 @@ impl Drop for BinaryServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A PostgreSQL URL whose connections use one schema.
+pub fn schema_url(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options[search_path]={schema}")
 }
 
 pub fn free_port() -> u16 {

@@ -1,0 +1,443 @@
+//! The practitioner console: staff sign-in, accounts, the audit log, contacts and
+//! safeguarding concerns.
+//!
+//! Every console route is declared once in [`routes`] with the roles allowed to use it;
+//! anything not declared is denied, and a test walks every route × every role. Sessions,
+//! CSRF and role checks happen in [`guard`] before a handler runs.
+
+pub mod accounts;
+pub mod audit_view;
+pub mod auth;
+pub mod safeguarding;
+
+use crate::http::{self, CookieSpec};
+use crate::site::{Chrome, Shared};
+use crate::AppState;
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use http_body_util::BodyExt;
+use reachline_core::staff::{token_hash, Role};
+
+pub const SESSION_COOKIE: &str = "rl_console";
+
+/// Who is signed in, put into request extensions by [`guard`].
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub areas: Vec<String>,
+    pub csrf: String,
+    pub session_hash: String,
+}
+
+impl Staff {
+    pub fn is(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.role)
+    }
+}
+
+const ALL: &[Role] = &[
+    Role::Practitioner,
+    Role::Supervisor,
+    Role::Administrator,
+    Role::Analyst,
+];
+const CASEWORK: &[Role] = &[Role::Practitioner, Role::Supervisor];
+const SUPERVISORS: &[Role] = &[Role::Supervisor];
+const ADMINS: &[Role] = &[Role::Administrator];
+const OVERSIGHT: &[Role] = &[Role::Supervisor, Role::Administrator];
+const FIGURES: &[Role] = &[Role::Analyst, Role::Supervisor, Role::Administrator];
+
+/// One console route and who may use it. `None` means it is open to anyone (sign-in and
+/// enrolment pages).
+pub struct ConsoleRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub allowed: Option<&'static [Role]>,
+    handler: MethodRouter<Shared>,
+}
+
+fn route(
+    method: Method,
+    path: &'static str,
+    allowed: Option<&'static [Role]>,
+    handler: MethodRouter<Shared>,
+) -> ConsoleRoute {
+    ConsoleRoute {
+        method,
+        path,
+        allowed,
+        handler,
+    }
+}
+
+/// Every console route. This table is the single declaration of access.
+pub fn routes() -> Vec<ConsoleRoute> {
+    use Method as M;
+    vec![
+        route(M::GET, "/console/sign-in", None, get(auth::sign_in_form)),
+        route(M::POST, "/console/sign-in", None, post(auth::sign_in)),
+        route(
+            M::GET,
+            "/console/enrol/{token}",
+            None,
+            get(auth::enrol_form),
+        ),
+        route(M::POST, "/console/enrol/{token}", None, post(auth::enrol)),
+        route(M::GET, "/console", Some(ALL), get(home)),
+        route(
+            M::POST,
+            "/console/sign-out",
+            Some(ALL),
+            post(auth::sign_out),
+        ),
+        route(
+            M::POST,
+            "/console/sign-out-everywhere",
+            Some(ALL),
+            post(auth::sign_out_everywhere),
+        ),
+        route(M::GET, "/console/staff", Some(ADMINS), get(accounts::list)),
+        route(
+            M::POST,
+            "/console/staff",
+            Some(ADMINS),
+            post(accounts::invite),
+        ),
+        route(
+            M::POST,
+            "/console/staff/{id}/role",
+            Some(ADMINS),
+            post(accounts::set_role),
+        ),
+        route(
+            M::POST,
+            "/console/staff/{id}/disable",
+            Some(ADMINS),
+            post(accounts::disable),
+        ),
+        route(
+            M::POST,
+            "/console/staff/{id}/enable",
+            Some(ADMINS),
+            post(accounts::enable),
+        ),
+        route(
+            M::POST,
+            "/console/staff/{id}/reset",
+            Some(ADMINS),
+            post(accounts::reset),
+        ),
+        route(
+            M::GET,
+            "/console/audit",
+            Some(OVERSIGHT),
+            get(audit_view::browse),
+        ),
+        route(
+            M::GET,
+            "/console/contacts",
+            Some(CASEWORK),
+            get(safeguarding::contacts),
+        ),
+        route(
+            M::POST,
+            "/console/contacts",
+            Some(CASEWORK),
+            post(safeguarding::log_contact),
+        ),
+        route(
+            M::GET,
+            "/console/contacts/{id}",
+            Some(CASEWORK),
+            get(safeguarding::contact),
+        ),
+        route(
+            M::POST,
+            "/console/contacts/{id}/concerns",
+            Some(CASEWORK),
+            post(safeguarding::raise),
+        ),
+        route(
+            M::GET,
+            "/console/concerns",
+            Some(CASEWORK),
+            get(safeguarding::concerns),
+        ),
+        route(
+            M::GET,
+            "/console/concerns/{id}",
+            Some(CASEWORK),
+            get(safeguarding::concern),
+        ),
+        route(
+            M::POST,
+            "/console/concerns/{id}/decision",
+            Some(SUPERVISORS),
+            post(safeguarding::decide),
+        ),
+        route(
+            M::POST,
+            "/console/concerns/{id}/information",
+            Some(CASEWORK),
+            post(safeguarding::add_information),
+        ),
+        route(
+            M::GET,
+            "/console/reach",
+            Some(FIGURES),
+            get(safeguarding::reach),
+        ),
+    ]
+}
+
+/// The console's part of the router.
+pub fn router(state: Shared) -> Router<Shared> {
+    let mut router = Router::new();
+    for r in routes() {
+        let handler = match r.allowed {
+            Some(roles) => r.handler.route_layer(middleware::from_fn_with_state(
+                (state.clone(), roles),
+                guard,
+            )),
+            None => r.handler,
+        };
+        router = router.route(r.path, handler);
+    }
+    router
+}
+
+/// Resolves the session, enforces timeouts, role and CSRF, then runs the handler.
+async fn guard(
+    State((state, roles)): State<(Shared, &'static [Role])>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ctx = state.ctx(req.headers(), req.uri().path());
+    let staff = match auth::current_staff(&state, req.headers()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return if req.method() == Method::GET {
+                http::redirect("/console/sign-in")
+            } else {
+                console_message(
+                    &state,
+                    &ctx.chrome,
+                    None,
+                    StatusCode::FORBIDDEN,
+                    "signed-out",
+                )
+            };
+        }
+        Err(resp) => return resp,
+    };
+    if !staff.is(roles) {
+        let _ = state
+            .audit(&staff.username, "access.denied", req.uri().path(), "")
+            .await;
+        return console_message(
+            &state,
+            &ctx.chrome,
+            Some(&staff),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+    }
+    let mut req = req;
+    if req.method() == Method::POST {
+        let (parts, body) = req.into_parts();
+        let limit = state.config.site.max_body_bytes as usize;
+        let bytes = match http_body_util::Limited::new(body, limit).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(_) => {
+                return console_message(
+                    &state,
+                    &ctx.chrome,
+                    Some(&staff),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-large",
+                )
+            }
+        };
+        let token = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if token.is_empty() || !constant_eq(token.as_bytes(), staff.csrf.as_bytes()) {
+            let _ = state
+                .audit(&staff.username, "csrf.refused", parts.uri.path(), "")
+                .await;
+            return console_message(
+                &state,
+                &ctx.chrome,
+                Some(&staff),
+                StatusCode::FORBIDDEN,
+                "csrf",
+            );
+        }
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+    req.extensions_mut().insert(staff);
+    let mut resp = next.run(req).await;
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// What every console page shows around its content.
+pub struct ConsoleChrome<'a> {
+    pub c: &'a Chrome,
+    pub staff: Option<&'a Staff>,
+}
+
+impl ConsoleChrome<'_> {
+    pub fn t(&self, id: &str) -> String {
+        self.c.t(id)
+    }
+    /// A message with one numeric argument.
+    pub fn t1(&self, id: &str, name: &str, value: &i64) -> String {
+        self.c
+            .l
+            .text(id, &[(name, fluent_bundle::FluentValue::from(*value))])
+    }
+    pub fn can(&self, what: &str) -> bool {
+        let Some(s) = self.staff else { return false };
+        match what {
+            "casework" => s.is(CASEWORK),
+            "staff" => s.is(ADMINS),
+            "audit" => s.is(OVERSIGHT),
+            "figures" => s.is(FIGURES),
+            _ => false,
+        }
+    }
+    pub fn csrf(&self) -> &str {
+        self.staff.map(|s| s.csrf.as_str()).unwrap_or_default()
+    }
+    pub fn username(&self) -> &str {
+        self.staff.map(|s| s.username.as_str()).unwrap_or_default()
+    }
+    pub fn role(&self) -> String {
+        self.staff
+            .map(|s| self.c.t(&format!("role-{}", s.role.as_str())))
+            .unwrap_or_default()
+    }
+}
+
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessagePage<'a> {
+    k: ConsoleChrome<'a>,
+    title: String,
+    body: String,
+}
+
+pub fn console_message(
+    _state: &AppState,
+    c: &Chrome,
+    staff: Option<&Staff>,
+    status: StatusCode,
+    key: &str,
+) -> Response {
+    let page = MessagePage {
+        title: c.t(&format!("console-error-{key}-title")),
+        body: c.t(&format!("console-error-{key}-body")),
+        k: ConsoleChrome { c, staff },
+    };
+    let mut resp = render(&page);
+    *resp.status_mut() = status;
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage<'a> {
+    k: ConsoleChrome<'a>,
+    open_concerns: i64,
+    recovery_left: i64,
+}
+
+async fn home(
+    State(state): State<Shared>,
+    ctx: crate::site::Ctx,
+    axum::Extension(staff): axum::Extension<Staff>,
+) -> Response {
+    let open_concerns = if staff.is(CASEWORK) {
+        state.store.concerns_open_count().await.unwrap_or(0)
+    } else {
+        0
+    };
+    let recovery_left = state
+        .store
+        .staff_recovery_codes_left(staff.id)
+        .await
+        .unwrap_or(0);
+    render(&HomePage {
+        k: ConsoleChrome {
+            c: &ctx.chrome,
+            staff: Some(&staff),
+        },
+        open_concerns,
+        recovery_left,
+    })
+}
+
+/// Sets or clears the console session cookie (HttpOnly, SameSite=Strict, Secure over TLS).
+pub fn session_cookie(resp: &mut Response, token: Option<&str>, https: bool) {
+    http::set_cookie(
+        resp,
+        CookieSpec {
+            name: SESSION_COOKIE,
+            value: token.unwrap_or_default(),
+            max_age: if token.is_some() { None } else { Some(0) },
+            same_site_strict: true,
+            http_only: true,
+            secure: https,
+        },
+    );
+}
+
+/// Formats a Unix time for staff, in UTC.
+pub fn when(unix: &i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(*unix)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+pub fn session_hash(token: &str) -> String {
+    token_hash(token)
+}

@@ -1,0 +1,720 @@
+//! Contacts and safeguarding concerns. A practitioner raises a concern on a contact; a
+//! supervisor who did not raise it decides (refer, no referral, or ask for more
+//! information). Every step is an event on the concern's timeline and an audit entry.
+
+use super::{console_message, render, when, ConsoleChrome, Staff, SUPERVISORS};
+use crate::http;
+use crate::site::{Ctx, Fields, Shared};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
+use reachline_core::{areas, clock};
+use reachline_store::{ConcernRow, NewConcernEvent};
+
+pub const CATEGORIES: &[&str] = &[
+    "child-at-risk",
+    "risk-to-person",
+    "offence-in-progress",
+    "other",
+];
+pub const DESTINATIONS: &[&str] = &["police", "childrens-social-care", "other"];
+const MAX_TEXT: usize = 8000;
+
+fn note_context(contact: i64) -> String {
+    format!("reachline contact {contact} note")
+}
+fn facts_context(concern: i64) -> String {
+    format!("reachline concern {concern} facts")
+}
+fn event_context(concern: i64) -> String {
+    format!("reachline concern {concern} event")
+}
+
+fn open_text(state: &AppState, context: &str, sealed: Option<&[u8]>) -> String {
+    sealed
+        .and_then(|s| state.content_key.open(context.as_bytes(), s).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+fn text_field(fields: &Fields, name: &str) -> Option<String> {
+    let v = fields.get(name).unwrap_or_default().replace("\r\n", "\n");
+    let v = v.trim().to_string();
+    (!v.is_empty() && v.chars().count() <= MAX_TEXT).then_some(v)
+}
+
+pub struct ContactView {
+    pub id: i64,
+    pub channel: String,
+    pub started: String,
+    pub ended: String,
+    pub by: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/contacts.html")]
+struct ContactsPage<'a> {
+    k: ConsoleChrome<'a>,
+    contacts: Vec<ContactView>,
+    error: Option<String>,
+}
+
+async fn contacts_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<String>) -> Response {
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(me),
+    };
+    let contacts = state
+        .store
+        .contacts_recent(100)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| ContactView {
+            id: c.id,
+            channel: k.t(&format!("channel-{}", c.channel)),
+            started: when(&c.started_at),
+            ended: c.ended_at.as_ref().map(when).unwrap_or_default(),
+            by: c.created_by_name,
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(&ContactsPage { k, contacts, error });
+    *resp.status_mut() = status;
+    resp
+}
+
+pub async fn contacts(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+) -> Response {
+    let _ = state.audit(&me.username, "contact.list", "", "").await;
+    contacts_page(&state, &ctx, &me, None).await
+}
+
+/// `YYYY-MM-DDTHH:MM` (an HTML datetime-local value), read as UTC.
+fn parse_local(s: &str) -> Option<i64> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    time::PrimitiveDateTime::parse(s.trim(), fmt)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
+pub async fn log_contact(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    fields: Fields,
+) -> Response {
+    let now = state.clock.now_unix();
+    let started = parse_local(fields.get("started").unwrap_or_default());
+    let ended = parse_local(fields.get("ended").unwrap_or_default());
+    let note = fields.get("note").unwrap_or_default().trim().to_string();
+    let error = match (started, ended) {
+        (None, _) | (_, None) => Some("console-contact-bad-times"),
+        (Some(s), Some(e)) if e < s || s > now + 300 => Some("console-contact-bad-times"),
+        _ if note.chars().count() > MAX_TEXT => Some("console-text-too-long"),
+        _ => None,
+    };
+    if let Some(e) = error {
+        return contacts_page(&state, &ctx, &me, Some(ctx.chrome.t(e))).await;
+    }
+    let (started, ended) = (started.unwrap_or(now), ended.unwrap_or(now));
+    let id = match state
+        .store
+        .contact_create("phone", started, Some(ended), me.id, now)
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "contact create failed");
+            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
+    };
+    if !note.is_empty() {
+        let sealed = state
+            .content_key
+            .seal(note_context(id).as_bytes(), note.as_bytes());
+        let _ = state.store.contact_set_note(id, &sealed).await;
+    }
+    let _ = state
+        .audit(
+            &me.username,
+            "contact.create",
+            &format!("contact:{id}"),
+            "phone",
+        )
+        .await;
+    http::redirect(&format!("/console/contacts/{id}"))
+}
+
+pub struct ConcernView {
+    pub id: i64,
+    pub contact_id: i64,
+    pub category: String,
+    pub status: String,
+    pub status_key: String,
+    pub raised_by: String,
+    pub raised: String,
+}
+
+fn concern_view(k: &ConsoleChrome<'_>, c: &ConcernRow) -> ConcernView {
+    ConcernView {
+        id: c.id,
+        contact_id: c.contact_id,
+        category: k.t(&format!("concern-category-{}", c.category)),
+        status: k.t(&format!("concern-status-{}", c.status)),
+        status_key: c.status.clone(),
+        raised_by: c.raised_by_name.clone(),
+        raised: when(&c.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/contact.html")]
+struct ContactPage<'a> {
+    k: ConsoleChrome<'a>,
+    contact: ContactView,
+    note: String,
+    concerns: Vec<ConcernView>,
+    categories: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn contact_page(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    id: i64,
+    error: Option<String>,
+) -> Response {
+    let Some(c) = state.store.contact_get(id).await.ok().flatten() else {
+        return console_message(
+            state,
+            &ctx.chrome,
+            Some(me),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        );
+    };
+    let _ = state
+        .audit(&me.username, "contact.view", &format!("contact:{id}"), "")
+        .await;
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(me),
+    };
+    let note = open_text(state, &note_context(id), c.note_sealed.as_deref());
+    let concerns = state
+        .store
+        .concerns_list(Some(id))
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|x| concern_view(&k, x))
+        .collect();
+    let categories = CATEGORIES
+        .iter()
+        .map(|c| (c.to_string(), k.t(&format!("concern-category-{c}"))))
+        .collect();
+    let contact = ContactView {
+        id: c.id,
+        channel: k.t(&format!("channel-{}", c.channel)),
+        started: when(&c.started_at),
+        ended: c.ended_at.as_ref().map(when).unwrap_or_default(),
+        by: c.created_by_name,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(&ContactPage {
+        k,
+        contact,
+        note,
+        concerns,
+        categories,
+        error,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+pub async fn contact(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+) -> Response {
+    contact_page(&state, &ctx, &me, id, None).await
+}
+
+pub async fn raise(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+    fields: Fields,
+) -> Response {
+    if state.store.contact_get(id).await.ok().flatten().is_none() {
+        return console_message(
+            &state,
+            &ctx.chrome,
+            Some(&me),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        );
+    }
+    let category = fields.get("category").unwrap_or_default();
+    let Some(facts) = text_field(&fields, "facts") else {
+        return contact_page(
+            &state,
+            &ctx,
+            &me,
+            id,
+            Some(ctx.chrome.t("console-concern-needs-facts")),
+        )
+        .await;
+    };
+    if !CATEGORIES.contains(&category) {
+        return contact_page(
+            &state,
+            &ctx,
+            &me,
+            id,
+            Some(ctx.chrome.t("console-concern-needs-category")),
+        )
+        .await;
+    }
+    let now = state.clock.now_unix();
+    // Facts are sealed with the concern's id in their context, and the id exists only after
+    // the insert: insert with an empty sealed value, then store the real one.
+    let placeholder = state.content_key.seal(b"pending", b"");
+    let concern_id = match state
+        .store
+        .concern_create(id, me.id, category, &placeholder, now)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "concern create failed");
+            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
+    };
+    let sealed = state
+        .content_key
+        .seal(facts_context(concern_id).as_bytes(), facts.as_bytes());
+    if state
+        .store
+        .concern_set_facts(concern_id, &sealed)
+        .await
+        .is_err()
+    {
+        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+    }
+    let _ = state
+        .audit(
+            &me.username,
+            "concern.raise",
+            &format!("concern:{concern_id}"),
+            category,
+        )
+        .await;
+    http::redirect(&format!("/console/concerns/{concern_id}"))
+}
+
+#[derive(Template)]
+#[template(path = "console/concerns.html")]
+struct ConcernsPage<'a> {
+    k: ConsoleChrome<'a>,
+    concerns: Vec<ConcernView>,
+}
+
+pub async fn concerns(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+) -> Response {
+    let _ = state.audit(&me.username, "concern.list", "", "").await;
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(&me),
+    };
+    let concerns = state
+        .store
+        .concerns_list(None)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|c| concern_view(&k, c))
+        .collect();
+    render(&ConcernsPage { k, concerns })
+}
+
+pub struct EventView {
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub destination: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/concern.html")]
+struct ConcernPage<'a> {
+    k: ConsoleChrome<'a>,
+    concern: ConcernView,
+    facts: String,
+    events: Vec<EventView>,
+    can_decide: bool,
+    raised_by_me: bool,
+    awaiting: bool,
+    destinations: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn concern_page(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    id: i64,
+    error: Option<String>,
+) -> Response {
+    let Some(c) = state.store.concern_get(id).await.ok().flatten() else {
+        return console_message(
+            state,
+            &ctx.chrome,
+            Some(me),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        );
+    };
+    let now = state.clock.now_unix();
+    let object = format!("concern:{id}");
+    let _ = state.audit(&me.username, "concern.view", &object, "").await;
+    if me.is(SUPERVISORS) && c.raised_by != me.id {
+        let _ = state
+            .store
+            .concern_event(
+                id,
+                me.id,
+                NewConcernEvent {
+                    kind: "viewed",
+                    ..NewConcernEvent::default()
+                },
+                now,
+            )
+            .await;
+    }
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(me),
+    };
+    let facts = open_text(state, &facts_context(id), Some(&c.facts_sealed));
+    let events = state
+        .store
+        .concern_events(id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| EventView {
+            at: when(&e.at),
+            actor: e.actor,
+            kind: k.t(&format!("concern-event-{}", e.kind)),
+            destination: if e.destination.is_empty() {
+                String::new()
+            } else {
+                k.t(&format!("concern-destination-{}", e.destination))
+            },
+            text: open_text(state, &event_context(id), e.text_sealed.as_deref()),
+        })
+        .collect();
+    let awaiting = c.status == "open" || c.status == "more-information";
+    let destinations = DESTINATIONS
+        .iter()
+        .map(|d| (d.to_string(), k.t(&format!("concern-destination-{d}"))))
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(&ConcernPage {
+        concern: concern_view(&k, &c),
+        can_decide: me.is(SUPERVISORS) && c.raised_by != me.id && awaiting,
+        raised_by_me: c.raised_by == me.id,
+        k,
+        facts,
+        events,
+        awaiting,
+        destinations,
+        error,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+pub async fn concern(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+) -> Response {
+    concern_page(&state, &ctx, &me, id, None).await
+}
+
+pub async fn decide(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+    fields: Fields,
+) -> Response {
+    let Some(c) = state.store.concern_get(id).await.ok().flatten() else {
+        return console_message(
+            &state,
+            &ctx.chrome,
+            Some(&me),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        );
+    };
+    let object = format!("concern:{id}");
+    if c.raised_by == me.id {
+        let _ = state
+            .audit(
+                &me.username,
+                "concern.decide.refused",
+                &object,
+                "raised by the same person",
+            )
+            .await;
+        return console_message(
+            &state,
+            &ctx.chrome,
+            Some(&me),
+            StatusCode::FORBIDDEN,
+            "two-person",
+        );
+    }
+    let decision = fields.get("decision").unwrap_or_default();
+    let text = text_field(&fields, "reason");
+    let destination = fields.get("destination").unwrap_or_default();
+    let other = fields.get("destination_other").unwrap_or_default().trim();
+    let (kind, status, dest) = match decision {
+        "refer" if DESTINATIONS.contains(&destination) => ("referred", "referred", destination),
+        "no-referral" => ("no-referral", "no-referral", ""),
+        "more-information" => ("more-information-requested", "more-information", ""),
+        _ => {
+            return concern_page(
+                &state,
+                &ctx,
+                &me,
+                id,
+                Some(ctx.chrome.t("console-decision-needs-choice")),
+            )
+            .await
+        }
+    };
+    let Some(text) = text else {
+        return concern_page(
+            &state,
+            &ctx,
+            &me,
+            id,
+            Some(ctx.chrome.t("console-decision-needs-reason")),
+        )
+        .await;
+    };
+    let text = if dest == "other" {
+        if other.is_empty() {
+            return concern_page(
+                &state,
+                &ctx,
+                &me,
+                id,
+                Some(ctx.chrome.t("console-decision-needs-destination")),
+            )
+            .await;
+        }
+        format!("{other}: {text}")
+    } else {
+        text
+    };
+    let sealed = state
+        .content_key
+        .seal(event_context(id).as_bytes(), text.as_bytes());
+    let now = state.clock.now_unix();
+    match state
+        .store
+        .concern_event(
+            id,
+            me.id,
+            NewConcernEvent {
+                kind,
+                destination: dest,
+                text_sealed: Some(&sealed),
+                new_status: Some(status),
+            },
+            now,
+        )
+        .await
+    {
+        Ok(true) => {
+            let _ = state
+                .audit(
+                    &me.username,
+                    "concern.decide",
+                    &object,
+                    &format!("{kind} {dest}"),
+                )
+                .await;
+            http::redirect(&format!("/console/concerns/{id}"))
+        }
+        Ok(false) => {
+            concern_page(
+                &state,
+                &ctx,
+                &me,
+                id,
+                Some(ctx.chrome.t("console-decision-already")),
+            )
+            .await
+        }
+        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    }
+}
+
+pub async fn add_information(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+    fields: Fields,
+) -> Response {
+    if state.store.concern_get(id).await.ok().flatten().is_none() {
+        return console_message(
+            &state,
+            &ctx.chrome,
+            Some(&me),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        );
+    }
+    let Some(text) = text_field(&fields, "information") else {
+        return concern_page(
+            &state,
+            &ctx,
+            &me,
+            id,
+            Some(ctx.chrome.t("console-concern-needs-facts")),
+        )
+        .await;
+    };
+    let sealed = state
+        .content_key
+        .seal(event_context(id).as_bytes(), text.as_bytes());
+    let now = state.clock.now_unix();
+    match state
+        .store
+        .concern_event(
+            id,
+            me.id,
+            NewConcernEvent {
+                kind: "information-added",
+                destination: "",
+                text_sealed: Some(&sealed),
+                new_status: Some("open"),
+            },
+            now,
+        )
+        .await
+    {
+        Ok(true) => {
+            let _ = state
+                .audit(
+                    &me.username,
+                    "concern.information",
+                    &format!("concern:{id}"),
+                    "",
+                )
+                .await;
+            http::redirect(&format!("/console/concerns/{id}"))
+        }
+        Ok(false) => {
+            concern_page(
+                &state,
+                &ctx,
+                &me,
+                id,
+                Some(ctx.chrome.t("console-decision-already")),
+            )
+            .await
+        }
+        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    }
+}
+
+pub struct AreaFigure {
+    pub name: String,
+    pub code: String,
+    pub first_visits: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console/reach.html")]
+struct ReachPage<'a> {
+    k: ConsoleChrome<'a>,
+    year_i64: i64,
+    figures: Vec<AreaFigure>,
+}
+
+/// First visits of the year by area: analysts see only their own areas. Counts only.
+pub async fn reach(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+) -> Response {
+    let year = clock::year_of(state.clock.now_unix());
+    let scoped = me.role == reachline_core::staff::Role::Analyst;
+    let _ = state
+        .audit(
+            &me.username,
+            "reach.view",
+            "",
+            &format!("{year} {}", me.areas.join(",")),
+        )
+        .await;
+    let figures = state
+        .store
+        .reach_first_visits(i64::from(year))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| !scoped || me.areas.contains(&f.area))
+        .map(|f| AreaFigure {
+            name: areas::find(&f.area)
+                .map(|a| a.name.to_string())
+                .unwrap_or_else(|| ctx.chrome.t("area-unknown")),
+            code: f.area,
+            first_visits: f.n,
+        })
+        .collect();
+    render(&ReachPage {
+        k: ConsoleChrome {
+            c: &ctx.chrome,
+            staff: Some(&me),
+        },
+        year_i64: i64::from(year),
+        figures,
+    })
+}

@@ -1,0 +1,962 @@
+//! The practitioner console: accounts, sign-in with TOTP, sessions, the route × role matrix,
+//! the audit chain and the two-person rule for safeguarding concerns.
+
+use crate::common::{between, TestResult, TestServer};
+use reachline_core::config::Config;
+use reachline_core::staff::{self, totp, Role};
+use reqwest::{Client, StatusCode};
+use std::sync::Arc;
+
+const PASSWORD: &str = "violet kettle harbour 71";
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn post(c: &Client, url: String, pairs: &[(&str, &str)]) -> reqwest::Response {
+    c.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An account made the way an operator makes the first one, enrolled over HTTP.
+struct Enrolled {
+    username: String,
+    secret: Vec<u8>,
+    recovery: Vec<String>,
+}
+
+async fn create_and_enrol(s: &TestServer, username: &str, role: &str) -> Enrolled {
+    let link = reachline_web::ops::admin_create(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        username,
+        role,
+    )
+    .await
+    .unwrap();
+    let path = link
+        .split_once("/console/")
+        .map(|(_, p)| format!("/console/{p}"))
+        .unwrap();
+    enrol(s, &path, username).await
+}
+
+async fn enrol(s: &TestServer, path: &str, username: &str) -> Enrolled {
+    let c = s.client();
+    let html = c
+        .get(s.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<svg"), "no QR code: {html}");
+    let secret_text = between(&html, "<code id=\"totp-secret\">", "</code>").unwrap();
+    let secret = totp::secret_from_base32(secret_text).unwrap();
+    // Reloading the page shows the same secret (two tabs, a refresh).
+    let again = c
+        .get(s.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains(secret_text));
+    let code = totp::code_at(&secret, s.now());
+    let resp = post(
+        &c,
+        s.url(path),
+        &[
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    let list = between(
+        &html,
+        "<ul class=\"recovery-codes\" id=\"recovery-codes\">",
+        "</ul>",
+    )
+    .unwrap();
+    let recovery: Vec<String> = list
+        .split("<code>")
+        .skip(1)
+        .filter_map(|p| p.split("</code>").next().map(str::to_string))
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    // The code used to enrol is spent; move to the next step for sign-in.
+    s.clock.advance(30);
+    Enrolled {
+        username: username.into(),
+        secret,
+        recovery,
+    }
+}
+
+async fn sign_in(s: &TestServer, who: &Enrolled) -> Client {
+    let c = s.client();
+    let code = totp::code_at(&who.secret, s.now());
+    let resp = post(
+        &c,
+        s.url("/console/sign-in"),
+        &[
+            ("username", &who.username),
+            ("password", PASSWORD),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in failed for {}",
+        who.username
+    );
+    s.clock.advance(30);
+    c
+}
+
+async fn csrf(s: &TestServer, c: &Client) -> String {
+    let html = c
+        .get(s.url("/console"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    between(&html, "name=\"csrf\" value=\"", "\"")
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn admin_create_then_sign_in_needs_password_and_a_current_totp() -> TestResult {
+    let s = TestServer::start().await;
+    let admin = create_and_enrol(&s, "ada", "admin").await;
+    let c = s.client();
+    let now_code = totp::code_at(&admin.secret, s.now());
+    for (password, code, why) in [
+        (PASSWORD, "", "no code"),
+        (PASSWORD, "000000", "wrong code"),
+        (
+            "violet kettle harbour 72",
+            now_code.as_str(),
+            "wrong password",
+        ),
+    ] {
+        let resp = post(
+            &c,
+            s.url("/console/sign-in"),
+            &[("username", "ada"), ("password", password), ("code", code)],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{why}");
+        assert!(resp.text().await?.contains("not right"), "{why}");
+    }
+    // A code from five minutes ago is refused.
+    let old = totp::code_at(&admin.secret, s.now() - 300);
+    let resp = post(
+        &c,
+        s.url("/console/sign-in"),
+        &[("username", "ada"), ("password", PASSWORD), ("code", &old)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // Password and current code: in.
+    let resp = post(
+        &c,
+        s.url("/console/sign-in"),
+        &[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("code", &now_code),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cookie = resp.headers()["set-cookie"].to_str()?;
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let home = c.get(s.url("/console")).send().await?;
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(home.text().await?.contains("ada (Administrator)"));
+    // The same code again, within its step, is a replay.
+    let other = s.client();
+    let resp = post(
+        &other,
+        s.url("/console/sign-in"),
+        &[
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("code", &now_code),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // Everything was audited, and the chain holds.
+    let log = s.state.store.audit_all().await?;
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for a in ["staff.create", "enrol", "sign-in.failed", "sign-in"] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+    assert!(log.iter().any(|e| e.detail == "code already used"));
+    let n = reachline_web::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await?;
+    assert_eq!(n, log.len());
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_and_enrolment_links_once() -> TestResult {
+    let s = TestServer::start().await;
+    let link = reachline_web::ops::admin_create(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        "bob",
+        "supervisor",
+    )
+    .await?;
+    let path = format!("/console/{}", link.split_once("/console/").unwrap().1);
+    let bo = enrol(&s, &path, "bob").await;
+    // The link cannot be used again.
+    let resp = s.client().get(s.url(&path)).send().await?;
+    assert_eq!(resp.status(), StatusCode::GONE);
+    let resp = post(
+        &s.client(),
+        s.url(&path),
+        &[
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+            ("code", "123456"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::GONE);
+    let code = bo.recovery[3].to_uppercase();
+    let c = s.client();
+    let resp = post(
+        &c,
+        s.url("/console/sign-in"),
+        &[("username", "bob"), ("password", PASSWORD), ("code", &code)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = post(
+        &s.client(),
+        s.url("/console/sign-in"),
+        &[("username", "bob"), ("password", PASSWORD), ("code", &code)],
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "a recovery code worked twice"
+    );
+    // An expired link is refused too.
+    let link = reachline_web::ops::admin_create(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        "cyd",
+        "practitioner",
+    )
+    .await?;
+    s.clock.advance(73 * 3600);
+    let path = format!("/console/{}", link.split_once("/console/").unwrap().1);
+    assert_eq!(
+        s.client().get(s.url(&path)).send().await?.status(),
+        StatusCode::GONE
+    );
+    let log = s.state.store.audit_all().await?;
+    assert!(log.iter().filter(|e| e.action == "enrol.refused").count() >= 3);
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn weak_passwords_and_wrong_codes_are_refused_at_enrolment() -> TestResult {
+    let s = TestServer::start().await;
+    let link = reachline_web::ops::admin_create(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        "dee",
+        "practitioner",
+    )
+    .await?;
+    let path = format!("/console/{}", link.split_once("/console/").unwrap().1);
+    let c = s.client();
+    let html = c.get(s.url(&path)).send().await?.text().await?;
+    let secret =
+        totp::secret_from_base32(between(&html, "<code id=\"totp-secret\">", "</code>").unwrap())
+            .unwrap();
+    let code = totp::code_at(&secret, s.now());
+    for (pw, again, code, words) in [
+        ("short", "short", code.as_str(), "at least 12"),
+        ("password1234", "password1234", code.as_str(), "too common"),
+        (
+            PASSWORD,
+            "something else entirely",
+            code.as_str(),
+            "not the same",
+        ),
+        (PASSWORD, PASSWORD, "999999", "code is not right"),
+    ] {
+        let resp = post(
+            &c,
+            s.url(&path),
+            &[("password", pw), ("password_again", again), ("code", code)],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{words}");
+        assert!(resp.text().await?.contains(words), "{words}");
+    }
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle_or_old_and_can_end_everywhere() -> TestResult {
+    let s = TestServer::start().await;
+    let who = create_and_enrol(&s, "eve", "practitioner").await;
+    let a = sign_in(&s, &who).await;
+    assert_eq!(
+        a.get(s.url("/console")).send().await?.status(),
+        StatusCode::OK
+    );
+    s.clock.advance(31 * 60);
+    let resp = a.get(s.url("/console")).send().await?;
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "idle session still valid"
+    );
+    // Active but older than 12 hours.
+    let b = sign_in(&s, &who).await;
+    for _ in 0..25 {
+        s.clock.advance(29 * 60);
+        if b.get(s.url("/console")).send().await?.status() != StatusCode::OK {
+            break;
+        }
+    }
+    assert!(s.now() - common_t0() < 13 * 3600 + 3600);
+    assert_eq!(
+        b.get(s.url("/console")).send().await?.status(),
+        StatusCode::SEE_OTHER
+    );
+    // Sign out everywhere ends every session.
+    let c1 = sign_in(&s, &who).await;
+    let c2 = sign_in(&s, &who).await;
+    let token = csrf(&s, &c1).await;
+    let resp = post(
+        &c1,
+        s.url("/console/sign-out-everywhere"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        c2.get(s.url("/console")).send().await?.status(),
+        StatusCode::SEE_OTHER
+    );
+    s.stop().await;
+    Ok(())
+}
+
+fn common_t0() -> i64 {
+    crate::common::T0
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_account_and_across_the_service() -> TestResult {
+    let s = TestServer::start_with(|c: &mut Config| c.console.failed_sign_ins_per_minute = 8).await;
+    let who = create_and_enrol(&s, "fay", "practitioner").await;
+    let c = s.client();
+    for _ in 0..5 {
+        let resp = post(
+            &c,
+            s.url("/console/sign-in"),
+            &[
+                ("username", "fay"),
+                ("password", "wrong password x"),
+                ("code", "123456"),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Locked, even with the right password and code.
+    let code = totp::code_at(&who.secret, s.now());
+    let resp = post(
+        &c,
+        s.url("/console/sign-in"),
+        &[("username", "fay"), ("password", PASSWORD), ("code", &code)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.text().await?.contains("locked"));
+    // Guessing other names uses up the service-wide budget.
+    for name in ["gus", "hal", "ida"] {
+        post(
+            &c,
+            s.url("/console/sign-in"),
+            &[("username", name), ("password", "x"), ("code", "1")],
+        )
+        .await;
+    }
+    let resp = post(
+        &c,
+        s.url("/console/sign-in"),
+        &[("username", "jo"), ("password", "x"), ("code", "1")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.text().await?.contains("wait a minute"));
+    s.clock.advance(16 * 60);
+    sign_in(&s, &who).await;
+    let log = s.state.store.audit_all().await?;
+    assert!(log.iter().any(|e| e.action == "account.locked"));
+    assert!(log.iter().any(|e| e.action == "sign-in.throttled"));
+    s.stop().await;
+    Ok(())
+}
+
+/// Makes a signed-in session for a role directly in the store (for the matrix).
+async fn session_for(s: &TestServer, role: Role, n: usize) -> (Client, String, i64) {
+    let name = format!("{}{n}", role.as_str());
+    let areas = if role == Role::Analyst {
+        "E23000015"
+    } else {
+        ""
+    };
+    let id = s
+        .state
+        .store
+        .staff_create(&name, role.as_str(), areas, s.now())
+        .await
+        .unwrap();
+    let token = staff::new_token();
+    let csrf = staff::new_token();
+    s.state
+        .store
+        .session_create(&staff::token_hash(&token), id, &csrf, s.now())
+        .await
+        .unwrap();
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(&format!("rl_console={token}"), &s.url("/").parse().unwrap());
+    let c = reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (c, csrf, id)
+}
+
+#[tokio::test]
+async fn every_console_route_allows_exactly_the_roles_it_declares() -> TestResult {
+    let s = TestServer::start().await;
+    // Something to point {id} at.
+    let (p, _, pid) = session_for(&s, Role::Practitioner, 0).await;
+    let contact = s
+        .state
+        .store
+        .contact_create("phone", s.now() - 600, Some(s.now()), pid, s.now())
+        .await?;
+    let concern = s
+        .state
+        .store
+        .concern_create(contact, pid, "other", b"x", s.now())
+        .await?;
+    drop(p);
+    let routes = reachline_web::console::routes();
+    assert!(routes.len() >= 20);
+    let mut n = 1;
+    for r in &routes {
+        let Some(allowed) = r.allowed else { continue };
+        let id = if r.path.contains("/staff/") {
+            pid
+        } else if r.path.contains("/concerns/") {
+            concern
+        } else {
+            contact
+        };
+        let path = r.path.replace("{id}", &id.to_string());
+        for role in Role::ALL.iter().map(Some).chain([None]) {
+            n += 1;
+            let (client, token) = match role {
+                Some(role) => {
+                    let (c, t, _) = session_for(&s, *role, n).await;
+                    (c, t)
+                }
+                None => (s.client(), String::new()),
+            };
+            let resp = if r.method == reqwest::Method::GET {
+                client.get(s.url(&path)).send().await?
+            } else {
+                post(&client, s.url(&path), &[("csrf", &token)]).await
+            };
+            let status = resp.status();
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let denied = status == StatusCode::FORBIDDEN
+                || (status == StatusCode::SEE_OTHER
+                    && location == "/console/sign-in"
+                    && !path.contains("sign-out"));
+            let should = role.is_some_and(|role| allowed.contains(role));
+            assert_eq!(
+                !denied,
+                should,
+                "{} {} as {:?}: {status} {location}",
+                r.method,
+                path,
+                role.map(|r| r.as_str())
+            );
+        }
+    }
+    // Anonymous and analyst requests never reach a contact or a concern.
+    let (analyst, _, _) = session_for(&s, Role::Analyst, 999).await;
+    for path in [
+        "/console/contacts",
+        &format!("/console/contacts/{contact}"),
+        &format!("/console/concerns/{concern}"),
+    ] {
+        assert_eq!(
+            analyst.get(s.url(path)).send().await?.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        let anon = s.client().get(s.url(path)).send().await?;
+        assert_eq!(anon.status(), StatusCode::SEE_OTHER);
+    }
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused() -> TestResult {
+    let s = TestServer::start().await;
+    let (c, _, _) = session_for(&s, Role::Practitioner, 1).await;
+    let resp = post(
+        &c,
+        s.url("/console/contacts"),
+        &[
+            ("started", "2026-03-02T09:00"),
+            ("ended", "2026-03-02T09:20"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = post(
+        &c,
+        s.url("/console/contacts"),
+        &[
+            ("csrf", "forged"),
+            ("started", "2026-03-02T09:00"),
+            ("ended", "2026-03-02T09:20"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(s.state.store.contacts_recent(10).await?.is_empty());
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_concern_is_decided_only_by_a_supervisor_who_did_not_raise_it() -> TestResult {
+    let s = TestServer::start().await;
+    let (prac, prac_csrf, _) = session_for(&s, Role::Practitioner, 1).await;
+    let (sup1, sup1_csrf, _) = session_for(&s, Role::Supervisor, 2).await;
+    let (sup2, sup2_csrf, _) = session_for(&s, Role::Supervisor, 3).await;
+
+    // A practitioner logs a phone contact with a note, and raises a concern on it.
+    let resp = post(
+        &prac,
+        s.url("/console/contacts"),
+        &[
+            ("csrf", &prac_csrf),
+            ("started", "2026-03-02T09:00"),
+            ("ended", "2026-03-02T09:25"),
+            ("note", "caller described bluepineapple worries"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let contact_path = resp.headers()["location"].to_str()?.to_string();
+    let html = prac.get(s.url(&contact_path)).send().await?.text().await?;
+    assert!(html.contains("bluepineapple worries"));
+    let resp = post(
+        &prac,
+        s.url(&format!("{contact_path}/concerns")),
+        &[
+            ("csrf", &prac_csrf),
+            ("category", "child-at-risk"),
+            ("facts", "named child at risk (test facts quietharbour)"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let concern_path = resp.headers()["location"].to_str()?.to_string();
+
+    // The practitioner cannot decide (role), and a supervisor's own concern needs another.
+    let decide = format!("{concern_path}/decision");
+    let resp = post(
+        &prac,
+        s.url(&decide),
+        &[
+            ("csrf", &prac_csrf),
+            ("decision", "no-referral"),
+            ("reason", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let contact_id: i64 = contact_path.rsplit('/').next().unwrap().parse()?;
+    let resp = post(
+        &sup1,
+        s.url(&format!("/console/contacts/{contact_id}/concerns")),
+        &[
+            ("csrf", &sup1_csrf),
+            ("category", "risk-to-person"),
+            ("facts", "supervisor's own concern"),
+        ],
+    )
+    .await;
+    let own = resp.headers()["location"].to_str()?.to_string();
+    let resp = post(
+        &sup1,
+        s.url(&format!("{own}/decision")),
+        &[
+            ("csrf", &sup1_csrf),
+            ("decision", "no-referral"),
+            ("reason", "mine"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp
+        .text()
+        .await?
+        .contains("cannot be decided by the person who raised it"));
+
+    // Open concerns are prominent for supervisors.
+    let home = sup2.get(s.url("/console")).send().await?.text().await?;
+    assert!(
+        home.contains("2 safeguarding concerns are waiting"),
+        "{home}"
+    );
+
+    // Another supervisor asks for more, the practitioner adds it, then it is referred.
+    let page = sup2.get(s.url(&concern_path)).send().await?.text().await?;
+    assert!(page.contains("quietharbour") && page.contains("Record decision"));
+    let resp = post(
+        &sup2,
+        s.url(&decide),
+        &[
+            ("csrf", &sup2_csrf),
+            ("decision", "refer"),
+            ("destination", "police"),
+            ("reason", ""),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = post(
+        &sup2,
+        s.url(&decide),
+        &[
+            ("csrf", &sup2_csrf),
+            ("decision", "more-information"),
+            ("reason", "Which school?"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = post(
+        &prac,
+        s.url(&format!("{concern_path}/information")),
+        &[
+            ("csrf", &prac_csrf),
+            ("information", "The caller named the school."),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = post(
+        &sup2,
+        s.url(&decide),
+        &[
+            ("csrf", &sup2_csrf),
+            ("decision", "refer"),
+            ("destination", "childrens-social-care"),
+            ("reason", "Identifiable child at risk."),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let page = sup2.get(s.url(&concern_path)).send().await?.text().await?;
+    assert!(page.contains("id=\"concern-status\">Referred<"), "{page}");
+    for step in [
+        "Raised",
+        "Viewed by a supervisor",
+        "More information requested",
+        "Information added",
+        "Children&#39;s social care",
+    ] {
+        assert!(page.contains(step), "timeline lacks {step}");
+    }
+    // A decided concern cannot be decided again.
+    let resp = post(
+        &sup2,
+        s.url(&decide),
+        &[
+            ("csrf", &sup2_csrf),
+            ("decision", "no-referral"),
+            ("reason", "change"),
+        ],
+    )
+    .await;
+    assert!(
+        resp.status() == StatusCode::FORBIDDEN || resp.status() == StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Notes and facts are sealed in the database.
+    let facts = s.state.store.concern_get(1).await?.unwrap().facts_sealed;
+    assert!(!String::from_utf8_lossy(&facts).contains("quietharbour"));
+    let log = s.state.store.audit_all().await?;
+    for a in [
+        "contact.create",
+        "contact.view",
+        "concern.raise",
+        "concern.view",
+        "concern.decide",
+        "concern.decide.refused",
+        "concern.information",
+    ] {
+        assert!(log.iter().any(|e| e.action == a), "{a} not audited");
+    }
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_analyst_sees_figures_for_their_own_areas_only() -> TestResult {
+    let s = TestServer::start().await;
+    s.state
+        .store
+        .reach_add_first_visits(2026, "E23000015", 12)
+        .await?;
+    s.state
+        .store
+        .reach_add_first_visits(2026, "E23000001", 40)
+        .await?;
+    let (analyst, _, _) = session_for(&s, Role::Analyst, 1).await;
+    let html = analyst
+        .get(s.url("/console/reach"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(html.contains("Staffordshire (E23000015)") && html.contains("<td>12</td>"));
+    assert!(!html.contains("E23000001") && !html.contains("<td>40</td>"));
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn administrators_invite_change_roles_and_disable_accounts() -> TestResult {
+    let s = TestServer::start().await;
+    let admin = create_and_enrol(&s, "ada", "admin").await;
+    let c = sign_in(&s, &admin).await;
+    let token = csrf(&s, &c).await;
+    for (username, role, areas, words) in [
+        ("x", "practitioner", "", "3 to 40"),
+        ("ok.name", "boss", "", "Choose a role"),
+        ("an.alyst", "analyst", "", "at least one area"),
+        (
+            "an.alyst",
+            "analyst",
+            "E23000099",
+            "police force area codes",
+        ),
+    ] {
+        let resp = post(
+            &c,
+            s.url("/console/staff"),
+            &[
+                ("csrf", &token),
+                ("username", username),
+                ("role", role),
+                ("areas", areas),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(resp.text().await?.contains(words), "{words}");
+    }
+    let resp = post(
+        &c,
+        s.url("/console/staff"),
+        &[
+            ("csrf", &token),
+            ("username", "pat"),
+            ("role", "practitioner"),
+            ("areas", ""),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await?;
+    let link = between(&html, "<code id=\"enrolment-link\">", "</code>").unwrap();
+    let path = format!("/console/{}", link.split_once("/console/").unwrap().1);
+    let pat = enrol(&s, &path, "pat").await;
+    let pc = sign_in(&s, &pat).await;
+    let pat_id = s.state.store.staff_by_username("pat").await?.unwrap().id;
+    // Disabling ends the session at once.
+    let resp = post(
+        &c,
+        s.url(&format!("/console/staff/{pat_id}/disable")),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        pc.get(s.url("/console")).send().await?.status(),
+        StatusCode::SEE_OTHER
+    );
+    // An administrator cannot disable themselves.
+    let me = s.state.store.staff_by_username("ada").await?.unwrap().id;
+    let resp = post(
+        &c,
+        s.url(&format!("/console/staff/{me}/disable")),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        c.get(s.url("/console/staff")).send().await?.status(),
+        StatusCode::OK
+    );
+    let log = s.state.store.audit_all().await?;
+    for a in ["staff.invite", "staff.disable", "staff.list"] {
+        assert!(log.iter().any(|e| e.action == a), "{a} not audited");
+    }
+    s.stop().await;
+    Ok(())
+}
+
+/// Runs raw SQL against the test server's database, as someone with database access would.
+async fn tamper(s: &TestServer, sql: &str) {
+    if crate::common::postgres_url().is_some() {
+        let pool = sqlx::PgPool::connect(&s.state.config.storage.database_url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let path = s.state.config.data_dir().join("reachline.db");
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+fn verify_with_binary(s: &TestServer) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reachline"));
+    cmd.args(["audit", "verify", "--data-dir"])
+        .arg(s.state.config.data_dir())
+        .env_remove("REACHLINE_DATABASE_URL")
+        .env_remove("REACHLINE_CONFIG");
+    if !s.state.config.storage.database_url.is_empty() {
+        cmd.arg("--database-url")
+            .arg(&s.state.config.storage.database_url);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn altering_deleting_inserting_or_reordering_audit_rows_is_detected() -> TestResult {
+    let scenarios: [(&str, &str, i64); 5] = [
+        ("altered", "UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 3", 3),
+        ("deleted", "DELETE FROM audit_log WHERE seq = 3", 4),
+        (
+            "inserted",
+            "UPDATE audit_log SET seq = seq + 100 WHERE seq >= 3; UPDATE audit_log SET seq = seq - 99 WHERE seq >= 103; \
+             INSERT INTO audit_log (seq, at, actor, action, object, detail, prev_hash, hash) \
+             SELECT 3, at, actor, action, object, detail, prev_hash, hash FROM audit_log WHERE seq = 2",
+            3,
+        ),
+        (
+            "reordered",
+            "UPDATE audit_log SET seq = -2 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = -2",
+            2,
+        ),
+        ("truncated in the middle", "DELETE FROM audit_log WHERE seq IN (2, 3)", 4),
+    ];
+    for (what, sql, broken) in scenarios {
+        let s = TestServer::start().await;
+        for i in 0..5 {
+            s.state
+                .audit("ada", "test.event", &format!("thing:{i}"), "")
+                .await?;
+        }
+        let (ok, out) = verify_with_binary(&s);
+        assert!(ok, "intact log refused: {out}");
+        assert!(out.contains("5 entries verified"), "{out}");
+        tamper(&s, sql).await;
+        let err =
+            reachline_web::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await;
+        let seq = match err {
+            Err(reachline_web::ops::OpsError::Broken(b)) => b.seq,
+            other => panic!("{what}: not detected: {other:?}"),
+        };
+        assert_eq!(seq, broken, "{what}");
+        let (ok, out) = verify_with_binary(&s);
+        assert!(!ok, "{what}: binary accepted a broken log");
+        assert!(
+            out.contains(&format!("audit entry {broken} is broken")),
+            "{what}: {out}"
+        );
+        s.stop().await;
+    }
+    Ok(())
+}

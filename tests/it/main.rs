@@ -1,0 +1,7 @@
+//! Integration tests: one binary, real servers on free ports (see `common`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod console;
+mod site;
