@@ -68,7 +68,7 @@ async function startNeutral() {
 
 /**
  * Starts the neutral server and reachline. Returns
- * `{ base, origin, neutral: {origin, url, requests()}, logs(), stop() }`; `logs()` is the server's
+ * `{ base, origin, bin, dataDir, configPath, neutral: {origin, url, requests()}, logs(), stop() }`; `logs()` is the server's
  * stderr so far (its log lines), useful in failure messages.
  */
 async function startServers(options = {}) {
@@ -148,6 +148,9 @@ async function startServers(options = {}) {
   return {
     base,
     origin: new URL(base).origin,
+    bin,
+    dataDir,
+    configPath,
     neutral: { origin: neutral.origin, url: neutral.url, requests: neutral.requests },
     logs: () => stderr,
     async stop() {

@@ -960,3 +960,149 @@ async fn altering_deleting_inserting_or_reordering_audit_rows_is_detected() -> T
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn settings_change_hours_retention_statement_and_canned_responses() -> TestResult {
+    let s = TestServer::start().await;
+    let (admin, admin_csrf, _) = session_for(&s, Role::Administrator, 1).await;
+
+    // Opening hours: a typo is refused with the reason; a good schedule shows on Get help now.
+    let resp = post(
+        &admin,
+        s.url("/console/settings/hours"),
+        &[
+            ("csrf", &admin_csrf),
+            ("weekly", "mon-fri 9-5"),
+            ("holidays", ""),
+            ("time_zone", "Europe/London"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await?.contains("mon-fri 9-5"));
+    let resp = post(
+        &admin,
+        s.url("/console/settings/hours"),
+        &[
+            ("csrf", &admin_csrf),
+            ("weekly", "mon-wed 10:00-16:00\r\nsat 10:00-12:00"),
+            ("holidays", "2026-12-25\n2025-01-01"),
+            ("time_zone", "Europe/London"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let help = reqwest::get(s.url("/get-help")).await?.text().await?;
+    assert!(
+        help.contains("Monday to Wednesday, 10:00 to 16:00")
+            && help.contains("Saturday, 10:00 to 12:00")
+    );
+    assert!(
+        help.contains("2026-12-25") && !help.contains("2025-01-01"),
+        "past holidays shown"
+    );
+
+    // Retention: out-of-range refused, a good value used for new saves.
+    let resp = post(
+        &admin,
+        s.url("/console/settings/retention"),
+        &[
+            ("csrf", &admin_csrf),
+            ("selfhelp_saved_days", "0"),
+            ("selfhelp_unsaved_hours", "24"),
+            ("contact_note_days", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = post(
+        &admin,
+        s.url("/console/settings/retention"),
+        &[
+            ("csrf", &admin_csrf),
+            ("selfhelp_saved_days", "30"),
+            ("selfhelp_unsaved_hours", "2"),
+            ("contact_note_days", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.state.live.retention().selfhelp_unsaved_hours, 2);
+    // A contact note older than the retention period is purged; the contact stays.
+    let (_, _, pid) = session_for(&s, Role::Practitioner, 4).await;
+    let old = s
+        .state
+        .store
+        .contact_create("phone", s.now() - 600, Some(s.now()), pid, s.now())
+        .await?;
+    s.state.store.contact_set_note(old, b"sealed note").await?;
+    s.clock.advance(31 * 86_400);
+    s.state.housekeeping().await;
+    let contact = s.state.store.contact_get(old).await?.unwrap();
+    assert!(contact.note_sealed.is_none(), "note kept past retention");
+    // A month has passed: sign in afresh.
+    let (admin, admin_csrf, _) = session_for(&s, Role::Administrator, 11).await;
+    let (sup, sup_csrf, _) = session_for(&s, Role::Supervisor, 12).await;
+    let (prac, _, _) = session_for(&s, Role::Practitioner, 13).await;
+
+    // A new confidentiality statement version is what help-seekers see.
+    let resp = post(&admin, s.url("/console/settings/confidentiality"), &[
+        ("csrf", &admin_csrf), ("statement", "## Our promise\n\nWe keep what you say private, except where a child is at risk (bluepineapple)."),
+    ]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let page = reqwest::get(s.url("/confidentiality"))
+        .await?
+        .text()
+        .await?;
+    assert!(page.contains("Our promise") && page.contains("bluepineapple"));
+    assert!(page.contains("Version 1,"), "version not shown");
+
+    // Canned responses: supervisors write them, practitioners find them with placeholders filled.
+    let resp = post(
+        &sup,
+        s.url("/console/canned"),
+        &[
+            ("csrf", &sup_csrf),
+            ("title", "Opening hours"),
+            (
+                "body",
+                "We are open {opening_hours} ({time_zone}). — {practitioner}",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let html = prac
+        .get(s.url("/console/canned?q=opening"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        html.contains("We are open Monday to Wednesday, 10:00 to 16:00"),
+        "{html}"
+    );
+    assert!(html.contains("practitioner13"));
+    assert!(
+        !html.contains("New canned response"),
+        "practitioners cannot edit"
+    );
+    let none = prac
+        .get(s.url("/console/canned?q=zebra"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(none.contains("No canned responses found"));
+    let log = s.state.store.audit_all().await?;
+    for a in [
+        "settings.hours",
+        "settings.retention",
+        "settings.confidentiality",
+        "canned.save",
+    ] {
+        assert!(log.iter().any(|e| e.action == a), "{a} not audited");
+    }
+    s.stop().await;
+    Ok(())
+}

@@ -67,6 +67,7 @@ pub struct Console {
     pub failures_before_lock: u64,
     pub lock_minutes: u64,
     pub failed_sign_ins_per_minute: u64,
+    pub contact_note_retention_days: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +146,7 @@ impl Default for Console {
             failures_before_lock: 5,
             lock_minutes: 15,
             failed_sign_ins_per_minute: 30,
+            contact_note_retention_days: 365,
         }
     }
 }
@@ -207,6 +209,7 @@ pub const DOCS: &[(&str, &str)] = &[
     ("console.failures_before_lock", "Wrong sign-ins in a row before an account is locked for a while."),
     ("console.lock_minutes", "How long an account stays locked after too many wrong sign-ins."),
     ("console.failed_sign_ins_per_minute", "Wrong sign-ins accepted per minute across all accounts before everyone is asked to wait (throttling without relying on IP addresses)."),
+    ("console.contact_note_retention_days", "Practitioners' notes on contacts are deleted this many days after the contact was recorded (the contact's figures and any safeguarding timeline stay). Changeable in the console."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

@@ -18,12 +18,14 @@ use std::time::Duration;
 mod audit;
 mod reach;
 mod safeguarding;
+mod settings;
 mod staff;
 mod workbooks;
 
 pub use audit::AuditFilter;
 pub use reach::{DailyCount, FirstVisitCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
+pub use settings::{CannedRow, StatementRow};
 pub use staff::{SessionRow, StaffRow};
 pub use workbooks::WorkbookRow;
 

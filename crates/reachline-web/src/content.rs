@@ -370,6 +370,14 @@ fn parse_page(slug: &str, text: &str, t: Option<Transform>) -> Result<Page, Cont
     })
 }
 
+/// Renders Markdown written by staff (e.g. a new confidentiality statement) as safely as
+/// content files: no raw HTML, no images, no links to other sites.
+pub fn render_markdown(body: &str) -> String {
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, safe_events(body, None, 0).into_iter());
+    html
+}
+
 fn is_internal(dest: &str) -> bool {
     (dest.starts_with('/') && !dest.starts_with("//")) || dest.starts_with('#')
 }

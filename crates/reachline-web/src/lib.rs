@@ -10,6 +10,7 @@ pub mod http;
 pub mod i18n;
 pub mod ops;
 pub mod reach;
+pub mod settings;
 pub mod site;
 pub mod workbook;
 
@@ -51,7 +52,7 @@ pub struct AppState {
     pub content: content::Library,
     pub workbooks: workbook::Workbooks,
     pub reach: reach::Reach,
-    pub hours: Vec<reachline_core::opening_hours::OpeningSpan>,
+    pub live: Arc<settings::Live>,
     /// Seals staff-side content: TOTP secrets, contact notes, concern facts.
     pub content_key: Key,
     /// Keys the audit chain.
@@ -76,7 +77,7 @@ pub enum StartError {
     #[error(transparent)]
     GeoIp(#[from] reach::GeoIpError),
     #[error(transparent)]
-    Hours(#[from] reachline_core::opening_hours::HoursError),
+    Settings(#[from] settings::SettingsError),
 }
 
 /// Opens the store the configuration names: PostgreSQL if `database_url` is set, else the
@@ -151,7 +152,8 @@ impl AppState {
         master: &MasterKey,
     ) -> Result<Arc<AppState>, StartError> {
         let now = clock.now_unix();
-        let hours = reachline_core::opening_hours::parse(&config.helpline.opening_hours)?;
+        let live = Arc::new(settings::Live::new(&config)?);
+        live.reload(&store).await;
         let pepper = data_key(&store, master, "return-code-pepper", now).await?;
         let content_key = data_key(&store, master, "content", now).await?;
         let audit_key = data_key(&store, master, "audit", now).await?;
@@ -193,8 +195,7 @@ impl AppState {
             store: store.clone(),
             pepper,
             guard: workbook::CodeGuard::new(config.selfhelp.failed_codes_per_minute),
-            saved_seconds: (config.selfhelp.saved_retention_days as i64).saturating_mul(86_400),
-            unsaved_seconds: (config.selfhelp.unsaved_retention_hours as i64).saturating_mul(3_600),
+            live: live.clone(),
         };
         Ok(Arc::new(AppState {
             clock,
@@ -204,7 +205,7 @@ impl AppState {
             content,
             workbooks,
             reach: reach::Reach::new(geoip),
-            hours,
+            live,
             content_key,
             audit_key,
             sign_in_guard: console::auth::SignInGuard::new(
@@ -253,7 +254,14 @@ impl AppState {
         if let Err(e) = self.reach.flush(&self.store).await {
             tracing::warn!(error = %e, "could not write reach counts; will retry");
         }
+        self.live.reload(&self.store).await;
         let now = self.clock.now_unix();
+        let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
+        match self.store.contact_notes_purge(notes_before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "deleted contact notes past retention"),
+            Err(e) => tracing::warn!(error = %e, "could not purge contact notes"),
+        }
         let idle = self.config.console.session_idle_minutes as i64 * 60;
         let max = self.config.console.session_max_hours as i64 * 3600;
         if let Err(e) = self.store.sessions_purge(now - idle, now - max).await {

@@ -234,13 +234,28 @@ struct ContentPage<'a> {
     c: &'a Chrome,
     page: &'a Page,
     hours: Vec<String>,
+    holidays: Vec<String>,
     phone: &'a str,
     reply: String,
     zone: String,
 }
 
+/// Bank holidays from today on, soonest first (at most six).
+fn upcoming_holidays(hours: &crate::settings::Hours, now: i64) -> Vec<String> {
+    let today = clock::day_of(now);
+    let mut days: Vec<String> = hours
+        .holidays
+        .iter()
+        .filter(|d| d.as_str() >= today.as_str())
+        .cloned()
+        .collect();
+    days.sort();
+    days.truncate(6);
+    days
+}
+
 /// Opening hours as sentences in the page's language ("Monday to Thursday, 09:00 to 21:00").
-fn hours_lines(c: &Chrome, spans: &[OpeningSpan]) -> Vec<String> {
+pub fn hours_lines(c: &Chrome, spans: &[OpeningSpan]) -> Vec<String> {
     let day = |d: usize| c.t(&format!("day-{}", opening_hours::DAYS[d.min(6)]));
     spans
         .iter()
@@ -554,11 +569,30 @@ pub async fn save_exercise(
 
 pub async fn page(State(state): State<Shared>, ctx: Ctx, slug: &'static str) -> Response {
     let content = state.content.locale(&ctx.chrome.l.tag);
-    match content.page(slug) {
+    // A statement published in the console replaces the built-in one.
+    let published = if slug == "confidentiality" {
+        state
+            .store
+            .statement_latest()
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| {
+                content.page(slug).map(|base| Page {
+                    html: crate::content::render_markdown(&s.body),
+                    version: Some(format!("{}, {}", s.version, clock::day_of(s.created_at))),
+                    ..base.clone()
+                })
+            })
+    } else {
+        None
+    };
+    match published.as_ref().or(content.page(slug)) {
         Some(page) => render(&ContentPage {
             c: &ctx.chrome,
             page,
-            hours: hours_lines(&ctx.chrome, &state.hours),
+            hours: hours_lines(&ctx.chrome, &state.live.hours().1),
+            holidays: upcoming_holidays(&state.live.hours().0, state.clock.now_unix()),
             phone: &state.config.helpline.phone_number,
             reply: ctx.chrome.l.text(
                 "helpline-reply-days",

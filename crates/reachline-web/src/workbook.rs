@@ -189,16 +189,16 @@ pub struct Workbooks {
     pub store: Store,
     pub pepper: Key,
     pub guard: CodeGuard,
-    pub saved_seconds: i64,
-    pub unsaved_seconds: i64,
+    pub live: std::sync::Arc<crate::settings::Live>,
 }
 
 impl Workbooks {
     fn expiry(&self, saved: bool, now: i64) -> i64 {
+        let r = self.live.retention();
         now + if saved {
-            self.saved_seconds
+            (r.selfhelp_saved_days as i64).saturating_mul(86_400)
         } else {
-            self.unsaved_seconds
+            (r.selfhelp_unsaved_hours as i64).saturating_mul(3_600)
         }
     }
 

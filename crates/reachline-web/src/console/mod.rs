@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit_view;
 pub mod auth;
 pub mod safeguarding;
+pub mod settings;
 
 use crate::http::{self, CookieSpec};
 use crate::site::{Chrome, Shared};
@@ -195,6 +196,48 @@ pub fn routes() -> Vec<ConsoleRoute> {
             Some(FIGURES),
             get(safeguarding::reach),
         ),
+        route(
+            M::GET,
+            "/console/settings",
+            Some(ADMINS),
+            get(settings::show),
+        ),
+        route(
+            M::POST,
+            "/console/settings/hours",
+            Some(ADMINS),
+            post(settings::save_hours),
+        ),
+        route(
+            M::POST,
+            "/console/settings/retention",
+            Some(ADMINS),
+            post(settings::save_retention),
+        ),
+        route(
+            M::POST,
+            "/console/settings/confidentiality",
+            Some(ADMINS),
+            post(settings::save_statement),
+        ),
+        route(
+            M::GET,
+            "/console/canned",
+            Some(CASEWORK),
+            get(settings::canned),
+        ),
+        route(
+            M::POST,
+            "/console/canned",
+            Some(SUPERVISORS),
+            post(settings::canned_save),
+        ),
+        route(
+            M::POST,
+            "/console/canned/{id}/delete",
+            Some(SUPERVISORS),
+            post(settings::canned_delete),
+        ),
     ]
 }
 
@@ -317,6 +360,7 @@ impl ConsoleChrome<'_> {
         match what {
             "casework" => s.is(CASEWORK),
             "staff" => s.is(ADMINS),
+            "settings" => s.is(ADMINS),
             "audit" => s.is(OVERSIGHT),
             "figures" => s.is(FIGURES),
             _ => false,

@@ -1,0 +1,354 @@
+//! The settings area: opening hours and retention (administrators), the versioned
+//! confidentiality statement (administrators), canned responses (supervisors manage,
+//! practitioners search and use). Every change is audited.
+
+use super::{render, when, ConsoleChrome, Staff};
+use crate::http;
+use crate::settings::{Hours, Retention, HOURS_KEY, RETENTION_KEY};
+use crate::site::{Ctx, Fields, Shared};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Extension;
+
+pub struct StatementView {
+    pub version: i64,
+    pub when: String,
+    pub by: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage<'a> {
+    k: ConsoleChrome<'a>,
+    weekly: String,
+    holidays: String,
+    time_zone: String,
+    retention: Retention,
+    statement: String,
+    versions: Vec<StatementView>,
+    error: Option<String>,
+    saved: bool,
+}
+
+async fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    error: Option<String>,
+    saved: bool,
+) -> Response {
+    let (hours, _) = state.live.hours();
+    let versions = state.store.statement_versions().await.unwrap_or_default();
+    let statement = versions.first().map(|s| s.body.clone()).unwrap_or_default();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(&SettingsPage {
+        k: ConsoleChrome {
+            c: &ctx.chrome,
+            staff: Some(me),
+        },
+        weekly: hours.weekly.join("\n"),
+        holidays: hours.holidays.join("\n"),
+        time_zone: hours.time_zone,
+        retention: state.live.retention(),
+        statement,
+        versions: versions
+            .iter()
+            .map(|v| StatementView {
+                version: v.version,
+                when: when(&v.created_at),
+                by: v.created_by.clone(),
+            })
+            .collect(),
+        error,
+        saved,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+pub async fn show(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    uri: axum::http::Uri,
+) -> Response {
+    let saved = uri.query().is_some_and(|q| q.contains("saved"));
+    page(&state, &ctx, &me, None, saved).await
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub async fn save_hours(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    fields: Fields,
+) -> Response {
+    let hours = Hours {
+        weekly: lines(fields.get("weekly").unwrap_or_default()),
+        holidays: lines(fields.get("holidays").unwrap_or_default()),
+        time_zone: fields
+            .get("time_zone")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    if let Err(e) = hours.validate() {
+        return page(&state, &ctx, &me, Some(e.to_string()), false).await;
+    }
+    let json = serde_json::to_string(&hours).unwrap_or_default();
+    if state
+        .store
+        .setting_put(HOURS_KEY, &json, state.clock.now_unix(), &me.username)
+        .await
+        .is_err()
+    {
+        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+    }
+    let _ = state.live.set_hours(hours);
+    let _ = state
+        .audit(&me.username, "settings.hours", "settings:opening_hours", "")
+        .await;
+    http::redirect("/console/settings?saved=1")
+}
+
+pub async fn save_retention(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    fields: Fields,
+) -> Response {
+    let num = |name: &str| {
+        fields
+            .get(name)
+            .unwrap_or_default()
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    let r = Retention {
+        selfhelp_saved_days: num("selfhelp_saved_days"),
+        selfhelp_unsaved_hours: num("selfhelp_unsaved_hours"),
+        contact_note_days: num("contact_note_days"),
+    };
+    if let Err(e) = r.validate() {
+        return page(&state, &ctx, &me, Some(e.to_string()), false).await;
+    }
+    let json = serde_json::to_string(&r).unwrap_or_default();
+    if state
+        .store
+        .setting_put(RETENTION_KEY, &json, state.clock.now_unix(), &me.username)
+        .await
+        .is_err()
+    {
+        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+    }
+    let _ = state.live.set_retention(r);
+    let _ = state
+        .audit(
+            &me.username,
+            "settings.retention",
+            "settings:retention",
+            &json,
+        )
+        .await;
+    http::redirect("/console/settings?saved=1")
+}
+
+pub async fn save_statement(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    fields: Fields,
+) -> Response {
+    let body = fields
+        .get("statement")
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 20_000 {
+        return page(
+            &state,
+            &ctx,
+            &me,
+            Some(ctx.chrome.t("console-statement-invalid")),
+            false,
+        )
+        .await;
+    }
+    match state
+        .store
+        .statement_add(body, state.clock.now_unix(), &me.username)
+        .await
+    {
+        Ok(v) => {
+            let _ = state
+                .audit(
+                    &me.username,
+                    "settings.confidentiality",
+                    &format!("statement:{v}"),
+                    "new version",
+                )
+                .await;
+            http::redirect("/console/settings?saved=1")
+        }
+        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    }
+}
+
+pub struct CannedView {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub preview: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/canned.html")]
+struct CannedPage<'a> {
+    k: ConsoleChrome<'a>,
+    q: String,
+    items: Vec<CannedView>,
+    can_edit: bool,
+    error: Option<String>,
+}
+
+/// Placeholders a canned response may use, filled in when it is inserted.
+pub fn fill_placeholders(state: &AppState, ctx: &Ctx, staff: &Staff, body: &str) -> String {
+    let (hours, spans) = state.live.hours();
+    let hours_text = crate::site::hours_lines(&ctx.chrome, &spans).join("; ");
+    body.replace("{opening_hours}", &hours_text)
+        .replace("{time_zone}", &hours.time_zone)
+        .replace(
+            "{reply_days}",
+            &state.config.helpline.message_reply_days.to_string(),
+        )
+        .replace("{practitioner}", &staff.username)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+async fn canned_page(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    q: &str,
+    error: Option<String>,
+) -> Response {
+    let items = state
+        .store
+        .canned_search(q)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| CannedView {
+            preview: fill_placeholders(state, ctx, me, &c.body),
+            id: c.id,
+            title: c.title,
+            body: c.body,
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(&CannedPage {
+        k: ConsoleChrome {
+            c: &ctx.chrome,
+            staff: Some(me),
+        },
+        q: q.to_string(),
+        items,
+        can_edit: me.is(super::SUPERVISORS),
+        error,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+pub async fn canned(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    uri: axum::http::Uri,
+) -> Response {
+    let q = Query::<Search>::try_from_uri(&uri)
+        .map(|q| q.0.q)
+        .unwrap_or_default();
+    let q: String = q.trim().chars().take(100).collect();
+    canned_page(&state, &ctx, &me, &q, None).await
+}
+
+pub async fn canned_save(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    fields: Fields,
+) -> Response {
+    let title = fields.get("title").unwrap_or_default().trim().to_string();
+    let body = fields
+        .get("body")
+        .unwrap_or_default()
+        .replace("\r\n", "\n")
+        .trim()
+        .to_string();
+    let id = fields.get("id").and_then(|v| v.parse::<i64>().ok());
+    if title.is_empty()
+        || title.chars().count() > 200
+        || body.is_empty()
+        || body.chars().count() > 4000
+    {
+        return canned_page(
+            &state,
+            &ctx,
+            &me,
+            "",
+            Some(ctx.chrome.t("console-canned-invalid")),
+        )
+        .await;
+    }
+    match state
+        .store
+        .canned_save(id, &title, &body, state.clock.now_unix(), &me.username)
+        .await
+    {
+        Ok(id) => {
+            let _ = state
+                .audit(&me.username, "canned.save", &format!("canned:{id}"), "")
+                .await;
+            http::redirect("/console/canned")
+        }
+        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    }
+}
+
+pub async fn canned_delete(
+    State(state): State<Shared>,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+) -> Response {
+    if state.store.canned_delete(id).await.unwrap_or(false) {
+        let _ = state
+            .audit(&me.username, "canned.delete", &format!("canned:{id}"), "")
+            .await;
+    }
+    http::redirect("/console/canned")
+}
