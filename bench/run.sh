@@ -114,6 +114,7 @@ run_wrk() { # label, url
 # --- 2. reachline --------------------------------------------------------------------------
 # Port 0: the kernel picks a free port, and Reachline announces it on stdout.
 log "starting reachline (REACHLINE_LOG_FILTER=warn)"
+: >"$TMP/reachline.out"   # exists before the background job opens it, for the sed below
 REACHLINE_LOG_FILTER=warn "$BIN" serve --data-dir "$TMP/data" --listen 127.0.0.1:0 \
     >"$TMP/reachline.out" 2>"$TMP/reachline.err" &
 RL_PID=$!

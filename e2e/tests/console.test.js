@@ -132,6 +132,8 @@ test('invite → enrol → sign in → raise a concern → a second account deci
   await sam.goto(`${servers.base}/console`);
   assert.match(await sam.locator('.alert-concerns').textContent(), /waiting for a decision/);
   await sam.goto(`${servers.base}/console/concerns`);
+  // The live badge (console.js) shows the count without a reload.
+  await sam.waitForFunction(() => document.getElementById('live-concerns')?.textContent === '1');
   await scan(sam, 'concerns');
   await sam.goto(concernUrl);
   await sam.check('#d-refer');

@@ -674,6 +674,13 @@ async fn a_concern_is_decided_only_by_a_supervisor_who_did_not_raise_it() -> Tes
         home.contains("2 safeguarding concerns are waiting"),
         "{home}"
     );
+    let live = sup2
+        .get(s.url("/console/live"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert_eq!(live, "{\"open_concerns\":2}");
 
     // Another supervisor asks for more, the practitioner adds it, then it is referred.
     let page = sup2.get(s.url(&concern_path)).send().await?.text().await?;

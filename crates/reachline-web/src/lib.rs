@@ -42,6 +42,7 @@ pub const FALLBACK_ERROR_PAGE: &str =
 static SITE_CSS: &str = include_str!("../static/site.css");
 static SITE_JS: &str = include_str!("../static/site.js");
 static CONSOLE_CSS: &str = include_str!("../static/console.css");
+static CONSOLE_JS: &str = include_str!("../static/console.js");
 
 pub struct AppState {
     pub config: Config,
@@ -427,6 +428,10 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/static/console.css",
             get(|| static_file(CONSOLE_CSS, "text/css; charset=utf-8")),
+        )
+        .route(
+            "/static/console.js",
+            get(|| static_file(CONSOLE_JS, "text/javascript; charset=utf-8")),
         )
         .route(
             "/static/site.js",

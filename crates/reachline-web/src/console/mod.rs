@@ -238,6 +238,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
             Some(SUPERVISORS),
             post(settings::canned_delete),
         ),
+        route(M::GET, "/console/live", Some(CASEWORK), get(live)),
     ]
 }
 
@@ -452,6 +453,16 @@ async fn home(
         open_concerns,
         recovery_left,
     })
+}
+
+/// Counts for the console's live updates (no content, nothing about anyone).
+async fn live(State(state): State<Shared>) -> Response {
+    let n = state.store.concerns_open_count().await.unwrap_or(0);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{{\"open_concerns\":{n}}}"),
+    )
+        .into_response()
 }
 
 /// Sets or clears the console session cookie (HttpOnly, SameSite=Strict, Secure over TLS).
