@@ -1,0 +1,472 @@
+//! URL canonicalisation and lookup expressions, as Google Safe Browsing documents them
+//! (Update API v4, "URLs and Hashing").
+//!
+//! Lists of URLs are kept only as SHA-256 digests of *expressions* (`host/path?query`
+//! without the scheme). A URL is checked by canonicalising it, forming every
+//! host-suffix × path-prefix expression, hashing each and looking the digests up, so a
+//! listed `evil.example/dir/` catches `http://www.evil.example/dir/page.html?x=1`.
+//!
+//! Canonicalisation, in order:
+//! 1. strip leading and trailing whitespace; remove tab, CR and LF anywhere;
+//! 2. drop the fragment (from the first `#`);
+//! 3. percent-unescape repeatedly until nothing changes;
+//! 4. split off the scheme (`http` if none) and the authority; drop user info and port;
+//! 5. host: IDN to Punycode, strip leading and trailing dots, collapse runs of dots,
+//!    lower-case, and if it parses as an IPv4 address in any legal form (decimal, octal,
+//!    hex, fewer than four parts) rewrite it as four dotted decimals;
+//! 6. path: resolve `.` and `..` segments, collapse runs of slashes, `/` if empty;
+//!    the query is kept as is;
+//! 7. percent-escape bytes <= 0x20, >= 0x7f, `#` and `%` (upper-case hex).
+//!
+//! Plaintext is wiped from memory when a [`CanonicalUrl`] is dropped and after expressions
+//! are hashed, so the matcher holds digests only.
+
+use std::fmt;
+
+use percent_encoding::{percent_decode, percent_encode, AsciiSet, CONTROLS};
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::Error;
+
+/// Bytes escaped in the canonical form: <= 0x20, >= 0x7f (percent-encoding always escapes
+/// non-ASCII), `#` and `%`.
+const ESCAPE: &AsciiSet = &CONTROLS.add(b' ').add(b'#').add(b'%');
+
+/// At most this many host strings (the exact host and four suffixes).
+const MAX_HOSTS: usize = 5;
+/// At most this many root-anchored path prefixes (`/`, `/a/`, `/a/b/`, `/a/b/c/`).
+const MAX_PATH_PREFIXES: usize = 4;
+
+/// A canonical URL, split into its parts. All parts are ASCII and already escaped.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct CanonicalUrl {
+    scheme: String,
+    host: String,
+    path: String,
+    query: Option<String>,
+    host_is_ip: bool,
+}
+
+impl fmt::Debug for CanonicalUrl {
+    /// Does not print the URL: debug output ends up in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CanonicalUrl(..)")
+    }
+}
+
+impl fmt::Display for CanonicalUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}{}", self.scheme, self.host, self.path)?;
+        if let Some(q) = &self.query {
+            write!(f, "?{q}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Canonicalises a URL and returns it as a string (e.g. `http://www.google.com/`).
+pub fn canonicalize(url: &str) -> Result<String, Error> {
+    Ok(CanonicalUrl::parse(url)?.to_string())
+}
+
+/// The lookup expressions of a URL (at most 5 hosts × 6 paths), most specific first.
+pub fn lookup_expressions(url: &str) -> Result<Vec<String>, Error> {
+    Ok(CanonicalUrl::parse(url)?.expressions())
+}
+
+/// SHA-256 of one expression: the form in which URL lists are stored.
+pub fn expression_digest(expression: &str) -> [u8; 32] {
+    Sha256::digest(expression.as_bytes()).into()
+}
+
+impl CanonicalUrl {
+    /// Canonicalises a URL given as text.
+    pub fn parse(url: &str) -> Result<Self, Error> {
+        Self::parse_bytes(url.as_bytes())
+    }
+
+    /// Canonicalises a URL given as bytes, which need not be UTF-8 (Safe Browsing's own
+    /// examples include a raw `0x80` byte).
+    pub fn parse_bytes(input: &[u8]) -> Result<Self, Error> {
+        let trimmed = trim_ascii_whitespace(input);
+        let mut s: Zeroizing<Vec<u8>> = Zeroizing::new(
+            trimmed
+                .iter()
+                .copied()
+                .filter(|b| !matches!(b, b'\t' | b'\r' | b'\n'))
+                .collect(),
+        );
+        if let Some(hash) = s.iter().position(|&b| b == b'#') {
+            s.truncate(hash);
+        }
+        // Every round that changes something shortens the text, so this ends.
+        while s.contains(&b'%') {
+            let next: Zeroizing<Vec<u8>> = Zeroizing::new(percent_decode(&s).collect());
+            if *next == *s {
+                break;
+            }
+            s = next;
+        }
+        if s.is_empty() {
+            return Err(Error::MalformedUrl("empty URL"));
+        }
+        let (scheme, rest) = split_scheme(&s);
+        let authority_end = rest
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
+        let (authority, rest) = rest.split_at(authority_end);
+        let (path, query) = match rest.iter().position(|&b| b == b'?') {
+            Some(q) => (&rest[..q], Some(&rest[q + 1..])),
+            None => (rest, None),
+        };
+        let (host, host_is_ip) = canonical_host(authority)?;
+        Ok(Self {
+            scheme,
+            host,
+            path: canonical_path(path),
+            query: query.map(escape),
+            host_is_ip,
+        })
+    }
+
+    /// The scheme, lower-case (`http` when the input had none).
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The canonical host.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The canonical path, starting with `/`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query without its `?`, if the URL had one (possibly empty).
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// Whether the host is an IP address (then no host suffixes are formed).
+    pub fn host_is_ip(&self) -> bool {
+        self.host_is_ip
+    }
+
+    /// The most specific expression: `host/path?query`. A listed URL is stored as the
+    /// digest of this.
+    pub fn full_expression(&self) -> String {
+        let mut e = format!("{}{}", self.host, self.path);
+        if let Some(q) = &self.query {
+            e.push('?');
+            e.push_str(q);
+        }
+        e
+    }
+
+    /// The host strings: the exact host, then (unless it is an IP address) up to four
+    /// suffixes formed from its last five components by removing the leading component,
+    /// never the top-level domain alone.
+    pub fn host_suffixes(&self) -> Vec<String> {
+        self.host_slices().into_iter().map(str::to_owned).collect()
+    }
+
+    fn host_slices(&self) -> Vec<&str> {
+        let mut hosts = vec![self.host.as_str()];
+        if self.host_is_ip {
+            return hosts;
+        }
+        // Start offsets of every component after the first.
+        let starts: Vec<usize> = self.host.match_indices('.').map(|(i, _)| i + 1).collect();
+        // Suffixes of at most five components, longest first, not the last component alone.
+        let n = starts.len() + 1;
+        let first = n.saturating_sub(5).max(1);
+        for k in first..n.saturating_sub(1) {
+            if hosts.len() >= MAX_HOSTS {
+                break;
+            }
+            hosts.push(&self.host[starts[k - 1]..]);
+        }
+        hosts
+    }
+
+    /// The path strings: the exact path with the query, the exact path, then up to four
+    /// prefixes from the root (`/`, `/1/`, …), each ending in a slash. Duplicates removed.
+    pub fn path_prefixes(&self) -> Vec<String> {
+        self.path_slices()
+            .into_iter()
+            .map(|(p, q)| match q {
+                Some(q) => format!("{p}?{q}"),
+                None => p.to_owned(),
+            })
+            .collect()
+    }
+
+    /// `(path, query)` pairs; the query is present only on the first.
+    fn path_slices(&self) -> Vec<(&str, Option<&str>)> {
+        let mut paths: Vec<(&str, Option<&str>)> = Vec::with_capacity(6);
+        if let Some(q) = &self.query {
+            paths.push((&self.path, Some(q)));
+        }
+        paths.push((&self.path, None));
+        let mut prefixes = 0;
+        for (i, b) in self.path.bytes().enumerate() {
+            if b == b'/' {
+                if prefixes == MAX_PATH_PREFIXES {
+                    break;
+                }
+                prefixes += 1;
+                let prefix = &self.path[..=i];
+                if !paths.iter().any(|(p, q)| q.is_none() && *p == prefix) {
+                    paths.push((prefix, None));
+                }
+            }
+        }
+        paths
+    }
+
+    /// Every lookup expression, host-major: for each host string, each path string.
+    /// Host strings are distinct and so are path strings, so expressions are too.
+    pub fn expressions(&self) -> Vec<String> {
+        let paths = self.path_prefixes();
+        let mut out = Vec::with_capacity(paths.len() * MAX_HOSTS);
+        for h in self.host_slices() {
+            for p in &paths {
+                out.push(format!("{h}{p}"));
+            }
+        }
+        out
+    }
+
+    /// SHA-256 digests of [`Self::expressions`], in the same order, hashed piece by piece
+    /// so that no plaintext expression is ever assembled.
+    pub fn expression_digests(&self) -> Vec<[u8; 32]> {
+        let paths = self.path_slices();
+        let hosts = self.host_slices();
+        let mut out = Vec::with_capacity(paths.len() * hosts.len());
+        for h in hosts {
+            let mut with_host = Sha256::new();
+            with_host.update(h.as_bytes());
+            for (p, q) in &paths {
+                let mut hasher = with_host.clone();
+                hasher.update(p.as_bytes());
+                if let Some(q) = q {
+                    hasher.update(b"?");
+                    hasher.update(q.as_bytes());
+                }
+                out.push(hasher.finalize().into());
+            }
+        }
+        out
+    }
+}
+
+fn trim_ascii_whitespace(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+fn escape(bytes: &[u8]) -> String {
+    percent_encode(bytes, ESCAPE).to_string()
+}
+
+/// Splits `scheme://` off. Without one the scheme is `http` and everything is authority
+/// and path (`www.google.com/`, `www.gotaport.com:1234/`). `http:host` and `http:/host`
+/// are read as `http://host`, as browsers do.
+fn split_scheme(s: &[u8]) -> (String, &[u8]) {
+    if let Some(colon) = s.iter().position(|&b| b == b':') {
+        let scheme = &s[..colon];
+        let valid = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+            && scheme
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if valid {
+            let lower = String::from_utf8_lossy(scheme).to_ascii_lowercase();
+            let after = &s[colon + 1..];
+            if let Some(rest) = after.strip_prefix(b"//") {
+                return (lower, rest);
+            }
+            if lower == "http" || lower == "https" {
+                let slashes = after.iter().take_while(|&&b| b == b'/').count();
+                return (lower, &after[slashes..]);
+            }
+        }
+    }
+    ("http".to_owned(), s)
+}
+
+fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
+    let hostport = match authority.iter().rposition(|&b| b == b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let host: &[u8] = if hostport.first() == Some(&b'[') {
+        match hostport.iter().position(|&b| b == b']') {
+            Some(close) => &hostport[..=close],
+            None => hostport,
+        }
+    } else {
+        match hostport.iter().rposition(|&b| b == b':') {
+            Some(colon) => &hostport[..colon],
+            None => hostport,
+        }
+    };
+    if host.first() == Some(&b'[') {
+        let h = String::from_utf8_lossy(host).to_ascii_lowercase();
+        return Ok((escape(h.as_bytes()), true));
+    }
+    // IDN to Punycode. Hosts that are not valid UTF-8 or that IDNA rejects (spaces,
+    // control bytes) are kept as bytes and escaped below.
+    let mut host: Zeroizing<Vec<u8>> = Zeroizing::new(host.to_vec());
+    if !host.is_ascii() {
+        if let Ok(text) = std::str::from_utf8(&host) {
+            if let Ok(ascii) = idna::domain_to_ascii(text) {
+                host = Zeroizing::new(ascii.into_bytes());
+            }
+        }
+    }
+    let mut collapsed: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(host.len()));
+    for label in host.split(|&b| b == b'.').filter(|l| !l.is_empty()) {
+        if !collapsed.is_empty() {
+            collapsed.push(b'.');
+        }
+        collapsed.extend(label.iter().map(u8::to_ascii_lowercase));
+    }
+    if collapsed.is_empty() {
+        return Err(Error::MalformedUrl("no host"));
+    }
+    if let Some(ip) = parse_ipv4(&collapsed) {
+        let [a, b, c, d] = ip;
+        return Ok((format!("{a}.{b}.{c}.{d}"), true));
+    }
+    Ok((escape(&collapsed), false))
+}
+
+/// Parses an IPv4 address the way `inet_aton` does: one to four parts, each decimal,
+/// octal (leading `0`) or hex (`0x`); the last part fills the remaining bytes.
+fn parse_ipv4(host: &[u8]) -> Option<[u8; 4]> {
+    let parts: Vec<&[u8]> = host.split(|&b| b == b'.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut numbers = Vec::with_capacity(parts.len());
+    for p in &parts {
+        numbers.push(parse_ip_number(p)?);
+    }
+    let (last, leading) = numbers.split_last()?;
+    if leading.iter().any(|&n| n > 255) {
+        return None;
+    }
+    let last_bits = 8 * (4 - leading.len() as u32);
+    if last_bits < 64 && *last >= (1u64 << last_bits) {
+        return None;
+    }
+    let mut value: u64 = *last;
+    for (i, n) in leading.iter().enumerate() {
+        value |= n << (8 * (3 - i as u32));
+    }
+    let v = u32::try_from(value).ok()?;
+    Some(v.to_be_bytes())
+}
+
+fn parse_ip_number(p: &[u8]) -> Option<u64> {
+    let (digits, radix) = if let Some(hex) = p.strip_prefix(b"0x").or(p.strip_prefix(b"0X")) {
+        (hex, 16)
+    } else if p.len() > 1 && p[0] == b'0' {
+        (&p[1..], 8)
+    } else {
+        (p, 10)
+    };
+    if digits.is_empty() {
+        // "0x" alone is zero for inet_aton; an empty part is not a number.
+        return if radix == 16 { Some(0) } else { None };
+    }
+    let mut value: u64 = 0;
+    for &d in digits {
+        let digit = char::from(d).to_digit(radix)?;
+        value = value
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(digit))?;
+        if value > u64::from(u32::MAX) {
+            return None;
+        }
+    }
+    Some(value)
+}
+
+/// Resolves `.` and `..`, collapses slashes and escapes. Keeps a trailing slash.
+fn canonical_path(path: &[u8]) -> String {
+    let mut segments: Vec<&[u8]> = Vec::new();
+    let mut trailing_slash = false;
+    for seg in path.split(|&b| b == b'/') {
+        trailing_slash = false;
+        match seg {
+            b"" => trailing_slash = true,
+            b"." => trailing_slash = true,
+            b".." => {
+                segments.pop();
+                trailing_slash = true;
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(path.len() + 1));
+    out.push(b'/');
+    for (i, seg) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(seg);
+    }
+    if trailing_slash && !segments.is_empty() {
+        out.push(b'/');
+    }
+    escape(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_forms() {
+        assert_eq!(parse_ipv4(b"3279880203"), Some([195, 127, 0, 11]));
+        assert_eq!(parse_ipv4(b"0xc37f000b"), Some([195, 127, 0, 11]));
+        assert_eq!(parse_ipv4(b"0303.0177.0.013"), Some([195, 127, 0, 11]));
+        assert_eq!(parse_ipv4(b"195.127.11"), Some([195, 127, 0, 11]));
+        assert_eq!(parse_ipv4(b"195.8323083"), Some([195, 127, 0, 11]));
+        assert_eq!(parse_ipv4(b"1.2.3.256"), None);
+        assert_eq!(parse_ipv4(b"1.2.3.4.5"), None);
+        assert_eq!(parse_ipv4(b"08.1.1.1"), None);
+        assert_eq!(parse_ipv4(b"4294967296"), None);
+        assert_eq!(parse_ipv4(b"example"), None);
+    }
+
+    #[test]
+    fn idn_hosts_become_punycode() {
+        assert_eq!(
+            canonicalize("http://bücher.example/").as_deref(),
+            Ok("http://xn--bcher-kva.example/")
+        );
+        assert_eq!(
+            canonicalize("http://B%C3%BCcher.example../a").as_deref(),
+            Ok("http://xn--bcher-kva.example/a")
+        );
+    }
+
+    #[test]
+    fn debug_does_not_reveal_the_url() {
+        let u = CanonicalUrl::parse("http://quietharbour.example/x").unwrap();
+        assert!(!format!("{u:?}").contains("quietharbour"));
+    }
+}

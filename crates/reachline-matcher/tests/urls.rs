@@ -1,0 +1,337 @@
+//! URL canonicalisation and lookup expressions against Google Safe Browsing's published
+//! examples (Update API v4, "URLs and Hashing"), and URL lists stored as digests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use reachline_matcher::url::{expression_digest, CanonicalUrl};
+use reachline_matcher::{canonicalize, lookup_expressions, Entry, Error, MatcherBuilder, Signal};
+
+/// Every canonicalisation example in the documentation, input → expected.
+const DOCUMENTED: &[(&[u8], &str)] = &[
+    (b"http://host/%25%32%35", "http://host/%25"),
+    (b"http://host/%25%32%35%25%32%35", "http://host/%25%25"),
+    (b"http://host/%2525252525252525", "http://host/%25"),
+    (b"http://host/asdf%25%32%35asd", "http://host/asdf%25asd"),
+    (b"http://host/%%%25%32%35asd%%", "http://host/%25%25%25asd%25%25"),
+    (b"http://www.google.com/", "http://www.google.com/"),
+    (
+        b"http://%31%36%38%2e%31%38%38%2e%39%39%2e%32%36/%2E%73%65%63%75%72%65/%77%77%77%2E%65%62%61%79%2E%63%6F%6D/",
+        "http://168.188.99.26/.secure/www.ebay.com/",
+    ),
+    (
+        b"http://195.127.0.11/uploads/%20%20%20%20/.verify/.eBaysecure=updateuserdataxplimnbqmn-xplmvalidateinfoswqpcmlx=hgplmcx/",
+        "http://195.127.0.11/uploads/%20%20%20%20/.verify/.eBaysecure=updateuserdataxplimnbqmn-xplmvalidateinfoswqpcmlx=hgplmcx/",
+    ),
+    (
+        b"http://host%23.com/%257Ea%2521b%2540c%2523d%2524e%25f%255E00%252611%252A22%252833%252944_55%252B",
+        "http://host%23.com/~a!b@c%23d$e%25f^00&11*22(33)44_55+",
+    ),
+    (b"http://3279880203/blah", "http://195.127.0.11/blah"),
+    (b"http://www.google.com/blah/..", "http://www.google.com/"),
+    (b"www.google.com/", "http://www.google.com/"),
+    (b"www.google.com", "http://www.google.com/"),
+    (b"http://www.evil.com/blah#frag", "http://www.evil.com/blah"),
+    (b"http://www.GOOgle.com/", "http://www.google.com/"),
+    (b"http://www.google.com.../", "http://www.google.com/"),
+    (b"http://www.google.com/foo\tbar\rbaz\n2", "http://www.google.com/foobarbaz2"),
+    (b"http://www.google.com/q?", "http://www.google.com/q?"),
+    (b"http://www.google.com/q?r?", "http://www.google.com/q?r?"),
+    (b"http://www.google.com/q?r?s", "http://www.google.com/q?r?s"),
+    (b"http://evil.com/foo#bar#baz", "http://evil.com/foo"),
+    (b"http://evil.com/foo;", "http://evil.com/foo;"),
+    (b"http://evil.com/foo?bar;", "http://evil.com/foo?bar;"),
+    (b"http://\x01\x80.com/", "http://%01%80.com/"),
+    (b"http://notrailingslash.com", "http://notrailingslash.com/"),
+    (b"http://www.gotaport.com:1234/", "http://www.gotaport.com/"),
+    (b"  http://www.google.com/  ", "http://www.google.com/"),
+    (b"http:// leadingspace.com/", "http://%20leadingspace.com/"),
+    (b"http://%20leadingspace.com/", "http://%20leadingspace.com/"),
+    (b"%20leadingspace.com/", "http://%20leadingspace.com/"),
+    (b"https://www.securesite.com/", "https://www.securesite.com/"),
+    (b"http://host.com/ab%23cd", "http://host.com/ab%23cd"),
+    (b"http://host.com//twoslashes?more//slashes", "http://host.com/twoslashes?more//slashes"),
+];
+
+#[test]
+fn every_documented_canonicalisation_example() {
+    let mut failures = Vec::new();
+    for (input, expected) in DOCUMENTED {
+        match CanonicalUrl::parse_bytes(input) {
+            Ok(c) if c.to_string() == *expected => {}
+            Ok(c) => failures.push(format!(
+                "{:?}: got {c}, expected {expected}",
+                String::from_utf8_lossy(input)
+            )),
+            Err(e) => failures.push(format!("{:?}: error {e}", String::from_utf8_lossy(input))),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        DOCUMENTED.len(),
+        failures.join("\n")
+    );
+    assert_eq!(DOCUMENTED.len(), 33);
+}
+
+#[test]
+fn canonicalising_twice_changes_nothing() {
+    for (input, _) in DOCUMENTED {
+        let once = CanonicalUrl::parse_bytes(input).unwrap().to_string();
+        // Escaped bytes are unescaped again on the second pass and re-escaped: stable.
+        assert_eq!(canonicalize(&once).unwrap(), once);
+    }
+}
+
+#[test]
+fn documented_expressions_for_a_path_and_query() {
+    assert_eq!(
+        lookup_expressions("http://a.b.c/1/2.html?param=1").unwrap(),
+        [
+            "a.b.c/1/2.html?param=1",
+            "a.b.c/1/2.html",
+            "a.b.c/",
+            "a.b.c/1/",
+            "b.c/1/2.html?param=1",
+            "b.c/1/2.html",
+            "b.c/",
+            "b.c/1/",
+        ]
+    );
+}
+
+#[test]
+fn documented_expressions_for_a_long_host() {
+    // The full host, then suffixes from the last five components: b.c.d.e.f.g is skipped.
+    assert_eq!(
+        lookup_expressions("http://a.b.c.d.e.f.g/1.html").unwrap(),
+        [
+            "a.b.c.d.e.f.g/1.html",
+            "a.b.c.d.e.f.g/",
+            "c.d.e.f.g/1.html",
+            "c.d.e.f.g/",
+            "d.e.f.g/1.html",
+            "d.e.f.g/",
+            "e.f.g/1.html",
+            "e.f.g/",
+            "f.g/1.html",
+            "f.g/",
+        ]
+    );
+}
+
+#[test]
+fn documented_expressions_for_an_ip_host() {
+    assert_eq!(
+        lookup_expressions("http://1.2.3.4/1/").unwrap(),
+        ["1.2.3.4/1/", "1.2.3.4/"]
+    );
+    // Any IPv4 spelling gets the same single host.
+    assert_eq!(
+        lookup_expressions("http://16909060/1/").unwrap(),
+        ["1.2.3.4/1/", "1.2.3.4/"]
+    );
+}
+
+#[test]
+fn host_suffixes_follow_the_rule_not_the_public_suffix_list() {
+    // The documentation's example for http://example.co.uk/1 lists only example.co.uk;
+    // its own rule (and Chromium's implementation) also yields co.uk, never uk alone.
+    assert_eq!(
+        lookup_expressions("http://example.co.uk/1").unwrap(),
+        ["example.co.uk/1", "example.co.uk/", "co.uk/1", "co.uk/"]
+    );
+    assert_eq!(
+        lookup_expressions("http://localhost/").unwrap(),
+        ["localhost/"]
+    );
+}
+
+#[test]
+fn at_most_six_paths_and_five_hosts() {
+    let e = lookup_expressions("http://a.b.c.d.e.f/1/2/3/4/5/6.html?x=1").unwrap();
+    let paths: Vec<&str> = e
+        .iter()
+        .filter_map(|x| x.strip_prefix("a.b.c.d.e.f"))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/1/2/3/4/5/6.html?x=1",
+            "/1/2/3/4/5/6.html",
+            "/",
+            "/1/",
+            "/1/2/",
+            "/1/2/3/"
+        ]
+    );
+    let hosts: std::collections::BTreeSet<&str> =
+        e.iter().map(|x| x.split('/').next().unwrap()).collect();
+    assert_eq!(hosts.len(), 5);
+    assert_eq!(e.len(), 30);
+}
+
+#[test]
+fn malformed_urls_are_errors() {
+    for bad in [
+        "",
+        "   ",
+        "http://",
+        "http:///path",
+        "http://.../x",
+        "#only-a-fragment",
+    ] {
+        assert!(
+            matches!(canonicalize(bad), Err(Error::MalformedUrl(_))),
+            "{bad:?}"
+        );
+    }
+}
+
+fn url_matcher() -> reachline_matcher::Matcher {
+    let mut b = MatcherBuilder::new();
+    b.add_url(
+        Entry::new("u1", "invented-urls", "photos"),
+        "http://quietharbour.example/gallery/",
+    )
+    .unwrap();
+    b.add_url(
+        Entry::new("u2", "invented-urls", "site"),
+        "bluepineapple.test/",
+    )
+    .unwrap();
+    b.add_url(Entry::new("u3", "invented-urls", "ip"), "http://192.0.2.7/")
+        .unwrap();
+    b.add_url(
+        Entry::new("u4", "invented-urls", "page"),
+        "http://mauve.test/a/page.html?id=7",
+    )
+    .unwrap();
+    b.add_url_digest(
+        Entry::new("u5", "hashed-urls", "hashed"),
+        &hex::encode(expression_digest("saltcoast.example/")),
+    )
+    .unwrap();
+    b.add_url_lines(
+        "lines",
+        "from-lines",
+        &format!(
+            "# comment\nhttp://tollystripe.test/x/\nsha256:{}\n",
+            hex::encode(expression_digest("zephyr.example/hidden/"))
+        ),
+    )
+    .unwrap();
+    b.build().unwrap()
+}
+
+fn url_ids(m: &reachline_matcher::Matcher, url: &str) -> Vec<String> {
+    m.check_url(url)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.entry_id)
+        .collect()
+}
+
+#[test]
+fn listed_urls_match_by_host_suffix_and_path_prefix() {
+    let m = url_matcher();
+    assert_eq!(url_ids(&m, "http://quietharbour.example/gallery/"), ["u1"]);
+    assert_eq!(
+        url_ids(
+            &m,
+            "https://WWW.QuietHarbour.example:8443/gallery/2024/a.jpg?s=1#x"
+        ),
+        ["u1"]
+    );
+    assert_eq!(
+        url_ids(&m, "quietharbour.example/gallery/../gallery/./x"),
+        ["u1"]
+    );
+    assert_eq!(
+        url_ids(&m, "http://quietharbour.example/%67allery/"),
+        ["u1"]
+    );
+    assert!(url_ids(&m, "http://quietharbour.example/").is_empty());
+    assert!(url_ids(&m, "http://quietharbour.example/galleryx/").is_empty());
+    assert!(url_ids(&m, "http://notquietharbour.example/gallery/").is_empty());
+    assert_eq!(
+        url_ids(&m, "http://a.b.bluepineapple.test/anything?q=1"),
+        ["u2"]
+    );
+    assert_eq!(url_ids(&m, "http://3221225991/x"), ["u3"]);
+    assert_eq!(url_ids(&m, "http://0300.0.02.07/y"), ["u3"]);
+    assert_eq!(url_ids(&m, "http://0xc0.0.2.7/"), ["u3"]);
+    assert_eq!(url_ids(&m, "http://mauve.test/a/page.html?id=7"), ["u4"]);
+    assert!(url_ids(&m, "http://mauve.test/a/page.html?id=8").is_empty());
+    assert!(url_ids(&m, "http://mauve.test/a/page.html").is_empty());
+    assert_eq!(url_ids(&m, "saltcoast.example"), ["u5"]);
+    assert_eq!(url_ids(&m, "http://tollystripe.test/x/y/z"), ["lines:2"]);
+    assert_eq!(
+        url_ids(&m, "http://www.zephyr.example/hidden/page"),
+        ["lines:3"]
+    );
+    let found = m.check_url("http://bluepineapple.test/").unwrap();
+    assert_eq!(found[0].list, "invented-urls");
+    assert_eq!(found[0].category, "site");
+    assert_eq!(found[0].signal, Signal::Url);
+}
+
+#[test]
+fn lists_keep_digests_not_urls() {
+    let m = url_matcher();
+    let dump = format!("{m:?}");
+    for plaintext in [
+        "quietharbour",
+        "bluepineapple",
+        "192.0.2.7",
+        "mauve",
+        "tollystripe",
+        "gallery",
+    ] {
+        assert!(
+            !dump.contains(plaintext),
+            "{plaintext} is in the matcher's memory dump"
+        );
+    }
+    assert_eq!(m.stats().url_digests, 7);
+}
+
+#[test]
+fn bad_url_list_input_is_reported() {
+    let mut b = MatcherBuilder::new();
+    assert!(matches!(
+        b.add_url_digest(Entry::new("x", "l", "c"), "abcd"),
+        Err(Error::BadHex { expected: 64, .. })
+    ));
+    assert!(matches!(
+        b.add_url(Entry::new("x", "l", "c"), "http://"),
+        Err(Error::MalformedUrl(_))
+    ));
+    let err = b
+        .add_url_lines("l", "c", "ok.test/\nsha256:nothex\n")
+        .unwrap_err();
+    assert!(matches!(err, Error::BadLine { line: 2, .. }), "{err}");
+    assert!(!err.to_string().contains("nothex"));
+}
+
+#[test]
+fn digests_are_the_hashes_of_the_expressions_in_order() {
+    for url in [
+        "http://a.b.c/1/2.html?param=1",
+        "http://a.b.c.d.e.f.g/1.html",
+        "http://1.2.3.4/1/",
+        "http://x.test/",
+        "http://x.test/q?",
+        "http://a.b.c.d.e.f/1/2/3/4/5/6.html?x=1",
+    ] {
+        let c = CanonicalUrl::parse(url).unwrap();
+        let expected: Vec<[u8; 32]> = c
+            .expressions()
+            .iter()
+            .map(|e| expression_digest(e))
+            .collect();
+        assert_eq!(c.expression_digests(), expected, "{url}");
+        let unique: std::collections::HashSet<_> = expected.iter().collect();
+        assert_eq!(unique.len(), expected.len(), "{url}: duplicate expressions");
+    }
+}
