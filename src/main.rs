@@ -51,6 +51,124 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Deterrence lists (the repository ships none; operators import their own).
+    Lists {
+        #[command(subcommand)]
+        command: ListsCommand,
+    },
+    /// Partner platforms that call the deterrence API.
+    Partners {
+        #[command(subcommand)]
+        command: PartnersCommand,
+    },
+    /// Check an input against the loaded lists, as the API would.
+    Deterrence {
+        #[command(subcommand)]
+        command: DeterrenceCommand,
+    },
+    /// Safe Browsing URL canonicalisation.
+    Url {
+        #[command(subcommand)]
+        command: UrlCommand,
+    },
+    /// PDQ image hashes.
+    Pdq {
+        #[command(subcommand)]
+        command: PdqCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ListsCommand {
+    /// Import a list file as a new version (swapped in atomically by running servers).
+    Import {
+        #[command(flatten)]
+        store: Store,
+        /// keywords (CSV term,category,match,language), urls (one per line, or sha256:HEX),
+        /// hashes (CSV kind,hash,category with kind pdq|md5|sha256).
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        /// Category for URL lists (keyword and hash lists carry theirs per line).
+        #[arg(long, default_value = "listed")]
+        category: String,
+        file: PathBuf,
+    },
+    /// Show every list version and its size.
+    List {
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Disable one entry at once (a false positive), by its id NAME:LINE or line number.
+    Disable {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        entry: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PartnersCommand {
+    /// Add a partner and print its API key (shown once).
+    Add {
+        #[command(flatten)]
+        store: Store,
+        name: String,
+        /// Origins allowed to frame the warning widget, e.g. "https://search.example".
+        #[arg(long, default_value = "")]
+        frame_ancestors: String,
+    },
+    List {
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Revoke a partner's key.
+    Revoke {
+        #[command(flatten)]
+        store: Store,
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeterrenceCommand {
+    /// Print the verdict as JSON.
+    Check {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long, group = "input")]
+        query: Option<String>,
+        #[arg(long, group = "input")]
+        url: Option<String>,
+        #[arg(long, group = "input")]
+        pdq: Option<String>,
+        /// Show every normalisation step (queries).
+        #[arg(long)]
+        explain: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UrlCommand {
+    /// Print the canonical URL.
+    Canonicalize { url: String },
+    /// Print the lookup expressions, one per line.
+    Expressions { url: String },
+}
+
+#[derive(Subcommand)]
+enum PdqCommand {
+    /// Print HEX QUALITY FILE for each image.
+    Hash {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -169,7 +287,163 @@ fn load(config: Option<&std::path::Path>, store: Store) -> anyhow::Result<Config
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let clock = || -> reachline_core::clock::SharedClock { Arc::new(SystemClock) };
     match cli.command {
+        Command::Lists { command } => match command {
+            ListsCommand::Import {
+                store,
+                kind,
+                name,
+                category,
+                file,
+            } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("could not read {}", file.display()))?;
+                let config = load(cli.config.as_deref(), store)?;
+                let (version, entries) = runtime()?.block_on(reachline_web::ops::lists_import(
+                    &config,
+                    clock(),
+                    &kind,
+                    &name,
+                    &category,
+                    &text,
+                ))?;
+                println!("imported {kind} list {name} version {version}: {entries} entries");
+                Ok(())
+            }
+            ListsCommand::List { store } => {
+                let config = load(cli.config.as_deref(), store)?;
+                for line in runtime()?.block_on(reachline_web::ops::lists_list(&config, clock()))? {
+                    println!("{line}");
+                }
+                Ok(())
+            }
+            ListsCommand::Disable {
+                store,
+                kind,
+                name,
+                entry,
+            } => {
+                let config = load(cli.config.as_deref(), store)?;
+                let added = runtime()?.block_on(reachline_web::ops::lists_disable(
+                    &config,
+                    clock(),
+                    &kind,
+                    &name,
+                    &entry,
+                ))?;
+                println!(
+                    "{}",
+                    if added {
+                        "disabled"
+                    } else {
+                        "already disabled"
+                    }
+                );
+                Ok(())
+            }
+        },
+        Command::Partners { command } => match command {
+            PartnersCommand::Add {
+                store,
+                name,
+                frame_ancestors,
+            } => {
+                let config = load(cli.config.as_deref(), store)?;
+                let key = runtime()?.block_on(reachline_web::ops::partners_add(
+                    &config,
+                    clock(),
+                    &name,
+                    &frame_ancestors,
+                ))?;
+                println!("Partner {name} added. Its API key (shown once; keep it secret):");
+                println!("{key}");
+                Ok(())
+            }
+            PartnersCommand::List { store } => {
+                let config = load(cli.config.as_deref(), store)?;
+                for line in
+                    runtime()?.block_on(reachline_web::ops::partners_list(&config, clock()))?
+                {
+                    println!("{line}");
+                }
+                Ok(())
+            }
+            PartnersCommand::Revoke { store, name } => {
+                let config = load(cli.config.as_deref(), store)?;
+                runtime()?.block_on(reachline_web::ops::partners_revoke(
+                    &config,
+                    clock(),
+                    &name,
+                ))?;
+                println!("revoked {name}");
+                Ok(())
+            }
+        },
+        Command::Deterrence {
+            command:
+                DeterrenceCommand::Check {
+                    store,
+                    query,
+                    url,
+                    pdq,
+                    explain,
+                },
+        } => {
+            use reachline_web::ops::CheckInput;
+            let input = match (query, url, pdq) {
+                (Some(q), _, _) => CheckInput::Query(q),
+                (_, Some(u), _) => CheckInput::Url(u),
+                (_, _, Some(p)) => CheckInput::Pdq(p),
+                _ => anyhow::bail!("give one of --query, --url or --pdq"),
+            };
+            let config = load(cli.config.as_deref(), store)?;
+            let out = runtime()?.block_on(reachline_web::ops::deterrence_check(
+                &config,
+                clock(),
+                input,
+                explain,
+            ))?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+        Command::Url { command } => {
+            match command {
+                UrlCommand::Canonicalize { url } => {
+                    println!("{}", reachline_matcher::url::canonicalize(&url)?)
+                }
+                UrlCommand::Expressions { url } => {
+                    for e in reachline_matcher::url::lookup_expressions(&url)? {
+                        println!("{e}");
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Pdq {
+            command: PdqCommand::Hash { images },
+        } => {
+            let mut failed = false;
+            for path in images {
+                let result = std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| {
+                        reachline_matcher::pdq::hash_image_bytes(&b, 50_000_000)
+                            .map_err(|e| e.to_string())
+                    });
+                match result {
+                    Ok(d) => println!("{} {} {}", d.hash.to_hex(), d.quality, path.display()),
+                    Err(e) => {
+                        eprintln!("{}: {e}", path.display());
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Admin {
             command:
                 AdminCommand::Create {

@@ -294,7 +294,7 @@ async fn answers_are_sealed_and_the_code_is_never_stored() -> TestResult {
     s.state.reach.flush(&s.state.store).await?;
     if common::postgres_url().is_none() {
         // Everything on disk: database, WAL, key file.
-        for entry in walk(s.dir.path()) {
+        for entry in common::walk_files(s.dir.path()) {
             let bytes = std::fs::read(&entry)?;
             for needle in ["bluepineapple".as_bytes(), code.as_bytes()] {
                 assert!(
@@ -307,21 +307,6 @@ async fn answers_are_sealed_and_the_code_is_never_stored() -> TestResult {
     }
     s.stop().await;
     Ok(())
-}
-
-pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test]
@@ -715,7 +700,7 @@ fn no_marker_address_or_user_agent_reaches_disk_or_logs() {
     for marker in [ip, "203.0.113", "MarkerAgent", "5f3a"] {
         assert!(!log.contains(marker), "log holds {marker}");
         assert!(!database_text.contains(marker), "PostgreSQL holds {marker}");
-        for file in walk(&server.data_dir) {
+        for file in common::walk_files(&server.data_dir) {
             let bytes = std::fs::read(&file).unwrap();
             assert!(
                 !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),

@@ -17,6 +17,7 @@ pub struct Config {
     pub site: Site,
     pub helpline: Helpline,
     pub console: Console,
+    pub deterrence: Deterrence,
     pub selfhelp: SelfHelp,
     pub reach: Reach,
     pub log: Log,
@@ -68,6 +69,16 @@ pub struct Console {
     pub lock_minutes: u64,
     pub failed_sign_ins_per_minute: u64,
     pub contact_note_retention_days: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deterrence {
+    pub requests_per_second: u64,
+    pub burst: u64,
+    pub batch_max: u64,
+    pub talk_after_repeats: u64,
+    pub key_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +162,18 @@ impl Default for Console {
     }
 }
 
+impl Default for Deterrence {
+    fn default() -> Self {
+        Deterrence {
+            requests_per_second: 200,
+            burst: 400,
+            batch_max: 100,
+            talk_after_repeats: 3,
+            key_cache_seconds: 10,
+        }
+    }
+}
+
 impl Default for SelfHelp {
     fn default() -> Self {
         SelfHelp {
@@ -210,6 +233,12 @@ pub const DOCS: &[(&str, &str)] = &[
     ("console.lock_minutes", "How long an account stays locked after too many wrong sign-ins."),
     ("console.failed_sign_ins_per_minute", "Wrong sign-ins accepted per minute across all accounts before everyone is asked to wait (throttling without relying on IP addresses)."),
     ("console.contact_note_retention_days", "Practitioners' notes on contacts are deleted this many days after the contact was recorded (the contact's figures and any safeguarding timeline stay). Changeable in the console."),
+    ("deterrence", "The deterrence gateway partner platforms call (/api/v1/check)."),
+    ("deterrence.requests_per_second", "Checks per second each partner may make (sustained); more get 429."),
+    ("deterrence.burst", "Checks a partner may make at once before the per-second rate applies."),
+    ("deterrence.batch_max", "Most items in one /api/v1/check/batch request."),
+    ("deterrence.talk_after_repeats", "When a partner reports this many repeats, the warning steps up to an offer to talk."),
+    ("deterrence.key_cache_seconds", "How long a partner key's lookup is remembered; a revoked key stops working within this time."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

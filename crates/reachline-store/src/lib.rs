@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod audit;
+mod deterrence;
 mod reach;
 mod safeguarding;
 mod settings;
@@ -23,6 +24,7 @@ mod staff;
 mod workbooks;
 
 pub use audit::AuditFilter;
+pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};
 pub use reach::{DailyCount, FirstVisitCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use settings::{CannedRow, StatementRow};

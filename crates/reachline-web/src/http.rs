@@ -64,7 +64,15 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::CONTENT_SECURITY_POLICY, CSP);
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::X_FRAME_OPTIONS, "DENY");
+    // The embeddable warning sets its own frame-ancestors for the partner's origins.
+    if resp
+        .extensions()
+        .get::<crate::deterrence::api::Framable>()
+        .is_none()
+    {
+        set(resp.headers_mut(), header::X_FRAME_OPTIONS, "DENY");
+    }
+    let h = resp.headers_mut();
     set(
         h,
         HeaderName::from_static("permissions-policy"),

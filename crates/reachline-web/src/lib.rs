@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod content;
+pub mod deterrence;
 pub mod http;
 pub mod i18n;
 pub mod ops;
@@ -43,6 +44,8 @@ static SITE_CSS: &str = include_str!("../static/site.css");
 static SITE_JS: &str = include_str!("../static/site.js");
 static CONSOLE_CSS: &str = include_str!("../static/console.css");
 static CONSOLE_JS: &str = include_str!("../static/console.js");
+static WIDGET_CSS: &str = include_str!("../static/widget.css");
+static WIDGET_JS: &str = include_str!("../static/widget.js");
 
 pub struct AppState {
     pub config: Config,
@@ -59,6 +62,7 @@ pub struct AppState {
     /// Keys the audit chain.
     pub audit_key: Key,
     pub sign_in_guard: console::auth::SignInGuard,
+    pub gateway: deterrence::Gateway,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,8 @@ pub enum StartError {
     GeoIp(#[from] reach::GeoIpError),
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
+    #[error("deterrence lists: {0}")]
+    Lists(#[from] deterrence::LoadError),
 }
 
 /// Opens the store the configuration names: PostgreSQL if `database_url` is set, else the
@@ -158,6 +164,9 @@ impl AppState {
         let pepper = data_key(&store, master, "return-code-pepper", now).await?;
         let content_key = data_key(&store, master, "content", now).await?;
         let audit_key = data_key(&store, master, "audit", now).await?;
+        let lists_key = data_key(&store, master, "lists", now).await?;
+        let gateway = deterrence::Gateway::new(lists_key);
+        gateway.reload(&store).await?;
         let i18n = i18n::Localiser::new(&config.site.default_locale, true)?;
         let languages = i18n
             .all()
@@ -209,6 +218,7 @@ impl AppState {
             live,
             content_key,
             audit_key,
+            gateway,
             sign_in_guard: console::auth::SignInGuard::new(
                 config.console.failed_sign_ins_per_minute,
             ),
@@ -256,6 +266,12 @@ impl AppState {
             tracing::warn!(error = %e, "could not write reach counts; will retry");
         }
         self.live.reload(&self.store).await;
+        if let Err(e) = self.gateway.reload(&self.store).await {
+            tracing::error!(error = %e, "could not reload deterrence lists; keeping the ones in force");
+        }
+        if let Err(e) = self.gateway.flush(&self.store).await {
+            tracing::warn!(error = %e, "could not write deterrence counts; will retry");
+        }
         let now = self.clock.now_unix();
         let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
         match self.store.contact_notes_purge(notes_before).await {
@@ -373,8 +389,14 @@ async fn same_origin_forms(State(state): State<Shared>, req: Request, next: Next
 
 async fn body_limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let ctx = state.ctx(req.headers(), req.uri().path());
+    let api = req.uri().path().starts_with("/api/");
     match http::limit_body(state.config.site.max_body_bytes, req, next).await {
         Ok(resp) => resp,
+        Err(_) if api => deterrence::api::api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is too large",
+        ),
         Err(_) => {
             let mut resp = state.message(&ctx, StatusCode::PAYLOAD_TOO_LARGE, "too-large");
             resp.headers_mut()
@@ -428,6 +450,19 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/static/console.css",
             get(|| static_file(CONSOLE_CSS, "text/css; charset=utf-8")),
+        )
+        .route("/api/v1/check", post(deterrence::api::check))
+        .route("/api/v1/check/batch", post(deterrence::api::check_batch))
+        .route("/api/v1/openapi.json", get(deterrence::api::openapi))
+        .route("/help", get(deterrence::api::help))
+        .route("/widget/warning", get(deterrence::api::widget))
+        .route(
+            "/static/widget.css",
+            get(|| static_file(WIDGET_CSS, "text/css; charset=utf-8")),
+        )
+        .route(
+            "/static/widget.js",
+            get(|| static_file(WIDGET_JS, "text/javascript; charset=utf-8")),
         )
         .route(
             "/static/console.js",
@@ -511,6 +546,9 @@ pub async fn serve(
     housekeeping.abort();
     if let Err(e) = state.reach.flush(&state.store).await {
         tracing::error!(error = %e, "could not write reach counts at shutdown");
+    }
+    if let Err(e) = state.gateway.flush(&state.store).await {
+        tracing::error!(error = %e, "could not write deterrence counts at shutdown");
     }
     state.store.close().await;
     result

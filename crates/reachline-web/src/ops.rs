@@ -95,3 +95,287 @@ pub async fn audit_verify(config: &Config, clock: SharedClock) -> Result<usize, 
     store.close().await;
     audit::verify(&key, &entries).map_err(OpsError::Broken)
 }
+
+/// Opens what the deterrence commands need: the store, the audit key and the lists key.
+async fn open_for_lists(
+    config: &Config,
+    clock: &SharedClock,
+) -> Result<
+    (
+        reachline_store::Store,
+        reachline_core::keys::Key,
+        reachline_core::keys::Key,
+    ),
+    OpsError,
+> {
+    prepare_data_dir(config)?;
+    let (master, _) =
+        MasterKey::load_or_create(&config.master_key_path()).map_err(StartError::Key)?;
+    let store = open_store(config).await?;
+    let now = clock.now_unix();
+    let audit_key = data_key(&store, &master, "audit", now).await?;
+    let lists_key = data_key(&store, &master, "lists", now).await?;
+    Ok((store, audit_key, lists_key))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayOpsError {
+    #[error(transparent)]
+    Ops(#[from] OpsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("unknown list kind {0:?}: use keywords, urls or hashes")]
+    Kind(String),
+    #[error(transparent)]
+    List(#[from] crate::deterrence::lists::ListError),
+    #[error(transparent)]
+    Load(#[from] crate::deterrence::LoadError),
+    #[error("a partner named {0:?} already exists")]
+    PartnerTaken(String),
+    #[error("partner names are 1 to 64 letters, digits, dots, hyphens or underscores")]
+    PartnerName,
+    #[error("frame ancestors must be https:// origins separated by spaces")]
+    FrameAncestors,
+    #[error("no active partner named {0:?}")]
+    NoPartner(String),
+    #[error("{0}")]
+    Check(String),
+}
+
+/// Imports a list as a new version; a running server swaps it in on its next tick.
+/// Returns (version, entries).
+pub async fn lists_import(
+    config: &Config,
+    clock: SharedClock,
+    kind: &str,
+    name: &str,
+    category: &str,
+    text: &str,
+) -> Result<(i64, usize), GatewayOpsError> {
+    use crate::deterrence::lists;
+    let kind =
+        lists::ListKind::parse(kind).ok_or_else(|| GatewayOpsError::Kind(kind.to_string()))?;
+    let prepared = lists::prepare(kind, name, category, text)?;
+    let (store, audit_key, lists_key) = open_for_lists(config, &clock).await?;
+    let now = clock.now_unix();
+    let version = store
+        .list_import(
+            kind.as_str(),
+            name,
+            category,
+            prepared.entries as i64,
+            |v| lists::seal(&lists_key, kind.as_str(), name, v, &prepared.text),
+            now,
+            "cli",
+        )
+        .await?;
+    audit_append(
+        &store,
+        &audit_key,
+        now,
+        "cli",
+        "lists.import",
+        &format!("list:{}:{name}", kind.as_str()),
+        &format!("version {version}, {} entries", prepared.entries),
+    )
+    .await?;
+    store.close().await;
+    Ok((version, prepared.entries))
+}
+
+/// Every list version, as lines for the operator.
+pub async fn lists_list(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Vec<String>, GatewayOpsError> {
+    let (store, _, _) = open_for_lists(config, &clock).await?;
+    let rows = store.lists_all().await?;
+    let tombstones = store.tombstones().await?;
+    store.close().await;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let disabled = tombstones
+                .iter()
+                .filter(|t| t.starts_with(&format!("{}:", r.name)))
+                .count();
+            format!(
+                "{:<9} {:<24} v{:<4} {:>8} entries {:<7} {}{}",
+                r.kind,
+                r.name,
+                r.version,
+                r.entries,
+                if r.active { "active" } else { "old" },
+                crate::console::when(&r.created_at),
+                if r.active && disabled > 0 {
+                    format!(" ({disabled} disabled)")
+                } else {
+                    String::new()
+                }
+            )
+        })
+        .collect())
+}
+
+/// Disables one entry (by its id, `NAME:LINE`) at once.
+pub async fn lists_disable(
+    config: &Config,
+    clock: SharedClock,
+    kind: &str,
+    name: &str,
+    entry: &str,
+) -> Result<bool, GatewayOpsError> {
+    let (store, audit_key, _) = open_for_lists(config, &clock).await?;
+    let now = clock.now_unix();
+    let entry_id = if entry.contains(':') {
+        entry.to_string()
+    } else {
+        format!("{name}:{entry}")
+    };
+    let added = store
+        .tombstone_add(kind, name, &entry_id, now, "cli")
+        .await?;
+    audit_append(
+        &store,
+        &audit_key,
+        now,
+        "cli",
+        "lists.disable-entry",
+        &format!("list:{kind}:{name}"),
+        &entry_id,
+    )
+    .await?;
+    store.close().await;
+    Ok(added)
+}
+
+/// Adds a partner and returns its key, shown once.
+pub async fn partners_add(
+    config: &Config,
+    clock: SharedClock,
+    name: &str,
+    frame_ancestors: &str,
+) -> Result<String, GatewayOpsError> {
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+    if !valid {
+        return Err(GatewayOpsError::PartnerName);
+    }
+    if !frame_ancestors
+        .split_whitespace()
+        .all(|o| o.starts_with("https://") && !o.contains(['\'', ';', '"']))
+    {
+        return Err(GatewayOpsError::FrameAncestors);
+    }
+    let (store, audit_key, _) = open_for_lists(config, &clock).await?;
+    let now = clock.now_unix();
+    let key = format!("rlk_{}", staff::new_token());
+    let id = match store
+        .partner_create(name, &staff::token_hash(&key), frame_ancestors, now)
+        .await
+    {
+        Ok(id) => id,
+        Err(StoreError::Conflict) => return Err(GatewayOpsError::PartnerTaken(name.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    audit_append(
+        &store,
+        &audit_key,
+        now,
+        "cli",
+        "partners.add",
+        &format!("partner:{id}"),
+        name,
+    )
+    .await?;
+    store.close().await;
+    Ok(key)
+}
+
+pub async fn partners_list(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Vec<String>, GatewayOpsError> {
+    let (store, _, _) = open_for_lists(config, &clock).await?;
+    let rows = store.partners_all().await?;
+    store.close().await;
+    Ok(rows
+        .iter()
+        .map(|p| {
+            format!(
+                "p{:<4} {:<24} {:<8} added {}{}",
+                p.id,
+                p.name,
+                if p.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                },
+                crate::console::when(&p.created_at),
+                if p.frame_ancestors.is_empty() {
+                    String::new()
+                } else {
+                    format!("  frames: {}", p.frame_ancestors)
+                }
+            )
+        })
+        .collect())
+}
+
+pub async fn partners_revoke(
+    config: &Config,
+    clock: SharedClock,
+    name: &str,
+) -> Result<(), GatewayOpsError> {
+    let (store, audit_key, _) = open_for_lists(config, &clock).await?;
+    let now = clock.now_unix();
+    if !store.partner_revoke(name, now).await? {
+        return Err(GatewayOpsError::NoPartner(name.to_string()));
+    }
+    audit_append(&store, &audit_key, now, "cli", "partners.revoke", "", name).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// What `reachline deterrence check` asks.
+pub enum CheckInput {
+    Query(String),
+    Url(String),
+    Pdq(String),
+}
+
+/// The same verdict the API gives (without a warning), as JSON; with `explain`, the
+/// normalisation steps for a query.
+pub async fn deterrence_check(
+    config: &Config,
+    clock: SharedClock,
+    input: CheckInput,
+    explain: bool,
+) -> Result<serde_json::Value, GatewayOpsError> {
+    let (store, _, lists_key) = open_for_lists(config, &clock).await?;
+    let gateway = crate::deterrence::Gateway::new(lists_key);
+    gateway.reload(&store).await?;
+    store.close().await;
+    let loaded = gateway.loaded();
+    let result = match &input {
+        CheckInput::Query(q) => loaded.matcher.check_query(q),
+        CheckInput::Url(u) => loaded.matcher.check_url(u),
+        CheckInput::Pdq(h) => loaded.matcher.check_pdq_hex(h),
+    };
+    let mut matches = result.map_err(|e| GatewayOpsError::Check(e.to_string()))?;
+    matches.retain(|m| !loaded.tombstones.contains(&m.entry_id));
+    let mut out = serde_json::json!({
+        "match": !matches.is_empty(),
+        "signals": matches,
+    });
+    if let (true, CheckInput::Query(q)) = (explain, &input) {
+        let why = loaded
+            .matcher
+            .explain(q)
+            .map_err(|e| GatewayOpsError::Check(e.to_string()))?;
+        out["explain"] = serde_json::to_value(&why).unwrap_or_default();
+    }
+    Ok(out)
+}

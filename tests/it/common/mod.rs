@@ -251,3 +251,19 @@ pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let j = html[i..].find(end)? + i;
     Some(&html[i..j])
 }
+
+/// Every file under a directory.
+pub fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

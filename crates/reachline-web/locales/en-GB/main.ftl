@@ -334,3 +334,22 @@ console-canned-body = Text
 console-canned-placeholders = Placeholders: {"{"}opening_hours{"}"}, {"{"}time_zone{"}"}, {"{"}reply_days{"}"}, {"{"}practitioner{"}"}.
 console-canned-invalid = A canned response needs a title (up to 200 characters) and text (up to 4,000).
 page-version-published = Version { $version }, published { $date }
+
+## Deterrence warnings (evidence-based wording: illegality, traceability, harm, help works)
+warning-illegal-title = This search may be illegal
+warning-illegal-message = Looking at, downloading or sharing sexual images of anyone under 18 is illegal. It is a serious crime, even if you only look.
+warning-traceable-title = Searches like this can be traced
+warning-traceable-message = Searching for sexual images of children can be traced, and people who do it are identified and arrested. Stop now.
+warning-harm-title = Children are harmed by these images
+warning-harm-message = Every sexual image of a child records real abuse, and each time it is viewed or shared that child is harmed again.
+warning-talk-title = You have searched for this more than once
+warning-talk-message = It sounds like this might be hard to stop on your own. You are not alone, and you can talk to someone today.
+warning-help = Confidential, anonymous help works. You do not have to give your name.
+warning-talk-help = Would you like to talk to someone confidentially? It is anonymous, and it can help you stop.
+widget-question = Would you like to talk to someone confidentially?
+widget-yes = Yes, show me how
+widget-no = Not now
+widget-chat = Chat or call anonymously
+widget-message = Send a confidential message
+widget-selfhelp = Read self-help in private
+widget-not-now = That is fine. Help is here whenever you are ready.

@@ -1,0 +1,567 @@
+//! `POST /api/v1/check` and `/api/v1/check/batch` for partner platforms, the OpenAPI
+//! document, help-link arrivals (`/help?c=CODE`) and the embeddable warning widget.
+
+use super::{code, parse_code, Loaded, TALK, VARIANTS};
+use crate::site::Shared;
+use crate::AppState;
+use askama::Template;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fluent_bundle::FluentValue;
+use rand::seq::SliceRandom;
+use reachline_core::staff::token_hash;
+use reachline_matcher::{Error as MatchError, Match, Signal};
+use reachline_store::PartnerRow;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::{OpenApi, ToSchema};
+
+/// What a partner asks about. Give at least one of `query`, `url`, `pdq`, `md5`, `sha256`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    /// A search query as the person typed it.
+    pub query: Option<String>,
+    /// A URL the person asked for.
+    pub url: Option<String>,
+    /// A PDQ hash (64 hexadecimal digits).
+    pub pdq: Option<String>,
+    /// The MD5 of a file (32 hexadecimal digits).
+    pub md5: Option<String>,
+    /// The SHA-256 of a file (64 hexadecimal digits).
+    pub sha256: Option<String>,
+    /// The language for the warning, e.g. `en-GB`.
+    pub locale: Option<String>,
+    /// How many times this session has already been warned (kept by the partner).
+    pub repeat: Option<u32>,
+}
+
+/// One list entry that matched (never the listed term, URL or hash itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignalOut {
+    /// keyword, url, pdq, md5 or sha256.
+    pub kind: String,
+    pub list: String,
+    pub category: String,
+    /// Hamming distance, for PDQ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<u32>,
+}
+
+/// The message to show, and where it leads.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Warning {
+    /// Which wording was chosen (illegal, traceable, harm; talk after repeats).
+    pub variant: String,
+    pub locale: String,
+    pub title: String,
+    pub message: String,
+    pub help_text: String,
+    /// A link to confidential help; its code names the partner and variant, never a person.
+    pub help_url: String,
+    /// True when the warning steps up to an offer to talk.
+    pub offer_to_talk: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResponse {
+    #[serde(rename = "match")]
+    pub matched: bool,
+    pub signals: Vec<SignalOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<Warning>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub items: Vec<CheckRequest>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    pub results: Vec<CheckResponse>,
+}
+
+/// Every error: a stable code and a plain reason. Never echoes what was sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    pub error: String,
+    pub message: String,
+}
+
+pub fn api_error(status: StatusCode, error: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(ApiError {
+            error: error.to_string(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Reachline deterrence gateway",
+        description = "Ask whether to show a warning for a search query, a URL or an image hash. Authenticate with `Authorization: Bearer <partner key>`. Inputs are never stored or logged."
+    ),
+    paths(check, check_batch),
+    components(schemas(
+        CheckRequest,
+        CheckResponse,
+        SignalOut,
+        Warning,
+        BatchRequest,
+        BatchResponse,
+        ApiError
+    ))
+)]
+pub struct ApiDoc;
+
+pub async fn openapi() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(_) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "could not produce the document",
+        ),
+    }
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<PartnerRow, Response> {
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "no_key",
+            "send your partner key as Authorization: Bearer <key>",
+        ));
+    };
+    let key = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "no_key",
+            "send your partner key as Authorization: Bearer <key>",
+        ));
+    }
+    let ttl = Duration::from_secs(state.config.deterrence.key_cache_seconds);
+    match state
+        .gateway
+        .partner(&state.store, &token_hash(key), ttl)
+        .await
+    {
+        Ok(Some(p)) if p.revoked_at.is_none() => Ok(p),
+        Ok(Some(_)) => Err(api_error(
+            StatusCode::FORBIDDEN,
+            "key_revoked",
+            "this partner key has been revoked",
+        )),
+        Ok(None) => Err(api_error(
+            StatusCode::FORBIDDEN,
+            "bad_key",
+            "this partner key is not known",
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "partner lookup failed");
+            Err(api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "please try again",
+            ))
+        }
+    }
+}
+
+fn reason(field: &str, e: &MatchError) -> String {
+    match e {
+        MatchError::BadHex { .. } => format!("{field} must be hexadecimal of the right length"),
+        MatchError::MalformedUrl(_) => format!("{field} is not a URL that can be checked"),
+        MatchError::InputTooLong { .. } => format!("{field} is too long"),
+        MatchError::LowQuality { .. } => format!("{field} is below the quality threshold"),
+        other => format!("{field}: {other}"),
+    }
+}
+
+/// Runs one check against a snapshot of the lists.
+fn run(loaded: &Loaded, req: &CheckRequest) -> Result<Vec<Match>, (String, String)> {
+    let mut matches = Vec::new();
+    let mut add =
+        |field: &str, r: Result<Vec<Match>, MatchError>| -> Result<(), (String, String)> {
+            match r {
+                Ok(m) => {
+                    matches.extend(m);
+                    Ok(())
+                }
+                Err(e) => Err((format!("bad_{field}"), reason(field, &e))),
+            }
+        };
+    if let Some(q) = &req.query {
+        add("query", loaded.matcher.check_query(q))?;
+    }
+    if let Some(u) = &req.url {
+        add("url", loaded.matcher.check_url(u))?;
+    }
+    if let Some(h) = &req.pdq {
+        add("pdq", loaded.matcher.check_pdq_hex(h))?;
+    }
+    if let Some(h) = &req.md5 {
+        add("md5", loaded.matcher.check_md5(h))?;
+    }
+    if let Some(h) = &req.sha256 {
+        add("sha256", loaded.matcher.check_sha256(h))?;
+    }
+    matches.retain(|m| !loaded.tombstones.contains(&m.entry_id));
+    Ok(matches)
+}
+
+fn signal_kind(s: &Signal) -> (&'static str, Option<u32>) {
+    match s {
+        Signal::Keyword { .. } => ("keyword", None),
+        Signal::Url => ("url", None),
+        Signal::Pdq { distance } => ("pdq", Some(*distance)),
+        Signal::Md5 => ("md5", None),
+        Signal::Sha256 => ("sha256", None),
+    }
+}
+
+/// The warning in a locale, for a partner and variant.
+pub fn warning(state: &AppState, partner: i64, variant: &str, locale: Option<&str>) -> Warning {
+    let l = state.i18n.choose(locale, None);
+    let t = |id: &str| l.text(id, &[]);
+    Warning {
+        variant: variant.to_string(),
+        locale: l.tag.clone(),
+        title: t(&format!("warning-{variant}-title")),
+        message: t(&format!("warning-{variant}-message")),
+        help_text: t(if variant == TALK {
+            "warning-talk-help"
+        } else {
+            "warning-help"
+        }),
+        help_url: format!("{}/help?c={}", state.public_url(), code(partner, variant)),
+        offer_to_talk: variant == TALK,
+    }
+}
+
+fn respond(
+    state: &AppState,
+    partner: i64,
+    req: &CheckRequest,
+    matches: Vec<Match>,
+) -> CheckResponse {
+    let now = state.clock.now_unix();
+    let gw = &state.gateway;
+    gw.count(now, partner, "", "", "check");
+    let mut categories: Vec<&str> = matches.iter().map(|m| m.category.as_str()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    for c in &categories {
+        gw.count(now, partner, c, "", "match");
+    }
+    let warning = (!matches.is_empty()).then(|| {
+        let repeats = u64::from(req.repeat.unwrap_or(0));
+        let variant = if repeats >= state.config.deterrence.talk_after_repeats {
+            TALK
+        } else {
+            VARIANTS
+                .choose(&mut rand::thread_rng())
+                .copied()
+                .unwrap_or("illegal")
+        };
+        gw.count(
+            now,
+            partner,
+            categories.first().copied().unwrap_or(""),
+            variant,
+            "warning",
+        );
+        warning(state, partner, variant, req.locale.as_deref())
+    });
+    CheckResponse {
+        matched: !matches.is_empty(),
+        signals: matches
+            .into_iter()
+            .map(|m| {
+                let (kind, distance) = signal_kind(&m.signal);
+                SignalOut {
+                    kind: kind.into(),
+                    list: m.list,
+                    category: m.category,
+                    distance,
+                }
+            })
+            .collect(),
+        warning,
+    }
+}
+
+fn has_input(r: &CheckRequest) -> bool {
+    r.query.is_some() || r.url.is_some() || r.pdq.is_some() || r.md5.is_some() || r.sha256.is_some()
+}
+
+fn json_rejection(r: JsonRejection) -> Response {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is too large",
+        );
+    }
+    let msg = match &r {
+        JsonRejection::MissingJsonContentType(_) => {
+            "send Content-Type: application/json".to_string()
+        }
+        JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".to_string(),
+        JsonRejection::JsonDataError(e) => {
+            // serde's message names the field but not the value sent.
+            let text = e.body_text();
+            text.split_once(": ")
+                .map(|(_, m)| m.to_string())
+                .unwrap_or(text)
+        }
+        _ => "the body could not be read".to_string(),
+    };
+    api_error(StatusCode::BAD_REQUEST, "bad_request", msg)
+}
+
+/// Check one input.
+#[utoipa::path(
+    post,
+    path = "/api/v1/check",
+    request_body = CheckRequest,
+    responses(
+        (status = 200, description = "The verdict, with a warning when something matched", body = CheckResponse),
+        (status = 400, description = "Malformed input, with the reason", body = ApiError),
+        (status = 401, description = "No partner key", body = ApiError),
+        (status = 403, description = "Unknown or revoked partner key", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 429, description = "Too many checks; slow down", body = ApiError)
+    ),
+    security(("partner_key" = []))
+)]
+pub async fn check(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<CheckRequest>, JsonRejection>,
+) -> Response {
+    let partner = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(r) => return json_rejection(r),
+    };
+    let d = &state.config.deterrence;
+    if !state
+        .gateway
+        .allow(partner.id, 1, d.requests_per_second, d.burst)
+    {
+        return api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many checks; please slow down",
+        );
+    }
+    if !has_input(&req) {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "empty",
+            "give at least one of query, url, pdq, md5, sha256",
+        );
+    }
+    let loaded = state.gateway.loaded();
+    match run(&loaded, &req) {
+        Ok(matches) => no_store(Json(respond(&state, partner.id, &req, matches)).into_response()),
+        Err((code, reason)) => api_error(StatusCode::BAD_REQUEST, &code, reason),
+    }
+}
+
+/// Check many inputs at once (at most `deterrence.batch_max`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/check/batch",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One verdict per item, in order", body = BatchResponse),
+        (status = 400, description = "Malformed input, naming the item", body = ApiError),
+        (status = 401, description = "No partner key", body = ApiError),
+        (status = 403, description = "Unknown or revoked partner key", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 429, description = "Too many checks", body = ApiError)
+    ),
+    security(("partner_key" = []))
+)]
+pub async fn check_batch(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<BatchRequest>, JsonRejection>,
+) -> Response {
+    let partner = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Json(batch) = match body {
+        Ok(b) => b,
+        Err(r) => return json_rejection(r),
+    };
+    let d = &state.config.deterrence;
+    if batch.items.is_empty() || batch.items.len() as u64 > d.batch_max {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "batch_size",
+            format!("a batch holds 1 to {} items", d.batch_max),
+        );
+    }
+    if !state.gateway.allow(
+        partner.id,
+        batch.items.len() as u64,
+        d.requests_per_second,
+        d.burst,
+    ) {
+        return api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many checks; please slow down",
+        );
+    }
+    let loaded = state.gateway.loaded();
+    let mut all = Vec::with_capacity(batch.items.len());
+    for (i, item) in batch.items.iter().enumerate() {
+        if !has_input(item) {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "empty",
+                format!("item {i}: give at least one input"),
+            );
+        }
+        match run(&loaded, item) {
+            Ok(m) => all.push(m),
+            Err((code, reason)) => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    &code,
+                    format!("item {i}: {reason}"),
+                )
+            }
+        }
+    }
+    let results = batch
+        .items
+        .iter()
+        .zip(all)
+        .map(|(req, m)| respond(&state, partner.id, req, m))
+        .collect();
+    no_store(Json(BatchResponse { results }).into_response())
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Deserialize, Default)]
+pub struct HelpQuery {
+    #[serde(default)]
+    c: String,
+    #[serde(default)]
+    lang: String,
+}
+
+/// Arrival from a warning: counted by campaign code (partner and variant), then on to help.
+pub async fn help(State(state): State<Shared>, uri: axum::http::Uri) -> Response {
+    let q = Query::<HelpQuery>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    if let Some((partner, variant)) = parse_code(&q.c) {
+        state
+            .gateway
+            .count(state.clock.now_unix(), partner, "", variant, "arrival");
+    }
+    crate::http::redirect("/get-help")
+}
+
+#[derive(Template)]
+#[template(path = "widget.html")]
+struct WidgetPage {
+    lang: String,
+    dir: &'static str,
+    w: Warning,
+    yes: String,
+    no: String,
+    question: String,
+    chat: String,
+    message: String,
+    selfhelp: String,
+    not_now: String,
+    code: String,
+}
+
+/// Marks a response as meant to be framed (by the partner's own origins only).
+#[derive(Clone)]
+pub struct Framable;
+
+/// The warning as a small page a partner can frame.
+pub async fn widget(State(state): State<Shared>, uri: axum::http::Uri) -> Response {
+    let q = Query::<HelpQuery>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let Some((partner_id, variant)) = parse_code(&q.c) else {
+        return state.message_default(StatusCode::NOT_FOUND, "not-found");
+    };
+    let partner = state.store.partner_by_id(partner_id).await.ok().flatten();
+    let Some(partner) = partner.filter(|p| p.revoked_at.is_none()) else {
+        return state.message_default(StatusCode::NOT_FOUND, "not-found");
+    };
+    let lang = (!q.lang.is_empty()).then_some(q.lang.as_str());
+    let w = warning(&state, partner.id, variant, lang);
+    let l = state.i18n.choose(lang, None);
+    let t = |id: &str| l.text(id, &[("partner", FluentValue::from(partner.name.as_str()))]);
+    let page = WidgetPage {
+        lang: l.tag.clone(),
+        dir: if l.rtl { "rtl" } else { "ltr" },
+        yes: t("widget-yes"),
+        no: t("widget-no"),
+        question: t("widget-question"),
+        chat: t("widget-chat"),
+        message: t("widget-message"),
+        selfhelp: t("widget-selfhelp"),
+        not_now: t("widget-not-now"),
+        code: code(partner.id, variant),
+        w,
+    };
+    let Ok(html) = page.render() else {
+        return state.message_default(StatusCode::INTERNAL_SERVER_ERROR, "server");
+    };
+    let ancestors: Vec<&str> = partner
+        .frame_ancestors
+        .split_whitespace()
+        .filter(|o| o.starts_with("https://") && !o.contains(['\'', ';', '"']))
+        .collect();
+    let frame = if ancestors.is_empty() {
+        "'none'".to_string()
+    } else {
+        ancestors.join(" ")
+    };
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {frame}"
+    );
+    let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp.extensions_mut().insert(Framable);
+    resp
+}

@@ -1,0 +1,230 @@
+//! The deterrence gateway: the operator's lists held as an immutable matcher that is swapped
+//! atomically when lists change, partner keys, warnings, and counters.
+//!
+//! Nothing a partner sends is stored or logged: inputs live only for the duration of a
+//! check. Only counts are kept, per day × partner × list category × message variant.
+
+pub mod api;
+pub mod lists;
+
+use reachline_core::clock;
+use reachline_core::keys::Key;
+use reachline_matcher::{Matcher, MatcherBuilder};
+use reachline_store::{PartnerRow, Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Warning variants, assigned at random per request; `talk` steps up after repeats.
+pub const VARIANTS: &[&str] = &["illegal", "traceable", "harm"];
+pub const TALK: &str = "talk";
+
+/// The lists in force.
+pub struct Loaded {
+    pub matcher: Matcher,
+    pub tombstones: HashSet<String>,
+    pub lists: usize,
+    pub entries: i64,
+}
+
+type CounterKey = (String, i64, String, String, &'static str);
+
+pub struct Gateway {
+    current: RwLock<Arc<Loaded>>,
+    generation: tokio::sync::Mutex<Option<(i64, i64)>>,
+    counters: Mutex<HashMap<CounterKey, i64>>,
+    keys: Mutex<HashMap<String, (Option<PartnerRow>, Instant)>>,
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    lists_key: Key,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("list {0} could not be opened with this master key")]
+    Seal(String),
+    #[error("list {0} is not valid: {1}")]
+    List(String, String),
+}
+
+impl Gateway {
+    pub fn new(lists_key: Key) -> Gateway {
+        Gateway {
+            current: RwLock::new(Arc::new(Loaded {
+                matcher: Matcher::empty(),
+                tombstones: HashSet::new(),
+                lists: 0,
+                entries: 0,
+            })),
+            generation: tokio::sync::Mutex::new(None),
+            counters: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            lists_key,
+        }
+    }
+
+    /// The lists in force; a check keeps using this snapshot even if a reload swaps in a
+    /// new one meanwhile.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.current
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Rebuilds the matcher if lists or tombstones changed since the last load. The new
+    /// matcher is built off the request threads and swapped in at once.
+    pub async fn reload(&self, store: &Store) -> Result<bool, LoadError> {
+        let mut generation = self.generation.lock().await;
+        let now_gen = store.lists_generation().await?;
+        if *generation == Some(now_gen) {
+            return Ok(false);
+        }
+        let active = store.lists_active().await?;
+        let tombstones: HashSet<String> = store.tombstones().await?.into_iter().collect();
+        let mut texts = Vec::with_capacity(active.len());
+        let mut entries = 0;
+        for (row, sealed) in &active {
+            let text = self
+                .lists_key
+                .open(
+                    lists::seal_context(&row.kind, &row.name, row.version).as_bytes(),
+                    sealed,
+                )
+                .map_err(|_| LoadError::Seal(row.name.clone()))?;
+            entries += row.entries;
+            texts.push((row.clone(), String::from_utf8_lossy(&text).into_owned()));
+        }
+        let lists = texts.len();
+        let matcher = tokio::task::spawn_blocking(move || -> Result<Matcher, LoadError> {
+            let mut builder = MatcherBuilder::new();
+            for (row, text) in &texts {
+                let result = match row.kind.as_str() {
+                    "keywords" => builder.add_keywords_csv(&row.name, text).map(|_| ()),
+                    "urls" => builder
+                        .add_url_lines(&row.name, &row.category, text)
+                        .map(|_| ()),
+                    _ => builder.add_hashes_csv(&row.name, text).map(|_| ()),
+                };
+                result.map_err(|e| LoadError::List(row.name.clone(), e.to_string()))?;
+            }
+            builder
+                .build()
+                .map_err(|e| LoadError::List("(all)".into(), e.to_string()))
+        })
+        .await
+        .map_err(|e| LoadError::List("(all)".into(), e.to_string()))??;
+        let loaded = Arc::new(Loaded {
+            matcher,
+            tombstones,
+            lists,
+            entries,
+        });
+        if let Ok(mut slot) = self.current.write() {
+            *slot = loaded;
+        }
+        *generation = Some(now_gen);
+        tracing::info!(lists, entries, "deterrence lists loaded");
+        Ok(true)
+    }
+
+    /// The partner holding a key, remembered for `ttl` (so a revoked key stops within it).
+    pub async fn partner(
+        &self,
+        store: &Store,
+        key_hash: &str,
+        ttl: Duration,
+    ) -> Result<Option<PartnerRow>, StoreError> {
+        if let Ok(cache) = self.keys.lock() {
+            if let Some((p, at)) = cache.get(key_hash) {
+                if at.elapsed() < ttl {
+                    return Ok(p.clone());
+                }
+            }
+        }
+        let p = store.partner_by_key(key_hash).await?;
+        if let Ok(mut cache) = self.keys.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key_hash.to_string(), (p.clone(), Instant::now()));
+        }
+        Ok(p)
+    }
+
+    /// Token bucket per partner: `cost` checks against `rate` per second, `burst` at once.
+    pub fn allow(&self, partner: i64, cost: u64, rate: u64, burst: u64) -> bool {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        let (tokens, last) = buckets.entry(partner).or_insert((burst as f64, now));
+        let refill = now.duration_since(*last).as_secs_f64() * rate as f64;
+        *tokens = (*tokens + refill).min(burst as f64);
+        *last = now;
+        if *tokens >= cost as f64 {
+            *tokens -= cost as f64;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn count(
+        &self,
+        now: i64,
+        partner: i64,
+        category: &str,
+        variant: &str,
+        metric: &'static str,
+    ) {
+        if let Ok(mut c) = self.counters.lock() {
+            *c.entry((
+                clock::day_of(now),
+                partner,
+                category.to_string(),
+                variant.to_string(),
+                metric,
+            ))
+            .or_default() += 1;
+        }
+    }
+
+    /// Writes buffered counts; on failure they are kept for the next try.
+    pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let taken = match self.counters.lock() {
+            Ok(mut c) => std::mem::take(&mut *c),
+            Err(_) => return Ok(()),
+        };
+        let mut failed = HashMap::new();
+        let mut result = Ok(());
+        for (k, n) in taken {
+            if result.is_ok() {
+                match store.deterrence_add(&k.0, k.1, &k.2, &k.3, k.4, n).await {
+                    Ok(()) => continue,
+                    Err(e) => result = Err(e),
+                }
+            }
+            failed.insert(k, n);
+        }
+        if let Ok(mut c) = self.counters.lock() {
+            for (k, n) in failed {
+                *c.entry(k).or_default() += n;
+            }
+        }
+        result
+    }
+}
+
+/// Parses a help-link campaign code `p<partner>-<variant>`.
+pub fn parse_code(code: &str) -> Option<(i64, &str)> {
+    let (p, variant) = code.strip_prefix('p')?.split_once('-')?;
+    let id = p.parse::<i64>().ok().filter(|id| *id > 0)?;
+    (VARIANTS.contains(&variant) || variant == TALK).then_some((id, variant))
+}
+
+pub fn code(partner: i64, variant: &str) -> String {
+    format!("p{partner}-{variant}")
+}

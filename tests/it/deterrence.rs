@@ -1,0 +1,530 @@
+//! The deterrence gateway as a partner platform meets it: lists imported by the operator,
+//! a partner key, `POST /api/v1/check`, warnings, help-link arrivals, the widget.
+
+use crate::common::{walk_files, BinaryServer, TestResult, TestServer};
+use reachline_core::config::Config;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const KEYWORDS: &str = "term,category,match,language\nbluepineapple,test-terms,word,en\nquiet harbour,test-terms,phrase,en\n";
+const BRIDGE_PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+
+/// A server with invented lists and one partner; returns the partner's key.
+async fn gateway(tweak: impl FnOnce(&mut Config)) -> (TestServer, String) {
+    // Lists and the partner are made with the operator commands, before the server starts,
+    // exactly as an operator would.
+    let s = TestServer::start_with(tweak).await;
+    let clock = Arc::new(s.clock.clone());
+    let c = &s.state.config;
+    reachline_web::ops::lists_import(c, clock.clone(), "keywords", "invented-terms", "", KEYWORDS)
+        .await
+        .unwrap();
+    reachline_web::ops::lists_import(
+        c,
+        clock.clone(),
+        "urls",
+        "invented-urls",
+        "test-urls",
+        "# invented, on a reserved domain\nhttp://quietharbour.example/gallery/\n",
+    )
+    .await
+    .unwrap();
+    let hashes = format!(
+        "kind,hash,category\npdq,{BRIDGE_PDQ},test-images\nmd5,{},test-files\n",
+        md5_hex(b"benign test file")
+    );
+    reachline_web::ops::lists_import(c, clock.clone(), "hashes", "invented-hashes", "", &hashes)
+        .await
+        .unwrap();
+    let key = reachline_web::ops::partners_add(c, clock, "searchco", "https://search.example")
+        .await
+        .unwrap();
+    s.state.housekeeping().await;
+    (s, key)
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(bytes))
+}
+
+async fn check(s: &TestServer, key: &str, body: Value) -> (StatusCode, Value) {
+    let resp = reqwest::Client::new()
+        .post(s.url("/api/v1/check"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn evasive_spellings_match_and_warn_with_a_help_link() -> TestResult {
+    let (s, key) = gateway(|_| {}).await;
+    for q in [
+        "bluepineapple",
+        "BLUE PINE APPLE",
+        "b.l.u.e-p.i.n.e.a.p.p.l.e",
+        "blu\u{0435}pine\u{0430}pple", // Cyrillic е and а
+        "b1u3p1n3app13",
+        "blue\u{200B}pine\u{200D}apple", // zero-width characters
+        "bluuuuuepineeeapple",
+        "where to find bluepineapple pictures",
+    ] {
+        let (status, v) = check(&s, &key, json!({ "query": q })).await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        assert_eq!(v["match"], true, "{q}: {v}");
+        assert_eq!(v["signals"][0]["kind"], "keyword");
+        assert_eq!(v["signals"][0]["category"], "test-terms");
+        let w = &v["warning"];
+        let variant = w["variant"].as_str().unwrap();
+        assert!(
+            ["illegal", "traceable", "harm"].contains(&variant),
+            "{variant}"
+        );
+        assert!(w["help_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/help?c=p1-{variant}")));
+        assert!(!w["message"].as_str().unwrap().is_empty());
+        assert!(
+            !v.to_string().contains("bluepineapple"),
+            "the listed term leaked: {v}"
+        );
+    }
+    for q in [
+        "bluepineapples are a fruit",
+        "pineapple",
+        "quietharbour tours",
+        "nothing to see here",
+    ] {
+        let (status, v) = check(&s, &key, json!({ "query": q })).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["match"], false, "{q}: {v}");
+        assert!(v.get("warning").is_none());
+    }
+    assert_eq!(
+        check(&s, &key, json!({ "query": "Quiet   HARBOUR guide" }))
+            .await
+            .1["match"],
+        true
+    );
+    // URLs by host suffix and path prefix; hashes by PDQ distance and MD5.
+    let (_, v) = check(
+        &s,
+        &key,
+        json!({ "url": "https://www.QUIETHARBOUR.example/gallery/2024/a.html?x=1#y" }),
+    )
+    .await;
+    assert_eq!(
+        (v["match"].clone(), v["signals"][0]["kind"].clone()),
+        (json!(true), json!("url"))
+    );
+    assert_eq!(
+        check(
+            &s,
+            &key,
+            json!({ "url": "https://quietharbour.example/about" })
+        )
+        .await
+        .1["match"],
+        false
+    );
+    let near = format!("{}3", &BRIDGE_PDQ[..63]);
+    let (_, v) = check(&s, &key, json!({ "pdq": near })).await;
+    assert_eq!(v["signals"][0]["distance"], 1);
+    let (_, v) = check(&s, &key, json!({ "md5": md5_hex(b"benign test file") })).await;
+    assert_eq!(v["signals"][0]["kind"], "md5");
+    // Repeats step up to an offer to talk; the locale is honoured.
+    let (_, v) = check(&s, &key, json!({ "query": "bluepineapple", "repeat": 3 })).await;
+    assert_eq!(v["warning"]["variant"], "talk");
+    assert_eq!(v["warning"]["offer_to_talk"], true);
+    let (_, en) = check(&s, &key, json!({ "query": "bluepineapple", "repeat": 5 })).await;
+    let (_, xa) = check(
+        &s,
+        &key,
+        json!({ "query": "bluepineapple", "repeat": 5, "locale": "en-XA" }),
+    )
+    .await;
+    assert_ne!(en["warning"]["title"], xa["warning"]["title"]);
+    assert_eq!(xa["warning"]["locale"], "en-XA");
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_json_errors() -> TestResult {
+    let (s, key) = gateway(|c| {
+        c.deterrence.key_cache_seconds = 0;
+        c.deterrence.batch_max = 3;
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, key: Option<&str>, body: String| {
+        let mut r = client
+            .post(s.url(path))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        r.send()
+    };
+    let cases: Vec<(Option<&str>, String, StatusCode, &str)> = vec![
+        (
+            None,
+            json!({"query": "x"}).to_string(),
+            StatusCode::UNAUTHORIZED,
+            "no_key",
+        ),
+        (
+            Some("rlk_nope"),
+            json!({"query": "x"}).to_string(),
+            StatusCode::FORBIDDEN,
+            "bad_key",
+        ),
+        (
+            Some(&key),
+            "{not json".into(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            Some(&key),
+            json!({}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "empty",
+        ),
+        (
+            Some(&key),
+            json!({"query": "x", "colour": 1}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            Some(&key),
+            json!({"pdq": "zz"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "bad_pdq",
+        ),
+        (
+            Some(&key),
+            json!({"md5": "abc"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "bad_md5",
+        ),
+        (
+            Some(&key),
+            json!({"url": "http://"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "bad_url",
+        ),
+        (
+            Some(&key),
+            json!({"query": "q".repeat(5000)}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+        ),
+    ];
+    for (k, body, status, code) in cases {
+        let resp = post("/api/v1/check", k, body.clone()).await?;
+        assert_eq!(resp.status(), status, "{body:.60}");
+        let v: Value = resp.json().await?;
+        assert_eq!(v["error"], code, "{v}");
+        assert!(!v["message"].as_str().unwrap().is_empty());
+        assert!(!v.to_string().contains("zz\""), "echoed input: {v}");
+    }
+    let big = format!("{{\"query\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
+    let resp = post("/api/v1/check", Some(&key), big).await?;
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.json::<Value>().await?["error"], "too_large");
+    // Batches: in order, bounded.
+    let resp = post(
+        "/api/v1/check/batch",
+        Some(&key),
+        json!({"items": [{"query": "bluepineapple"}, {"query": "hello"}, {"pdq": BRIDGE_PDQ}]})
+            .to_string(),
+    )
+    .await?;
+    let v: Value = resp.json().await?;
+    let matched: Vec<bool> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["match"].as_bool().unwrap())
+        .collect();
+    assert_eq!(matched, vec![true, false, true]);
+    let resp = post(
+        "/api/v1/check/batch",
+        Some(&key),
+        json!({"items": [{"query": "a"}, {"query": "b"}, {"query": "c"}, {"query": "d"}]})
+            .to_string(),
+    )
+    .await?;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = post(
+        "/api/v1/check/batch",
+        Some(&key),
+        json!({"items": [{"query": "a"}, {"md5": "x"}]}).to_string(),
+    )
+    .await?;
+    assert!(resp.json::<Value>().await?["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("item 1"));
+    // A revoked key stops working.
+    reachline_web::ops::partners_revoke(&s.state.config, Arc::new(s.clock.clone()), "searchco")
+        .await?;
+    let resp = post(
+        "/api/v1/check",
+        Some(&key),
+        json!({"query": "x"}).to_string(),
+    )
+    .await?;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(resp.json::<Value>().await?["error"], "key_revoked");
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn partners_are_rate_limited() -> TestResult {
+    let (s, key) = gateway(|c| {
+        c.deterrence.requests_per_second = 1;
+        c.deterrence.burst = 3;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(check(&s, &key, json!({"query": "hello"})).await.0);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS));
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn new_list_versions_and_disabled_entries_take_effect_without_failing_requests() -> TestResult
+{
+    let (s, key) = gateway(|_| {}).await;
+    let s = Arc::new(s);
+    // Keep checking while a new version is imported and swapped in.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let worker = {
+        let (s, key, stop) = (s.clone(), key.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let (status, _) = check(&s, &key, json!({"query": "bluepineapple"})).await;
+                assert_eq!(status, StatusCode::OK);
+                n += 1;
+            }
+            n
+        })
+    };
+    let mut big = String::from("term,category,match,language\n");
+    for i in 0..5000 {
+        big.push_str(&format!("invented{i}term,test-terms,word,en\n"));
+    }
+    big.push_str("zebrafig,test-terms,word,en\n");
+    let clock = Arc::new(s.clock.clone());
+    reachline_web::ops::lists_import(
+        &s.state.config,
+        clock.clone(),
+        "keywords",
+        "invented-terms",
+        "",
+        &big,
+    )
+    .await?;
+    s.state.housekeeping().await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(worker.await? > 0);
+    assert_eq!(
+        check(&s, &key, json!({"query": "zebrafig"})).await.1["match"],
+        true
+    );
+    assert_eq!(
+        check(&s, &key, json!({"query": "bluepineapple"})).await.1["match"],
+        false,
+        "old version still active"
+    );
+    // A false positive is disabled at once by its entry id (the file's line number).
+    reachline_web::ops::lists_disable(&s.state.config, clock, "keywords", "invented-terms", "5002")
+        .await?;
+    s.state.housekeeping().await;
+    assert_eq!(
+        check(&s, &key, json!({"query": "zebrafig"})).await.1["match"],
+        false
+    );
+    let listed = reachline_web::ops::lists_list(&s.state.config, Arc::new(s.clock.clone())).await?;
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.contains("v2") && l.contains("active") && l.contains("1 disabled")),
+        "{listed:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn counts_are_kept_and_help_links_record_arrivals() -> TestResult {
+    let (s, key) = gateway(|_| {}).await;
+    check(&s, &key, json!({"query": "bluepineapple"})).await;
+    check(&s, &key, json!({"query": "hello"})).await;
+    let resp = s.client().get(s.url("/help?c=p1-traceable")).send().await?;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], "/get-help");
+    assert!(resp.headers().get("set-cookie").is_none());
+    s.client().get(s.url("/help?c=nonsense")).send().await?;
+    s.state.gateway.flush(&s.state.store).await?;
+    let counts = s
+        .state
+        .store
+        .deterrence_counts("2026-01-01", "2026-12-31")
+        .await?;
+    let sum = |metric: &str| {
+        counts
+            .iter()
+            .filter(|c| c.metric == metric)
+            .map(|c| c.n)
+            .sum::<i64>()
+    };
+    assert_eq!(
+        (sum("check"), sum("match"), sum("warning"), sum("arrival")),
+        (2, 1, 1, 1),
+        "{counts:?}"
+    );
+    assert!(counts
+        .iter()
+        .any(|c| c.metric == "arrival" && c.variant == "traceable" && c.partner == 1));
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_widget_are_served() -> TestResult {
+    let (s, _) = gateway(|_| {}).await;
+    let doc: Value = reqwest::get(s.url("/api/v1/openapi.json"))
+        .await?
+        .json()
+        .await?;
+    assert!(doc["paths"]["/api/v1/check"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/check/batch"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["CheckRequest"].is_object());
+    let resp = reqwest::get(s.url("/widget/warning?c=p1-harm&lang=en-GB")).await?;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()?
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors https://search.example"),
+        "{csp}"
+    );
+    assert!(resp.headers().get("x-frame-options").is_none());
+    let html = resp.text().await?;
+    assert!(
+        html.contains("Children are harmed") && html.contains("talk to someone confidentially")
+    );
+    assert!(html.contains("href=\"/help?c=p1-harm\""));
+    assert_eq!(
+        reqwest::get(s.url("/widget/warning?c=p9-harm"))
+            .await?
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // Other pages still refuse to be framed.
+    let home = reqwest::get(s.url("/")).await?;
+    assert_eq!(home.headers()["x-frame-options"], "DENY");
+    s.stop().await;
+    Ok(())
+}
+
+#[test]
+fn nothing_a_partner_sends_is_written_to_disk_or_logs() {
+    let marker_query = "bluepineapple markerquery7731";
+    let marker_url = "http://quietharbour.example/gallery/markerpath7731";
+    let marker_hash = "0123456789abcdef7731aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut server = BinaryServer::start(&[("REACHLINE_LOG_FILTER", "trace")]);
+    let bin = env!("CARGO_BIN_EXE_reachline");
+    let list = server.dir.path().join("kw.csv");
+    std::fs::write(&list, KEYWORDS).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&server.data_dir)
+            .env_remove("REACHLINE_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&[
+        "lists",
+        "import",
+        "--kind",
+        "keywords",
+        "--name",
+        "invented-terms",
+        list.to_str().unwrap(),
+    ]);
+    let key = run(&["partners", "add", "searchco"])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    // The running server picks the list up on its next tick.
+    std::thread::sleep(std::time::Duration::from_millis(10_500));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let send = |body: Value| {
+            c.post(server.url("/api/v1/check"))
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+        };
+        let v: Value = send(json!({"query": marker_query}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["match"], true, "list not loaded: {v}");
+        send(json!({"url": marker_url})).await.unwrap();
+        send(json!({"sha256": marker_hash})).await.unwrap();
+        send(json!({"pdq": marker_hash})).await.unwrap();
+        send(json!({"md5": "markerbadhash7731"})).await.unwrap();
+        send(json!({"query": marker_query, "colour": "markerfield7731"}))
+            .await
+            .unwrap();
+    });
+    assert!(server.terminate().success());
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("route=/api/v1/check"), "no request log");
+    for marker in ["7731", "markerquery", "markerpath"] {
+        assert!(!log.contains(marker), "log holds {marker}");
+        for file in walk_files(&server.data_dir) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+                "{} holds {marker}",
+                file.display()
+            );
+        }
+    }
+}
