@@ -316,22 +316,32 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
             None => hostport,
         }
     } else {
-        match hostport.iter().rposition(|&b| b == b':') {
+        // The port starts at the first colon: a host never contains one, and cutting at
+        // the last would leave `a:b` of `a:b:80`, which a second pass would cut again.
+        match hostport.iter().position(|&b| b == b':') {
             Some(colon) => &hostport[..colon],
             None => hostport,
         }
     };
     if host.first() == Some(&b'[') {
-        let h = String::from_utf8_lossy(host).to_ascii_lowercase();
-        return Ok((escape(h.as_bytes()), true));
+        let h: Zeroizing<Vec<u8>> = Zeroizing::new(host.to_ascii_lowercase());
+        return Ok((escape(&h), true));
     }
     // IDN to Punycode. Hosts that are not valid UTF-8 or that IDNA rejects (spaces,
-    // control bytes) are kept as bytes and escaped below.
+    // control bytes) are kept as bytes and escaped below. So are hosts whose IDNA form
+    // holds anything but letters, digits, `-`, `_` and dots: IDNA maps `％` to `%` and
+    // moves non-ASCII letters out of the way, which can leave a `%` followed by two hex
+    // digits that a second canonicalisation would unescape.
     let mut host: Zeroizing<Vec<u8>> = Zeroizing::new(host.to_vec());
     if !host.is_ascii() {
         if let Ok(text) = std::str::from_utf8(&host) {
             if let Ok(ascii) = idna::domain_to_ascii(text) {
-                host = Zeroizing::new(ascii.into_bytes());
+                let plain = ascii
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+                if plain {
+                    host = Zeroizing::new(ascii.into_bytes());
+                }
             }
         }
     }

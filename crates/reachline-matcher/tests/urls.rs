@@ -5,7 +5,10 @@
 use reachline_matcher::url::{expression_digest, CanonicalUrl};
 use reachline_matcher::{canonicalize, lookup_expressions, Entry, Error, MatcherBuilder, Signal};
 
-/// Every canonicalisation example in the documentation, input → expected.
+/// Every canonicalisation example in the documentation, input → expected, in the page's
+/// order: all 33 `Canonicalize(...)` lines, byte for byte (C escapes such as `\t` and
+/// `\x80` are the same bytes here). Checked against the page and against the copies in
+/// Firefox's url-classifier tests and ZeroNet issue #2744, which list the same 33.
 const DOCUMENTED: &[(&[u8], &str)] = &[
     (b"http://host/%25%32%35", "http://host/%25"),
     (b"http://host/%25%32%35%25%32%35", "http://host/%25%25"),
@@ -134,13 +137,45 @@ fn documented_expressions_for_an_ip_host() {
 }
 
 #[test]
-fn host_suffixes_follow_the_rule_not_the_public_suffix_list() {
-    // The documentation's example for http://example.co.uk/1 lists only example.co.uk;
-    // its own rule (and Chromium's implementation) also yields co.uk, never uk alone.
-    assert_eq!(
-        lookup_expressions("http://example.co.uk/1").unwrap(),
-        ["example.co.uk/1", "example.co.uk/", "co.uk/1", "co.uk/"]
-    );
+fn documented_expressions_for_a_two_part_suffix() {
+    // The page lists example.co.uk/1 and example.co.uk/ for http://example.co.uk/1, and
+    // says the top-level domain "can be skipped". We form host suffixes by the page's
+    // counting rule without a public-suffix list, as Google's own Go client
+    // (`generateLookupHosts`: "we do not need to be clever about stopping at the real
+    // TLD") and Chromium do, so co.uk/1 and co.uk/ are tried as well. Both documented
+    // expressions come first, in the documented order; the only extras are for the
+    // suffix host, and no list can sensibly hold co.uk, so matching is unaffected.
+    let got = lookup_expressions("http://example.co.uk/1").unwrap();
+    assert_eq!(got[..2], ["example.co.uk/1", "example.co.uk/"]);
+    assert_eq!(got[2..], ["co.uk/1", "co.uk/"]);
+}
+
+/// The page's "Hash Computations": full-length hashes are SHA-256 of the expression.
+#[test]
+fn documented_hash_computations() {
+    let cases: [(&str, &str); 3] = [
+        (
+            "abc",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ),
+        (
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+        ),
+        (
+            &"a".repeat(1_000_000),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(hex::encode(expression_digest(input)), expected);
+    }
+    // The 4-byte hash prefix of "abc".
+    assert_eq!(hex::encode(&expression_digest("abc")[..4]), "ba7816bf");
+}
+
+#[test]
+fn host_suffixes_never_include_the_last_component_alone() {
     assert_eq!(
         lookup_expressions("http://localhost/").unwrap(),
         ["localhost/"]
@@ -333,5 +368,32 @@ fn digests_are_the_hashes_of_the_expressions_in_order() {
         assert_eq!(c.expression_digests(), expected, "{url}");
         let unique: std::collections::HashSet<_> = expected.iter().collect();
         assert_eq!(unique.len(), expected.len(), "{url}: duplicate expressions");
+    }
+}
+
+#[test]
+fn user_info_and_ports_are_dropped_once_and_for_all() {
+    for (input, expected) in [
+        (
+            "http://user:pw@quietharbour.example:8080/a",
+            "http://quietharbour.example/a",
+        ),
+        (
+            "http://a@b@quietharbour.example/",
+            "http://quietharbour.example/",
+        ),
+        // Everything from the first colon is the port, so a second pass changes nothing.
+        (
+            "http://quietharbour.example:1:2/",
+            "http://quietharbour.example/",
+        ),
+        (
+            "http://quietharbour.example%3A99/",
+            "http://quietharbour.example/",
+        ),
+    ] {
+        let once = canonicalize(input).unwrap();
+        assert_eq!(once, expected, "{input}");
+        assert_eq!(canonicalize(&once).unwrap(), once, "{input}");
     }
 }
