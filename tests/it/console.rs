@@ -447,7 +447,7 @@ async fn sign_in_is_throttled_per_account_and_across_the_service() -> TestResult
 }
 
 /// Makes a signed-in session for a role directly in the store (for the matrix).
-async fn session_for(s: &TestServer, role: Role, n: usize) -> (Client, String, i64) {
+pub(crate) async fn session_for(s: &TestServer, role: Role, n: usize) -> (Client, String, i64) {
     let name = format!("{}{n}", role.as_str());
     let areas = if role == Role::Analyst {
         "E23000015"

@@ -4,5 +4,6 @@
 
 mod common;
 mod console;
+mod conversations;
 mod deterrence;
 mod site;

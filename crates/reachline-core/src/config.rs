@@ -57,6 +57,8 @@ pub struct Helpline {
     pub opening_hours: Vec<String>,
     pub time_zone: String,
     pub message_reply_days: u64,
+    pub max_message_chars: u64,
+    pub conversation_retention_days: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,6 +146,8 @@ impl Default for Helpline {
             opening_hours: vec!["mon-thu 09:00-21:00".into(), "fri 09:00-17:00".into()],
             time_zone: "Europe/London".into(),
             message_reply_days: 3,
+            max_message_chars: 4000,
+            conversation_retention_days: 30,
         }
     }
 }
@@ -239,6 +243,8 @@ pub const DOCS: &[(&str, &str)] = &[
     ("deterrence.batch_max", "Most items in one /api/v1/check/batch request."),
     ("deterrence.talk_after_repeats", "When a partner reports this many repeats, the warning steps up to an offer to talk."),
     ("deterrence.key_cache_seconds", "How long a partner key's lookup is remembered; a revoked key stops working within this time."),
+    ("helpline.max_message_chars", "Longest message a help-seeker or practitioner can send, in characters."),
+    ("helpline.conversation_retention_days", "Message text is deleted this many days after a conversation closes; the contact record and any safeguarding timeline remain."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

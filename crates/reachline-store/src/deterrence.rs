@@ -69,7 +69,7 @@ impl Store {
         by: &str,
     ) -> Result<i64> {
         let version = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             let version: i64 = sqlx::query(
                 "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM deterrence_lists WHERE kind = $1 AND name = $2",
             )

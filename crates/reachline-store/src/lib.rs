@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod audit;
+mod conversations;
 mod deterrence;
 mod reach;
 mod safeguarding;
@@ -24,6 +25,7 @@ mod staff;
 mod workbooks;
 
 pub use audit::AuditFilter;
+pub use conversations::{ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};
 pub use reach::{DailyCount, FirstVisitCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
@@ -64,6 +66,22 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+}
+
+/// How a write transaction begins. On SQLite it takes the write lock at once (`IMMEDIATE`),
+/// so a transaction that reads before writing waits for another writer (busy timeout)
+/// instead of failing with "database is locked" when it tries to upgrade.
+pub(crate) trait WriteTx {
+    const BEGIN: &'static str;
+}
+impl WriteTx for sqlx::Sqlite {
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+}
+impl WriteTx for sqlx::Postgres {
+    const BEGIN: &'static str = "BEGIN";
+}
+pub(crate) fn begin_sql<DB: sqlx::Database + WriteTx>(_: &sqlx::Pool<DB>) -> &'static str {
+    DB::BEGIN
 }
 
 /// Runs the same statement code on whichever pool the store has. The body is compiled once

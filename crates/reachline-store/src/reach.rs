@@ -97,7 +97,7 @@ impl Store {
     /// their area after their first page). Never takes a count below zero.
     pub async fn reach_move_first_visit(&self, year: i64, from: &str, to: &str) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             let moved = sqlx::query(
                 "UPDATE reach_first_visits SET n = n - 1 WHERE year = $1 AND area = $2 AND n > 0",
             )

@@ -159,7 +159,7 @@ impl Store {
         now: i64,
     ) -> Result<i64> {
         let id = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             let id: i64 = sqlx::query(
                 "INSERT INTO concerns (contact_id, raised_by, category, facts_sealed, status, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, 'open', $5, $5) RETURNING id",
@@ -243,7 +243,7 @@ impl Store {
             new_status,
         } = event;
         let ok = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             let moved = match new_status {
                 Some(status) => {
                     sqlx::query(

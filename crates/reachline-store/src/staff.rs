@@ -153,7 +153,7 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         let done = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             let taken = sqlx::query(
                 "UPDATE staff_enrolments SET used_at = $1, totp_pending = NULL \
                  WHERE token_hash = $2 AND staff_id = $3 AND used_at IS NULL AND expires_at > $1",
@@ -213,7 +213,7 @@ impl Store {
     /// Disables or re-enables an account; disabling ends its sessions.
     pub async fn staff_set_disabled(&self, id: i64, disabled: bool) -> Result<bool> {
         let n = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             let n = sqlx::query("UPDATE staff SET disabled = $1 WHERE id = $2")
                 .bind(i64::from(disabled))
                 .bind(id)
@@ -235,7 +235,7 @@ impl Store {
     /// Clears credentials so the person must enrol again; ends their sessions.
     pub async fn staff_reset_credentials(&self, id: i64) -> Result<()> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             sqlx::query(
                 "UPDATE staff SET password_hash = NULL, totp_sealed = NULL, totp_last_step = 0, \
                  failed_logins = 0, locked_until = 0 WHERE id = $1",

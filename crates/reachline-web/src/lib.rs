@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod content;
+pub mod conversations;
 pub mod deterrence;
 pub mod http;
 pub mod i18n;
@@ -273,6 +274,13 @@ impl AppState {
             tracing::warn!(error = %e, "could not write deterrence counts; will retry");
         }
         let now = self.clock.now_unix();
+        let content_before =
+            now - (self.config.helpline.conversation_retention_days as i64) * 86_400;
+        match self.store.conversations_purge(content_before, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "deleted conversation content past retention"),
+            Err(e) => tracing::warn!(error = %e, "could not purge conversation content"),
+        }
         let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
         match self.store.contact_notes_purge(notes_before).await {
             Ok(0) => {}
@@ -450,6 +458,18 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/static/console.css",
             get(|| static_file(CONSOLE_CSS, "text/css; charset=utf-8")),
+        )
+        .route(
+            "/contact/message",
+            get(conversations::write_form).post(conversations::send_first),
+        )
+        .route(
+            "/contact/thread",
+            get(conversations::thread).post(conversations::reply),
+        )
+        .route(
+            "/contact/continue",
+            get(conversations::continue_form).post(conversations::continue_thread),
         )
         .route("/api/v1/check", post(deterrence::api::check))
         .route("/api/v1/check/batch", post(deterrence::api::check_batch))

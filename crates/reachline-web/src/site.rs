@@ -57,6 +57,10 @@ impl Chrome {
             ],
         )
     }
+    /// A message with one numeric argument.
+    pub fn t1(&self, id: &str, name: &str, value: &usize) -> String {
+        self.l.text(id, &[(name, FluentValue::from(*value))])
+    }
     pub fn version(&self, v: &str) -> String {
         self.l
             .text("page-version", &[("version", FluentValue::from(v))])
@@ -124,6 +128,11 @@ impl AppState {
         let ctx = self.ctx(&axum::http::HeaderMap::new(), "/");
         self.message(&ctx, status, key)
     }
+}
+
+/// Renders a public page template (HTML, UTF-8).
+pub fn render_page<T: Template>(t: &T) -> Response {
+    render(t)
 }
 
 fn render<T: Template>(t: &T) -> Response {

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit_view;
 pub mod auth;
+pub mod inbox;
 pub mod safeguarding;
 pub mod settings;
 
@@ -239,6 +240,31 @@ pub fn routes() -> Vec<ConsoleRoute> {
             post(settings::canned_delete),
         ),
         route(M::GET, "/console/live", Some(CASEWORK), get(live)),
+        route(M::GET, "/console/inbox", Some(CASEWORK), get(inbox::list)),
+        route(
+            M::GET,
+            "/console/inbox/{id}",
+            Some(CASEWORK),
+            get(inbox::show),
+        ),
+        route(
+            M::POST,
+            "/console/inbox/{id}/claim",
+            Some(CASEWORK),
+            post(inbox::claim),
+        ),
+        route(
+            M::POST,
+            "/console/inbox/{id}/reply",
+            Some(CASEWORK),
+            post(inbox::reply),
+        ),
+        route(
+            M::POST,
+            "/console/inbox/{id}/close",
+            Some(CASEWORK),
+            post(inbox::close),
+        ),
     ]
 }
 

@@ -1,0 +1,386 @@
+//! Conversations and their messages. Bodies arrive sealed; this module never sees text.
+
+use crate::{on_pool, Result, Store, StoreError};
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub channel: String,
+    pub status: String,
+    pub who: String,
+    pub age_group: String,
+    pub area: String,
+    pub statement_version: String,
+    pub lookup: Option<String>,
+    pub key_staff: Option<Vec<u8>>,
+    pub key_seeker: Option<Vec<u8>>,
+    pub claimed_by: Option<i64>,
+    pub claimed_by_name: Option<String>,
+    pub awaiting_reply: bool,
+    pub last_seeker_at: i64,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub seq: i64,
+    pub sender: String,
+    pub staff_name: Option<String>,
+    pub body_sealed: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// What a new conversation starts with.
+#[derive(Debug, Clone, Default)]
+pub struct NewConversation<'a> {
+    pub channel: &'a str,
+    pub who: &'a str,
+    pub age_group: &'a str,
+    pub area: &'a str,
+    pub statement_version: &'a str,
+    pub lookup: Option<&'a str>,
+}
+
+/// A contact record's wrap-up: what reporting counts.
+#[derive(Debug, Clone, Default)]
+pub struct WrapUp {
+    pub channel: String,
+    pub started_at: i64,
+    pub ended_at: i64,
+    pub who: String,
+    pub age_group: String,
+    pub area: String,
+    pub concerns: String,
+    pub arrested: String,
+    pub actions: String,
+    pub signposting: String,
+    pub first_this_year: bool,
+    pub statement_version: String,
+}
+
+const CONV_SELECT: &str = "SELECT c.id, c.channel, c.status, c.who, c.age_group, c.area, c.statement_version, \
+     c.lookup, c.key_staff, c.key_seeker, c.claimed_by, s.username AS claimed_by_name, c.awaiting_reply, \
+     c.last_seeker_at, c.created_at, c.closed_at FROM conversations c LEFT JOIN staff s ON s.id = c.claimed_by";
+
+macro_rules! conv_from_row {
+    ($r:expr) => {
+        ConversationRow {
+            id: $r.try_get("id")?,
+            channel: $r.try_get("channel")?,
+            status: $r.try_get("status")?,
+            who: $r.try_get("who")?,
+            age_group: $r.try_get("age_group")?,
+            area: $r.try_get("area")?,
+            statement_version: $r.try_get("statement_version")?,
+            lookup: $r.try_get("lookup")?,
+            key_staff: $r.try_get("key_staff")?,
+            key_seeker: $r.try_get("key_seeker")?,
+            claimed_by: $r.try_get("claimed_by")?,
+            claimed_by_name: $r.try_get("claimed_by_name")?,
+            awaiting_reply: $r.try_get::<i64, _>("awaiting_reply")? != 0,
+            last_seeker_at: $r.try_get("last_seeker_at")?,
+            created_at: $r.try_get("created_at")?,
+            closed_at: $r.try_get("closed_at")?,
+        }
+    };
+}
+
+impl Store {
+    /// Creates a conversation. Its key is wrapped by the caller once the id is known
+    /// (see [`Store::conversation_set_keys`]).
+    pub async fn conversation_create(&self, c: &NewConversation<'_>, now: i64) -> Result<i64> {
+        let id = on_pool!(self, |pool| {
+            sqlx::query(
+            "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, lookup, \
+             awaiting_reply, last_seeker_at, created_at) VALUES ($1, 'open', $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id"
+        )
+        .bind(c.channel)
+        .bind(c.who)
+        .bind(c.age_group)
+        .bind(c.area)
+        .bind(c.statement_version)
+        .bind(c.lookup)
+        .bind(now)
+        .fetch_one(pool)
+        .await?
+        .try_get::<i64, _>("id")?
+        });
+        Ok(id)
+    }
+
+    pub async fn conversation_set_keys(
+        &self,
+        id: i64,
+        key_staff: &[u8],
+        key_seeker: Option<&[u8]>,
+    ) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE conversations SET key_staff = $1, key_seeker = $2 WHERE id = $3")
+                .bind(key_staff)
+                .bind(key_seeker)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn conversation_get(&self, id: i64) -> Result<Option<ConversationRow>> {
+        let row = on_pool!(self, |pool| {
+            match sqlx::query(&format!("{CONV_SELECT} WHERE c.id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(r) => Some(conv_from_row!(r)),
+                None => None,
+            }
+        });
+        Ok(row)
+    }
+
+    /// The conversations a return code has, newest first.
+    pub async fn conversations_by_lookup(&self, lookup: &str) -> Result<Vec<ConversationRow>> {
+        let rows = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(&format!(
+                "{CONV_SELECT} WHERE c.lookup = $1 ORDER BY c.created_at DESC, c.id DESC"
+            ))
+            .bind(lookup)
+            .fetch_all(pool)
+            .await?
+            {
+                out.push(conv_from_row!(r));
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// Open threads of a channel, the longest-waiting first.
+    pub async fn conversations_open(&self, channel: &str) -> Result<Vec<ConversationRow>> {
+        let rows = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(&format!(
+                "{CONV_SELECT} WHERE c.channel = $1 AND c.status = 'open' \
+                 ORDER BY c.awaiting_reply DESC, c.last_seeker_at, c.id"
+            ))
+            .bind(channel)
+            .fetch_all(pool)
+            .await?
+            {
+                out.push(conv_from_row!(r));
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// Appends a message with the next sequence number and returns it. The caller seals
+    /// the body for that number. Only a committed message is acknowledged.
+    pub async fn message_append(
+        &self,
+        conversation: i64,
+        sender: &str,
+        staff_id: Option<i64>,
+        seal: impl Fn(i64) -> Vec<u8>,
+        now: i64,
+    ) -> Result<i64> {
+        for _ in 0..20 {
+            let result = on_pool!(self, |pool| {
+                let attempt = async {
+                    let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+                    let seq: i64 = sqlx::query(
+                        "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM messages WHERE conversation_id = $1",
+                    )
+                    .bind(conversation)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("s")?;
+                    sqlx::query(
+                        "INSERT INTO messages (conversation_id, seq, sender, staff_id, body_sealed, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(conversation)
+                    .bind(seq)
+                    .bind(sender)
+                    .bind(staff_id)
+                    .bind(seal(seq))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let from_seeker = sender == "seeker";
+                    sqlx::query(
+                        "UPDATE conversations SET awaiting_reply = $1, \
+                         last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END, \
+                         status = CASE WHEN $1 = 1 THEN 'open' ELSE status END WHERE id = $3",
+                    )
+                    .bind(i64::from(from_seeker))
+                    .bind(now)
+                    .bind(conversation)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok::<i64, sqlx::Error>(seq)
+                };
+                attempt.await
+            });
+            match result {
+                Ok(seq) => return Ok(seq),
+                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Messages after `after_seq`, in order.
+    pub async fn messages(&self, conversation: i64, after_seq: i64) -> Result<Vec<MessageRow>> {
+        let rows = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(
+                "SELECT m.seq, m.sender, s.username, m.body_sealed, m.created_at FROM messages m \
+                 LEFT JOIN staff s ON s.id = m.staff_id WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq",
+            )
+            .bind(conversation)
+            .bind(after_seq)
+            .fetch_all(pool)
+            .await?
+            {
+                out.push(MessageRow {
+                    seq: r.try_get("seq")?,
+                    sender: r.try_get("sender")?,
+                    staff_name: r.try_get("username")?,
+                    body_sealed: r.try_get("body_sealed")?,
+                    created_at: r.try_get("created_at")?,
+                });
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// Claims a conversation for one practitioner. Atomic: of two claims, one wins.
+    pub async fn conversation_claim(&self, id: i64, staff_id: i64) -> Result<bool> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE conversations SET claimed_by = $1 WHERE id = $2 AND claimed_by IS NULL AND status = 'open'"
+        )
+        .bind(staff_id)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Closes a conversation and records its wrap-up as a contact, in one transaction.
+    pub async fn conversation_close(
+        &self,
+        id: i64,
+        staff_id: i64,
+        w: &WrapUp,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let contact = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            let closed = sqlx::query(
+                "UPDATE conversations SET status = 'closed', closed_at = $1 WHERE id = $2 AND status = 'open'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if closed != 1 {
+                tx.rollback().await?;
+                None
+            } else {
+                let contact: i64 = sqlx::query(
+                    "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, conversation_id, \
+                     who, age_group, area, concerns, arrested, actions, signposting, first_this_year, \
+                     statement_version, wrapped_up) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) RETURNING id",
+                )
+                .bind(&w.channel)
+                .bind(w.started_at)
+                .bind(w.ended_at)
+                .bind(staff_id)
+                .bind(now)
+                .bind(id)
+                .bind(&w.who)
+                .bind(&w.age_group)
+                .bind(&w.area)
+                .bind(&w.concerns)
+                .bind(&w.arrested)
+                .bind(&w.actions)
+                .bind(&w.signposting)
+                .bind(i64::from(w.first_this_year))
+                .bind(&w.statement_version)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                tx.commit().await?;
+                Some(contact)
+            }
+        });
+        Ok(contact)
+    }
+
+    /// How many earlier conversations this return code had since `since` (for "first contact
+    /// this year").
+    pub async fn conversations_since(&self, lookup: &str, since: i64, except: i64) -> Result<i64> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+            "SELECT COUNT(*) AS n FROM conversations WHERE lookup = $1 AND created_at >= $2 AND id <> $3"
+        )
+        .bind(lookup)
+        .bind(since)
+        .bind(except)
+        .fetch_one(pool)
+        .await?
+        .try_get::<i64, _>("n")?
+        });
+        Ok(n)
+    }
+
+    /// Deletes the content of conversations closed before `closed_before` (messages and
+    /// keys); the conversation row, its contact record and any safeguarding timeline remain.
+    pub async fn conversations_purge(&self, closed_before: i64, now: i64) -> Result<u64> {
+        let n = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            sqlx::query(
+                "DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations \
+                 WHERE status = 'closed' AND closed_at < $1 AND purged_at IS NULL)",
+            )
+            .bind(closed_before)
+            .execute(&mut *tx)
+            .await?;
+            let n = sqlx::query(
+                "UPDATE conversations SET key_staff = NULL, key_seeker = NULL, lookup = NULL, purged_at = $2 \
+                 WHERE status = 'closed' AND closed_at < $1 AND purged_at IS NULL",
+            )
+            .bind(closed_before)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            n
+        });
+        Ok(n)
+    }
+
+    pub async fn messages_count(&self) -> Result<i64> {
+        let n = on_pool!(self, |pool| sqlx::query(
+            "SELECT COUNT(*) AS n FROM messages"
+        )
+        .fetch_one(pool)
+        .await?
+        .try_get::<i64, _>("n")?);
+        Ok(n)
+    }
+}
