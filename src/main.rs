@@ -76,6 +76,48 @@ enum Command {
         #[command(subcommand)]
         command: PdqCommand,
     },
+    /// Reach figures with disclosure control (people or contacts, by area and period).
+    Report {
+        #[command(flatten)]
+        store: Store,
+        /// Police force area code (e.g. E23000015); omit for national figures (exact).
+        #[arg(long)]
+        area: Option<String>,
+        #[arg(long)]
+        year: i32,
+        /// year (January to December) or financial-year (April to March).
+        #[arg(long, default_value = "year")]
+        period: String,
+        /// csv, json or html.
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
+    /// Synthetic demo data.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Write synthetic contact records (marked as such) for an area and year.
+    Seed {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        area: String,
+        /// How many people (first contacts of the year); repeat contacts are added.
+        #[arg(long, default_value_t = 100)]
+        people: usize,
+    },
+    /// Remove exactly the synthetic records.
+    Purge {
+        #[command(flatten)]
+        store: Store,
+    },
 }
 
 #[derive(Subcommand)]
@@ -406,6 +448,55 @@ fn main() -> anyhow::Result<()> {
             ))?;
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
+        }
+        Command::Report {
+            store,
+            area,
+            year,
+            period,
+            format,
+        } => {
+            if !["csv", "json", "html"].contains(&format.as_str()) {
+                anyhow::bail!("--format is csv, json or html");
+            }
+            let period = reachline_web::reporting::Period::parse(year, &period)
+                .context("--period is year or financial-year")?;
+            let config = load(cli.config.as_deref(), store)?;
+            let out = runtime()?.block_on(reachline_web::ops::report(
+                &config,
+                area.as_deref(),
+                period,
+                &format,
+            ))?;
+            print!("{out}");
+            Ok(())
+        }
+        Command::Demo { command } => {
+            match command {
+                DemoCommand::Seed {
+                    store,
+                    year,
+                    area,
+                    people,
+                } => {
+                    let config = load(cli.config.as_deref(), store)?;
+                    let n = runtime()?.block_on(reachline_web::ops::demo_seed(
+                        &config,
+                        clock(),
+                        year,
+                        &area,
+                        people,
+                    ))?;
+                    println!("seeded {n} synthetic contact records ({people} people) in {area} for {year}");
+                    Ok(())
+                }
+                DemoCommand::Purge { store } => {
+                    let config = load(cli.config.as_deref(), store)?;
+                    let n = runtime()?.block_on(reachline_web::ops::demo_purge(&config))?;
+                    println!("removed {n} synthetic contact records");
+                    Ok(())
+                }
+            }
         }
         Command::Url { command } => {
             match command {

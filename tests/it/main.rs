@@ -6,4 +6,5 @@ mod common;
 mod console;
 mod conversations;
 mod deterrence;
+mod reporting;
 mod site;

@@ -11,6 +11,7 @@ pub mod areas;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod disclosure;
 pub mod keys;
 pub mod opening_hours;
 pub mod return_code;

@@ -58,6 +58,8 @@ pub struct WrapUp {
     pub signposting: String,
     pub first_this_year: bool,
     pub statement_version: String,
+    /// Demo data (`reachline demo seed`); removed by `demo purge`.
+    pub synthetic: bool,
 }
 
 const CONV_SELECT: &str = "SELECT c.id, c.channel, c.status, c.who, c.age_group, c.area, c.statement_version, \
@@ -302,8 +304,8 @@ impl Store {
                 let contact: i64 = sqlx::query(
                     "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, conversation_id, \
                      who, age_group, area, concerns, arrested, actions, signposting, first_this_year, \
-                     statement_version, wrapped_up) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) RETURNING id",
+                     statement_version, wrapped_up, month, synthetic) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17) RETURNING id",
                 )
                 .bind(&w.channel)
                 .bind(w.started_at)
@@ -320,6 +322,8 @@ impl Store {
                 .bind(&w.signposting)
                 .bind(i64::from(w.first_this_year))
                 .bind(&w.statement_version)
+                .bind(crate::month_of(w.started_at))
+                .bind(i64::from(w.synthetic))
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("id")?;
@@ -381,6 +385,103 @@ impl Store {
         .fetch_one(pool)
         .await?
         .try_get::<i64, _>("n")?);
+        Ok(n)
+    }
+}
+
+/// One group of wrapped-up contacts, as reporting reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactGroup {
+    pub month: String,
+    pub channel: String,
+    pub who: String,
+    pub age_group: String,
+    pub area: String,
+    pub concerns: String,
+    pub first_this_year: bool,
+    pub n: i64,
+}
+
+impl Store {
+    /// Contacts grouped by everything reports break them down by, for months in
+    /// `[from_month, to_month]` (`YYYY-MM`), optionally in one area.
+    pub async fn report_contacts(
+        &self,
+        from_month: &str,
+        to_month: &str,
+        area: Option<&str>,
+    ) -> Result<Vec<ContactGroup>> {
+        let rows = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(
+                "SELECT month, channel, who, age_group, area, concerns, first_this_year, COUNT(*) AS n FROM contacts \
+                 WHERE month >= $1 AND month <= $2 AND ($3 = '' OR area = $3) \
+                 GROUP BY month, channel, who, age_group, area, concerns, first_this_year",
+            )
+            .bind(from_month)
+            .bind(to_month)
+            .bind(area.unwrap_or(""))
+            .fetch_all(pool)
+            .await?
+            {
+                out.push(ContactGroup {
+                    month: r.try_get("month")?,
+                    channel: r.try_get("channel")?,
+                    who: r.try_get("who")?,
+                    age_group: r.try_get("age_group")?,
+                    area: r.try_get("area")?,
+                    concerns: r.try_get("concerns")?,
+                    first_this_year: r.try_get::<i64, _>("first_this_year")? != 0,
+                    n: r.try_get("n")?,
+                });
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// Inserts many synthetic contact records in one transaction (demo data).
+    pub async fn demo_contacts(&self, staff_id: i64, records: &[WrapUp], now: i64) -> Result<u64> {
+        let n = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            for w in records {
+                sqlx::query(
+                    "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, who, age_group, area, \
+                     concerns, arrested, actions, signposting, first_this_year, statement_version, wrapped_up, month, synthetic) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, 1)",
+                )
+                .bind(&w.channel)
+                .bind(w.started_at)
+                .bind(w.ended_at)
+                .bind(staff_id)
+                .bind(now)
+                .bind(&w.who)
+                .bind(&w.age_group)
+                .bind(&w.area)
+                .bind(&w.concerns)
+                .bind(&w.arrested)
+                .bind(&w.actions)
+                .bind(&w.signposting)
+                .bind(i64::from(w.first_this_year))
+                .bind(&w.statement_version)
+                .bind(crate::month_of(w.started_at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            records.len() as u64
+        });
+        Ok(n)
+    }
+
+    /// Removes exactly the synthetic records.
+    pub async fn demo_purge(&self) -> Result<u64> {
+        let n = on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM contacts WHERE synthetic = 1"
+        )
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(n)
     }
 }

@@ -25,7 +25,7 @@ mod staff;
 mod workbooks;
 
 pub use audit::AuditFilter;
-pub use conversations::{ConversationRow, MessageRow, NewConversation, WrapUp};
+pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};
 pub use reach::{DailyCount, FirstVisitCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
@@ -255,6 +255,13 @@ impl Store {
         });
         Ok(done == 1)
     }
+}
+
+/// `YYYY-MM` (UTC) of a Unix time: the month reports group contacts by.
+pub fn month_of(unix: i64) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}", t.year(), u8::from(t.month()))
 }
 
 /// A fresh random name for an isolated PostgreSQL test schema.

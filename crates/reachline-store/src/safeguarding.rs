@@ -92,18 +92,22 @@ impl Store {
         created_by: i64,
         now: i64,
     ) -> Result<i64> {
-        let id = on_pool!(self, |pool| sqlx::query(
-            "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id"
+        let id =
+            on_pool!(self, |pool| {
+                sqlx::query(
+            "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, month) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
         )
         .bind(channel)
         .bind(started_at)
         .bind(ended_at)
         .bind(created_by)
         .bind(now)
+        .bind(crate::month_of(started_at))
         .fetch_one(pool)
         .await?
-        .try_get::<i64, _>("id")?);
+        .try_get::<i64, _>("id")?
+            });
         Ok(id)
     }
 

@@ -12,6 +12,7 @@ pub mod http;
 pub mod i18n;
 pub mod ops;
 pub mod reach;
+pub mod reporting;
 pub mod settings;
 pub mod site;
 pub mod workbook;

@@ -379,3 +379,120 @@ pub async fn deterrence_check(
     }
     Ok(out)
 }
+
+/// `reachline report`: the standard annual set for an area (or nationally).
+pub async fn report(
+    config: &Config,
+    area: Option<&str>,
+    period: crate::reporting::Period,
+    format: &str,
+) -> Result<String, GatewayOpsError> {
+    let store = open_store(config).await.map_err(OpsError::from)?;
+    let report = crate::reporting::build(
+        &store,
+        area,
+        period,
+        reachline_core::disclosure::Rules::default(),
+    )
+    .await
+    .map_err(|e| GatewayOpsError::Check(e.to_string()))?;
+    store.close().await;
+    Ok(match format {
+        "csv" => crate::reporting::csv(&report),
+        "html" => crate::reporting::html(&report),
+        _ => serde_json::to_string_pretty(&report).unwrap_or_default(),
+    })
+}
+
+/// `reachline demo seed`: realistic synthetic contact records for one area and year, through
+/// the same store path as wrap-ups, marked synthetic. `people` first contacts, plus repeats.
+pub async fn demo_seed(
+    config: &Config,
+    clock: SharedClock,
+    year: i32,
+    area: &str,
+    people: usize,
+) -> Result<u64, GatewayOpsError> {
+    use rand::{Rng, SeedableRng};
+    if reachline_core::areas::find(area).is_none() {
+        return Err(GatewayOpsError::Check(format!(
+            "{area} is not a police force area code"
+        )));
+    }
+    prepare_data_dir(config).map_err(OpsError::from)?;
+    let store = open_store(config).await.map_err(OpsError::from)?;
+    let now = clock.now_unix();
+    let demo = match store.staff_by_username("demo-data").await? {
+        Some(s) => s.id,
+        None => {
+            store
+                .staff_create("demo-data", "practitioner", "", now)
+                .await?
+        }
+    };
+    let start = time::Date::from_calendar_date(year, time::Month::January, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .map_err(|e| GatewayOpsError::Check(e.to_string()))?;
+    let mut rng =
+        rand::rngs::StdRng::seed_from_u64(u64::from(year.unsigned_abs()) * 7919 + people as u64);
+    let channels = [
+        "phone", "phone", "phone", "chat", "chat", "message", "callback",
+    ];
+    let who = [
+        "self",
+        "self",
+        "self",
+        "someone-else",
+        "someone-else",
+        "professional",
+    ];
+    let concerns = crate::console::inbox::CONCERNS;
+    let mut records = Vec::with_capacity(people * 2);
+    for _ in 0..people {
+        let repeats = if rng.gen_bool(0.35) {
+            rng.gen_range(1..4)
+        } else {
+            0
+        };
+        let mut t = start + rng.gen_range(0..(365 * 86_400 - 86_400 * 40));
+        for i in 0..=repeats {
+            let c = concerns[rng.gen_range(0..concerns.len())];
+            records.push(reachline_store::WrapUp {
+                channel: channels[rng.gen_range(0..channels.len())].to_string(),
+                started_at: t,
+                ended_at: t + rng.gen_range(300..3600),
+                who: who[rng.gen_range(0..who.len())].to_string(),
+                age_group: if rng.gen_bool(0.04) {
+                    "under-18"
+                } else {
+                    "adult"
+                }
+                .to_string(),
+                area: area.to_string(),
+                concerns: c.to_string(),
+                arrested: ["no", "arrested", "under-investigation", "not-asked"]
+                    [rng.gen_range(0..4)]
+                .to_string(),
+                actions: "safety-plan".into(),
+                signposting: "self-help-modules".into(),
+                first_this_year: i == 0,
+                statement_version: "demo".into(),
+                synthetic: true,
+            });
+            t += rng.gen_range(86_400..(10 * 86_400));
+        }
+    }
+    let mut total = 0;
+    for chunk in records.chunks(5000) {
+        total += store.demo_contacts(demo, chunk, now).await?;
+    }
+    store.close().await;
+    Ok(total)
+}
+
+pub async fn demo_purge(config: &Config) -> Result<u64, GatewayOpsError> {
+    let store = open_store(config).await.map_err(OpsError::from)?;
+    let n = store.demo_purge().await?;
+    store.close().await;
+    Ok(n)
+}

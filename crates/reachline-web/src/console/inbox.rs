@@ -420,6 +420,7 @@ pub async fn close(
         signposting: picked(&fields, "signpost", SIGNPOSTS),
         first_this_year: fields.get("first_this_year").is_some(),
         statement_version: c.statement_version.clone(),
+        synthetic: false,
     };
     match state.store.conversation_close(id, me.id, &wrap, now).await {
         Ok(Some(contact)) => {
