@@ -697,7 +697,7 @@ fn no_marker_address_or_user_agent_reaches_disk_or_logs() {
                 .unwrap()
         });
     }
-    for marker in [ip, "203.0.113", "MarkerAgent", "5f3a"] {
+    for marker in [ip, "203.0.113", "MarkerAgent", "uniquely-identifying-ua"] {
         assert!(!log.contains(marker), "log holds {marker}");
         assert!(!database_text.contains(marker), "PostgreSQL holds {marker}");
         for file in common::walk_files(&server.data_dir) {
