@@ -45,35 +45,51 @@ need_pkg wrk wrk
 need_pkg curl curl
 NGINX=/usr/sbin/nginx
 
-# --- 1. build ------------------------------------------------------------------------------
-log "cargo build --release (a no-op when up to date; may wait for another build's lock)"
-(cd "$ROOT" && cargo build --release >&2)
-[ -x "$BIN" ] || die "no binary at $BIN after the build"
-
-# --- temp dir and cleanup (made after the build, which can take minutes) ---------------
-TMP="$(mktemp -d -t reachline-bench.XXXXXX)"
+# --- cleanup -------------------------------------------------------------------------------
+TMP=""
+BUILD_PID=""
+WRK_PID=""
 RL_PID=""
 NGX_PID=""
+alive() { # running, not merely a zombie waiting to be reaped
+    kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != "Z" ]
+}
 cleanup() {
     local rc=$?
-    for pid in "$RL_PID" "$NGX_PID"; do
+    if [ -n "$BUILD_PID" ]; then
+        kill -TERM -- "-$BUILD_PID" 2>/dev/null || kill -TERM "$BUILD_PID" 2>/dev/null || true
+    fi
+    for pid in "$BUILD_PID" "$WRK_PID" "$RL_PID" "$NGX_PID"; do
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
             kill -TERM "$pid" 2>/dev/null || true
         fi
     done
-    for pid in "$RL_PID" "$NGX_PID"; do
+    for pid in "$BUILD_PID" "$WRK_PID" "$RL_PID" "$NGX_PID"; do
         if [ -n "$pid" ]; then
-            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
             kill -KILL "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
         fi
     done
-    rm -rf "$TMP"
+    [ -z "$TMP" ] || rm -rf "$TMP"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# --- 1. build ------------------------------------------------------------------------------
+log "cargo build --release (a no-op when up to date; may wait for another build's lock)"
+# In the background and waited for, so that a signal stops it (and us) at once; in a
+# process group of its own, so that stopping it stops its rustc processes too.
+(cd "$ROOT" && exec setsid cargo build --release >&2) &
+BUILD_PID=$!
+wait "$BUILD_PID"
+BUILD_PID=""
+[ -x "$BIN" ] || die "no binary at $BIN after the build"
+
+# Made after the build, which can take minutes.
+TMP="$(mktemp -d -t reachline-bench.XXXXXX)"
 
 # --- helpers -------------------------------------------------------------------------------
 wait_http() { # url, pid, what
@@ -87,17 +103,27 @@ wait_http() { # url, pid, what
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# wrk run -> prints Requests/sec; full output kept in $TMP/wrk-<label>.txt
+# One wrk run; sets RPS. wrk runs in the background and is waited for, so that a signal
+# reaches the trap at once rather than after the run.
+wrk_bg() { # output file, wrk args...
+    local out="$1"; shift
+    wrk "$@" >"$out" 2>&1 &
+    WRK_PID=$!
+    local rc=0
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    return "$rc"
+}
+RPS=""
 run_wrk() { # label, url
     local label="$1" url="$2" out="$TMP/wrk-$1.txt"
     if [ "$WARMUP" != "0" ] && [ "$WARMUP" != "0s" ]; then
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null 2>&1 || true
+        wrk_bg /dev/null -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" || true
     fi
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$out" 2>&1 \
+    wrk_bg "$out" -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" \
         || die "wrk failed for $label: $(cat "$out")"
-    local rps
-    rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
-    [ -n "$rps" ] || die "could not parse Requests/sec for $label: $(cat "$out")"
+    RPS="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
+    [ -n "$RPS" ] || die "could not parse Requests/sec for $label: $(cat "$out")"
     if grep -q 'Non-2xx or 3xx responses' "$out"; then
         log "WARNING ($label): $(grep 'Non-2xx or 3xx responses' "$out" | sed 's/^ *//')"
     fi
@@ -107,8 +133,7 @@ run_wrk() { # label, url
     local p50 p99
     p50="$(awk '$1=="50%" {print $2}' "$out")"
     p99="$(awk '$1=="99%" {print $2}' "$out")"
-    log "$(printf '%-11s %12s req/s   p50 %-9s p99 %s' "$label" "$rps" "$p50" "$p99")"
-    echo "$rps"
+    log "$(printf '%-11s %12s req/s   p50 %-9s p99 %s' "$label" "$RPS" "$p50" "$p99")"
 }
 
 # --- 2. reachline --------------------------------------------------------------------------
@@ -217,9 +242,9 @@ if [ "$BUSY_BEFORE" != "?" ] && [ "$BUSY_BEFORE" -ge 10 ]; then
     log "WARNING: the CPUs are ${BUSY_BEFORE}% busy with other work; the figures will be skewed"
 fi
 log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP each), order: reachline, nginx, reachline"
-RL1="$(run_wrk reachline-1 "$RL_URL")"
-NGX="$(run_wrk nginx "$NGX_URL")"
-RL2="$(run_wrk reachline-2 "$RL_URL")"
+run_wrk reachline-1 "$RL_URL"; RL1="$RPS"
+run_wrk nginx "$NGX_URL"; NGX="$RPS"
+run_wrk reachline-2 "$RL_URL"; RL2="$RPS"
 
 # --- 6. summary ----------------------------------------------------------------------------
 BUSY_AFTER="$(cpu_busy 2>/dev/null || echo '?')"
