@@ -516,7 +516,13 @@ fn nothing_a_partner_sends_is_written_to_disk_or_logs() {
     assert!(server.terminate().success());
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(log.contains("route=/api/v1/check"), "no request log");
-    for marker in ["markerquery7731", "markerpath7731", "markerbadhash7731", "markerfield7731", "0123456789abcdef7731"] {
+    for marker in [
+        "markerquery7731",
+        "markerpath7731",
+        "markerbadhash7731",
+        "markerfield7731",
+        "0123456789abcdef7731",
+    ] {
         assert!(!log.contains(marker), "log holds {marker}");
         for file in walk_files(&server.data_dir) {
             let bytes = std::fs::read(&file).unwrap();

@@ -92,9 +92,8 @@ impl Store {
         created_by: i64,
         now: i64,
     ) -> Result<i64> {
-        let id =
-            on_pool!(self, |pool| {
-                sqlx::query(
+        let id = on_pool!(self, |pool| {
+            sqlx::query(
             "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, month) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
         )
@@ -107,7 +106,7 @@ impl Store {
         .fetch_one(pool)
         .await?
         .try_get::<i64, _>("id")?
-            });
+        });
         Ok(id)
     }
 
