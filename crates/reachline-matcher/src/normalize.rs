@@ -229,6 +229,9 @@ pub struct Normalizer {
     leet_ascii: [Option<char>; 128],
     /// Leet pairs for non-ASCII sources, sorted by source.
     leet_other: Vec<(char, char)>,
+    /// `leet_ascii` as bytes (0: none), when every ASCII source maps to an ASCII letter:
+    /// then ASCII text stays ASCII and takes the byte-level path.
+    leet_bytes: Option<[u8; 128]>,
 }
 
 impl Default for Normalizer {
@@ -237,8 +240,56 @@ impl Default for Normalizer {
     }
 }
 
+/// Class bits of a character: [`ALPHA`] (`char::is_alphabetic`), [`WORD`] (alphabetic,
+/// numeric or a combining mark).
+const ALPHA: u8 = 1;
+const WORD: u8 = 2;
+
+/// Classes below this are precomputed: the Unicode property lookups behind
+/// `is_alphabetic` and `is_combining_mark` are binary searches, and every character of
+/// every query is classified several times.
+const CLASS_TABLE_END: u32 = 0xA000;
+
+fn compute_class(c: char) -> u8 {
+    let mut class = 0;
+    if c.is_alphabetic() {
+        class |= ALPHA;
+    }
+    if c.is_alphanumeric() || is_combining_mark(c) {
+        class |= WORD;
+    }
+    class
+}
+
+fn class_of(c: char) -> u8 {
+    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+    if c.is_ascii() {
+        return match c {
+            'a'..='z' | 'A'..='Z' => ALPHA | WORD,
+            '0'..='9' => WORD,
+            _ => 0,
+        };
+    }
+    if (c as u32) < CLASS_TABLE_END {
+        let table = TABLE.get_or_init(|| {
+            (0..CLASS_TABLE_END)
+                .map(|u| char::from_u32(u).map_or(0, compute_class))
+                .collect()
+        });
+        if let Some(&class) = table.get(c as usize) {
+            return class;
+        }
+    }
+    compute_class(c)
+}
+
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining_mark(c)
+    class_of(c) & WORD != 0
+}
+
+/// `char::is_alphabetic`, faster for the characters queries are made of.
+fn is_alpha(c: char) -> bool {
+    class_of(c) & ALPHA != 0
 }
 
 /// Combining diacritical marks used over Latin, Greek and Cyrillic letters. Marks of other
@@ -279,8 +330,9 @@ impl Normalizer {
     /// Builds a normaliser. Leet pairs are resolved so the map is idempotent (if `a`→`b`
     /// and `b`→`c`, then `a`→`c`); pairs that map to a non-letter or loop are dropped.
     pub fn new(config: NormalizerConfig) -> Self {
-        // Build the shared fold table now rather than on the first query.
+        // Build the shared tables now rather than on the first query.
         fold_table(config.confusables, config.strip_diacritics);
+        class_of('\u{e9}');
         // Leet sources are looked up after the first three steps, so they are put through
         // them too (`€` becomes its skeleton `ꞓ`); sources that do not stay one character
         // are dropped.
@@ -291,6 +343,7 @@ impl Normalizer {
             },
             leet_ascii: [None; 128],
             leet_other: Vec::new(),
+            leet_bytes: None,
         };
         let raw: Vec<(char, char)> = config
             .leet
@@ -332,10 +385,19 @@ impl Normalizer {
         }
         leet_other.sort_unstable();
         leet_other.dedup_by_key(|p| p.0);
+        let mut leet_bytes = Some([0u8; 128]);
+        for (from, to) in leet_ascii.iter().enumerate() {
+            match (to, leet_bytes.as_mut()) {
+                (Some(t), Some(table)) if t.is_ascii() => table[from] = *t as u8,
+                (Some(_), _) => leet_bytes = None,
+                (None, _) => {}
+            }
+        }
         Self {
             config,
             leet_ascii,
             leet_other,
+            leet_bytes,
         }
     }
 
@@ -347,7 +409,10 @@ impl Normalizer {
     /// Normalises `input`.
     pub fn normalize(&self, input: &str) -> Normalized {
         if input.is_ascii() {
-            return self.fused(input, true);
+            return match &self.leet_bytes {
+                Some(leet) => self.fused_ascii(input.as_bytes(), leet),
+                None => self.fused(input, true),
+            };
         }
         let (confusables, strip) = (self.config.confusables, self.config.strip_diacritics);
         let table = fold_table(confusables, strip);
@@ -498,12 +563,98 @@ impl Normalizer {
         }
     }
 
+    /// [`Self::fused`] for ASCII text whose leetspeak stays ASCII, byte by byte: the same
+    /// result without decoding characters (a test holds the paths equal).
+    fn fused_ascii(&self, input: &[u8], leet: &[u8; 128]) -> Normalized {
+        let mut state = Fused {
+            compact: String::with_capacity(input.len()),
+            bounds: Vec::with_capacity(input.len() + 1),
+            word: Vec::new(),
+            run_start: 0,
+            run_len: 0,
+        };
+        let is_symbol = |b: u8| !b.is_ascii_alphanumeric() && leet[usize::from(b & 0x7f)] != 0;
+        let mut word: Vec<u8> = Vec::with_capacity(32);
+        let mut i = 0;
+        while let Some(&raw) = input.get(i) {
+            let b = raw.to_ascii_lowercase();
+            if b.is_ascii_alphanumeric() {
+                word.push(b);
+                i += 1;
+                continue;
+            }
+            if is_symbol(b) {
+                // A run of leet symbols belongs to a word only if a letter or digit follows.
+                let mut j = i + 1;
+                while input
+                    .get(j)
+                    .is_some_and(|d| is_symbol(d.to_ascii_lowercase()))
+                {
+                    j += 1;
+                }
+                let followed = input.get(j).is_some_and(u8::is_ascii_alphanumeric);
+                if followed {
+                    word.extend(input[i..j].iter().map(u8::to_ascii_lowercase));
+                    i = j;
+                    continue;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+            self.flush_ascii_word(&mut state, &mut word, leet);
+        }
+        self.flush_ascii_word(&mut state, &mut word, leet);
+        self.finish_run(&mut state);
+        state.bounds.push(HARD);
+        Normalized {
+            compact: state.compact,
+            bounds: state.bounds,
+        }
+    }
+
+    /// [`Self::flush_word`] for an ASCII word.
+    fn flush_ascii_word(&self, state: &mut Fused, word: &mut Vec<u8>, leet: &[u8; 128]) {
+        if word.is_empty() {
+            return;
+        }
+        if !self.config.leet.is_empty() && word.iter().any(u8::is_ascii_alphabetic) {
+            for b in word.iter_mut() {
+                let t = leet[usize::from(*b & 0x7f)];
+                if t != 0 {
+                    *b = t;
+                }
+            }
+        }
+        if self.config.collapse_repeats {
+            word.dedup_by(|b, a| a == b && a.is_ascii_alphabetic());
+        }
+        let single = word.len() == 1 && self.config.join_spelled_out;
+        if single {
+            if state.run_len == 0 {
+                state.run_start = state.compact.len();
+            }
+            state.run_len += 1;
+        } else {
+            self.finish_run(state);
+        }
+        let first = if single && state.run_len >= 2 {
+            SOFT
+        } else {
+            HARD
+        };
+        state.bounds.push(first);
+        state.bounds.resize(state.bounds.len() + word.len() - 1, 0);
+        state.compact.extend(word.iter().map(|&b| char::from(b)));
+        word.clear();
+    }
+
     /// Ends the current word: leetspeak, collapse, append; tracks runs of one-letter words.
     fn flush_word(&self, state: &mut Fused) {
         if state.word.is_empty() {
             return;
         }
-        let leet = !self.config.leet.is_empty() && state.word.iter().any(|c| c.is_alphabetic());
+        let leet = !self.config.leet.is_empty() && state.word.iter().any(|&c| is_alpha(c));
         if leet {
             for c in &mut state.word {
                 if let Some(t) = self.leet(*c) {
@@ -512,7 +663,7 @@ impl Normalizer {
             }
         }
         if self.config.collapse_repeats {
-            state.word.dedup_by(|b, a| a == b && a.is_alphabetic());
+            state.word.dedup_by(|b, a| a == b && is_alpha(*a));
         }
         let single = state.word.len() == 1 && self.config.join_spelled_out;
         if single {
@@ -621,7 +772,7 @@ impl Normalizer {
             return seq;
         }
         for (a, b) in seq.words() {
-            if seq.chars[a..b].iter().any(|c| c.is_alphabetic()) {
+            if seq.chars[a..b].iter().any(|&c| is_alpha(c)) {
                 for c in &mut seq.chars[a..b] {
                     if let Some(t) = self.leet(*c) {
                         *c = t;
@@ -638,7 +789,7 @@ impl Normalizer {
         }
         let mut out = Seq::default();
         for (i, (&c, &f)) in seq.chars.iter().zip(&seq.flags).enumerate() {
-            let repeat = i > 0 && f & HARD == 0 && c.is_alphabetic() && seq.chars[i - 1] == c;
+            let repeat = i > 0 && f & HARD == 0 && is_alpha(c) && seq.chars[i - 1] == c;
             if !repeat {
                 out.push(c, f);
             }
@@ -835,6 +986,18 @@ mod tests {
         assert_eq!(norm("p 1 n e"), "pine");
         assert_eq!(norm("$ex hello!"), "sex heio");
         assert_eq!(norm("café"), "cafe");
+    }
+
+    #[test]
+    fn the_class_table_agrees_with_the_unicode_properties() {
+        for c in (0..0x11_0000).filter_map(char::from_u32) {
+            assert_eq!(is_alpha(c), c.is_alphabetic(), "{c:?}");
+            assert_eq!(
+                is_word_char(c),
+                c.is_alphanumeric() || is_combining_mark(c),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

@@ -310,23 +310,21 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
         Some(at) => &authority[at + 1..],
         None => authority,
     };
-    let host: &[u8] = if hostport.first() == Some(&b'[') {
-        match hostport.iter().position(|&b| b == b']') {
-            Some(close) => &hostport[..=close],
-            None => hostport,
+    // A bracketed IPv6 literal, alone or followed by a port, is kept as it is (lower-case).
+    if hostport.first() == Some(&b'[') {
+        if let Some(close) = hostport.iter().position(|&b| b == b']') {
+            if hostport.get(close + 1).is_none_or(|&b| b == b':') {
+                let h: Zeroizing<Vec<u8>> = Zeroizing::new(hostport[..=close].to_ascii_lowercase());
+                return Ok((escape(&h), true));
+            }
         }
-    } else {
-        // The port starts at the first colon: a host never contains one, and cutting at
-        // the last would leave `a:b` of `a:b:80`, which a second pass would cut again.
-        match hostport.iter().position(|&b| b == b':') {
-            Some(colon) => &hostport[..colon],
-            None => hostport,
-        }
-    };
-    if host.first() == Some(&b'[') {
-        let h: Zeroizing<Vec<u8>> = Zeroizing::new(host.to_ascii_lowercase());
-        return Ok((escape(&h), true));
     }
+    // The port starts at the first colon: a host never contains one, and cutting at the
+    // last would leave `a:b` of `a:b:80`, which a second pass would cut again.
+    let host: &[u8] = match hostport.iter().position(|&b| b == b':') {
+        Some(colon) => &hostport[..colon],
+        None => hostport,
+    };
     // IDN to Punycode. Hosts that are not valid UTF-8 or that IDNA rejects (spaces,
     // control bytes) are kept as bytes and escaped below. So are hosts whose IDNA form
     // holds anything but letters, digits, `-`, `_` and dots: IDNA maps `％` to `%` and
@@ -359,7 +357,10 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
         let [a, b, c, d] = ip;
         return Ok((format!("{a}.{b}.{c}.{d}"), true));
     }
-    Ok((escape(&collapsed), false))
+    // What now reads as a bracketed literal (`.[a]`) is one on the next pass too.
+    let literal = collapsed.first() == Some(&b'[')
+        && collapsed.iter().position(|&b| b == b']') == Some(collapsed.len() - 1);
+    Ok((escape(&collapsed), literal))
 }
 
 /// Parses an IPv4 address the way `inet_aton` does: one to four parts, each decimal,

@@ -77,16 +77,17 @@ pub enum ReportError {
 
 const CHANNELS: &str = "phone, live chat, secure messages, callbacks";
 
+/// What a table is: its measure, what it counts, its breakdown and a note.
+struct Labels<'a>(&'a str, &'a str, &'a str, &'a str);
+
 fn table(
     rules: &Rules,
     level: Level,
-    measure: &str,
-    counts: &str,
-    breakdown: &str,
+    labels: Labels<'_>,
     cells: BTreeMap<String, i64>,
     total: i64,
-    note: &str,
 ) -> Table {
+    let Labels(measure, counts, breakdown, note) = labels;
     Table {
         measure: measure.into(),
         counts: counts.into(),
@@ -172,13 +173,43 @@ pub async fn build(
         .map(|v| v.n)
         .sum();
     let mut tables = vec![
-        table(&rules, level, "People who sought help, by channel", "people", "channel", by_channel, people,
-            "A person is counted once a year, at their first contact; a returning help-seeker recognised by their return code is not counted again."),
-        table(&rules, level, "People, by who is asking", "people", "who is asking", by_who, people, ""),
-        table(&rules, level, "People, by concern", "people", "concern", by_concern, people,
-            "A person can have more than one concern, so the rows add up to more than the total."),
-        table(&rules, level, "Contacts, by channel", "contacts", "channel", contacts_by_channel, contacts,
-            "Every call, chat, message thread and callback, including repeat contacts."),
+        table(
+            &rules,
+            level,
+            Labels(
+                "People who sought help, by channel",
+                "people",
+                "channel",
+                "A person is counted once a year, at their first contact; a returning help-seeker recognised by their return code is not counted again.",
+            ),
+            by_channel,
+            people,
+        ),
+        table(&rules, level, Labels("People, by who is asking", "people", "who is asking", ""), by_who, people),
+        table(
+            &rules,
+            level,
+            Labels(
+                "People, by concern",
+                "people",
+                "concern",
+                "A person can have more than one concern, so the rows add up to more than the total.",
+            ),
+            by_concern,
+            people,
+        ),
+        table(
+            &rules,
+            level,
+            Labels(
+                "Contacts, by channel",
+                "contacts",
+                "channel",
+                "Every call, chat, message thread and callback, including repeat contacts.",
+            ),
+            contacts_by_channel,
+            contacts,
+        ),
     ];
     tables.push(Table {
         measure: "Self-help website: first visits of the year".into(),
@@ -212,7 +243,7 @@ fn thousands(n: i64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
