@@ -87,3 +87,91 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_analyst_gets_their_own_area_only_and_never_a_record() -> TestResult {
+    use crate::console::session_for;
+    use reachline_core::staff::Role;
+    use reqwest::StatusCode;
+    let s = TestServer::start().await;
+    let clock = Arc::new(s.clock.clone());
+    reachline_web::ops::demo_seed(&s.state.config, clock.clone(), 2026, "E23000015", 40).await?;
+    reachline_web::ops::demo_seed(&s.state.config, clock, 2026, "E23000001", 90).await?;
+    let (analyst, _, _) = session_for(&s, Role::Analyst, 1).await; // scoped to E23000015
+    let page = analyst
+        .get(s.url("/console/reports"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        page.contains("about 40 people from Staffordshire"),
+        "{page:.600}"
+    );
+    assert!(!page.contains("Metropolitan"), "another area offered");
+    let other = analyst
+        .get(s.url("/console/reports?area=E23000001&year=2026"))
+        .send()
+        .await?;
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    let national = analyst
+        .get(s.url("/console/reports?area=national&year=2026"))
+        .send()
+        .await?;
+    assert_eq!(national.status(), StatusCode::FORBIDDEN);
+    let csv = analyst
+        .get(s.url("/console/reports.csv?area=E23000015&year=2026"))
+        .send()
+        .await?;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-disposition"]
+        .to_str()?
+        .contains("attachment"));
+    let body = csv.text().await?;
+    assert!(body.starts_with("area,period,measure,counts,breakdown,category,value\n"));
+    for line in body.lines().skip(1) {
+        let v = line.rsplit(',').next().unwrap();
+        assert!(
+            v == "fewer than 8"
+                || v.parse::<i64>()
+                    .is_ok_and(|n| n == 0 || (n >= 10 && n % 5 == 0)),
+            "{line}"
+        );
+    }
+    let csv_other = analyst
+        .get(s.url("/console/reports.csv?area=E23000001&year=2026"))
+        .send()
+        .await?;
+    assert_eq!(csv_other.status(), StatusCode::FORBIDDEN);
+    // No record routes at all for analysts.
+    assert_eq!(
+        analyst
+            .get(s.url("/console/contacts"))
+            .send()
+            .await?
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        analyst.get(s.url("/console/inbox")).send().await?.status(),
+        StatusCode::FORBIDDEN
+    );
+    // A supervisor sees national figures, exact.
+    let (sup, _, _) = session_for(&s, Role::Supervisor, 2).await;
+    let page = sup
+        .get(s.url("/console/reports?area=national&year=2026"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        page.contains("In 2026, 130 people sought help"),
+        "{page:.600}"
+    );
+    let log = s.state.store.audit_all().await?;
+    for a in ["report.view", "report.export", "report.refused"] {
+        assert!(log.iter().any(|e| e.action == a), "{a} not audited");
+    }
+    s.stop().await;
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit_view;
 pub mod auth;
 pub mod inbox;
+pub mod reports;
 pub mod safeguarding;
 pub mod settings;
 
@@ -240,6 +241,18 @@ pub fn routes() -> Vec<ConsoleRoute> {
             post(settings::canned_delete),
         ),
         route(M::GET, "/console/live", Some(CASEWORK), get(live)),
+        route(
+            M::GET,
+            "/console/reports",
+            Some(FIGURES),
+            get(reports::show),
+        ),
+        route(
+            M::GET,
+            "/console/reports.csv",
+            Some(FIGURES),
+            get(reports::csv),
+        ),
         route(M::GET, "/console/inbox", Some(CASEWORK), get(inbox::list)),
         route(
             M::GET,
