@@ -91,6 +91,9 @@ enum Command {
         /// csv, json or html.
         #[arg(long, default_value = "csv")]
         format: String,
+        /// Add differential-privacy noise with this epsilon (the method note states it).
+        #[arg(long)]
+        epsilon: Option<f64>,
     },
     /// Synthetic demo data.
     Demo {
@@ -455,6 +458,7 @@ fn main() -> anyhow::Result<()> {
             year,
             period,
             format,
+            epsilon,
         } => {
             if !["csv", "json", "html"].contains(&format.as_str()) {
                 anyhow::bail!("--format is csv, json or html");
@@ -467,6 +471,7 @@ fn main() -> anyhow::Result<()> {
                 area.as_deref(),
                 period,
                 &format,
+                epsilon,
             ))?;
             print!("{out}");
             Ok(())

@@ -24,7 +24,8 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
     reachline_web::ops::demo_seed(c, clock.clone(), 2021, "E23000015", 1853).await?;
     reachline_web::ops::demo_seed(c, clock.clone(), 2021, "E23000002", 5).await?;
 
-    let csv = reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "csv").await?;
+    let csv =
+        reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "csv", None).await?;
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
@@ -42,7 +43,8 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
         }
     }
     assert_eq!(people_total.as_deref(), Some("1855"));
-    let html = reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "html").await?;
+    let html =
+        reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "html", None).await?;
     assert!(
         html.contains("In 2021, about 1,855 people from Staffordshire sought help"),
         "{html:.400}"
@@ -50,7 +52,8 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
     assert!(html.contains("fewer than 8") || html.contains("rounded to the nearest 5"));
 
     // A small area: every figure is "fewer than 8", never the count.
-    let small = reachline_web::ops::report(c, Some("E23000002"), Period::Year(2021), "csv").await?;
+    let small =
+        reachline_web::ops::report(c, Some("E23000002"), Period::Year(2021), "csv", None).await?;
     for line in small.lines().skip(1).filter(|l| l.contains("People")) {
         assert!(
             line.ends_with(",fewer than 8") || line.ends_with(",0"),
@@ -58,7 +61,7 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
         );
     }
     let json: serde_json::Value = serde_json::from_str(
-        &reachline_web::ops::report(c, Some("E23000002"), Period::Year(2021), "json").await?,
+        &reachline_web::ops::report(c, Some("E23000002"), Period::Year(2021), "json", None).await?,
     )?;
     assert_eq!(
         json["headline"],
@@ -71,14 +74,34 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
 
     // Nationally the figures are exact.
     let national: serde_json::Value = serde_json::from_str(
-        &reachline_web::ops::report(c, None, Period::Year(2021), "json").await?,
+        &reachline_web::ops::report(c, None, Period::Year(2021), "json", None).await?,
     )?;
     assert_eq!(national["tables"][0]["total"], 1858);
 
+    // With differential privacy the method says so and every value still passes the rules.
+    let noisy =
+        reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "json", Some(1.0))
+            .await?;
+    let noisy: serde_json::Value = serde_json::from_str(&noisy)?;
+    assert!(noisy["method"].as_str().unwrap().contains("epsilon = 1"));
+    let total = noisy["tables"][0]["total"].as_i64().unwrap();
+    assert!(total % 5 == 0 && (1800..=1910).contains(&total), "{total}");
+    assert!(
+        reachline_web::ops::report(c, None, Period::Year(2021), "csv", Some(-1.0))
+            .await
+            .is_err()
+    );
+
     // Another period holds none of it; purge removes exactly the synthetic records.
     let fy: serde_json::Value = serde_json::from_str(
-        &reachline_web::ops::report(c, Some("E23000015"), Period::FinancialYear(2022), "json")
-            .await?,
+        &reachline_web::ops::report(
+            c,
+            Some("E23000015"),
+            Period::FinancialYear(2022),
+            "json",
+            None,
+        )
+        .await?,
     )?;
     assert_eq!(fy["tables"][0]["total"], 0);
     let removed = reachline_web::ops::demo_purge(c).await?;

@@ -6,6 +6,7 @@
 //! "10-5" rule: under 10 is hidden, the rest rounded to 5. The thresholds are settings.
 //! National figures are published exactly.
 
+use rand::Rng;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,6 +26,39 @@ impl Default for Rules {
             hide_below: 10,
             base: 5,
         }
+    }
+}
+
+/// Differential privacy: discrete Laplace (two-sided geometric) noise with parameter ε,
+/// added to each count before disclosure control; each person contributes at most one unit
+/// to each table (sensitivity 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Privacy {
+    pub epsilon: f64,
+}
+
+impl Privacy {
+    /// One draw of discrete Laplace noise: the difference of two geometric variables with
+    /// success probability 1 − e^(−ε).
+    pub fn noise<R: Rng + ?Sized>(&self, rng: &mut R) -> i64 {
+        let q = (-self.epsilon).exp();
+        let geometric = |rng: &mut R| -> i64 {
+            // Failures before the first success, by inversion.
+            let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
+            (u.ln() / q.ln()).floor() as i64
+        };
+        geometric(rng) - geometric(rng)
+    }
+
+    /// The noise's variance, 2q / (1 − q)², for q = e^(−ε).
+    pub fn variance(&self) -> f64 {
+        let q = (-self.epsilon).exp();
+        2.0 * q / (1.0 - q).powi(2)
+    }
+
+    /// Adds noise to a count (never below zero).
+    pub fn apply<R: Rng + ?Sized>(&self, n: i64, rng: &mut R) -> i64 {
+        (n + self.noise(rng)).max(0)
     }
 }
 
@@ -66,6 +100,19 @@ impl Rules {
             Level::SubNational if n <= self.small_max => Published::FewerThan(self.small_max + 1),
             Level::CrossTab if n < self.hide_below => Published::Hidden,
             _ => Published::Rounded(round_to(n, self.base)),
+        }
+    }
+
+    /// A one-line statement of the rules (and any differential privacy), printed with every
+    /// report.
+    pub fn method_with(&self, privacy: Option<Privacy>) -> String {
+        match privacy {
+            None => self.method(),
+            Some(p) => format!(
+                "{} Differential privacy is on: discrete Laplace noise with epsilon = {} was added to every count (national figures included) before rounding; each person contributes at most one unit to each table.",
+                self.method(),
+                p.epsilon
+            ),
         }
     }
 
@@ -153,6 +200,30 @@ mod tests {
             .iter()
             .all(|c| r.publish(*c, Level::SubNational).text() == "fewer than 8"));
         assert_eq!(r.publish(total, Level::SubNational).text(), "10");
+    }
+
+    #[test]
+    fn discrete_laplace_noise_has_the_stated_mean_and_variance() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+        for eps in [0.5, 1.0, 2.0] {
+            let p = Privacy { epsilon: eps };
+            let n = 200_000;
+            let draws: Vec<f64> = (0..n).map(|_| p.noise(&mut rng) as f64).collect();
+            let mean = draws.iter().sum::<f64>() / n as f64;
+            let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n as f64;
+            let sd_of_mean = (p.variance() / n as f64).sqrt();
+            assert!(mean.abs() < 5.0 * sd_of_mean, "eps {eps}: mean {mean}");
+            assert!(
+                (var / p.variance() - 1.0).abs() < 0.05,
+                "eps {eps}: var {var} vs {}",
+                p.variance()
+            );
+        }
+        assert!(Rules::default()
+            .method_with(Some(Privacy { epsilon: 1.5 }))
+            .contains("epsilon = 1.5"));
+        assert_eq!(Privacy { epsilon: 1.0 }.apply(0, &mut rng).min(0), 0);
     }
 
     #[test]

@@ -386,13 +386,21 @@ pub async fn report(
     area: Option<&str>,
     period: crate::reporting::Period,
     format: &str,
+    epsilon: Option<f64>,
 ) -> Result<String, GatewayOpsError> {
+    if epsilon.is_some_and(|e| !(e.is_finite() && e > 0.0 && e <= 20.0)) {
+        return Err(GatewayOpsError::Check(
+            "epsilon must be a number above 0 and at most 20".into(),
+        ));
+    }
+    let privacy = epsilon.map(|epsilon| reachline_core::disclosure::Privacy { epsilon });
     let store = open_store(config).await.map_err(OpsError::from)?;
     let report = crate::reporting::build(
         &store,
         area,
         period,
         reachline_core::disclosure::Rules::default(),
+        privacy,
     )
     .await
     .map_err(|e| GatewayOpsError::Check(e.to_string()))?;

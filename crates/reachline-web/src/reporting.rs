@@ -2,7 +2,7 @@
 //! disclosure control. Every table says what it counts (people or contacts, which channels).
 
 use reachline_core::areas;
-use reachline_core::disclosure::{Level, Published, Rules};
+use reachline_core::disclosure::{Level, Privacy, Published, Rules};
 use reachline_store::{ContactGroup, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -80,13 +80,25 @@ const CHANNELS: &str = "phone, live chat, secure messages, callbacks";
 /// What a table is: its measure, what it counts, its breakdown and a note.
 struct Labels<'a>(&'a str, &'a str, &'a str, &'a str);
 
-fn table(
-    rules: &Rules,
+/// Applies differential privacy (if on) to a count, then disclosure control.
+struct Publisher {
+    rules: Rules,
     level: Level,
-    labels: Labels<'_>,
-    cells: BTreeMap<String, i64>,
-    total: i64,
-) -> Table {
+    privacy: Option<Privacy>,
+    rng: std::sync::Mutex<rand::rngs::StdRng>,
+}
+
+impl Publisher {
+    fn publish(&self, n: i64) -> Published {
+        let n = match (self.privacy, self.rng.lock()) {
+            (Some(p), Ok(mut rng)) => p.apply(n, &mut *rng),
+            _ => n,
+        };
+        self.rules.publish(n, self.level)
+    }
+}
+
+fn table(p: &Publisher, labels: Labels<'_>, cells: BTreeMap<String, i64>, total: i64) -> Table {
     let Labels(measure, counts, breakdown, note) = labels;
     Table {
         measure: measure.into(),
@@ -97,10 +109,10 @@ fn table(
             .into_iter()
             .map(|(category, n)| Row {
                 category,
-                value: rules.publish(n, level),
+                value: p.publish(n),
             })
             .collect(),
-        total: rules.publish(total, level),
+        total: p.publish(total),
         note: note.into(),
     }
 }
@@ -119,6 +131,7 @@ pub async fn build(
     area: Option<&str>,
     period: Period,
     rules: Rules,
+    privacy: Option<Privacy>,
 ) -> Result<Report, ReportError> {
     let (area_code, area_name, level) = match area {
         Some(code) => {
@@ -147,7 +160,9 @@ pub async fn build(
             people += g.n;
             *by_channel.entry(g.channel.clone()).or_insert(0) += g.n;
             *by_who.entry(label(&g.who)).or_insert(0) += g.n;
-            for c in g.concerns.split(',').filter(|c| !c.is_empty()) {
+            // With differential privacy each person adds to one concern only (sensitivity 1).
+            let limit = if privacy.is_some() { 1 } else { usize::MAX };
+            for c in g.concerns.split(',').filter(|c| !c.is_empty()).take(limit) {
                 *by_concern.entry(c.to_string()).or_insert(0) += g.n;
             }
         }
@@ -172,10 +187,15 @@ pub async fn build(
         .filter(|v| area.is_none_or(|a| v.area == a))
         .map(|v| v.n)
         .sum();
+    let p = Publisher {
+        rules,
+        level,
+        privacy,
+        rng: std::sync::Mutex::new(rand::SeedableRng::from_entropy()),
+    };
     let mut tables = vec![
         table(
-            &rules,
-            level,
+            &p,
             Labels(
                 "People who sought help, by channel",
                 "people",
@@ -185,10 +205,9 @@ pub async fn build(
             by_channel,
             people,
         ),
-        table(&rules, level, Labels("People, by who is asking", "people", "who is asking", ""), by_who, people),
+        table(&p, Labels("People, by who is asking", "people", "who is asking", ""), by_who, people),
         table(
-            &rules,
-            level,
+            &p,
             Labels(
                 "People, by concern",
                 "people",
@@ -199,8 +218,7 @@ pub async fn build(
             people,
         ),
         table(
-            &rules,
-            level,
+            &p,
             Labels(
                 "Contacts, by channel",
                 "contacts",
@@ -217,10 +235,10 @@ pub async fn build(
         channels: "self-help website".into(),
         breakdown: "none".into(),
         rows: Vec::new(),
-        total: rules.publish(visits, level),
+        total: p.publish(visits),
         note: "Counted per browser with a cookie that holds only the year: one person on two devices counts twice.".into(),
     });
-    let people_pub = rules.publish(people, level);
+    let people_pub = tables[0].total;
     let headline = headline(&people_pub, &area_name, area.is_some(), &period.label());
     Ok(Report {
         area_code,
@@ -232,10 +250,10 @@ pub async fn build(
             .into_iter()
             .map(|(m, n)| Row {
                 category: m,
-                value: rules.publish(n, level),
+                value: p.publish(n),
             })
             .collect(),
-        method: rules.method(),
+        method: rules.method_with(privacy),
     })
 }
 

@@ -83,7 +83,7 @@ async fn build(
     };
     let period = Period::parse(year, &period_kind).ok_or(StatusCode::BAD_REQUEST)?;
     let scope = (area != "national").then_some(area.as_str());
-    let report = reporting::build(&state.store, scope, period, Rules::default())
+    let report = reporting::build(&state.store, scope, period, Rules::default(), None)
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
     Ok((area, year, period_kind, report))
