@@ -385,6 +385,7 @@ async fn counts_are_kept_and_help_links_record_arrivals() -> TestResult {
     assert_eq!(resp.headers()["location"], "/get-help");
     assert!(resp.headers().get("set-cookie").is_none());
     s.client().get(s.url("/help?c=nonsense")).send().await?;
+    s.client().get(s.url("/help?c=p99-harm")).send().await?;
     s.state.gateway.flush(&s.state.store).await?;
     let counts = s
         .state

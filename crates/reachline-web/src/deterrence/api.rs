@@ -485,9 +485,12 @@ pub async fn help(State(state): State<Shared>, uri: axum::http::Uri) -> Response
         .map(|q| q.0)
         .unwrap_or_default();
     if let Some((partner, variant)) = parse_code(&q.c) {
-        state
-            .gateway
-            .count(state.clock.now_unix(), partner, "", variant, "arrival");
+        // Only codes of real partners count, so made-up links cannot inflate the funnel.
+        if let Ok(Some(p)) = state.store.partner_by_id(partner).await {
+            state
+                .gateway
+                .count(state.clock.now_unix(), p.id, "", variant, "arrival");
+        }
     }
     crate::http::redirect("/get-help")
 }
