@@ -84,11 +84,15 @@ async fn at_least_eight_modules_are_listed_and_every_chapter_renders() -> TestRe
         assert!(html.contains("<h1>"), "{p} has no heading");
     }
     // A plan exercise renders as a form with one field per section.
-    let html = reqwest::get(s.url("/modules/making-a-personal-plan"))
-        .await?
-        .text()
-        .await?;
-    assert!(html.contains("Making a personal plan") || html.contains("plan"));
+    let mut plan_fields = 0;
+    for p in pages
+        .iter()
+        .filter(|p| p.starts_with("/modules/making-a-personal-plan/"))
+    {
+        let html = reqwest::get(s.url(p)).await?.text().await?;
+        plan_fields += html.matches("name=\"section-").count();
+    }
+    assert_eq!(plan_fields, 6, "the personal plan should have six sections");
     s.stop().await;
     Ok(())
 }
