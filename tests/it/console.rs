@@ -1,41 +1,13 @@
 //! The practitioner console: accounts, sign-in with TOTP, sessions, the route × role matrix,
 //! the audit chain and the two-person rule for safeguarding concerns.
 
-use crate::common::{between, TestResult, TestServer};
+use crate::common::{between, post_form as post, TestResult, TestServer};
 use reachline_core::config::Config;
 use reachline_core::staff::{self, totp, Role};
 use reqwest::{Client, StatusCode};
 use std::sync::Arc;
 
 const PASSWORD: &str = "violet kettle harbour 71";
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let enc: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={enc}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-async fn post(c: &Client, url: String, pairs: &[(&str, &str)]) -> reqwest::Response {
-    c.post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(pairs))
-        .send()
-        .await
-        .unwrap()
-}
 
 /// An account made the way an operator makes the first one, enrolled over HTTP.
 struct Enrolled {

@@ -1,37 +1,12 @@
 //! Secure messages, both sides: a help-seeker writes without an account and comes back with
 //! a return code; practitioners claim (atomically), reply and close with a wrap-up.
 
-use crate::common::{between, walk_files, TestResult, TestServer};
+use crate::common::{between, post_form as post, walk_files, TestResult, TestServer};
 use crate::console::session_for;
 use reachline_core::staff::Role;
 use reqwest::{Client, StatusCode};
 
 const MARKER: &str = "bluepineapple marker sentence 4471";
-
-async fn post(c: &Client, url: String, pairs: &[(&str, &str)]) -> reqwest::Response {
-    let body = pairs
-        .iter()
-        .map(|(k, v)| {
-            let enc: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={enc}")
-        })
-        .collect::<Vec<_>>()
-        .join("&");
-    c.post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
 
 /// A help-seeker writes a first message; returns their browser and return code.
 async fn write_first(s: &TestServer, text: &str) -> (Client, String) {

@@ -1,7 +1,7 @@
 //! The public site as a help-seeker meets it: real HTTP against a real server.
 
 use crate::common;
-use crate::common::{between, references, BinaryServer, TestResult, TestServer};
+use crate::common::{between, form, references, BinaryServer, TestResult, TestServer};
 use reqwest::StatusCode;
 
 const PUBLIC_PAGES: &[&str] = &[
@@ -193,24 +193,6 @@ async fn first_exercise(s: &TestServer) -> (String, String, String) {
         }
     }
     panic!("no reflection exercise found");
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            b' ' => "+".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn post(c: &reqwest::Client, url: String, body: String) -> reqwest::Response {

@@ -113,28 +113,25 @@ struct WritePage<'a> {
 }
 
 async fn write_page(state: &AppState, ctx: &Ctx, error: Option<String>, text: String) -> Response {
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = crate::site::render_page(&WritePage {
-        c: &ctx.chrome,
-        areas: areas::all(),
-        error,
-        text,
-        max: state.config.helpline.max_message_chars as usize,
-        version: statement_version(state).await,
-        reply: ctx.chrome.l.text(
-            "helpline-reply-days",
-            &[(
-                "days",
-                FluentValue::from(state.config.helpline.message_reply_days),
-            )],
-        ),
-    });
-    *resp.status_mut() = status;
-    resp
+    let has_error = error.is_some();
+    crate::site::render_form_page(
+        &WritePage {
+            c: &ctx.chrome,
+            areas: areas::all(),
+            error,
+            text,
+            max: state.config.helpline.max_message_chars as usize,
+            version: statement_version(state).await,
+            reply: ctx.chrome.l.text(
+                "helpline-reply-days",
+                &[(
+                    "days",
+                    FluentValue::from(state.config.helpline.message_reply_days),
+                )],
+            ),
+        },
+        has_error,
+    )
 }
 
 pub async fn write_form(State(state): State<Shared>, ctx: Ctx) -> Response {
@@ -350,26 +347,23 @@ async fn thread_page(
             text,
         })
         .collect::<Vec<_>>();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = crate::site::render_page(&ThreadPage {
-        c: &ctx.chrome,
-        messages,
-        error,
-        max: state.config.helpline.max_message_chars as usize,
-        reply: ctx.chrome.l.text(
-            "helpline-reply-days",
-            &[(
-                "days",
-                FluentValue::from(state.config.helpline.message_reply_days),
-            )],
-        ),
-    });
-    *resp.status_mut() = status;
-    resp
+    let has_error = error.is_some();
+    crate::site::render_form_page(
+        &ThreadPage {
+            c: &ctx.chrome,
+            messages,
+            error,
+            max: state.config.helpline.max_message_chars as usize,
+            reply: ctx.chrome.l.text(
+                "helpline-reply-days",
+                &[(
+                    "days",
+                    FluentValue::from(state.config.helpline.message_reply_days),
+                )],
+            ),
+        },
+        has_error,
+    )
 }
 
 pub async fn thread(

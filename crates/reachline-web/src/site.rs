@@ -130,6 +130,15 @@ impl AppState {
     }
 }
 
+/// A public form page: 422 when it shows an error.
+pub fn render_form_page<T: Template>(t: &T, has_error: bool) -> Response {
+    let mut resp = render(t);
+    if has_error && resp.status() == StatusCode::OK {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    resp
+}
+
 /// Renders a public page template (HTML, UTF-8).
 pub fn render_page<T: Template>(t: &T) -> Response {
     render(t)

@@ -1,7 +1,7 @@
 //! Staff accounts, for administrators: invite (one-time, expiring links), change roles and
 //! analyst areas, disable and enable, reset enrolment.
 
-use super::{console_message, render, ConsoleChrome, Staff};
+use super::{console_message, render_form, ConsoleChrome, Staff};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
@@ -68,20 +68,17 @@ async fn page(
         .iter()
         .map(|r| (r.as_str().to_string(), k.t(&format!("role-{}", r.as_str()))))
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = render(&StaffPage {
-        k,
-        staff,
-        roles,
-        error,
-        invited,
-    });
-    *resp.status_mut() = status;
-    resp
+    let has_error = error.is_some();
+    render_form(
+        &StaffPage {
+            k,
+            staff,
+            roles,
+            error,
+            invited,
+        },
+        has_error,
+    )
 }
 
 pub async fn list(

@@ -1,7 +1,7 @@
 //! The secure-message inbox: oldest first against the reply target, claim (atomic), reply,
 //! close with the wrap-up that becomes the contact record.
 
-use super::{console_message, render, when, ConsoleChrome, Staff};
+use super::{console_message, render, render_form, when, ConsoleChrome, Staff};
 use crate::conversations::{body_context, key_context, message_text, read_messages};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
@@ -199,34 +199,31 @@ async fn page(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, error: Option<St
             .unwrap_or(0),
         None => 0,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = render(&ThreadPage {
-        id,
-        open: c.status == "open",
-        mine: c.claimed_by == Some(me.id),
-        claimed_by: c.claimed_by_name.clone().unwrap_or_default(),
-        who: c.who.clone(),
-        age: c.age_group.clone(),
-        area: areas::find(&c.area)
-            .map(|a| a.name.to_string())
-            .unwrap_or_default(),
-        statement: c.statement_version.clone(),
-        messages,
-        error,
-        concerns: options(&k, "wrapup-concern", CONCERNS),
-        actions: options(&k, "wrapup-action", ACTIONS),
-        signposts: options(&k, "wrapup-signpost", SIGNPOSTS),
-        arrested: options(&k, "wrapup-arrested", ARRESTED),
-        first_this_year: earlier == 0,
-        max: state.config.helpline.max_message_chars as usize,
-        k,
-    });
-    *resp.status_mut() = status;
-    resp
+    let has_error = error.is_some();
+    render_form(
+        &ThreadPage {
+            id,
+            open: c.status == "open",
+            mine: c.claimed_by == Some(me.id),
+            claimed_by: c.claimed_by_name.clone().unwrap_or_default(),
+            who: c.who.clone(),
+            age: c.age_group.clone(),
+            area: areas::find(&c.area)
+                .map(|a| a.name.to_string())
+                .unwrap_or_default(),
+            statement: c.statement_version.clone(),
+            messages,
+            error,
+            concerns: options(&k, "wrapup-concern", CONCERNS),
+            actions: options(&k, "wrapup-action", ACTIONS),
+            signposts: options(&k, "wrapup-signpost", SIGNPOSTS),
+            arrested: options(&k, "wrapup-arrested", ARRESTED),
+            first_this_year: earlier == 0,
+            max: state.config.helpline.max_message_chars as usize,
+            k,
+        },
+        has_error,
+    )
 }
 
 pub async fn show(

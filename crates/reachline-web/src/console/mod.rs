@@ -436,6 +436,15 @@ pub fn render<T: Template>(t: &T) -> Response {
     }
 }
 
+/// A form page: 422 when it shows an error, so a refused form is never mistaken for success.
+pub fn render_form<T: Template>(t: &T, has_error: bool) -> Response {
+    let mut resp = render(t);
+    if has_error && resp.status() == StatusCode::OK {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    resp
+}
+
 #[derive(Template)]
 #[template(path = "console/message.html")]
 struct MessagePage<'a> {

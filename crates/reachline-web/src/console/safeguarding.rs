@@ -2,7 +2,7 @@
 //! supervisor who did not raise it decides (refer, no referral, or ask for more
 //! information). Every step is an event on the concern's timeline and an audit entry.
 
-use super::{console_message, render, when, ConsoleChrome, Staff, SUPERVISORS};
+use super::{console_message, render, render_form, when, ConsoleChrome, Staff, SUPERVISORS};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
@@ -81,14 +81,8 @@ async fn contacts_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<St
             by: c.created_by_name,
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = render(&ContactsPage { k, contacts, error });
-    *resp.status_mut() = status;
-    resp
+    let has_error = error.is_some();
+    render_form(&ContactsPage { k, contacts, error }, has_error)
 }
 
 pub async fn contacts(
@@ -232,21 +226,18 @@ async fn contact_page(
         ended: c.ended_at.as_ref().map(when).unwrap_or_default(),
         by: c.created_by_name,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = render(&ContactPage {
-        k,
-        contact,
-        note,
-        concerns,
-        categories,
-        error,
-    });
-    *resp.status_mut() = status;
-    resp
+    let has_error = error.is_some();
+    render_form(
+        &ContactPage {
+            k,
+            contact,
+            note,
+            concerns,
+            categories,
+            error,
+        },
+        has_error,
+    )
 }
 
 pub async fn contact(
@@ -443,24 +434,21 @@ async fn concern_page(
         .iter()
         .map(|d| (d.to_string(), k.t(&format!("concern-destination-{d}"))))
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = render(&ConcernPage {
-        concern: concern_view(&k, &c),
-        can_decide: me.is(SUPERVISORS) && c.raised_by != me.id && awaiting,
-        raised_by_me: c.raised_by == me.id,
-        k,
-        facts,
-        events,
-        awaiting,
-        destinations,
-        error,
-    });
-    *resp.status_mut() = status;
-    resp
+    let has_error = error.is_some();
+    render_form(
+        &ConcernPage {
+            concern: concern_view(&k, &c),
+            can_decide: me.is(SUPERVISORS) && c.raised_by != me.id && awaiting,
+            raised_by_me: c.raised_by == me.id,
+            k,
+            facts,
+            events,
+            awaiting,
+            destinations,
+            error,
+        },
+        has_error,
+    )
 }
 
 pub async fn concern(

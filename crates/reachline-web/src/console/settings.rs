@@ -2,7 +2,7 @@
 //! confidentiality statement (administrators), canned responses (supervisors manage,
 //! practitioners search and use). Every change is audited.
 
-use super::{render, when, ConsoleChrome, Staff};
+use super::{render_form, when, ConsoleChrome, Staff};
 use crate::http;
 use crate::settings::{Hours, Retention, HOURS_KEY, RETENTION_KEY};
 use crate::site::{Ctx, Fields, Shared};
@@ -43,34 +43,31 @@ async fn page(
     let (hours, _) = state.live.hours();
     let versions = state.store.statement_versions().await.unwrap_or_default();
     let statement = versions.first().map(|s| s.body.clone()).unwrap_or_default();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = render(&SettingsPage {
-        k: ConsoleChrome {
-            c: &ctx.chrome,
-            staff: Some(me),
+    let has_error = error.is_some();
+    render_form(
+        &SettingsPage {
+            k: ConsoleChrome {
+                c: &ctx.chrome,
+                staff: Some(me),
+            },
+            weekly: hours.weekly.join("\n"),
+            holidays: hours.holidays.join("\n"),
+            time_zone: hours.time_zone,
+            retention: state.live.retention(),
+            statement,
+            versions: versions
+                .iter()
+                .map(|v| StatementView {
+                    version: v.version,
+                    when: when(&v.created_at),
+                    by: v.created_by.clone(),
+                })
+                .collect(),
+            error,
+            saved,
         },
-        weekly: hours.weekly.join("\n"),
-        holidays: hours.holidays.join("\n"),
-        time_zone: hours.time_zone,
-        retention: state.live.retention(),
-        statement,
-        versions: versions
-            .iter()
-            .map(|v| StatementView {
-                version: v.version,
-                when: when(&v.created_at),
-                by: v.created_by.clone(),
-            })
-            .collect(),
-        error,
-        saved,
-    });
-    *resp.status_mut() = status;
-    resp
+        has_error,
+    )
 }
 
 pub async fn show(
@@ -265,23 +262,20 @@ async fn canned_page(
             body: c.body,
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let mut resp = render(&CannedPage {
-        k: ConsoleChrome {
-            c: &ctx.chrome,
-            staff: Some(me),
+    let has_error = error.is_some();
+    render_form(
+        &CannedPage {
+            k: ConsoleChrome {
+                c: &ctx.chrome,
+                staff: Some(me),
+            },
+            q: q.to_string(),
+            items,
+            can_edit: me.is(super::SUPERVISORS),
+            error,
         },
-        q: q.to_string(),
-        items,
-        can_edit: me.is(super::SUPERVISORS),
-        error,
-    });
-    *resp.status_mut() = status;
-    resp
+        has_error,
+    )
 }
 
 pub async fn canned(
