@@ -5,10 +5,9 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const { startServers } = require('../lib/server');
 const { launchBrowser, axeViolations, formatViolations } = require('../lib/browser');
-const { totp, nextStep } = require('../lib/totp');
+const { signedInStaff } = require('../lib/staff');
 
 const PASSWORD = 'violet kettle harbour 71';
 let servers;
@@ -19,28 +18,7 @@ before(async () => {
   servers = await startServers();
   browser = await launchBrowser();
   // One practitioner, enrolled and signed in once for the whole file.
-  const out = execFileSync(
-    servers.bin,
-    ['admin', 'create', '--config', servers.configPath, '--data-dir', servers.dataDir, '--username', 'pat', '--role', 'practitioner'],
-    { encoding: 'utf8', env: { PATH: process.env.PATH } },
-  );
-  const link = out.trim().split('\n').pop();
-  const ctx = await browser.newContext({ bypassCSP: true });
-  practitioner = await ctx.newPage();
-  await practitioner.goto(servers.base + link.slice(link.indexOf('/console/')));
-  const secret = (await practitioner.locator('#totp-secret').textContent()).trim();
-  await practitioner.fill('#password', PASSWORD);
-  await practitioner.fill('#password_again', PASSWORD);
-  await practitioner.fill('#code', totp(secret));
-  await practitioner.click('button[type=submit]');
-  await practitioner.waitForSelector('#recovery-codes');
-  await nextStep();
-  await practitioner.goto(`${servers.base}/console/sign-in`);
-  await practitioner.fill('#username', 'pat');
-  await practitioner.fill('#password', PASSWORD);
-  await practitioner.fill('#code', totp(secret));
-  await practitioner.click('button[type=submit]');
-  await practitioner.waitForURL(`${servers.base}/console`);
+  practitioner = await signedInStaff(browser, servers, 'pat', 'practitioner', PASSWORD);
 });
 
 after(async () => {

@@ -420,6 +420,16 @@ async fn sign_in_is_throttled_per_account_and_across_the_service() -> TestResult
 
 /// Makes a signed-in session for a role directly in the store (for the matrix).
 pub(crate) async fn session_for(s: &TestServer, role: Role, n: usize) -> (Client, String, i64) {
+    let (c, csrf, id, _) = session_with_token(s, role, n).await;
+    (c, csrf, id)
+}
+
+/// A signed-in staff member's client, CSRF token, id and session token (for a socket).
+pub(crate) async fn session_with_token(
+    s: &TestServer,
+    role: Role,
+    n: usize,
+) -> (Client, String, i64, String) {
     let name = format!("{}{n}", role.as_str());
     let areas = if role == Role::Analyst {
         "E23000015"
@@ -446,7 +456,7 @@ pub(crate) async fn session_for(s: &TestServer, role: Role, n: usize) -> (Client
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    (c, csrf, id)
+    (c, csrf, id, token)
 }
 
 #[tokio::test]
@@ -652,7 +662,7 @@ async fn a_concern_is_decided_only_by_a_supervisor_who_did_not_raise_it() -> Tes
         .await?
         .text()
         .await?;
-    assert_eq!(live, "{\"open_concerns\":2}");
+    assert_eq!(live, "{\"open_concerns\":2,\"waiting_chats\":0}");
 
     // Another supervisor asks for more, the practitioner adds it, then it is referred.
     let page = sup2.get(s.url(&concern_path)).send().await?.text().await?;

@@ -59,6 +59,9 @@ pub struct Helpline {
     pub message_reply_days: u64,
     pub max_message_chars: u64,
     pub conversation_retention_days: u64,
+    pub chat_max_per_practitioner: u64,
+    pub chat_queue_timeout_minutes: u64,
+    pub chat_minutes_per_person: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +151,9 @@ impl Default for Helpline {
             message_reply_days: 3,
             max_message_chars: 4000,
             conversation_retention_days: 30,
+            chat_max_per_practitioner: 2,
+            chat_queue_timeout_minutes: 30,
+            chat_minutes_per_person: 10,
         }
     }
 }
@@ -245,6 +251,9 @@ pub const DOCS: &[(&str, &str)] = &[
     ("deterrence.key_cache_seconds", "How long a partner key's lookup is remembered; a revoked key stops working within this time."),
     ("helpline.max_message_chars", "Longest message a help-seeker or practitioner can send, in characters."),
     ("helpline.conversation_retention_days", "Message text is deleted this many days after a conversation closes; the contact record and any safeguarding timeline remain."),
+    ("helpline.chat_max_per_practitioner", "How many chats one practitioner can hold at once."),
+    ("helpline.chat_queue_timeout_minutes", "A chat still waiting after this many minutes leaves the queue as a missed contact, and the help-seeker is offered a secure message or a callback."),
+    ("helpline.chat_minutes_per_person", "For the expected wait shown in the queue: minutes per person ahead, divided among the practitioners available."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

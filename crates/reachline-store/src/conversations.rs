@@ -21,6 +21,10 @@ pub struct ConversationRow {
     pub last_seeker_at: i64,
     pub created_at: i64,
     pub closed_at: Option<i64>,
+    pub language: String,
+    pub taken_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub seeker_seen_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,9 +66,9 @@ pub struct WrapUp {
     pub synthetic: bool,
 }
 
-const CONV_SELECT: &str = "SELECT c.id, c.channel, c.status, c.who, c.age_group, c.area, c.statement_version, \
+pub(crate) const CONV_SELECT: &str = "SELECT c.id, c.channel, c.status, c.who, c.age_group, c.area, c.statement_version, \
      c.lookup, c.key_staff, c.key_seeker, c.claimed_by, s.username AS claimed_by_name, c.awaiting_reply, \
-     c.last_seeker_at, c.created_at, c.closed_at FROM conversations c LEFT JOIN staff s ON s.id = c.claimed_by";
+     c.last_seeker_at, c.created_at, c.closed_at, c.language, c.taken_at, c.ended_at, c.seeker_seen_at FROM conversations c LEFT JOIN staff s ON s.id = c.claimed_by";
 
 macro_rules! conv_from_row {
     ($r:expr) => {
@@ -85,9 +89,15 @@ macro_rules! conv_from_row {
             last_seeker_at: $r.try_get("last_seeker_at")?,
             created_at: $r.try_get("created_at")?,
             closed_at: $r.try_get("closed_at")?,
+            language: $r.try_get("language")?,
+            taken_at: $r.try_get("taken_at")?,
+            ended_at: $r.try_get("ended_at")?,
+            seeker_seen_at: $r.try_get("seeker_seen_at")?,
         }
     };
 }
+
+pub(crate) use conv_from_row;
 
 impl Store {
     /// Creates a conversation. Its key is wrapped by the caller once the id is known
@@ -217,7 +227,7 @@ impl Store {
                     sqlx::query(
                         "UPDATE conversations SET awaiting_reply = $1, \
                          last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END, \
-                         status = CASE WHEN $1 = 1 THEN 'open' ELSE status END WHERE id = $3",
+                         status = CASE WHEN $1 = 1 AND channel = 'message' THEN 'open' ELSE status END WHERE id = $3",
                     )
                     .bind(i64::from(from_seeker))
                     .bind(now)
@@ -290,7 +300,8 @@ impl Store {
         let contact = on_pool!(self, |pool| {
             let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             let closed = sqlx::query(
-                "UPDATE conversations SET status = 'closed', closed_at = $1 WHERE id = $2 AND status = 'open'",
+                "UPDATE conversations SET status = 'closed', closed_at = $1, ended_at = COALESCE(ended_at, $1) \
+                 WHERE id = $2 AND status IN ('open', 'active', 'ended')",
             )
             .bind(now)
             .bind(id)

@@ -110,9 +110,26 @@ struct WritePage<'a> {
     max: usize,
     version: String,
     reply: String,
+    /// A return code issued at the end of a chat, filled in.
+    code: String,
 }
 
 async fn write_page(state: &AppState, ctx: &Ctx, error: Option<String>, text: String) -> Response {
+    write_page_full(state, ctx, error, text, String::new()).await
+}
+
+/// The secure-message form with a return code just issued (after a chat) filled in.
+pub async fn write_page_with_code(state: &AppState, ctx: &Ctx, code: String) -> Response {
+    write_page_full(state, ctx, None, String::new(), code).await
+}
+
+async fn write_page_full(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+    text: String,
+    code: String,
+) -> Response {
     let has_error = error.is_some();
     crate::site::render_form_page(
         &WritePage {
@@ -129,6 +146,7 @@ async fn write_page(state: &AppState, ctx: &Ctx, error: Option<String>, text: St
                     FluentValue::from(state.config.helpline.message_reply_days),
                 )],
             ),
+            code,
         },
         has_error,
     )

@@ -4,6 +4,7 @@
 //! [`router`] is the whole site; [`serve`] runs it until a shutdown signal and flushes
 //! buffered counts on the way out. Nothing here reads the wall clock directly.
 
+pub mod chat;
 pub mod console;
 pub mod content;
 pub mod conversations;
@@ -48,6 +49,7 @@ static CONSOLE_CSS: &str = include_str!("../static/console.css");
 static CONSOLE_JS: &str = include_str!("../static/console.js");
 static WIDGET_CSS: &str = include_str!("../static/widget.css");
 static WIDGET_JS: &str = include_str!("../static/widget.js");
+static CHAT_JS: &str = include_str!("../static/chat.js");
 
 pub struct AppState {
     pub config: Config,
@@ -65,6 +67,8 @@ pub struct AppState {
     pub audit_key: Key,
     pub sign_in_guard: console::auth::SignInGuard,
     pub gateway: deterrence::Gateway,
+    /// Live chat events, here and across instances.
+    pub chat: chat::Hub,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +225,7 @@ impl AppState {
             content_key,
             audit_key,
             gateway,
+            chat: chat::Hub::new(),
             sign_in_guard: console::auth::SignInGuard::new(
                 config.console.failed_sign_ins_per_minute,
             ),
@@ -282,6 +287,21 @@ impl AppState {
             Ok(n) => tracing::info!(purged = n, "deleted conversation content past retention"),
             Err(e) => tracing::warn!(error = %e, "could not purge conversation content"),
         }
+        self.chat.flush_seen(&self.store, now).await;
+        let queue_before = now - (self.config.helpline.chat_queue_timeout_minutes as i64) * 60;
+        match self
+            .store
+            .chats_expire(queue_before, now - chat::GONE_AFTER_SECONDS, now)
+            .await
+        {
+            Ok(missed) => {
+                for c in missed {
+                    chat::publish(self, chat::Event::Status { c }).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not move unanswered chats to missed"),
+        }
+        self.chat.tidy();
         let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
         match self.store.contact_notes_purge(notes_before).await {
             Ok(0) => {}
@@ -468,6 +488,17 @@ pub fn router(state: Shared) -> Router {
             "/contact/thread",
             get(conversations::thread).post(conversations::reply),
         )
+        .route("/chat", get(chat::page))
+        .route("/chat/start", post(chat::start))
+        .route("/chat/send", post(chat::send_form))
+        .route("/chat/end", post(chat::end))
+        .route("/chat/continue", post(chat::continue_by_message))
+        .route("/chat/transcript", get(chat::transcript))
+        .route("/chat/ws", get(chat::socket))
+        .route(
+            "/static/chat.js",
+            get(|| static_file(CHAT_JS, "text/javascript; charset=utf-8")),
+        )
         .route(
             "/contact/continue",
             get(conversations::continue_form).post(conversations::continue_thread),
@@ -537,6 +568,7 @@ pub async fn serve(
             }
         })
     };
+    let relay = tokio::spawn(chat::relay(state.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
     let mut stop_rx2 = stop_rx.clone();
@@ -547,9 +579,15 @@ pub async fn serve(
     .with_graceful_shutdown(async move {
         let _ = stop_rx2.wait_for(|s| *s).await;
     });
-    let signal = async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
+    let signal = {
+        let state = state.clone();
+        async move {
+            shutdown.await;
+            // Chat sockets are told to reconnect (to another instance, or to this one
+            // when it is back) and closed, so the server is not kept waiting for them.
+            state.chat.close_all();
+            let _ = stop_tx.send(true);
+        }
     };
     tokio::spawn(signal);
     let mut server = Box::pin(server.into_future());
@@ -565,6 +603,7 @@ pub async fn serve(
         }
     };
     housekeeping.abort();
+    relay.abort();
     if let Err(e) = state.reach.flush(&state.store).await {
         tracing::error!(error = %e, "could not write reach counts at shutdown");
     }

@@ -66,10 +66,33 @@ impl Hours {
                             b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'+'
                         })
                 }));
-        if !tz_ok {
+        if !tz_ok || jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(SettingsError::TimeZone(self.time_zone.clone()));
         }
         Ok(spans)
+    }
+
+    /// Whether the helpline is open at `unix`, in the schedule's own time zone (with its
+    /// daylight-saving rules, from the time zone database built into the binary). Closed on
+    /// bank holidays and if the zone is unknown.
+    pub fn open_at(&self, spans: &[OpeningSpan], unix: i64) -> bool {
+        let Ok(tz) = jiff::tz::TimeZone::get(&self.time_zone) else {
+            return false;
+        };
+        let Ok(at) = jiff::Timestamp::from_second(unix) else {
+            return false;
+        };
+        let local = at.to_zoned_datetime(tz);
+        let date = local.date().to_string();
+        if self.holidays.iter().any(|h| *h == date) {
+            return false;
+        }
+        let day = usize::from(local.weekday().to_monday_zero_offset().unsigned_abs());
+        let minute =
+            u32::from(local.hour().unsigned_abs()) * 60 + u32::from(local.minute().unsigned_abs());
+        spans
+            .iter()
+            .any(|s| s.from_day <= day && day <= s.to_day && s.open <= minute && minute < s.close)
     }
 }
 
@@ -141,6 +164,12 @@ impl Live {
         Ok(())
     }
 
+    /// Whether the helpline is open now (`unix`).
+    pub fn open_at(&self, unix: i64) -> bool {
+        let (hours, spans) = self.hours();
+        hours.open_at(&spans, unix)
+    }
+
     /// Re-reads stored settings (ignoring any that no longer validate).
     pub async fn reload(&self, store: &Store) {
         if let Ok(Some(json)) = store.setting_get(HOURS_KEY).await {
@@ -153,5 +182,52 @@ impl Live {
                 let _ = self.set_retention(r);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours(weekly: &[&str], holidays: &[&str], tz: &str) -> (Hours, Vec<OpeningSpan>) {
+        let h = Hours {
+            weekly: weekly.iter().map(|s| s.to_string()).collect(),
+            holidays: holidays.iter().map(|s| s.to_string()).collect(),
+            time_zone: tz.into(),
+        };
+        let spans = h.validate().unwrap();
+        (h, spans)
+    }
+
+    fn unix(s: &str) -> i64 {
+        s.parse::<jiff::Timestamp>().unwrap().as_second()
+    }
+
+    #[test]
+    fn open_now_follows_the_zone_and_its_summer_time() {
+        let (h, spans) = hours(&["mon-fri 09:00-17:00"], &[], "Europe/London");
+        // Monday 2 March 2026 (GMT): 08:59 closed, 09:00 open, 16:59 open, 17:00 closed.
+        assert!(!h.open_at(&spans, unix("2026-03-02T08:59:00Z")));
+        assert!(h.open_at(&spans, unix("2026-03-02T09:00:00Z")));
+        assert!(h.open_at(&spans, unix("2026-03-02T16:59:00Z")));
+        assert!(!h.open_at(&spans, unix("2026-03-02T17:00:00Z")));
+        // Monday 6 July 2026 (BST, UTC+1): 08:30 UTC is 09:30 local.
+        assert!(h.open_at(&spans, unix("2026-07-06T08:30:00Z")));
+        assert!(!h.open_at(&spans, unix("2026-07-06T16:30:00Z")));
+        // Saturday closed.
+        assert!(!h.open_at(&spans, unix("2026-03-07T12:00:00Z")));
+    }
+
+    #[test]
+    fn bank_holidays_close_the_whole_day_and_unknown_zones_are_refused() {
+        let (h, spans) = hours(&["mon-sun 00:00-24:00"], &["2026-12-25"], "Europe/London");
+        assert!(h.open_at(&spans, unix("2026-12-24T23:59:00Z")));
+        assert!(!h.open_at(&spans, unix("2026-12-25T12:00:00Z")));
+        let bad = Hours {
+            weekly: vec!["mon 09:00-10:00".into()],
+            holidays: vec![],
+            time_zone: "Europe/Atlantis".into(),
+        };
+        assert!(matches!(bad.validate(), Err(SettingsError::TimeZone(_))));
     }
 }

@@ -19,19 +19,60 @@
       if (search) { e.preventDefault(); search.focus(); }
     }
   });
-  // Live count of concerns waiting for a decision, for those who can see them.
+  document.documentElement.classList.add("js");
+  // Live counts: concerns waiting for a decision and chats waiting in the queue, for those
+  // who can see them. A new chat plays a short tone and, if allowed, shows a notification.
   var badge = document.getElementById("live-concerns");
-  if (!badge) { return; }
+  var chats = document.getElementById("live-chats");
+  if (!badge && !chats) { return; }
+  var queue = document.getElementById("chat-queue");
+  var notify = document.getElementById("enable-notifications");
+  var waiting = -1;
+  if (notify && window.Notification) {
+    notify.hidden = Notification.permission !== "default";
+    notify.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { notify.hidden = true; });
+    });
+  } else if (notify) { notify.hidden = true; }
+  function tone() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      var ctx = new Ctx();
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      osc.frequency.value = 660;
+      gain.gain.value = 0.08;
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.25);
+    } catch (e) { /* no sound available */ }
+  }
+  function show(el, n) {
+    if (!el) { return; }
+    el.textContent = n > 0 ? String(n) : "";
+    el.hidden = n === 0;
+  }
   function refresh() {
     fetch("/console/live", { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) { return; }
-        badge.textContent = data.open_concerns > 0 ? String(data.open_concerns) : "";
-        badge.hidden = data.open_concerns === 0;
+        show(badge, data.open_concerns);
+        show(chats, data.waiting_chats);
+        if (waiting >= 0 && data.waiting_chats > waiting) {
+          tone();
+          if (notify && window.Notification && Notification.permission === "granted") {
+            new Notification(notify.getAttribute("data-title"), { body: notify.getAttribute("data-body"), tag: "reachline-chat" });
+          }
+          if (queue) { window.location.reload(); }
+        } else if (queue && data.waiting_chats !== waiting && waiting >= 0) {
+          window.location.reload();
+        }
+        waiting = data.waiting_chats;
       })
       .catch(function () {});
   }
   refresh();
-  window.setInterval(refresh, 30000);
+  window.setInterval(refresh, chats ? 5000 : 30000);
 })();

@@ -58,6 +58,21 @@ impl TestServer {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(tweak, None).await
+    }
+
+    /// A second instance on this one's database and master key (PostgreSQL: the same
+    /// schema), as an operator runs several behind a load balancer.
+    pub async fn start_beside(&self) -> TestServer {
+        let url = self.state.config.storage.database_url.clone();
+        let key = self.state.config.master_key_path();
+        Self::start_inner(|_| {}, Some((url, key))).await
+    }
+
+    async fn start_inner(
+        tweak: impl FnOnce(&mut Config),
+        share: Option<(String, PathBuf)>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
         config.storage.data_dir = dir.path().join("data").display().to_string();
@@ -69,8 +84,13 @@ impl TestServer {
         let shared: SharedClock = Arc::new(clock.clone());
         // On the PostgreSQL pass every test gets its own schema, named in the database URL
         // so that the server and the operator commands (`ops`) all use it.
-        let schema = match postgres_url() {
-            Some(url) => {
+        let schema = match (postgres_url(), share) {
+            (_, Some((url, key))) => {
+                config.storage.database_url = url;
+                config.storage.master_key_file = key.display().to_string();
+                None
+            }
+            (Some(url), None) => {
                 let schema = reachline_store::random_schema_name("t");
                 Store::open_postgres_in_schema(&url, &schema)
                     .await
@@ -80,7 +100,7 @@ impl TestServer {
                 config.storage.database_url = schema_url(&url, &schema);
                 Some(schema)
             }
-            None => None,
+            (None, None) => None,
         };
         let state = AppState::open(config, shared).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -153,7 +173,18 @@ pub struct BinaryServer {
 
 impl BinaryServer {
     pub fn start(extra_env: &[(&str, &str)]) -> BinaryServer {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra_env)
+    }
+
+    /// Starts the binary again on this one's data (after it was stopped or killed).
+    pub fn restart(mut self, extra_env: &[(&str, &str)]) -> BinaryServer {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        Self::start_in(dir, extra_env)
+    }
+
+    fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> BinaryServer {
         let data_dir = dir.path().join("data");
         let log = dir.path().join("server.log");
         let port = free_port();

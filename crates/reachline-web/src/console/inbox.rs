@@ -116,6 +116,7 @@ struct ThreadPage<'a> {
     k: ConsoleChrome<'a>,
     id: i64,
     open: bool,
+    is_chat: bool,
     mine: bool,
     claimed_by: String,
     who: String,
@@ -203,7 +204,8 @@ async fn page(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, error: Option<St
     render_form(
         &ThreadPage {
             id,
-            open: c.status == "open",
+            open: matches!(c.status.as_str(), "open" | "active" | "ended"),
+            is_chat: c.channel == "chat",
             mine: c.claimed_by == Some(me.id),
             claimed_by: c.claimed_by_name.clone().unwrap_or_default(),
             who: c.who.clone(),
@@ -276,7 +278,7 @@ async fn writable(state: &AppState, me: &Staff, id: i64) -> Result<ConversationR
         .ok()
         .flatten()
         .ok_or("console-thread-gone")?;
-    if c.status != "open" {
+    if !matches!(c.status.as_str(), "open" | "active" | "ended") {
         return Err("console-thread-closed");
     }
     if c.claimed_by.is_none()
@@ -319,6 +321,10 @@ pub async fn reply(
         Ok(c) => c,
         Err(key) => return page(&state, &ctx, &me, id, Some(ctx.chrome.t(key))).await,
     };
+    if c.channel == "chat" {
+        // A chat is answered in the chat, where the help-seeker is.
+        return http::redirect(&format!("/console/chats/{id}"));
+    }
     let max = state.config.helpline.max_message_chars as usize;
     let text = match message_text(&fields, max) {
         Ok(t) => t,
@@ -421,6 +427,9 @@ pub async fn close(
     };
     match state.store.conversation_close(id, me.id, &wrap, now).await {
         Ok(Some(contact)) => {
+            if c.channel == "chat" {
+                crate::chat::publish(&state, crate::chat::Event::Status { c: id }).await;
+            }
             let _ = state
                 .audit(
                     &me.username,

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit_view;
 pub mod auth;
+pub mod chats;
 pub mod inbox;
 pub mod reports;
 pub mod safeguarding;
@@ -252,6 +253,55 @@ pub fn routes() -> Vec<ConsoleRoute> {
             "/console/reports.csv",
             Some(FIGURES),
             get(reports::csv),
+        ),
+        route(M::GET, "/console/chats", Some(CASEWORK), get(chats::queue)),
+        route(
+            M::POST,
+            "/console/chats/availability",
+            Some(CASEWORK),
+            post(chats::availability),
+        ),
+        route(
+            M::POST,
+            "/console/chats/{id}/take",
+            Some(CASEWORK),
+            post(chats::take),
+        ),
+        route(
+            M::GET,
+            "/console/chats/{id}",
+            Some(CASEWORK),
+            get(chats::show),
+        ),
+        route(
+            M::GET,
+            "/console/chats/{id}/transcript",
+            Some(CASEWORK),
+            get(chats::transcript),
+        ),
+        route(
+            M::GET,
+            "/console/chats/{id}/ws",
+            Some(CASEWORK),
+            get(chats::socket),
+        ),
+        route(
+            M::POST,
+            "/console/chats/{id}/send",
+            Some(CASEWORK),
+            post(chats::send),
+        ),
+        route(
+            M::POST,
+            "/console/chats/{id}/end",
+            Some(CASEWORK),
+            post(chats::end),
+        ),
+        route(
+            M::POST,
+            "/console/chats/{id}/transfer",
+            Some(CASEWORK),
+            post(chats::transfer),
         ),
         route(M::GET, "/console/inbox", Some(CASEWORK), get(inbox::list)),
         route(
@@ -506,9 +556,10 @@ async fn home(
 /// Counts for the console's live updates (no content, nothing about anyone).
 async fn live(State(state): State<Shared>) -> Response {
     let n = state.store.concerns_open_count().await.unwrap_or(0);
+    let waiting = state.store.chat_queue().await.map(|q| q.len()).unwrap_or(0);
     (
         [(header::CONTENT_TYPE, "application/json")],
-        format!("{{\"open_concerns\":{n}}}"),
+        format!("{{\"open_concerns\":{n},\"waiting_chats\":{waiting}}}"),
     )
         .into_response()
 }

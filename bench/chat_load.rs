@@ -1,0 +1,351 @@
+//! Chat load: N help-seekers and M practitioners on WebSockets against a running
+//! `reachline serve`, a steady message rate, delivery latency (p50/p99) and the server's
+//! resident memory per idle connection. Run by `bench/chat.sh`, which starts the server.
+//!
+//! The baseline, measured in the same run on the same server and sockets, is a bare
+//! WebSocket ping/pong round trip; the ratio says what the chat path (seal, commit,
+//! event, read, open, send) costs on top of the transport.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use reachline_core::staff;
+use reachline_store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Tx = SplitSink<Ws, Message>;
+
+struct Args {
+    base: String,
+    data_dir: String,
+    pid: u32,
+    seekers: usize,
+    practitioners: usize,
+    per_practitioner: usize,
+    rate: u64,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        base: String::new(),
+        data_dir: String::new(),
+        pid: 0,
+        seekers: 5000,
+        practitioners: 100,
+        per_practitioner: 5,
+        rate: 500,
+        seconds: 20,
+    };
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    for pair in v.chunks(2) {
+        let (k, val) = (pair[0].as_str(), pair.get(1).cloned().unwrap_or_default());
+        match k {
+            "--base" => a.base = val,
+            "--data-dir" => a.data_dir = val,
+            "--pid" => a.pid = val.parse().unwrap(),
+            "--seekers" => a.seekers = val.parse().unwrap(),
+            "--practitioners" => a.practitioners = val.parse().unwrap(),
+            "--per-practitioner" => a.per_practitioner = val.parse().unwrap(),
+            "--rate" => a.rate = val.parse().unwrap(),
+            "--seconds" => a.seconds = val.parse().unwrap(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    assert!(
+        !a.base.is_empty() && a.pid != 0,
+        "--base and --pid are required"
+    );
+    a
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+async fn socket(base: &str, path: &str, cookie: &str) -> Ws {
+    let url = format!("{}{}", base.replacen("http://", "ws://", 1), path);
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    req.headers_mut().insert("origin", base.parse().unwrap());
+    for attempt in 0..5 {
+        match tokio_tungstenite::connect_async(req.clone()).await {
+            Ok((ws, _)) => return ws,
+            Err(e) if attempt < 4 => {
+                eprintln!("connect retry: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot connect {path}: {e}"),
+        }
+    }
+    unreachable!()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Sent messages waiting for delivery: id -> when sent.
+type Outstanding = Arc<Mutex<HashMap<String, Instant>>>;
+
+fn reader(mut rx: SplitStream<Ws>, outstanding: Outstanding, latencies: Arc<Mutex<Vec<f64>>>) {
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = rx.next().await {
+            if let Message::Text(t) = msg {
+                let text = t.as_str();
+                if !text.contains("\"t\":\"msg\"") {
+                    continue;
+                }
+                if let Some(i) = text.find("bench-") {
+                    let id: String = text[i..].chars().take_while(|c| *c != '"').collect();
+                    let sent = outstanding.lock().unwrap().remove(&id);
+                    if let Some(sent) = sent {
+                        latencies
+                            .lock()
+                            .unwrap()
+                            .push(sent.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let store = Store::open_sqlite(&std::path::Path::new(&a.data_dir).join("reachline.db"))
+        .await
+        .expect("the server's database");
+
+    // Practitioners: accounts and sessions written through the store, as sign-in would.
+    let mut staff_sessions = Vec::new();
+    let now = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let suffix = now % 100_000;
+    for i in 0..a.practitioners {
+        let id = store
+            .staff_create(&format!("bench{suffix}p{i}"), "practitioner", "", now)
+            .await
+            .unwrap();
+        let token = staff::new_token();
+        let csrf = staff::new_token();
+        store
+            .session_create(&staff::token_hash(&token), id, &csrf, now)
+            .await
+            .unwrap();
+        staff_sessions.push((format!("rl_console={token}"), csrf));
+    }
+
+    // Help-seekers start chats (the real form) with a few at a time.
+    let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(16));
+    let mut joins = Vec::new();
+    for _ in 0..a.seekers {
+        let (http, base, gate) = (http.clone(), a.base.clone(), gate.clone());
+        joins.push(tokio::spawn(async move {
+            let _p = gate.acquire().await.unwrap();
+            let resp = http
+                .post(format!("{base}/chat/start"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("origin", &base)
+                .body(form(&[("statement", "read"), ("who", "self")]))
+                .send()
+                .await
+                .unwrap();
+            resp.headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with("rl_chat="))
+                .expect("chat cookie")
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    let mut cookies = Vec::new();
+    for j in joins {
+        cookies.push(j.await.unwrap());
+    }
+    println!(
+        "started {} chats in {:.1} s",
+        cookies.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // Idle connections: server memory before and after every help-seeker connects.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_before = rss_kib(a.pid);
+    let mut seeker_tx: Vec<Tx> = Vec::new();
+    let outstanding: Outstanding = Arc::new(Mutex::new(HashMap::new()));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let mut seeker_rx = Vec::new();
+    for c in &cookies {
+        let ws = socket(&a.base, "/chat/ws", c).await;
+        let (tx, rx) = ws.split();
+        seeker_tx.push(tx);
+        seeker_rx.push(rx);
+    }
+    for rx in seeker_rx {
+        reader(rx, outstanding.clone(), latencies.clone());
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_after = rss_kib(a.pid);
+    let per_conn = (rss_after.saturating_sub(rss_before) as f64 * 1024.0) / a.seekers as f64;
+    println!(
+        "server RSS {} MiB -> {} MiB with {} idle help-seeker sockets: {:.1} KiB per connection",
+        rss_before / 1024,
+        rss_after / 1024,
+        a.seekers,
+        per_conn / 1024.0
+    );
+
+    // Practitioners go available and take chats (oldest first), then open a socket each.
+    let queue: Vec<i64> = store
+        .chat_queue()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    // Sockets are in start order; chats too (ids ascend), so index i = queue[i].
+    let mut pairs: Vec<(usize, Tx)> = Vec::new();
+    let mut next = 0;
+    for (cookie, csrf) in &staff_sessions {
+        http.post(format!("{}/console/chats/availability", a.base))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[("csrf", csrf), ("available", "yes")]))
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..a.per_practitioner {
+            let Some(id) = queue.get(next) else { break };
+            let resp = http
+                .post(format!("{}/console/chats/{id}/take", a.base))
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(&[("csrf", csrf)]))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 303, "take {id}");
+            let ws = socket(&a.base, &format!("/console/chats/{id}/ws"), cookie).await;
+            let (tx, rx) = ws.split();
+            reader(rx, outstanding.clone(), latencies.clone());
+            pairs.push((next, tx));
+            next += 1;
+        }
+    }
+    println!(
+        "{} chats active, {} waiting",
+        pairs.len(),
+        a.seekers - pairs.len()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Baseline: a bare WebSocket round trip (ping/pong) on one of the same sockets.
+    let base_lat = {
+        let (cookie, _) = &staff_sessions[0];
+        let id = queue[0];
+        let mut ws = socket(&a.base, &format!("/console/chats/{id}/ws"), cookie).await;
+        let mut v = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            ws.send(Message::Ping(b"b".to_vec().into())).await.unwrap();
+            while let Some(Ok(m)) = ws.next().await {
+                if matches!(m, Message::Pong(_)) {
+                    break;
+                }
+            }
+            v.push(t.elapsed().as_secs_f64() * 1000.0);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        v.sort_by(|x, y| x.partial_cmp(y).unwrap());
+        v
+    };
+
+    // The message rate: alternate sides, spread over the active chats.
+    let total = a.rate * a.seconds;
+    let interval = Duration::from_secs_f64(1.0 / a.rate as f64);
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let drive = Instant::now();
+    for n in 0..total {
+        tick.tick().await;
+        let k = (n as usize) % pairs.len();
+        let id = format!("bench-{n}");
+        let frame =
+            format!("{{\"t\":\"send\",\"cid\":\"c{n}\",\"text\":\"load test message {id}\"}}");
+        outstanding.lock().unwrap().insert(id, Instant::now());
+        // Even rounds from the help-seeker, odd from the practitioner.
+        let from_seeker = (n as usize / pairs.len()) % 2 == 0;
+        if from_seeker {
+            let i = pairs[k].0;
+            seeker_tx[i]
+                .send(Message::Text(frame.into()))
+                .await
+                .unwrap();
+        } else {
+            pairs[k].1.send(Message::Text(frame.into())).await.unwrap();
+        }
+    }
+    let drove = drive.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    let lost = outstanding.lock().unwrap().len();
+    let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    let (b50, b99) = (percentile(&base_lat, 0.5), percentile(&base_lat, 0.99));
+    println!(
+        "sent {total} messages in {drove:.1} s ({:.0}/s); delivered {} ({lost} not delivered)",
+        total as f64 / drove,
+        lat.len()
+    );
+    println!("delivery latency p50 {p50:.2} ms, p99 {p99:.2} ms (goal: p99 < 50 ms)");
+    println!("baseline WebSocket round trip p50 {b50:.2} ms, p99 {b99:.2} ms");
+    println!(
+        "ratio delivery/baseline: p50 {:.1}x, p99 {:.1}x",
+        p50 / b50,
+        p99 / b99
+    );
+    println!(
+        "memory per idle connection {:.1} KiB (goal: < 64 KiB)",
+        per_conn / 1024.0
+    );
+}

@@ -1,0 +1,553 @@
+//! Live chat: the queue, atomic take, transfer, ending, missed contacts, availability, and
+//! the cross-instance event channel (PostgreSQL LISTEN/NOTIFY). Bodies arrive sealed.
+
+use crate::conversations::{conv_from_row, CONV_SELECT};
+use crate::{on_pool, ConversationRow, Pool, Result, Store, StoreError};
+use sqlx::Row;
+
+/// Within a transaction: a waiting chat becomes missed and leaves a missed-contact record.
+/// Evaluates to whether it did.
+macro_rules! missed_in {
+    ($tx:expr, $id:expr, $reason:expr, $now:expr) => {{
+        let n = sqlx::query(
+            "UPDATE conversations SET status = 'missed', ended_at = $1 \
+             WHERE id = $2 AND channel = 'chat' AND status = 'waiting'",
+        )
+        .bind($now)
+        .bind($id)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            let row = sqlx::query("SELECT who, age_group, area FROM conversations WHERE id = $1")
+                .bind($id)
+                .fetch_one(&mut *$tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO missed_contacts (channel, reason, who, age_group, area, month, created_at) \
+                 VALUES ('chat', $1, $2, $3, $4, $5, $6)",
+            )
+            .bind($reason)
+            .bind(row.try_get::<String, _>("who")?)
+            .bind(row.try_get::<String, _>("age_group")?)
+            .bind(row.try_get::<String, _>("area")?)
+            .bind(crate::month_of($now))
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+            true
+        } else {
+            false
+        }
+    }};
+}
+
+/// What a take attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    Taken,
+    /// Someone else took it first, or it left the queue.
+    Gone,
+    /// This practitioner already has as many chats as allowed.
+    AtLimit,
+}
+
+/// What appending a chat message came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored with this sequence number.
+    New(i64),
+    /// The same client id was stored before (a re-send after a lost acknowledgement).
+    Again(i64),
+    /// The chat is not open for this sender.
+    Closed,
+}
+
+/// A practitioner and their chats, for transfer and the expected wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffAvailability {
+    pub id: i64,
+    pub username: String,
+    pub available: bool,
+    pub active_chats: i64,
+}
+
+/// The channel chat events travel on between instances.
+pub const CHAT_CHANNEL: &str = "reachline_chat";
+
+impl Store {
+    /// Creates a chat waiting in the queue.
+    pub async fn chat_create(
+        &self,
+        who: &str,
+        age_group: &str,
+        area: &str,
+        statement_version: &str,
+        language: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let id = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, language, \
+                 awaiting_reply, last_seeker_at, seeker_seen_at, created_at) \
+                 VALUES ('chat', 'waiting', $1, $2, $3, $4, $5, 1, $6, $6, $6) RETURNING id",
+            )
+            .bind(who)
+            .bind(age_group)
+            .bind(area)
+            .bind(statement_version)
+            .bind(language)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+            .try_get::<i64, _>("id")?
+        });
+        Ok(id)
+    }
+
+    /// Chats waiting in the queue, longest-waiting first.
+    pub async fn chat_queue(&self) -> Result<Vec<ConversationRow>> {
+        self.chats_where(
+            "c.channel = 'chat' AND c.status = 'waiting' ORDER BY c.created_at, c.id",
+            None,
+        )
+        .await
+    }
+
+    /// A practitioner's chats that are active or ended but not yet wrapped up.
+    pub async fn chats_of(&self, staff_id: i64) -> Result<Vec<ConversationRow>> {
+        self.chats_where(
+            "c.channel = 'chat' AND c.claimed_by = $1 AND c.status IN ('active', 'ended') ORDER BY c.taken_at, c.id",
+            Some(staff_id),
+        )
+        .await
+    }
+
+    async fn chats_where(&self, clause: &str, bind: Option<i64>) -> Result<Vec<ConversationRow>> {
+        let sql = format!("{CONV_SELECT} WHERE {clause}");
+        let rows = on_pool!(self, |pool| {
+            let mut q = sqlx::query(&sql);
+            if let Some(b) = bind {
+                q = q.bind(b);
+            }
+            let mut out = Vec::new();
+            for r in q.fetch_all(pool).await? {
+                out.push(conv_from_row!(r));
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// How many chats are ahead of this one in the queue (0 = next).
+    pub async fn chat_ahead(&self, id: i64) -> Result<i64> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM conversations q, conversations me WHERE me.id = $1 \
+                 AND q.channel = 'chat' AND q.status = 'waiting' \
+                 AND (q.created_at < me.created_at OR (q.created_at = me.created_at AND q.id < me.id))",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await?
+            .try_get::<i64, _>("n")?
+        });
+        Ok(n)
+    }
+
+    /// Takes a waiting chat for one practitioner. Atomic: of any number of concurrent takes
+    /// of one chat, exactly one succeeds; and a practitioner never goes over `limit` chats.
+    pub async fn chat_take(&self, id: i64, staff_id: i64, limit: i64, now: i64) -> Result<Take> {
+        for _ in 0..20 {
+            let result = on_pool!(self, |pool| {
+                let attempt = async {
+                    let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+                    // Locks this practitioner's row (PostgreSQL) so their own concurrent takes
+                    // count each other; SQLite's BEGIN IMMEDIATE already serialises writers.
+                    sqlx::query("UPDATE staff SET available = available WHERE id = $1")
+                        .bind(staff_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let mine: i64 = sqlx::query(
+                        "SELECT COUNT(*) AS n FROM conversations WHERE claimed_by = $1 AND channel = 'chat' \
+                         AND status = 'active'",
+                    )
+                    .bind(staff_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                    if mine >= limit {
+                        tx.rollback().await?;
+                        return Ok::<Take, sqlx::Error>(Take::AtLimit);
+                    }
+                    let n = sqlx::query(
+                        "UPDATE conversations SET claimed_by = $1, status = 'active', taken_at = $2 \
+                         WHERE id = $3 AND channel = 'chat' AND status = 'waiting' AND claimed_by IS NULL",
+                    )
+                    .bind(staff_id)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    tx.commit().await?;
+                    Ok(if n == 1 { Take::Taken } else { Take::Gone })
+                };
+                attempt.await
+            });
+            match result {
+                Ok(t) => return Ok(t),
+                // A deadlock between two takes on PostgreSQL: one is rolled back; try again.
+                Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01") => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Hands an active chat from one practitioner to another who has room for it.
+    pub async fn chat_transfer(&self, id: i64, from: i64, to: i64, limit: i64) -> Result<Take> {
+        let result = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            sqlx::query("UPDATE staff SET available = available WHERE id = $1")
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+            let theirs: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM conversations WHERE claimed_by = $1 AND channel = 'chat' \
+                 AND status = 'active'",
+            )
+            .bind(to)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+            if theirs >= limit {
+                tx.rollback().await?;
+                Take::AtLimit
+            } else {
+                let n = sqlx::query(
+                    "UPDATE conversations SET claimed_by = $1 WHERE id = $2 AND claimed_by = $3 \
+                     AND channel = 'chat' AND status = 'active' \
+                     AND EXISTS (SELECT 1 FROM staff WHERE id = $1 AND disabled = 0)",
+                )
+                .bind(to)
+                .bind(id)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                if n == 1 {
+                    Take::Taken
+                } else {
+                    Take::Gone
+                }
+            }
+        });
+        Ok(result)
+    }
+
+    /// Ends a chat. A waiting chat that ends has left the queue unanswered: it becomes a
+    /// missed contact. Returns the status it ended in, or `None` if it had already ended.
+    pub async fn chat_end(&self, id: i64, reason: &str, now: i64) -> Result<Option<String>> {
+        let status = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            let active = sqlx::query(
+                "UPDATE conversations SET status = 'ended', ended_at = $1 \
+                 WHERE id = $2 AND channel = 'chat' AND status = 'active'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let out = if active == 1 {
+                Some("ended".to_string())
+            } else if missed_in!(tx, id, reason, now) {
+                Some("missed".to_string())
+            } else {
+                None
+            };
+            tx.commit().await?;
+            out
+        });
+        Ok(status)
+    }
+
+    /// Moves waiting chats that have waited longer than `queue_before` allows, or whose
+    /// help-seeker has not been seen since `seen_before`, to missed. Returns their ids.
+    pub async fn chats_expire(
+        &self,
+        queue_before: i64,
+        seen_before: i64,
+        now: i64,
+    ) -> Result<Vec<i64>> {
+        let candidates = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(
+                "SELECT id, created_at FROM conversations WHERE channel = 'chat' AND status = 'waiting' \
+                 AND (created_at < $1 OR COALESCE(seeker_seen_at, created_at) < $2)",
+            )
+            .bind(queue_before)
+            .bind(seen_before)
+            .fetch_all(pool)
+            .await?
+            {
+                let id: i64 = r.try_get("id")?;
+                let created: i64 = r.try_get("created_at")?;
+                out.push((id, created < queue_before));
+            }
+            out
+        });
+        let mut missed = Vec::new();
+        for (id, timed_out) in candidates {
+            let reason = if timed_out {
+                "queue-timeout"
+            } else {
+                "left-queue"
+            };
+            let done = on_pool!(self, |pool| {
+                let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+                let done = missed_in!(tx, id, reason, now);
+                tx.commit().await?;
+                done
+            });
+            if done {
+                missed.push(id);
+            }
+        }
+        Ok(missed)
+    }
+
+    /// Notes that the help-seeker is still there (their page or socket is open).
+    pub async fn chat_seen(&self, id: i64, now: i64) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE conversations SET seeker_seen_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Notes many waiting help-seekers as present at once.
+    pub async fn chats_seen(&self, ids: &[i64], now: i64) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            // Integers only, formatted here: nothing from outside reaches this text.
+            let sql = format!("UPDATE conversations SET seeker_seen_at = $1 WHERE id IN ({list})");
+            on_pool!(self, |pool| {
+                sqlx::query(&sql).bind(now).execute(pool).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets the lookup of a return code on a conversation (a chat continued by message).
+    pub async fn conversation_set_lookup(&self, id: i64, lookup: &str) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE conversations SET lookup = $1 WHERE id = $2")
+                .bind(lookup)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Appends a chat message, once per client id, only while the chat is open to the
+    /// sender: a help-seeker may write while waiting or active, a practitioner only in a
+    /// chat they hold. Acknowledge only what this returns as stored.
+    pub async fn chat_append(
+        &self,
+        conversation: i64,
+        staff_id: Option<i64>,
+        client_id: &str,
+        seal: impl Fn(i64) -> Vec<u8>,
+        now: i64,
+    ) -> Result<Appended> {
+        let sender = if staff_id.is_some() {
+            "staff"
+        } else {
+            "seeker"
+        };
+        for _ in 0..20 {
+            let result = on_pool!(self, |pool| {
+                let attempt = async {
+                    let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+                    let row = sqlx::query(
+                        "SELECT status, claimed_by FROM conversations WHERE id = $1 AND channel = 'chat'",
+                    )
+                    .bind(conversation)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let open = match row {
+                        Some(r) => {
+                            let status: String = r.try_get("status")?;
+                            let claimed: Option<i64> = r.try_get("claimed_by")?;
+                            match staff_id {
+                                None => status == "waiting" || status == "active",
+                                Some(s) => status == "active" && claimed == Some(s),
+                            }
+                        }
+                        None => false,
+                    };
+                    if let Some(r) = sqlx::query(
+                        "SELECT seq FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_id = $3",
+                    )
+                    .bind(conversation)
+                    .bind(sender)
+                    .bind(client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    {
+                        tx.rollback().await?;
+                        return Ok::<Appended, sqlx::Error>(Appended::Again(r.try_get("seq")?));
+                    }
+                    if !open {
+                        tx.rollback().await?;
+                        return Ok(Appended::Closed);
+                    }
+                    let seq: i64 = sqlx::query(
+                        "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM messages WHERE conversation_id = $1",
+                    )
+                    .bind(conversation)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("s")?;
+                    sqlx::query(
+                        "INSERT INTO messages (conversation_id, seq, sender, staff_id, body_sealed, created_at, client_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(conversation)
+                    .bind(seq)
+                    .bind(sender)
+                    .bind(staff_id)
+                    .bind(seal(seq))
+                    .bind(now)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    let from_seeker = i64::from(staff_id.is_none());
+                    sqlx::query(
+                        "UPDATE conversations SET awaiting_reply = $1, \
+                         last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END WHERE id = $3",
+                    )
+                    .bind(from_seeker)
+                    .bind(now)
+                    .bind(conversation)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(Appended::New(seq))
+                };
+                attempt.await
+            });
+            match result {
+                Ok(a) => return Ok(a),
+                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    pub async fn staff_set_available(&self, staff_id: i64, available: bool) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE staff SET available = $1 WHERE id = $2")
+                .bind(i64::from(available))
+                .bind(staff_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Practitioners and supervisors who can chat, with their availability and load.
+    pub async fn staff_availability(&self) -> Result<Vec<StaffAvailability>> {
+        let rows = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(
+                "SELECT s.id, s.username, s.available, \
+                 (SELECT COUNT(*) FROM conversations c WHERE c.claimed_by = s.id AND c.channel = 'chat' \
+                  AND c.status = 'active') AS active_chats \
+                 FROM staff s WHERE s.disabled = 0 AND s.role IN ('practitioner', 'supervisor') \
+                 ORDER BY s.username",
+            )
+            .fetch_all(pool)
+            .await?
+            {
+                out.push(StaffAvailability {
+                    id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                    available: r.try_get::<i64, _>("available")? != 0,
+                    active_chats: r.try_get("active_chats")?,
+                });
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// Missed contacts per month (and area), for reporting.
+    pub async fn missed_contacts_count(
+        &self,
+        from_month: &str,
+        to_month: &str,
+        area: Option<&str>,
+    ) -> Result<i64> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM missed_contacts WHERE month >= $1 AND month <= $2 AND ($3 = '' OR area = $3)",
+            )
+            .bind(from_month)
+            .bind(to_month)
+            .bind(area.unwrap_or(""))
+            .fetch_one(pool)
+            .await?
+            .try_get::<i64, _>("n")?
+        });
+        Ok(n)
+    }
+
+    /// Tells every instance about a chat event (PostgreSQL NOTIFY; nothing to do on SQLite,
+    /// which has one instance). The payload never carries content.
+    pub async fn chat_notify(&self, payload: &str) -> Result<()> {
+        if let Pool::Postgres(pool) = &self.pool {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHAT_CHANNEL)
+                .bind(payload)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A listener for other instances' chat events (PostgreSQL only).
+    pub async fn chat_listener(&self) -> Result<Option<ChatListener>> {
+        match &self.pool {
+            Pool::Postgres(pool) => {
+                let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+                l.listen(CHAT_CHANNEL).await?;
+                Ok(Some(ChatListener(l)))
+            }
+            Pool::Sqlite(_) => Ok(None),
+        }
+    }
+}
+
+/// Receives chat event payloads from every instance (including this one).
+pub struct ChatListener(sqlx::postgres::PgListener);
+
+impl ChatListener {
+    /// The next payload. After a dropped connection sqlx reconnects and this returns `None`
+    /// once, so the caller can resynchronise.
+    pub async fn recv(&mut self) -> Result<Option<String>> {
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_string()))
+    }
+}

@@ -1,0 +1,508 @@
+//! The practitioner's side of live chat: availability, the queue (atomic take, a limit of
+//! simultaneous chats), the chat itself (socket with JavaScript, form and self-reloading
+//! transcript without), canned responses, transfer to a colleague, ending; the wrap-up is
+//! the inbox's (`/console/inbox/{id}`), so every channel's contact record is made alike.
+
+use super::{console_message, render_form, ConsoleChrome, Staff};
+use crate::chat::{self, Event, Peer};
+use crate::http;
+use crate::site::{Ctx, Fields, Shared};
+use crate::AppState;
+use askama::Template;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use reachline_core::areas;
+use reachline_store::{ConversationRow, Take};
+
+pub struct QueueRow {
+    pub id: i64,
+    pub waited: String,
+    pub who: String,
+    pub age: String,
+    pub under_18: bool,
+    pub language: String,
+}
+
+pub struct MyChat {
+    pub id: i64,
+    pub status: String,
+    pub who: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/chats.html")]
+struct QueuePage<'a> {
+    k: ConsoleChrome<'a>,
+    available: bool,
+    queue: Vec<QueueRow>,
+    mine: Vec<MyChat>,
+    limit: i64,
+    error: Option<String>,
+    open_now: bool,
+}
+
+fn minutes(seconds: i64) -> String {
+    let s = seconds.max(0);
+    format!("{} min {:02} s", s / 60, s % 60)
+}
+
+fn who_text(k: &ConsoleChrome<'_>, who: &str) -> String {
+    if who.is_empty() {
+        String::new()
+    } else {
+        k.t(&format!("contact-who-{who}"))
+    }
+}
+
+fn age_text(k: &ConsoleChrome<'_>, age: &str) -> String {
+    if age.is_empty() {
+        String::new()
+    } else {
+        k.t(&format!("contact-age-{age}"))
+    }
+}
+
+async fn queue_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<String>) -> Response {
+    let now = state.clock.now_unix();
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(me),
+    };
+    let available = state
+        .store
+        .staff_availability()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .any(|s| s.id == me.id && s.available);
+    let queue = state
+        .store
+        .chat_queue()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| QueueRow {
+            id: c.id,
+            waited: minutes(now - c.created_at),
+            who: who_text(&k, &c.who),
+            age: age_text(&k, &c.age_group),
+            under_18: c.age_group == "under-18",
+            language: state
+                .i18n
+                .all()
+                .iter()
+                .find(|l| l.tag == c.language)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| c.language.clone()),
+        })
+        .collect();
+    let mine = state
+        .store
+        .chats_of(me.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| MyChat {
+            id: c.id,
+            status: k.t(&format!("console-chat-state-{}", c.status)),
+            who: who_text(&k, &c.who),
+        })
+        .collect();
+    let has_error = error.is_some();
+    let mut resp = render_form(
+        &QueuePage {
+            available,
+            queue,
+            mine,
+            limit: state.config.helpline.chat_max_per_practitioner as i64,
+            error,
+            open_now: state.live.open_at(now),
+            k,
+        },
+        has_error,
+    );
+    // Without JavaScript the queue reloads itself; with it, console.js does.
+    resp.headers_mut().insert(
+        axum::http::header::REFRESH,
+        axum::http::HeaderValue::from_static("15"),
+    );
+    resp
+}
+
+pub async fn queue(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+) -> Response {
+    queue_page(&state, &ctx, &me, None).await
+}
+
+pub async fn availability(
+    State(state): State<Shared>,
+    Extension(me): Extension<Staff>,
+    fields: Fields,
+) -> Response {
+    let on = fields.get("available") == Some("yes");
+    let _ = state.store.staff_set_available(me.id, on).await;
+    let _ = state
+        .audit(
+            &me.username,
+            if on { "chat.available" } else { "chat.away" },
+            "",
+            "",
+        )
+        .await;
+    chat::publish(&state, Event::Queue).await;
+    http::redirect("/console/chats")
+}
+
+pub async fn take(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+) -> Response {
+    let limit = state.config.helpline.chat_max_per_practitioner as i64;
+    match state
+        .store
+        .chat_take(id, me.id, limit, state.clock.now_unix())
+        .await
+    {
+        Ok(Take::Taken) => {
+            let _ = state
+                .audit(&me.username, "chat.take", &format!("conversation:{id}"), "")
+                .await;
+            chat::publish(&state, Event::Status { c: id }).await;
+            http::redirect(&format!("/console/chats/{id}"))
+        }
+        Ok(Take::Gone) => {
+            queue_page(&state, &ctx, &me, Some(ctx.chrome.t("console-chat-gone"))).await
+        }
+        Ok(Take::AtLimit) => {
+            let msg = ctx.chrome.l.text(
+                "console-chat-at-limit",
+                &[("limit", fluent_bundle::FluentValue::from(limit))],
+            );
+            queue_page(&state, &ctx, &me, Some(msg)).await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "chat take failed");
+            state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server")
+        }
+    }
+}
+
+/// A chat this practitioner holds (or held, until wrap-up).
+async fn held(state: &AppState, me: &Staff, id: i64) -> Option<ConversationRow> {
+    let c = state.store.conversation_get(id).await.ok().flatten()?;
+    (c.channel == "chat" && c.claimed_by == Some(me.id)).then_some(c)
+}
+
+pub struct Colleague {
+    pub id: i64,
+    pub name: String,
+}
+
+pub struct CannedOption {
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/chat.html")]
+struct ChatPage<'a> {
+    k: ConsoleChrome<'a>,
+    id: i64,
+    status: String,
+    active: bool,
+    who: String,
+    age: String,
+    under_18: bool,
+    area: String,
+    statement: String,
+    language: String,
+    error: Option<String>,
+    text: String,
+    max: usize,
+    client_id: String,
+    colleagues: Vec<Colleague>,
+    canned: Vec<CannedOption>,
+}
+
+async fn chat_page(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    id: i64,
+    error: Option<String>,
+    text: String,
+) -> Response {
+    let Some(c) = held(state, me, id).await else {
+        return console_message(
+            state,
+            &ctx.chrome,
+            Some(me),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        );
+    };
+    let _ = state
+        .audit(&me.username, "chat.view", &format!("conversation:{id}"), "")
+        .await;
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(me),
+    };
+    let limit = state.config.helpline.chat_max_per_practitioner as i64;
+    let colleagues = state
+        .store
+        .staff_availability()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.id != me.id && s.available && s.active_chats < limit)
+        .map(|s| Colleague {
+            id: s.id,
+            name: s.username,
+        })
+        .collect();
+    let canned = state
+        .store
+        .canned_search("")
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| CannedOption {
+            body: super::settings::fill_placeholders(state, ctx, me, &r.body),
+            title: r.title,
+        })
+        .collect();
+    let has_error = error.is_some();
+    render_form(
+        &ChatPage {
+            id,
+            status: k.t(&format!("console-chat-state-{}", c.status)),
+            active: c.status == "active",
+            who: who_text(&k, &c.who),
+            age: age_text(&k, &c.age_group),
+            under_18: c.age_group == "under-18",
+            area: areas::find(&c.area)
+                .map(|a| a.name.to_string())
+                .unwrap_or_default(),
+            statement: c.statement_version.clone(),
+            language: c.language.clone(),
+            error,
+            text,
+            max: state.config.helpline.max_message_chars as usize,
+            client_id: chat::new_client_id(),
+            colleagues,
+            canned,
+            k,
+        },
+        has_error,
+    )
+}
+
+pub async fn show(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+) -> Response {
+    chat_page(&state, &ctx, &me, id, None, String::new()).await
+}
+
+pub async fn send(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+    fields: Fields,
+) -> Response {
+    let Some(c) = held(&state, &me, id).await else {
+        return chat_page(&state, &ctx, &me, id, None, String::new()).await;
+    };
+    let Some(key) = chat::staff_key(&state, &c) else {
+        return state.message(&ctx, StatusCode::GONE, "not-found");
+    };
+    // Without JavaScript, choosing a canned response with an empty message sends it.
+    let mut typed = fields.get("message").unwrap_or_default().to_string();
+    if typed.trim().is_empty() {
+        if let Some(title) = fields.get("canned").filter(|t| !t.is_empty()) {
+            if let Some(r) = state
+                .store
+                .canned_search("")
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .find(|r| r.title == title)
+            {
+                typed = super::settings::fill_placeholders(&state, &ctx, &me, &r.body);
+            }
+        }
+    }
+    let cid = fields
+        .get("cid")
+        .map(str::to_string)
+        .unwrap_or_else(chat::new_client_id);
+    match chat::send(&state, id, &key, Some(me.id), &cid, &typed).await {
+        Ok(_) => http::redirect(&format!("/console/chats/{id}#compose")),
+        Err(e) => {
+            let msg = e.text(&state, &ctx.chrome.l);
+            chat_page(&state, &ctx, &me, id, Some(msg), typed).await
+        }
+    }
+}
+
+pub async fn end(
+    State(state): State<Shared>,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+) -> Response {
+    if held(&state, &me, id).await.is_some() {
+        if let Ok(Some(_)) = state
+            .store
+            .chat_end(id, "ended-by-practitioner", state.clock.now_unix())
+            .await
+        {
+            let _ = state
+                .audit(&me.username, "chat.end", &format!("conversation:{id}"), "")
+                .await;
+            chat::publish(&state, Event::Status { c: id }).await;
+        }
+    }
+    http::redirect(&format!("/console/inbox/{id}#wrap-up"))
+}
+
+pub async fn transfer(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+    fields: Fields,
+) -> Response {
+    let Some(to) = fields.get("to").and_then(|v| v.parse::<i64>().ok()) else {
+        return chat_page(
+            &state,
+            &ctx,
+            &me,
+            id,
+            Some(ctx.chrome.t("console-chat-transfer-pick")),
+            String::new(),
+        )
+        .await;
+    };
+    let limit = state.config.helpline.chat_max_per_practitioner as i64;
+    match state.store.chat_transfer(id, me.id, to, limit).await {
+        Ok(Take::Taken) => {
+            let _ = state
+                .audit(
+                    &me.username,
+                    "chat.transfer",
+                    &format!("conversation:{id}"),
+                    &format!("staff:{to}"),
+                )
+                .await;
+            chat::publish(&state, Event::Status { c: id }).await;
+            http::redirect("/console/chats")
+        }
+        Ok(_) => {
+            chat_page(
+                &state,
+                &ctx,
+                &me,
+                id,
+                Some(ctx.chrome.t("console-chat-transfer-failed")),
+                String::new(),
+            )
+            .await
+        }
+        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/chat_transcript.html")]
+struct TranscriptPage<'a> {
+    k: ConsoleChrome<'a>,
+    lines: Vec<crate::conversations::MessageView>,
+    status: String,
+    live: bool,
+}
+
+pub async fn transcript(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(c) = held(&state, &me, id).await else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let Some(key) = chat::staff_key(&state, &c) else {
+        return (StatusCode::GONE, "gone").into_response();
+    };
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(&me),
+    };
+    let seeker = k.t("console-thread-help-seeker");
+    let lines = chat::lines(&state, id, &key, 0)
+        .await
+        .into_iter()
+        .map(|m| crate::conversations::MessageView {
+            seq: m.seq,
+            from_seeker: m.from_seeker,
+            who: if m.from_seeker {
+                seeker.clone()
+            } else {
+                m.staff_name.clone().unwrap_or_default()
+            },
+            when: chat::clock_text(m.at),
+            text: m.text,
+        })
+        .collect();
+    let live = c.status == "active" && !q.contains_key("still");
+    let page = TranscriptPage {
+        status: k.t(&format!("console-chat-state-{}", c.status)),
+        k,
+        lines,
+        live,
+    };
+    let mut resp =
+        chat::transcript_response(&page, live, &format!("/console/chats/{id}/transcript"));
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+pub async fn socket(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Query(after): Query<chat::After>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if chat::foreign_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "cross-site").into_response();
+    }
+    let Some(c) = held(&state, &me, id).await else {
+        return (StatusCode::FORBIDDEN, "not your chat").into_response();
+    };
+    let Some(key) = chat::staff_key(&state, &c) else {
+        return (StatusCode::GONE, "gone").into_response();
+    };
+    let peer = Peer {
+        staff: Some((me.id, me.username.clone())),
+        locale: ctx.chrome.l.clone(),
+    };
+    chat::upgrade(state.clone(), ws, id, key, peer, after.after)
+}

@@ -1,0 +1,119 @@
+'use strict';
+// Live chat in real browsers, both sides at once: a help-seeker (JavaScript on, over the
+// WebSocket; then JavaScript off, with form posts and the self-reloading transcript) and a
+// practitioner in the console, who takes the chat from the queue, answers, ends it and
+// wraps it up into a contact record. Pages are scanned with axe.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startServers } = require('../lib/server');
+const { launchBrowser, axeViolations, formatViolations } = require('../lib/browser');
+const { signedInStaff } = require('../lib/staff');
+
+const PASSWORD = 'amber lantern meadow 38';
+let servers;
+let browser;
+let practitioner;
+
+before(async () => {
+  servers = await startServers({ extraConfig: '[helpline]\nopening_hours = ["mon-sun 00:00-24:00"]\n' });
+  browser = await launchBrowser();
+  practitioner = await signedInStaff(browser, servers, 'cam', 'practitioner', PASSWORD);
+  await practitioner.goto(`${servers.base}/console/chats`);
+  await practitioner.click('form[action="/console/chats/availability"] button');
+  await practitioner.waitForSelector('text=You are available for chats.');
+});
+
+after(async () => {
+  await browser?.close();
+  await servers?.stop();
+});
+
+async function scan(page) {
+  const v = await axeViolations(page);
+  assert.equal(v.length, 0, formatViolations(page.url(), v));
+}
+
+async function startChat(seeker) {
+  await seeker.goto(`${servers.base}/chat`);
+  await seeker.check('#statement');
+  await seeker.check('#who-self');
+  await seeker.click('form[action="/chat/start"] button[type=submit]');
+  await seeker.waitForSelector('#chat-status');
+}
+
+async function takeNewest() {
+  await practitioner.goto(`${servers.base}/console/chats`);
+  const take = practitioner.locator('form[action$="/take"] button');
+  await take.last().click();
+  await practitioner.waitForURL(/\/console\/chats\/\d+$/);
+  await practitioner.waitForSelector('#chat.live', { state: 'attached' });
+}
+
+async function wrapUp() {
+  await practitioner.click('form[action$="/end"] button');
+  await practitioner.waitForURL(/\/console\/inbox\/\d+/);
+  await practitioner.check('#concern-viewing-images');
+  await practitioner.click('form[action$="/close"] button[type=submit]');
+  await practitioner.waitForURL(/\/console\/contacts\/\d+$/);
+  assert.match(await practitioner.locator('main').textContent(), /chat/i);
+}
+
+test('a chat over the WebSocket, with typing and delivery state', { timeout: 90_000 }, async () => {
+  const marker = 'bluepineapple live chat marker 6620';
+  const seekerCtx = await browser.newContext({ bypassCSP: true });
+  const seeker = await seekerCtx.newPage();
+  await seeker.goto(`${servers.base}/chat`);
+  await scan(seeker);
+  await startChat(seeker);
+  await seeker.waitForSelector('#chat-status:has-text("number 1 in the queue")');
+  assert.equal(await seeker.locator('#chat-frame').isVisible(), false, 'the live list replaces the frame');
+  await scan(seeker);
+  await scan(practitioner);
+
+  await takeNewest();
+  await seeker.waitForSelector('#chat-status:has-text("talking with a practitioner")');
+  await scan(practitioner);
+
+  await seeker.fill('#message', marker);
+  await seeker.press('#message', 'Enter');
+  await practitioner.waitForSelector(`#chat-log li:has-text("${marker}")`);
+  // The practitioner's browser received it, so the help-seeker sees "delivered".
+  await seeker.waitForSelector(`#chat-log li[data-state="delivered"]:has-text("${marker}")`);
+
+  await practitioner.locator('#message').pressSequentially('Thank you for writing');
+  await seeker.waitForSelector('#chat-typing:has-text("typing")');
+  await practitioner.press('#message', 'Enter');
+  await seeker.waitForSelector('#chat-log li:has-text("Thank you for writing")');
+  await scan(seeker);
+
+  await wrapUp();
+  await seeker.waitForSelector('form[action="/chat/continue"]');
+  await scan(seeker);
+  await seekerCtx.close();
+});
+
+test('the same chat with JavaScript off on the help-seeker side', { timeout: 90_000 }, async () => {
+  const marker = 'bluepineapple form chat marker 7731';
+  const seekerCtx = await browser.newContext({ javaScriptEnabled: false, bypassCSP: true });
+  const seeker = await seekerCtx.newPage();
+  await startChat(seeker);
+  assert.match(await seeker.locator('#chat-status').textContent(), /number 1 in the queue/);
+  await takeNewest();
+
+  await seeker.fill('#message', marker);
+  await seeker.click('#compose button[type=submit]');
+  await seeker.waitForURL(/\/chat#compose$/);
+  await practitioner.waitForSelector(`#chat-log li:has-text("${marker}")`);
+  await practitioner.fill('#message', 'Hello, take your time. www.quietharbour.example');
+  await practitioner.press('#message', 'Enter');
+  // The transcript frame reloads itself and shows the reply; the link is plain text.
+  const frame = seeker.frameLocator('#chat-frame');
+  await frame.locator('.thread li:has-text("Hello, take your time")').waitFor({ timeout: 15_000 });
+  assert.equal(await frame.locator('.thread a').count(), 0);
+
+  await wrapUp();
+  await seeker.goto(`${servers.base}/chat`);
+  assert.match(await seeker.locator('#chat-status').textContent(), /ended/);
+  await seekerCtx.close();
+});

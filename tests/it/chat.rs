@@ -1,0 +1,760 @@
+//! Live chat, both sides, through the running server: over WebSocket and with plain forms;
+//! atomic take, limits, transfer, missed contacts, flood limits, text only; two instances
+//! on one PostgreSQL; and a server killed mid-chat loses no acknowledged message.
+
+use crate::common::{between, post_form as post, walk_files, BinaryServer, TestResult, TestServer};
+use crate::console::{session_for, session_with_token};
+use futures_util::{SinkExt, StreamExt};
+use reachline_core::staff::Role;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const MARKER: &str = "bluepineapple chat marker sentence 90210";
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a socket as a browser on this site would (its cookie, its origin).
+pub async fn socket(base: &str, path: &str, cookie: &str) -> Ws {
+    let url = format!("{}{}", base.replacen("http://", "ws://", 1), path);
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    req.headers_mut().insert("origin", base.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws
+}
+
+/// The next frame of type `t` (skipping others), within five seconds.
+pub async fn next(ws: &mut Ws, t: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {t:?} frame within five seconds"))
+            .expect("socket open")
+            .expect("frame");
+        if let Message::Text(text) = msg {
+            let v: Value = serde_json::from_str(text.as_str()).unwrap();
+            if v["t"] == t {
+                return v;
+            }
+        }
+    }
+}
+
+/// Frames that arrive within `wait`.
+async fn drain(ws: &mut Ws, wait: Duration) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(wait, ws.next()).await {
+        if let Message::Text(text) = msg {
+            out.push(serde_json::from_str(text.as_str()).unwrap());
+        }
+    }
+    out
+}
+
+/// Waits for a status frame saying `status` (the queue place may be updated before it).
+async fn status_becomes(ws: &mut Ws, status: &str) {
+    loop {
+        if next(ws, "status").await["status"] == status {
+            return;
+        }
+    }
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// Starts a chat with the plain form; returns the help-seeker's client and cookie.
+pub async fn start_chat(base: &str, age: &str) -> (Client, String) {
+    let seeker = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = seeker
+        .get(format!("{base}/chat"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("action=\"/chat/start\""), "chat is not open");
+    assert!(page.contains("href=\"/exit\""));
+    let resp = post(
+        &seeker,
+        format!("{base}/chat/start"),
+        &[
+            ("statement", "read"),
+            ("who", "self"),
+            ("age", age),
+            ("area", "E23000015"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("rl_chat="))
+        .expect("chat cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (seeker, cookie)
+}
+
+async fn chat_id(s: &TestServer) -> i64 {
+    s.state.store.chat_queue().await.unwrap()[0].id
+}
+
+#[tokio::test]
+async fn help_seeker_and_practitioner_chat_over_websockets_and_the_contact_is_saved() -> TestResult
+{
+    let s = TestServer::start().await;
+    let (_seeker, cookie) = start_chat(&s.base, "adult").await;
+    let id = chat_id(&s).await;
+    let mut hs = socket(&s.base, "/chat/ws", &cookie).await;
+    let status = next(&mut hs, "status").await;
+    assert_eq!(status["status"], "waiting");
+    assert!(status["text"].as_str().unwrap().contains("number 1"));
+
+    // Help-seekers may write while they wait; the practitioner reads it on taking the chat.
+    send(&mut hs, json!({"t": "send", "cid": "a1", "text": MARKER})).await;
+    let ack = next(&mut hs, "ack").await;
+    assert_eq!(ack["seq"], 1);
+
+    // Two practitioners take at once: exactly one gets it.
+    let (p1, csrf1, _, token1) = session_with_token(&s, Role::Practitioner, 1).await;
+    let (p2, csrf2, _, token2) = session_with_token(&s, Role::Practitioner, 2).await;
+    post(
+        &p1,
+        s.url("/console/chats/availability"),
+        &[("csrf", &csrf1), ("available", "yes")],
+    )
+    .await;
+    let queue = p1.get(s.url("/console/chats")).send().await?.text().await?;
+    assert!(queue.contains(&format!("/console/chats/{id}/take")));
+    let take = |c: Client, csrf: String| {
+        let url = s.url(&format!("/console/chats/{id}/take"));
+        async move { post(&c, url, &[("csrf", &csrf)]).await.status() }
+    };
+    let (a, b) = tokio::join!(
+        take(p1.clone(), csrf1.clone()),
+        take(p2.clone(), csrf2.clone())
+    );
+    let wins = [a, b]
+        .iter()
+        .filter(|st| **st == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(wins, 1, "{a} {b}");
+    let (p, csrf, token) = if a == StatusCode::SEE_OTHER {
+        (p1, csrf1, token1)
+    } else {
+        (p2, csrf2, token2)
+    };
+    status_becomes(&mut hs, "active").await;
+
+    let mut ps = socket(
+        &s.base,
+        &format!("/console/chats/{id}/ws"),
+        &format!("rl_console={token}"),
+    )
+    .await;
+    let first = next(&mut ps, "msg").await;
+    assert_eq!(first["text"], MARKER);
+    assert_eq!(first["mine"], false);
+    // Delivery state: the practitioner's client says it has seq 1; the help-seeker hears so.
+    send(&mut ps, json!({"t": "seen", "seq": 1})).await;
+    assert_eq!(next(&mut hs, "delivered").await["seq"], 1);
+    // Typing reaches the other side only.
+    send(&mut ps, json!({"t": "typing"})).await;
+    next(&mut hs, "typing").await;
+    send(&mut ps, json!({"t": "send", "cid": "p1", "text": "Hello, I am here to listen. See https://quietharbour.example"})).await;
+    assert_eq!(next(&mut ps, "ack").await["seq"], 2);
+    let reply = next(&mut hs, "msg").await;
+    assert_eq!(reply["seq"], 2);
+    assert!(reply["text"]
+        .as_str()
+        .unwrap()
+        .contains("https://quietharbour.example"));
+
+    // The help-seeker's connection drops; two messages arrive meanwhile; on reconnect with
+    // the last sequence number they get exactly those, once.
+    drop(hs);
+    for (cid, text) in [("p2", "Are you still there?"), ("p3", "Take your time.")] {
+        send(&mut ps, json!({"t": "send", "cid": cid, "text": text})).await;
+        next(&mut ps, "ack").await;
+    }
+    let mut hs = socket(&s.base, "/chat/ws?after=2", &cookie).await;
+    let frames = drain(&mut hs, Duration::from_millis(700)).await;
+    let seqs: Vec<i64> = frames
+        .iter()
+        .filter(|f| f["t"] == "msg")
+        .map(|f| f["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![3, 4]);
+    // A message re-sent after a lost acknowledgement is stored once.
+    send(
+        &mut hs,
+        json!({"t": "send", "cid": "a2", "text": "I am back"}),
+    )
+    .await;
+    let first_ack = next(&mut hs, "ack").await;
+    send(
+        &mut hs,
+        json!({"t": "send", "cid": "a2", "text": "I am back"}),
+    )
+    .await;
+    let again = next(&mut hs, "ack").await;
+    assert_eq!(first_ack["seq"], again["seq"]);
+    assert_eq!(s.state.store.messages(id, 0).await?.len(), 5);
+
+    // The practitioner ends the chat; the help-seeker is told, and offered what comes next.
+    let resp = post(
+        &p,
+        s.url(&format!("/console/chats/{id}/end")),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    status_becomes(&mut hs, "ended").await;
+    let page = reqwest::Client::new()
+        .get(s.url("/chat"))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(page.contains("action=\"/chat/continue\""));
+
+    // Wrap-up makes the contact record.
+    let resp = post(
+        &p,
+        s.url(&format!("/console/inbox/{id}/close")),
+        &[
+            ("csrf", &csrf),
+            ("concern-viewing-images", "on"),
+            ("arrested", "no"),
+            ("action-safety-plan", "on"),
+            ("first_this_year", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let contact_id: i64 = resp.headers()["location"]
+        .to_str()?
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()?;
+    let contact = s.state.store.contact_get(contact_id).await?.unwrap();
+    assert_eq!(contact.channel, "chat");
+    let log = s.state.store.audit_all().await?;
+    for a in [
+        "chat.available",
+        "chat.take",
+        "chat.end",
+        "conversation.close",
+    ] {
+        assert!(log.iter().any(|e| e.action == a), "{a} not audited");
+    }
+
+    // The marker sentence is nowhere in plain text at rest.
+    if crate::common::postgres_url().is_none() {
+        for file in walk_files(s.dir.path()) {
+            let bytes = std::fs::read(&file)?;
+            assert!(
+                !bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()),
+                "{} holds the chat text",
+                file.display()
+            );
+        }
+    } else {
+        for m in s.state.store.messages(id, 0).await? {
+            assert!(!m
+                .body_sealed
+                .windows(MARKER.len())
+                .any(|w| w == MARKER.as_bytes()));
+        }
+    }
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_same_chat_works_without_javascript() -> TestResult {
+    let s = TestServer::start_with(|c| c.helpline.max_message_chars = 200).await;
+    let (seeker, _cookie) = start_chat(&s.base, "under-18").await;
+    let id = chat_id(&s).await;
+    let page = seeker.get(s.url("/chat")).send().await?.text().await?;
+    assert!(page.contains("number 1 in the queue"));
+    assert!(
+        page.contains("href=\"/under-18\""),
+        "under-18 pathway offered"
+    );
+    assert!(page.contains("<iframe") && page.contains("src=\"/chat/transcript#latest\""));
+    let cid = between(&page, "name=\"cid\" value=\"", "\"")
+        .unwrap()
+        .to_string();
+    // The transcript frame reloads itself while the chat is on, and is framable only here.
+    let t = seeker.get(s.url("/chat/transcript")).send().await?;
+    assert!(t.headers()["refresh"]
+        .to_str()?
+        .starts_with("4; url=/chat/transcript?r="));
+    assert!(t.headers()["content-security-policy"]
+        .to_str()?
+        .contains("frame-ancestors 'self'"));
+
+    // A form post sends; posting the same form twice stores it once.
+    for _ in 0..2 {
+        let resp = post(
+            &seeker,
+            s.url("/chat/send"),
+            &[("cid", &cid), ("message", MARKER)],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(s.state.store.messages(id, 0).await?.len(), 1);
+    // Too long: a clear error, and the text is kept.
+    let long = "x".repeat(201);
+    let resp = post(
+        &seeker,
+        s.url("/chat/send"),
+        &[("cid", "f2"), ("message", &long)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await?;
+    assert!(html.contains("too long") && html.contains(&long));
+    // Empty: refused.
+    let resp = post(
+        &seeker,
+        s.url("/chat/send"),
+        &[("cid", "f3"), ("message", "   ")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // No uploads: a multipart body is refused and nothing is stored.
+    let form = reqwest::multipart::Form::new()
+        .text("message", "with a file")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![0x89, b'P', b'N', b'G']).file_name("a.png"),
+        );
+    let resp = seeker
+        .post(s.url("/chat/send"))
+        .multipart(form)
+        .send()
+        .await?;
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    assert_eq!(s.state.store.messages(id, 0).await?.len(), 1);
+
+    // The practitioner answers with plain forms too; a canned response can be sent by name.
+    let (p, csrf, _) = session_for(&s, Role::Practitioner, 1).await;
+    s.state
+        .store
+        .canned_save(
+            None,
+            "Welcome",
+            "Thank you for reaching out. We are open {opening_hours}.",
+            s.now(),
+            "sup",
+        )
+        .await?;
+    let resp = post(
+        &p,
+        s.url(&format!("/console/chats/{id}/take")),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let chat = p
+        .get(s.url(&format!("/console/chats/{id}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(chat.contains("under-18 pathway"));
+    let t = p
+        .get(s.url(&format!("/console/chats/{id}/transcript")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(t.contains(MARKER));
+    let resp = post(
+        &p,
+        s.url(&format!("/console/chats/{id}/send")),
+        &[
+            ("csrf", &csrf),
+            ("cid", "s1"),
+            (
+                "message",
+                "<a href=\"https://quietharbour.example\">click</a> www.quietharbour.example",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = post(
+        &p,
+        s.url(&format!("/console/chats/{id}/send")),
+        &[
+            ("csrf", &csrf),
+            ("cid", "s2"),
+            ("message", ""),
+            ("canned", "Welcome"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let t = seeker
+        .get(s.url("/chat/transcript"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(t.contains("You are talking with a practitioner"));
+    assert!(
+        t.contains("click&#60;/a&#62;") || t.contains("click&lt;/a&gt;"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("<a href=\"https://quietharbour")
+            && !t.contains("href=\"http://www.quietharbour")
+    );
+    assert!(t.contains("Thank you for reaching out. We are open"));
+    assert!(!t.contains("{opening_hours}"));
+
+    // The help-seeker ends the chat; then a return code continues it by secure message.
+    let resp = post(&seeker, s.url("/chat/end"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let page = seeker.get(s.url("/chat")).send().await?.text().await?;
+    assert!(page.contains("This chat has ended"));
+    let resp = post(
+        &seeker,
+        s.url("/chat/send"),
+        &[("cid", "f9"), ("message", "late")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = post(&seeker, s.url("/chat/continue"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await?;
+    let code = between(&html, "<code>", "</code>")
+        .expect("a return code")
+        .to_string();
+    assert!(html.contains(&format!("value=\"{code}\"")));
+    assert!(s
+        .state
+        .store
+        .conversation_get(id)
+        .await?
+        .unwrap()
+        .lookup
+        .is_some());
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn out_of_hours_offers_a_message_or_a_callback_and_takes_no_chat() -> TestResult {
+    let s = TestServer::start().await;
+    // Saturday 7 March 2026, noon in London: closed by the default hours.
+    s.clock.advance(5 * 86_400 + 2 * 3600);
+    let page = s.browser().get(s.url("/chat")).send().await?.text().await?;
+    assert!(
+        page.contains("href=\"/contact/message\"") && page.contains("href=\"/contact/callback\"")
+    );
+    assert!(!page.contains("action=\"/chat/start\""));
+    post(&s.client(), s.url("/chat/start"), &[("statement", "read")]).await;
+    assert!(s.state.store.chat_queue().await?.is_empty());
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn chats_left_unanswered_become_missed_contacts() -> TestResult {
+    let s = TestServer::start_with(|c| c.helpline.chat_queue_timeout_minutes = 30).await;
+    let (seeker, _) = start_chat(&s.base, "adult").await;
+    let id = chat_id(&s).await;
+    // The help-seeker keeps the page open (the transcript frame reloads) for 31 minutes.
+    for _ in 0..31 {
+        s.clock.advance(60);
+        seeker.get(s.url("/chat/transcript")).send().await?;
+        s.state.housekeeping().await;
+    }
+    let c = s.state.store.conversation_get(id).await?.unwrap();
+    assert_eq!(c.status, "missed");
+    let page = seeker.get(s.url("/chat")).send().await?.text().await?;
+    assert!(page.contains("nobody was free"));
+    assert!(page.contains("href=\"/contact/callback\""));
+    // Someone who closes the page leaves the queue too.
+    let (_gone, _) = start_chat(&s.base, "adult").await;
+    s.clock.advance(150);
+    s.state.housekeeping().await;
+    assert!(s.state.store.chat_queue().await?.is_empty());
+    let month = reachline_store::month_of(s.now());
+    assert_eq!(
+        s.state
+            .store
+            .missed_contacts_count(&month, &month, None)
+            .await?,
+        2
+    );
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn limits_transfer_floods_and_foreign_sockets() -> TestResult {
+    let s = TestServer::start_with(|c| c.helpline.chat_max_per_practitioner = 1).await;
+    let (_a, cookie_a) = start_chat(&s.base, "adult").await;
+    let (_b, _cookie_b) = start_chat(&s.base, "adult").await;
+    let queue = s.state.store.chat_queue().await?;
+    let (first, second) = (queue[0].id, queue[1].id);
+    let (p1, csrf1, _) = session_for(&s, Role::Practitioner, 1).await;
+    let (p2, csrf2, p2_id) = session_for(&s, Role::Practitioner, 2).await;
+    assert_eq!(
+        post(
+            &p1,
+            s.url(&format!("/console/chats/{first}/take")),
+            &[("csrf", &csrf1)]
+        )
+        .await
+        .status(),
+        StatusCode::SEE_OTHER
+    );
+    // At the limit of one chat, a second take is refused with a clear message.
+    let resp = post(
+        &p1,
+        s.url(&format!("/console/chats/{second}/take")),
+        &[("csrf", &csrf1)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(resp.text().await?.contains("already have 1"));
+    // Transfer to a colleague who is available and has room.
+    post(
+        &p2,
+        s.url("/console/chats/availability"),
+        &[("csrf", &csrf2), ("available", "yes")],
+    )
+    .await;
+    let resp = post(
+        &p1,
+        s.url(&format!("/console/chats/{first}/transfer")),
+        &[("csrf", &csrf1), ("to", &p2_id.to_string())],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        s.state
+            .store
+            .conversation_get(first)
+            .await?
+            .unwrap()
+            .claimed_by,
+        Some(p2_id)
+    );
+    // The first practitioner can no longer write in it.
+    let resp = post(
+        &p1,
+        s.url(&format!("/console/chats/{first}/send")),
+        &[("csrf", &csrf1), ("message", "hi")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    // Flooding: a burst past the allowance is refused, and says so.
+    let mut ws = socket(&s.base, "/chat/ws", &cookie_a).await;
+    for i in 0..12 {
+        send(
+            &mut ws,
+            json!({"t": "send", "cid": format!("c{i}"), "text": format!("message {i}")}),
+        )
+        .await;
+    }
+    let frames = drain(&mut ws, Duration::from_millis(800)).await;
+    let acks = frames.iter().filter(|f| f["t"] == "ack").count();
+    let floods = frames
+        .iter()
+        .filter(|f| f["t"] == "error" && f["code"] == "chat-flood")
+        .count();
+    assert!(
+        acks >= 5 && floods >= 4 && acks + floods == 12,
+        "{acks} acks, {floods} refused"
+    );
+    // Text only: binary frames are refused; oversized frames close the socket.
+    ws.send(Message::Binary(vec![0x89, b'P', b'N', b'G'].into()))
+        .await?;
+    let e = next(&mut ws, "error").await;
+    assert_eq!(e["code"], "text-only");
+    send(&mut ws, json!({"t": "nonsense"})).await;
+    assert_eq!(next(&mut ws, "error").await["code"], "bad-frame");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let huge = "y".repeat(5000);
+    send(&mut ws, json!({"t": "send", "cid": "big", "text": huge})).await;
+    let e = next(&mut ws, "error").await;
+    assert_eq!(e["code"], "message-too-long");
+    assert!(e["text"].as_str().unwrap().contains("4000"));
+
+    // A socket opened from another site is refused.
+    let mut req = s
+        .base
+        .replacen("http://", "ws://", 1)
+        .add_path("/chat/ws")
+        .into_client_request()?;
+    req.headers_mut().insert("cookie", cookie_a.parse()?);
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse()?);
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    // And no socket without a chat.
+    let mut req = s
+        .base
+        .replacen("http://", "ws://", 1)
+        .add_path("/chat/ws")
+        .into_client_request()?;
+    req.headers_mut().insert("origin", s.base.parse()?);
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    s.stop().await;
+    Ok(())
+}
+
+trait AddPath {
+    fn add_path(self, p: &str) -> String;
+}
+impl AddPath for String {
+    fn add_path(self, p: &str) -> String {
+        format!("{self}{p}")
+    }
+}
+
+#[tokio::test]
+async fn two_instances_on_one_postgresql_chat_normally() -> TestResult {
+    if crate::common::postgres_url().is_none() {
+        eprintln!("two instances need PostgreSQL: set REACHLINE_TEST_POSTGRES_URL");
+        return Ok(());
+    }
+    let a = TestServer::start().await;
+    let b = a.start_beside().await;
+    let (_seeker, cookie) = start_chat(&a.base, "adult").await;
+    let id = a.state.store.chat_queue().await?[0].id;
+    let mut hs = socket(&a.base, "/chat/ws", &cookie).await;
+    assert_eq!(next(&mut hs, "status").await["status"], "waiting");
+    // The practitioner is on the other instance.
+    let (p, csrf, _, token) = session_with_token(&b, Role::Practitioner, 1).await;
+    let resp = post(
+        &p,
+        b.url(&format!("/console/chats/{id}/take")),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    status_becomes(&mut hs, "active").await;
+    let mut ps = socket(
+        &b.base,
+        &format!("/console/chats/{id}/ws"),
+        &format!("rl_console={token}"),
+    )
+    .await;
+    next(&mut ps, "status").await;
+    send(
+        &mut hs,
+        json!({"t": "send", "cid": "x1", "text": "hello from instance a"}),
+    )
+    .await;
+    assert_eq!(next(&mut ps, "msg").await["text"], "hello from instance a");
+    send(&mut ps, json!({"t": "typing"})).await;
+    next(&mut hs, "typing").await;
+    send(
+        &mut ps,
+        json!({"t": "send", "cid": "y1", "text": "hello from instance b"}),
+    )
+    .await;
+    assert_eq!(next(&mut hs, "msg").await["text"], "hello from instance b");
+    b.stop().await;
+    a.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn killing_the_server_mid_chat_loses_no_acknowledged_message() -> TestResult {
+    const ALWAYS: &[(&str, &str)] = &[("REACHLINE_HELPLINE_OPENING_HOURS", "mon-sun 00:00-24:00")];
+    let mut server = BinaryServer::start(ALWAYS);
+    let (_seeker, cookie) = start_chat(&server.base, "adult").await;
+    let mut ws = socket(&server.base, "/chat/ws", &cookie).await;
+    next(&mut ws, "status").await;
+    // Send steadily (within the flood allowance) and kill the server part-way.
+    let mut acked = Vec::new();
+    for i in 0..6 {
+        send(
+            &mut ws,
+            json!({"t": "send", "cid": format!("k{i}"), "text": format!("durable message {i}")}),
+        )
+        .await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while acked.len() < 3 && tokio::time::Instant::now() < deadline {
+        let f = next(&mut ws, "ack").await;
+        acked.push((
+            f["cid"].as_str().unwrap().to_string(),
+            f["seq"].as_i64().unwrap(),
+        ));
+    }
+    let _ = std::process::Command::new("kill")
+        .arg("-KILL")
+        .arg(server.child.id().to_string())
+        .status();
+    let _ = server.child.wait();
+    // Whatever else was acknowledged before the kill counts too.
+    while let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(200), ws.next()).await
+    {
+        let f: Value = serde_json::from_str(t.as_str())?;
+        if f["t"] == "ack" {
+            acked.push((
+                f["cid"].as_str().unwrap().to_string(),
+                f["seq"].as_i64().unwrap(),
+            ));
+        }
+    }
+    assert!(acked.len() >= 3);
+
+    // Restart on the same data; the client reconnects from the start and finds every
+    // acknowledged message, each once.
+    let restarted = server.restart(ALWAYS);
+    let mut ws = socket(&restarted.base, "/chat/ws?after=0", &cookie).await;
+    let frames = drain(&mut ws, Duration::from_millis(800)).await;
+    let got: Vec<(i64, String)> = frames
+        .iter()
+        .filter(|f| f["t"] == "msg")
+        .map(|f| {
+            (
+                f["seq"].as_i64().unwrap(),
+                f["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (cid, seq) in &acked {
+        let n: usize = cid[1..].parse()?;
+        assert!(
+            got.contains(&(*seq, format!("durable message {n}"))),
+            "acknowledged message {cid} (seq {seq}) lost after the kill: {got:?}"
+        );
+    }
+    let mut seqs: Vec<i64> = got.iter().map(|g| g.0).collect();
+    seqs.dedup();
+    assert_eq!(seqs.len(), got.len(), "a message came twice");
+    Ok(())
+}
