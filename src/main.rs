@@ -100,6 +100,55 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// Take a consistent, encrypted backup while the service runs (never holds the master key).
+    Backup {
+        #[command(flatten)]
+        store: Store,
+        /// Where to write the backup (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Who can open it: an age1… public key, or a file of public keys or age identities
+        /// (e.g. from `reachline keys backup-identity`). Repeat for several.
+        #[arg(long = "recipient")]
+        recipients: Vec<String>,
+    },
+    /// Restore a backup into an empty data directory, checking it before it is put in place.
+    Restore {
+        #[command(flatten)]
+        store: Store,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The master key file exported with `reachline keys export`.
+        #[arg(long)]
+        master_key: Option<PathBuf>,
+        /// The age identity file that opens the backup.
+        #[arg(long)]
+        identity: PathBuf,
+    },
+    /// The master key and backup identities.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a copy of the master key (0600) to keep offline, apart from the backups.
+    Export {
+        #[command(flatten)]
+        store: Store,
+        /// Where to write it (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create an age identity for encrypting backups; prints its public key.
+    BackupIdentity {
+        /// Where to write the identity (0600, must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -499,6 +548,76 @@ fn main() -> anyhow::Result<()> {
                     let config = load(cli.config.as_deref(), store)?;
                     let n = runtime()?.block_on(reachline_web::ops::demo_purge(&config))?;
                     println!("removed {n} synthetic contact records");
+                    Ok(())
+                }
+            }
+        }
+        Command::Backup {
+            store,
+            out,
+            recipients,
+        } => {
+            let recipients = reachline_web::backup::parse_recipients(&recipients)?;
+            let config = load(cli.config.as_deref(), store)?;
+            let summary = runtime()?.block_on(reachline_web::backup::backup(
+                &config,
+                clock(),
+                &out,
+                &recipients,
+            ))?;
+            println!(
+                "backup written to {} ({} database, {} bytes before encryption; the master key is not in it)",
+                out.display(),
+                summary.backend,
+                summary.bytes
+            );
+            Ok(())
+        }
+        Command::Restore {
+            store,
+            from,
+            master_key,
+            identity,
+        } => {
+            let Some(master_key) = master_key else {
+                anyhow::bail!(
+                    "restore needs --master-key KEYFILE (the key written by `reachline keys export`): \
+                     a backup never contains the master key, and without it nothing can be read. Nothing was restored."
+                );
+            };
+            let config = load(cli.config.as_deref(), store)?;
+            let summary = runtime()?.block_on(reachline_web::backup::restore(
+                &config,
+                clock(),
+                &from,
+                &master_key,
+                &identity,
+            ))?;
+            println!(
+                "restored into {} ({} database): migrations current, {} data keys unwrap, audit log intact ({} entries)",
+                config.data_dir().display(),
+                summary.backend,
+                summary.data_keys,
+                summary.audit_entries
+            );
+            Ok(())
+        }
+        Command::Keys { command } => {
+            match command {
+                KeysCommand::Export { store, out } => {
+                    let config = load(cli.config.as_deref(), store)?;
+                    reachline_web::backup::keys_export(&config, &out)?;
+                    println!(
+                    "master key written to {} (mode 0600): keep it offline, apart from the backups",
+                    out.display()
+                );
+                    Ok(())
+                }
+                KeysCommand::BackupIdentity { out } => {
+                    let public = reachline_web::backup::new_identity(&out)?;
+                    println!("backup identity written to {} (mode 0600): keep it offline; it opens backups", out.display());
+                    println!("public key (give it to `reachline backup --recipient`):");
+                    println!("{public}");
                     Ok(())
                 }
             }

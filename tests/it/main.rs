@@ -7,5 +7,6 @@ mod common;
 mod console;
 mod conversations;
 mod deterrence;
+mod operations;
 mod reporting;
 mod site;

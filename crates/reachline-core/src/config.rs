@@ -20,6 +20,7 @@ pub struct Config {
     pub deterrence: Deterrence,
     pub selfhelp: SelfHelp,
     pub reach: Reach,
+    pub metrics: Metrics,
     pub log: Log,
 }
 
@@ -101,6 +102,12 @@ pub struct Reach {
     pub geoip_database: String,
     pub geoip_field: String,
     pub geoip_areas: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metrics {
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -263,6 +270,8 @@ pub const DOCS: &[(&str, &str)] = &[
     ("reach.geoip_database", "Optional GeoIP database (.mmdb) used to find a visitor's police force area on their first visit of the year; the address is discarded straight after. Empty: areas come only from what people choose."),
     ("reach.geoip_field", "Dotted path of the field to read from a GeoIP record, e.g. subdivisions.1.iso_code."),
     ("reach.geoip_areas", "Map GeoIP field values to police force area codes, as \"VALUE=CODE\" (e.g. \"STS=E23000015\"). A value that is itself an area code needs no entry."),
+    ("metrics", "Prometheus metrics: counts only, never an address, user agent, return code or text."),
+    ("metrics.listen", "Address and port of a separate listener that serves /metrics (Prometheus text format), e.g. 127.0.0.1:9090. Keep it private: bind to localhost or an internal network. Empty: no metrics listener."),
     ("log", "Logging. Log lines never carry an IP address, user agent, return code or content."),
     ("log.filter", "tracing filter, e.g. info or reachline=debug,info."),
 ];

@@ -171,6 +171,12 @@ impl MasterKey {
         MasterKey(key)
     }
 
+    /// The raw key, for `reachline keys export` and restores, which write it only to new
+    /// owner-only (0600) files.
+    pub fn key_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
     /// Wraps a data key for storage in the database.
     pub fn wrap(&self, purpose: &str, version: i64, data_key: &Key) -> Vec<u8> {
         self.0.seal(

@@ -331,6 +331,17 @@ impl Store {
         Ok(())
     }
 
+    /// How many chats are active now (for metrics).
+    pub async fn chats_active_count(&self) -> Result<i64> {
+        let n = on_pool!(self, |pool| sqlx::query(
+            "SELECT COUNT(*) AS n FROM conversations WHERE channel = 'chat' AND status = 'active'"
+        )
+        .fetch_one(pool)
+        .await?
+        .try_get::<i64, _>("n")?);
+        Ok(n)
+    }
+
     /// Notes many waiting help-seekers as present at once.
     pub async fn chats_seen(&self, ids: &[i64], now: i64) -> Result<()> {
         for chunk in ids.chunks(500) {

@@ -19,6 +19,7 @@ mod audit;
 mod chat;
 mod conversations;
 mod deterrence;
+mod ops;
 mod reach;
 mod safeguarding;
 mod settings;
@@ -29,6 +30,7 @@ pub use audit::AuditFilter;
 pub use chat::{Appended, ChatListener, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};
+pub use ops::{KeyringRow, PoolStats};
 pub use reach::{DailyCount, FirstVisitCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use settings::{CannedRow, StatementRow};
@@ -102,9 +104,23 @@ impl Store {
     /// Opens (creating if needed) the embedded SQLite database at `path`, in WAL mode with
     /// `secure_delete` on, and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
+        let store = Self::connect_sqlite(path, true).await?;
+        if let Pool::Sqlite(pool) = &store.pool {
+            SQLITE_MIGRATIONS.run(pool).await?;
+        }
+        Ok(store)
+    }
+
+    /// Opens an existing SQLite database without creating it or applying migrations (for
+    /// backups taken beside a running server, which owns the schema).
+    pub async fn open_sqlite_existing(path: &Path) -> Result<Store> {
+        Self::connect_sqlite(path, false).await
+    }
+
+    async fn connect_sqlite(path: &Path, create: bool) -> Result<Store> {
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
@@ -115,7 +131,6 @@ impl Store {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
         })

@@ -493,6 +493,11 @@ pub async fn send(
         .await
     {
         Ok(Appended::New(seq)) => {
+            state.metrics.add_counter(
+                "reachline_chat_messages_total",
+                "Chat messages stored (both sides).",
+                1,
+            );
             publish(state, Event::Message { c, seq }).await;
             Ok(seq)
         }

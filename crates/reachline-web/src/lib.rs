@@ -4,6 +4,7 @@
 //! [`router`] is the whole site; [`serve`] runs it until a shutdown signal and flushes
 //! buffered counts on the way out. Nothing here reads the wall clock directly.
 
+pub mod backup;
 pub mod chat;
 pub mod console;
 pub mod content;
@@ -11,6 +12,7 @@ pub mod conversations;
 pub mod deterrence;
 pub mod http;
 pub mod i18n;
+pub mod metrics;
 pub mod ops;
 pub mod reach;
 pub mod reporting;
@@ -69,6 +71,8 @@ pub struct AppState {
     pub gateway: deterrence::Gateway,
     /// Live chat events, here and across instances.
     pub chat: chat::Hub,
+    /// Prometheus counters and gauges (served on `metrics.listen`).
+    pub metrics: metrics::Metrics,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +230,7 @@ impl AppState {
             audit_key,
             gateway,
             chat: chat::Hub::new(),
+            metrics: metrics::Metrics::new(),
             sign_in_guard: console::auth::SignInGuard::new(
                 config.console.failed_sign_ins_per_minute,
             ),
@@ -302,6 +307,22 @@ impl AppState {
             Err(e) => tracing::warn!(error = %e, "could not move unanswered chats to missed"),
         }
         self.chat.tidy();
+        if let Ok(q) = self.store.chat_queue().await {
+            self.metrics.set_gauge(
+                "reachline_chats_waiting",
+                "Chats waiting in the queue.",
+                q.len() as f64,
+            );
+        }
+        if let Ok(n) = self.store.chats_active_count().await {
+            self.metrics
+                .set_gauge("reachline_chats_active", "Chats in progress.", n as f64);
+        }
+        self.metrics.set_gauge(
+            "reachline_chat_sockets",
+            "Chat WebSockets open on this instance.",
+            self.chat.listeners() as f64,
+        );
         let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
         match self.store.contact_notes_purge(notes_before).await {
             Ok(0) => {}
@@ -376,7 +397,8 @@ async fn count_first_visit(State(state): State<Shared>, req: Request, next: Next
         && !req.uri().path().starts_with("/static/")
         && req.uri().path() != "/exit"
         && req.uri().path() != "/language"
-        && req.uri().path() != "/healthz";
+        && req.uri().path() != "/healthz"
+        && req.uri().path() != "/readyz";
     let https = http::is_https(req.headers(), state.config.server.trust_forwarded_proto);
     // Only the GeoIP lookup ever sees the address; it is not kept.
     let peer = req
@@ -439,6 +461,35 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready to serve: the database answers, its migrations are current and the deterrence
+/// lists are loaded. 503 with a short plain reason otherwise (for load balancers).
+async fn readyz(State(state): State<Shared>) -> Response {
+    let not_ready = |reason: &'static str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            reason,
+        )
+            .into_response()
+    };
+    if !state.store.ping().await {
+        return not_ready("database unreachable\n");
+    }
+    match state.store.pending_migrations().await {
+        Ok(p) if p.is_empty() => {}
+        Ok(_) => return not_ready("database migrations pending\n"),
+        Err(_) => return not_ready("database migrations unknown\n"),
+    }
+    if !state.gateway.is_loaded() {
+        return not_ready("deterrence lists not loaded\n");
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ready\n",
+    )
+        .into_response()
+}
+
 /// The whole site.
 pub fn router(state: Shared) -> Router {
     let page =
@@ -472,6 +523,7 @@ pub fn router(state: Shared) -> Router {
         .route("/language", get(site::language))
         .route("/exit", get(site::exit))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route(
             "/static/site.css",
             get(|| static_file(SITE_CSS, "text/css; charset=utf-8")),
@@ -547,6 +599,10 @@ pub fn router(state: Shared) -> Router {
             },
         ))
         .layer(middleware::from_fn(http::log_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -564,12 +620,31 @@ pub async fn serve(
             let mut tick = tokio::time::interval(Duration::from_secs(10));
             loop {
                 tick.tick().await;
+                let started = std::time::Instant::now();
                 state.housekeeping().await;
+                state
+                    .metrics
+                    .housekeeping_ran(started.elapsed().as_secs_f64());
             }
         })
     };
     let relay = tokio::spawn(chat::relay(state.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let metrics_server = if state.config.metrics.listen.is_empty() {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(&state.config.metrics.listen).await?;
+        tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+        let mut stop = stop_rx.clone();
+        let app = metrics::router(state.clone());
+        Some(tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        }))
+    };
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
     let mut stop_rx2 = stop_rx.clone();
     let server = axum::serve(
@@ -604,6 +679,9 @@ pub async fn serve(
     };
     housekeeping.abort();
     relay.abort();
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     if let Err(e) = state.reach.flush(&state.store).await {
         tracing::error!(error = %e, "could not write reach counts at shutdown");
     }

@@ -86,13 +86,23 @@ pub async fn audit_verify(config: &Config, clock: SharedClock) -> Result<usize, 
     }
     let master = MasterKey::load(&path).map_err(StartError::Key)?;
     let store = open_store(config).await?;
+    let result = audit_verify_store(&store, &master, clock.now_unix()).await;
+    store.close().await;
+    result
+}
+
+/// Checks the whole audit chain of an open store with the given master key (also used to
+/// check a restore before it is put in place).
+pub async fn audit_verify_store(
+    store: &reachline_store::Store,
+    master: &MasterKey,
+    now: i64,
+) -> Result<usize, OpsError> {
     let entries = store.audit_all().await?;
     if entries.is_empty() && store.keyring_versions("audit").await?.is_empty() {
-        store.close().await;
         return Ok(0);
     }
-    let key = data_key(&store, &master, "audit", clock.now_unix()).await?;
-    store.close().await;
+    let key = data_key(store, master, "audit", now).await?;
     audit::verify(&key, &entries).map_err(OpsError::Broken)
 }
 

@@ -25,6 +25,8 @@ pub struct Loaded {
     pub tombstones: HashSet<String>,
     pub lists: usize,
     pub entries: i64,
+    /// (kind, name, version) of each list in force.
+    pub versions: Vec<(String, String, i64)>,
 }
 
 type CounterKey = (String, i64, String, String, &'static str);
@@ -36,6 +38,8 @@ pub struct Gateway {
     keys: Mutex<HashMap<String, (Option<PartnerRow>, Instant)>>,
     buckets: Mutex<HashMap<i64, (f64, Instant)>>,
     lists_key: Key,
+    /// True once lists have been loaded from the store at least once.
+    ready: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,13 +60,20 @@ impl Gateway {
                 tombstones: HashSet::new(),
                 lists: 0,
                 entries: 0,
+                versions: Vec::new(),
             })),
             generation: tokio::sync::Mutex::new(None),
             counters: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
             lists_key,
+            ready: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// True once the lists in the store (possibly none) have been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The lists in force; a check keeps using this snapshot even if a reload swaps in a
@@ -98,6 +109,10 @@ impl Gateway {
             texts.push((row.clone(), String::from_utf8_lossy(&text).into_owned()));
         }
         let lists = texts.len();
+        let versions = texts
+            .iter()
+            .map(|(row, _)| (row.kind.clone(), row.name.clone(), row.version))
+            .collect();
         let matcher = tokio::task::spawn_blocking(move || -> Result<Matcher, LoadError> {
             let mut builder = MatcherBuilder::new();
             for (row, text) in &texts {
@@ -121,11 +136,13 @@ impl Gateway {
             tombstones,
             lists,
             entries,
+            versions,
         });
         if let Ok(mut slot) = self.current.write() {
             *slot = loaded;
         }
         *generation = Some(now_gen);
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
         tracing::info!(lists, entries, "deterrence lists loaded");
         Ok(true)
     }

@@ -1,0 +1,137 @@
+//! Statements for operations: online backups, readiness and integrity checks, pool figures.
+
+use crate::{on_pool, Pool, Result, Store, StoreError, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Row};
+use std::path::Path;
+use std::str::FromStr;
+
+/// How many connections the pool holds, and how many of them are idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+}
+
+/// One wrapped data key as stored in `keyring` (retired versions included).
+#[derive(Debug, Clone)]
+pub struct KeyringRow {
+    pub purpose: String,
+    pub version: i64,
+    pub wrapped: Vec<u8>,
+}
+
+impl Store {
+    /// Writes a consistent copy of the SQLite database to `path` (`VACUUM INTO`) while other
+    /// connections keep reading and writing. `path` must not exist.
+    pub async fn sqlite_backup_into(&self, path: &Path) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path.display().to_string())
+                    .execute(pool)
+                    .await?;
+                Ok(())
+            }
+            Pool::Postgres(_) => Err(StoreError::Url(
+                "VACUUM INTO is for the embedded SQLite database".into(),
+            )),
+        }
+    }
+
+    /// Versions of the migrations this build embeds that the database has not applied
+    /// successfully (or applied with different contents). Empty when the schema is current.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let migrator = match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        let applied = on_pool!(self, |pool| {
+            sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<i64, _>("version")?,
+                        r.try_get::<Vec<u8>, _>("checksum")?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .filter(|m| {
+                !applied
+                    .iter()
+                    .any(|(v, c)| *v == m.version && c.as_slice() == m.checksum.as_ref())
+            })
+            .map(|m| m.version)
+            .collect())
+    }
+
+    /// Every wrapped data key, retired versions included.
+    pub async fn keyring_all(&self) -> Result<Vec<KeyringRow>> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query("SELECT purpose, version, wrapped FROM keyring ORDER BY purpose, version")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(KeyringRow {
+                        purpose: r.try_get("purpose")?,
+                        version: r.try_get("version")?,
+                        wrapped: r.try_get("wrapped")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Connections in the pool and how many are idle.
+    pub fn pool_stats(&self) -> PoolStats {
+        on_pool!(self, |pool| PoolStats {
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// How many tables the PostgreSQL database at `url` has in its current schema (the one
+    /// its `search_path` names first; none if that schema does not exist). Does not migrate.
+    pub async fn postgres_table_count(url: &str) -> Result<i64> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(e.to_string()))?
+            .disable_statement_logging();
+        let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = current_schema()",
+        )
+        .fetch_one(&mut conn)
+        .await?
+        .try_get("n")?;
+        conn.close().await?;
+        Ok(n)
+    }
+}
+
+impl Store {
+    /// Drops a PostgreSQL schema only if it holds nothing (no `CASCADE`), so a restore can
+    /// recreate it from a dump.
+    pub async fn postgres_drop_empty_schema(url: &str, schema: &str) -> Result<()> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(e.to_string()))?
+            .disable_statement_logging();
+        let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+        sqlx::query(&format!(
+            "DROP SCHEMA IF EXISTS \"{}\"",
+            schema.replace('"', "")
+        ))
+        .execute(&mut conn)
+        .await?;
+        conn.close().await?;
+        Ok(())
+    }
+}
