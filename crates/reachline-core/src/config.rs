@@ -59,6 +59,7 @@ pub struct Helpline {
     pub message_reply_days: u64,
     pub max_message_chars: u64,
     pub conversation_retention_days: u64,
+    pub callback_retention_days: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,6 +149,7 @@ impl Default for Helpline {
             message_reply_days: 3,
             max_message_chars: 4000,
             conversation_retention_days: 30,
+            callback_retention_days: 7,
         }
     }
 }
@@ -245,6 +247,7 @@ pub const DOCS: &[(&str, &str)] = &[
     ("deterrence.key_cache_seconds", "How long a partner key's lookup is remembered; a revoked key stops working within this time."),
     ("helpline.max_message_chars", "Longest message a help-seeker or practitioner can send, in characters."),
     ("helpline.conversation_retention_days", "Message text is deleted this many days after a conversation closes; the contact record and any safeguarding timeline remain."),
+    ("helpline.callback_retention_days", "A callback request still waiting after this many days is marked expired and its phone number deleted; a done callback's number is deleted at once."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod audit;
+mod callbacks;
 mod conversations;
 mod deterrence;
 mod reach;
@@ -25,6 +26,7 @@ mod staff;
 mod workbooks;
 
 pub use audit::AuditFilter;
+pub use callbacks::{CallbackRow, NewCallback};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};
 pub use reach::{DailyCount, FirstVisitCount};

@@ -4,6 +4,7 @@
 //! [`router`] is the whole site; [`serve`] runs it until a shutdown signal and flushes
 //! buffered counts on the way out. Nothing here reads the wall clock directly.
 
+pub mod callbacks;
 pub mod console;
 pub mod content;
 pub mod conversations;
@@ -262,7 +263,8 @@ impl AppState {
         }
     }
 
-    /// Writes buffered counts and deletes expired answers.
+    /// Writes buffered counts and deletes what is past retention: conversation content,
+    /// callback numbers, contact notes, sessions, expired answers.
     pub async fn housekeeping(&self) {
         if let Err(e) = self.reach.flush(&self.store).await {
             tracing::warn!(error = %e, "could not write reach counts; will retry");
@@ -281,6 +283,12 @@ impl AppState {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "deleted conversation content past retention"),
             Err(e) => tracing::warn!(error = %e, "could not purge conversation content"),
+        }
+        let callbacks_before = now - (self.config.helpline.callback_retention_days as i64) * 86_400;
+        match self.store.callbacks_purge(callbacks_before, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired callback requests past retention"),
+            Err(e) => tracing::warn!(error = %e, "could not purge callback numbers"),
         }
         let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
         match self.store.contact_notes_purge(notes_before).await {
@@ -463,6 +471,10 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/contact/message",
             get(conversations::write_form).post(conversations::send_first),
+        )
+        .route(
+            "/contact/callback",
+            get(callbacks::request_form).post(callbacks::request),
         )
         .route(
             "/contact/thread",
