@@ -116,6 +116,7 @@ test('invite → enrol → sign in → raise a concern → a second account deci
   await scan(pat, 'contacts');
   await pat.fill('#started', '2026-03-02T09:00');
   await pat.fill('#ended', '2026-03-02T09:30');
+  await pat.check('#concern-other');
   await pat.fill('#note', 'Caller worried about bluepineapple.');
   await pat.click('form[action="/console/contacts"] button[type=submit]');
   await pat.waitForURL(/\/console\/contacts\/\d+$/);

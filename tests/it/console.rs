@@ -588,6 +588,7 @@ async fn a_concern_is_decided_only_by_a_supervisor_who_did_not_raise_it() -> Tes
             ("csrf", &prac_csrf),
             ("started", "2026-03-02T09:00"),
             ("ended", "2026-03-02T09:25"),
+            ("concern-other", "on"),
             ("note", "caller described bluepineapple worries"),
         ],
     )

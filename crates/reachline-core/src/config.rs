@@ -63,6 +63,7 @@ pub struct Helpline {
     pub chat_max_per_practitioner: u64,
     pub chat_queue_timeout_minutes: u64,
     pub chat_minutes_per_person: u64,
+    pub callback_retention_days: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +162,7 @@ impl Default for Helpline {
             chat_max_per_practitioner: 2,
             chat_queue_timeout_minutes: 30,
             chat_minutes_per_person: 10,
+            callback_retention_days: 7,
         }
     }
 }
@@ -261,6 +263,7 @@ pub const DOCS: &[(&str, &str)] = &[
     ("helpline.chat_max_per_practitioner", "How many chats one practitioner can hold at once."),
     ("helpline.chat_queue_timeout_minutes", "A chat still waiting after this many minutes leaves the queue as a missed contact, and the help-seeker is offered a secure message or a callback."),
     ("helpline.chat_minutes_per_person", "For the expected wait shown in the queue: minutes per person ahead, divided among the practitioners available."),
+    ("helpline.callback_retention_days", "A callback request still waiting after this many days is marked expired and its phone number deleted; a done callback's number is deleted at once."),
     ("selfhelp", "Exercises and saved progress."),
     ("selfhelp.saved_retention_days", "Saved answers are deleted after this many days without use."),
     ("selfhelp.unsaved_retention_hours", "Answers never saved under a return code are deleted after this many hours."),

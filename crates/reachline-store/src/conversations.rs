@@ -98,6 +98,40 @@ macro_rules! conv_from_row {
 }
 
 pub(crate) use conv_from_row;
+/// Inserts a wrapped-up contact record inside a transaction and evaluates to its id. One
+/// statement for every channel (messages, callbacks, phone contacts logged by hand).
+macro_rules! insert_contact {
+    ($tx:expr, $w:expr, $staff:expr, $now:expr, $conversation:expr) => {{
+        let w: &WrapUp = $w;
+        sqlx::query(
+            "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, conversation_id, \
+             who, age_group, area, concerns, arrested, actions, signposting, first_this_year, \
+             statement_version, wrapped_up, month, synthetic) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17) RETURNING id",
+        )
+        .bind(&w.channel)
+        .bind(w.started_at)
+        .bind(w.ended_at)
+        .bind($staff)
+        .bind($now)
+        .bind($conversation)
+        .bind(&w.who)
+        .bind(&w.age_group)
+        .bind(&w.area)
+        .bind(&w.concerns)
+        .bind(&w.arrested)
+        .bind(&w.actions)
+        .bind(&w.signposting)
+        .bind(i64::from(w.first_this_year))
+        .bind(&w.statement_version)
+        .bind(crate::month_of(w.started_at))
+        .bind(i64::from(w.synthetic))
+        .fetch_one($tx)
+        .await?
+        .try_get::<i64, _>("id")?
+    }};
+}
+pub(crate) use insert_contact;
 
 impl Store {
     /// Creates a conversation. Its key is wrapped by the caller once the id is known
@@ -312,32 +346,7 @@ impl Store {
                 tx.rollback().await?;
                 None
             } else {
-                let contact: i64 = sqlx::query(
-                    "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, conversation_id, \
-                     who, age_group, area, concerns, arrested, actions, signposting, first_this_year, \
-                     statement_version, wrapped_up, month, synthetic) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17) RETURNING id",
-                )
-                .bind(&w.channel)
-                .bind(w.started_at)
-                .bind(w.ended_at)
-                .bind(staff_id)
-                .bind(now)
-                .bind(id)
-                .bind(&w.who)
-                .bind(&w.age_group)
-                .bind(&w.area)
-                .bind(&w.concerns)
-                .bind(&w.arrested)
-                .bind(&w.actions)
-                .bind(&w.signposting)
-                .bind(i64::from(w.first_this_year))
-                .bind(&w.statement_version)
-                .bind(crate::month_of(w.started_at))
-                .bind(i64::from(w.synthetic))
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("id")?;
+                let contact: i64 = insert_contact!(&mut *tx, w, staff_id, now, Some(id));
                 tx.commit().await?;
                 Some(contact)
             }

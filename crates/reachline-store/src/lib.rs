@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod audit;
+mod callbacks;
 mod chat;
 mod conversations;
 mod deterrence;
@@ -27,6 +28,7 @@ mod staff;
 mod workbooks;
 
 pub use audit::AuditFilter;
+pub use callbacks::{CallbackRow, NewCallback};
 pub use chat::{Appended, ChatListener, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};

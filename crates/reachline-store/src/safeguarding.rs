@@ -1,6 +1,7 @@
 //! Contacts (as far as the console needs them today) and safeguarding concerns.
 
-use crate::{on_pool, Result, Store};
+use crate::conversations::insert_contact;
+use crate::{on_pool, Result, Store, WrapUp};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,16 @@ pub struct ContactRow {
     pub created_by: i64,
     pub created_by_name: String,
     pub note_sealed: Option<Vec<u8>>,
+    /// The wrap-up (empty for contacts logged before it existed).
+    pub who: String,
+    pub age_group: String,
+    pub area: String,
+    pub concerns: String,
+    pub arrested: String,
+    pub actions: String,
+    pub signposting: String,
+    pub first_this_year: bool,
+    pub wrapped_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +67,15 @@ macro_rules! contact_from_row {
             created_by: $r.try_get("created_by")?,
             created_by_name: $r.try_get("username")?,
             note_sealed: $r.try_get("note_sealed")?,
+            who: $r.try_get("who")?,
+            age_group: $r.try_get("age_group")?,
+            area: $r.try_get("area")?,
+            concerns: $r.try_get("concerns")?,
+            arrested: $r.try_get("arrested")?,
+            actions: $r.try_get("actions")?,
+            signposting: $r.try_get("signposting")?,
+            first_this_year: $r.try_get::<i64, _>("first_this_year")? != 0,
+            wrapped_up: $r.try_get::<i64, _>("wrapped_up")? != 0,
         }
     };
 }
@@ -77,7 +97,8 @@ macro_rules! concern_from_row {
 }
 
 const CONTACT_SELECT: &str = "SELECT c.id, c.channel, c.started_at, c.ended_at, c.created_by, \
-     c.note_sealed, s.username FROM contacts c JOIN staff s ON s.id = c.created_by";
+     c.note_sealed, c.who, c.age_group, c.area, c.concerns, c.arrested, c.actions, c.signposting, \
+     c.first_this_year, c.wrapped_up, s.username FROM contacts c JOIN staff s ON s.id = c.created_by";
 const CONCERN_SELECT: &str = "SELECT c.id, c.contact_id, c.raised_by, c.category, c.facts_sealed, \
      c.status, c.created_at, c.updated_at, s.username FROM concerns c JOIN staff s ON s.id = c.raised_by";
 
@@ -106,6 +127,31 @@ impl Store {
         .fetch_one(pool)
         .await?
         .try_get::<i64, _>("id")?
+        });
+        Ok(id)
+    }
+
+    /// Records a contact logged by hand with its wrap-up and, optionally, a note sealed by
+    /// the caller for the new row's id, all in one transaction.
+    pub async fn contact_log(
+        &self,
+        w: &WrapUp,
+        created_by: i64,
+        seal_note: Option<&(dyn Fn(i64) -> Vec<u8> + Sync)>,
+        now: i64,
+    ) -> Result<i64> {
+        let id = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            let id: i64 = insert_contact!(&mut *tx, w, created_by, now, None::<i64>);
+            if let Some(seal) = seal_note {
+                sqlx::query("UPDATE contacts SET note_sealed = $1 WHERE id = $2")
+                    .bind(seal(id))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }

@@ -5,6 +5,7 @@
 //! buffered counts on the way out. Nothing here reads the wall clock directly.
 
 pub mod backup;
+pub mod callbacks;
 pub mod chat;
 pub mod console;
 pub mod content;
@@ -272,7 +273,8 @@ impl AppState {
         }
     }
 
-    /// Writes buffered counts and deletes expired answers.
+    /// Writes buffered counts and deletes what is past retention: conversation content,
+    /// callback numbers, contact notes, sessions, expired answers.
     pub async fn housekeeping(&self) {
         if let Err(e) = self.reach.flush(&self.store).await {
             tracing::warn!(error = %e, "could not write reach counts; will retry");
@@ -323,6 +325,12 @@ impl AppState {
             "Chat WebSockets open on this instance.",
             self.chat.listeners() as f64,
         );
+        let callbacks_before = now - (self.config.helpline.callback_retention_days as i64) * 86_400;
+        match self.store.callbacks_purge(callbacks_before, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired callback requests past retention"),
+            Err(e) => tracing::warn!(error = %e, "could not purge callback numbers"),
+        }
         let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
         match self.store.contact_notes_purge(notes_before).await {
             Ok(0) => {}
@@ -535,6 +543,10 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/contact/message",
             get(conversations::write_form).post(conversations::send_first),
+        )
+        .route(
+            "/contact/callback",
+            get(callbacks::request_form).post(callbacks::request),
         )
         .route(
             "/contact/thread",

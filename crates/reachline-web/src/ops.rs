@@ -464,7 +464,7 @@ pub async fn demo_seed(
         "someone-else",
         "professional",
     ];
-    let concerns = crate::console::inbox::CONCERNS;
+    let concerns = crate::console::wrapup::CONCERNS;
     let mut records = Vec::with_capacity(people * 2);
     for _ in 0..people {
         let repeats = if rng.gen_bool(0.35) {

@@ -531,3 +531,67 @@ console-chat-transfer-pick = Choose a colleague to transfer to.
 console-chat-transfer-failed = That colleague cannot take the chat now (away or at their limit).
 console-chat-wrap-up = Wrap up this chat
 console-chat-open = Open the chat
+form-problem = There is a problem
+callback-title = Ask us to call you
+callback-lead = Leave a phone number and the times that suit you, and a practitioner will call you. You do not need to give your name.
+callback-prefer-to-talk = Prefer to talk? Ask us to call you
+callback-or-message = Prefer to write? Send a secure message
+callback-phone = Your phone number
+callback-phone-hint = For example 07700 900123 or +44 20 7946 0000. Digits, spaces, +, - and brackets are fine. We use it only to call you.
+callback-phone-empty = Enter the phone number we should call.
+callback-phone-characters = A phone number can only have digits, spaces, a + at the start, - and brackets.
+callback-phone-length = A phone number has { $min } to { $max } digits: please check the number.
+callback-windows = When can we call you? Choose at least one.
+callback-windows-needed = Choose at least one time when we can call you.
+callback-window-weekday-morning = Weekday mornings, 09:00 to 12:00
+callback-window-weekday-afternoon = Weekday afternoons, 12:00 to 17:00
+callback-window-weekday-evening = Weekday evenings, 17:00 to 21:00
+callback-window-weekend = Weekends, 09:00 to 21:00
+callback-send = Ask for a call
+callback-sent-title = We will call you
+callback-sent-body = Thank you. A practitioner will call you at one of these times, when we are open:
+callback-sent-retry = If you miss our call, we will try again at another of these times.
+callback-sent-deleted = We delete your number as soon as we have spoken to you. If we cannot reach you within { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}, we delete your request and your number.
+callback-sent-meanwhile = In the meantime, you can use the self-help modules
+console-nav-callbacks = Callbacks
+console-callbacks-retention = Requests we cannot reach within { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+} expire and their numbers are deleted.
+console-callbacks-empty = No callbacks waiting.
+console-callbacks-caption = Callback requests, longest waiting first
+console-callback-title = Callback request
+console-callback-status = Status
+console-callback-status-pending = Waiting
+console-callback-status-done = Done
+console-callback-status-expired = Expired
+console-callback-requested = Requested
+console-callback-windows = Times that suit
+console-callback-attempts = Attempts
+console-callback-last-attempt = last
+console-callback-phone = Phone number
+console-callback-claim-hint = Claim this callback to see the number and call.
+console-callback-claim = Claim and show the number
+console-callback-no-answer-title = No answer
+console-callback-no-answer = Record a failed attempt
+console-callback-done-title = Call done: wrap-up
+console-callback-done-hint = Saving records the contact and deletes the number.
+console-callback-done = Save the contact and delete the number
+console-callback-taken = Another practitioner has claimed this callback.
+console-callback-closed = This callback is no longer waiting.
+console-callback-claim-first = Claim this callback first.
+console-wrapup-who = Who is asking
+console-wrapup-age = Age group
+console-wrapup-area = Area
+console-wrapup-not-known = Not known
+console-wrapup-concern-short = Concerns
+console-yes = Yes
+console-no = No
+wrapup-who-self = About their own thoughts or behaviour
+wrapup-who-someone-else = Worried about someone else
+wrapup-who-professional = A professional asking for advice
+wrapup-age-adult = 18 or over
+wrapup-age-under-18 = Under 18

@@ -1,6 +1,7 @@
 //! The secure-message inbox: oldest first against the reply target, claim (atomic), reply,
 //! close with the wrap-up that becomes the contact record.
 
+use super::wrapup::{self, Defaults};
 use super::{console_message, render, render_form, when, ConsoleChrome, Staff};
 use crate::conversations::{body_context, key_context, message_text, read_messages};
 use crate::http;
@@ -13,31 +14,7 @@ use axum::response::Response;
 use axum::Extension;
 use reachline_core::keys::Key;
 use reachline_core::{areas, clock};
-use reachline_store::{ConversationRow, WrapUp};
-
-pub const CONCERNS: &[&str] = &[
-    "viewing-images",
-    "sexual-communication",
-    "contact-offending",
-    "ai-or-drawn-images",
-    "someone-elses-behaviour",
-    "other",
-];
-pub const ACTIONS: &[&str] = &[
-    "safety-plan",
-    "device-changes",
-    "avoid-situations",
-    "talk-to-someone",
-    "therapy",
-];
-pub const SIGNPOSTS: &[&str] = &[
-    "self-help-modules",
-    "gp-or-mental-health",
-    "samaritans",
-    "legal-advice",
-    "family-support",
-];
-const ARRESTED: &[&str] = &["no", "arrested", "under-investigation", "not-asked"];
+use reachline_store::ConversationRow;
 
 pub struct ThreadRow {
     pub id: i64,
@@ -48,7 +25,8 @@ pub struct ThreadRow {
     pub who: String,
 }
 
-fn waited(seconds: i64) -> String {
+/// How long someone has waited: "3 h 20 min", or "2 d 4 h" from two days.
+pub fn waited(seconds: i64) -> String {
     let h = seconds.max(0) / 3600;
     if h >= 48 {
         format!("{} d {} h", h / 24, h % 24)
@@ -125,11 +103,7 @@ struct ThreadPage<'a> {
     statement: String,
     messages: Vec<MessageRowView>,
     error: Option<String>,
-    concerns: Vec<(String, String)>,
-    actions: Vec<(String, String)>,
-    signposts: Vec<(String, String)>,
-    arrested: Vec<(String, String)>,
-    first_this_year: bool,
+    w: wrapup::Form,
     max: usize,
 }
 
@@ -142,14 +116,21 @@ fn staff_key(state: &AppState, c: &ConversationRow) -> Option<Key> {
     Key::from_slice(&raw)
 }
 
-fn options(k: &ConsoleChrome<'_>, prefix: &str, values: &[&str]) -> Vec<(String, String)> {
-    values
-        .iter()
-        .map(|v| (v.to_string(), k.t(&format!("{prefix}-{v}"))))
-        .collect()
+async fn page(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, error: Option<String>) -> Response {
+    page_with(state, ctx, me, id, error, None, "").await
 }
 
-async fn page(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, error: Option<String>) -> Response {
+/// The thread page; after a refused wrap-up, `posted` refills the form and `error_field`
+/// names the field the error is about.
+async fn page_with(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    id: i64,
+    error: Option<String>,
+    posted: Option<&Fields>,
+    error_field: &str,
+) -> Response {
     let Some(c) = state.store.conversation_get(id).await.ok().flatten() else {
         return console_message(
             state,
@@ -216,11 +197,13 @@ async fn page(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, error: Option<St
             statement: c.statement_version.clone(),
             messages,
             error,
-            concerns: options(&k, "wrapup-concern", CONCERNS),
-            actions: options(&k, "wrapup-action", ACTIONS),
-            signposts: options(&k, "wrapup-signpost", SIGNPOSTS),
-            arrested: options(&k, "wrapup-arrested", ARRESTED),
-            first_this_year: earlier == 0,
+            w: wrapup::form(
+                &k,
+                posted,
+                &wrapup_defaults(&c, earlier == 0),
+                false,
+                error_field,
+            ),
             max: state.config.helpline.max_message_chars as usize,
             k,
         },
@@ -367,13 +350,16 @@ pub async fn reply(
     }
 }
 
-fn picked(fields: &Fields, prefix: &str, allowed: &[&str]) -> String {
-    allowed
-        .iter()
-        .filter(|v| fields.get(&format!("{prefix}-{v}")).is_some())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(",")
+/// What the wrap-up of a thread starts with: what the help-seeker told us.
+fn wrapup_defaults(c: &ConversationRow, first_this_year: bool) -> Defaults {
+    Defaults {
+        who: c.who.clone(),
+        age_group: c.age_group.clone(),
+        area: c.area.clone(),
+        started: Some(c.created_at),
+        ended: None,
+        first_this_year,
+    }
 }
 
 /// Closes the thread with its wrap-up; the contact record is what reporting counts.
@@ -388,42 +374,28 @@ pub async fn close(
         Ok(c) => c,
         Err(key) => return page(&state, &ctx, &me, id, Some(ctx.chrome.t(key))).await,
     };
-    let concerns = picked(&fields, "concern", CONCERNS);
-    if concerns.is_empty() {
-        return page(
-            &state,
-            &ctx,
-            &me,
-            id,
-            Some(ctx.chrome.t("console-wrapup-needs-concern")),
-        )
-        .await;
-    }
-    let arrested = fields
-        .get("arrested")
-        .filter(|a| ARRESTED.contains(a))
-        .unwrap_or("not-asked")
-        .to_string();
-    let area = fields
-        .get("area")
-        .filter(|a| areas::find(a).is_some())
-        .map(str::to_string)
-        .unwrap_or_else(|| c.area.clone());
     let now = state.clock.now_unix();
-    let wrap = WrapUp {
-        channel: c.channel.clone(),
-        started_at: c.created_at,
-        ended_at: now,
-        who: c.who.clone(),
-        age_group: c.age_group.clone(),
-        area,
-        concerns,
-        arrested,
-        actions: picked(&fields, "action", ACTIONS),
-        signposting: picked(&fields, "signpost", SIGNPOSTS),
-        first_this_year: fields.get("first_this_year").is_some(),
-        statement_version: c.statement_version.clone(),
-        synthetic: false,
+    let wrap = match wrapup::parse(
+        &fields,
+        &c.channel,
+        &c.statement_version,
+        &wrapup_defaults(&c, true),
+        false,
+        now,
+    ) {
+        Ok(w) => w,
+        Err(r) => {
+            return page_with(
+                &state,
+                &ctx,
+                &me,
+                id,
+                Some(ctx.chrome.t(r.message)),
+                Some(&fields),
+                r.field,
+            )
+            .await
+        }
     };
     match state.store.conversation_close(id, me.id, &wrap, now).await {
         Ok(Some(contact)) => {

@@ -8,11 +8,13 @@
 pub mod accounts;
 pub mod audit_view;
 pub mod auth;
+pub mod callbacks;
 pub mod chats;
 pub mod inbox;
 pub mod reports;
 pub mod safeguarding;
 pub mod settings;
+pub mod wrapup;
 
 use crate::http::{self, CookieSpec};
 use crate::site::{Chrome, Shared};
@@ -327,6 +329,36 @@ pub fn routes() -> Vec<ConsoleRoute> {
             "/console/inbox/{id}/close",
             Some(CASEWORK),
             post(inbox::close),
+        ),
+        route(
+            M::GET,
+            "/console/callbacks",
+            Some(CASEWORK),
+            get(callbacks::list),
+        ),
+        route(
+            M::GET,
+            "/console/callbacks/{id}",
+            Some(CASEWORK),
+            get(callbacks::show),
+        ),
+        route(
+            M::POST,
+            "/console/callbacks/{id}/claim",
+            Some(CASEWORK),
+            post(callbacks::claim),
+        ),
+        route(
+            M::POST,
+            "/console/callbacks/{id}/attempt",
+            Some(CASEWORK),
+            post(callbacks::attempt),
+        ),
+        route(
+            M::POST,
+            "/console/callbacks/{id}/done",
+            Some(CASEWORK),
+            post(callbacks::done),
         ),
     ]
 }

@@ -2,6 +2,7 @@
 //! supervisor who did not raise it decides (refer, no referral, or ask for more
 //! information). Every step is an event on the concern's timeline and an audit entry.
 
+use super::wrapup::{self, Defaults};
 use super::{console_message, render, render_form, when, ConsoleChrome, Staff, SUPERVISORS};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
@@ -52,6 +53,57 @@ pub struct ContactView {
     pub started: String,
     pub ended: String,
     pub by: String,
+    /// The wrap-up, in words (empty for contacts logged before it existed).
+    pub who: String,
+    pub age: String,
+    pub area: String,
+    pub concerns: String,
+    pub arrested: String,
+    pub actions: String,
+    pub signposting: String,
+    pub first_this_year: bool,
+    pub wrapped_up: bool,
+}
+
+/// A list of wrap-up values ("a,b") in words.
+fn words(k: &ConsoleChrome<'_>, prefix: &str, list: &str) -> String {
+    list.split(',')
+        .filter(|v| !v.is_empty())
+        .map(|v| k.t(&format!("{prefix}-{v}")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn contact_view(k: &ConsoleChrome<'_>, c: reachline_store::ContactRow) -> ContactView {
+    let one = |prefix: &str, v: &str| {
+        if v.is_empty() {
+            k.t("console-wrapup-not-known")
+        } else {
+            k.t(&format!("{prefix}-{v}"))
+        }
+    };
+    ContactView {
+        id: c.id,
+        channel: k.t(&format!("channel-{}", c.channel)),
+        started: when(&c.started_at),
+        ended: c.ended_at.as_ref().map(when).unwrap_or_default(),
+        who: one("wrapup-who", &c.who),
+        age: one("wrapup-age", &c.age_group),
+        area: areas::find(&c.area)
+            .map(|a| a.name.to_string())
+            .unwrap_or_else(|| k.t("console-wrapup-not-known")),
+        concerns: words(k, "wrapup-concern", &c.concerns),
+        arrested: if c.arrested.is_empty() {
+            String::new()
+        } else {
+            k.t(&format!("wrapup-arrested-{}", c.arrested))
+        },
+        actions: words(k, "wrapup-action", &c.actions),
+        signposting: words(k, "wrapup-signpost", &c.signposting),
+        first_this_year: c.first_this_year,
+        wrapped_up: c.wrapped_up,
+        by: c.created_by_name,
+    }
 }
 
 #[derive(Template)]
@@ -60,9 +112,26 @@ struct ContactsPage<'a> {
     k: ConsoleChrome<'a>,
     contacts: Vec<ContactView>,
     error: Option<String>,
+    w: wrapup::Form,
+    note: String,
 }
 
-async fn contacts_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<String>) -> Response {
+/// A phone contact logged by hand starts with nothing known but that it is probably the
+/// caller's first contact this year.
+fn phone_defaults() -> Defaults {
+    Defaults {
+        first_this_year: true,
+        ..Defaults::default()
+    }
+}
+
+async fn contacts_page(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    error: Option<(String, &str)>,
+    posted: Option<&Fields>,
+) -> Response {
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
@@ -73,16 +142,28 @@ async fn contacts_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<St
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|c| ContactView {
-            id: c.id,
-            channel: k.t(&format!("channel-{}", c.channel)),
-            started: when(&c.started_at),
-            ended: c.ended_at.as_ref().map(when).unwrap_or_default(),
-            by: c.created_by_name,
-        })
+        .map(|c| contact_view(&k, c))
         .collect();
     let has_error = error.is_some();
-    render_form(&ContactsPage { k, contacts, error }, has_error)
+    let (error, field) = match error {
+        Some((e, f)) => (Some(e), f),
+        None => (None, ""),
+    };
+    let w = wrapup::form(&k, posted, &phone_defaults(), true, field);
+    let note = posted
+        .and_then(|f| f.get("note"))
+        .unwrap_or_default()
+        .to_string();
+    render_form(
+        &ContactsPage {
+            k,
+            contacts,
+            error,
+            w,
+            note,
+        },
+        has_error,
+    )
 }
 
 pub async fn contacts(
@@ -91,17 +172,11 @@ pub async fn contacts(
     Extension(me): Extension<Staff>,
 ) -> Response {
     let _ = state.audit(&me.username, "contact.list", "", "").await;
-    contacts_page(&state, &ctx, &me, None).await
+    contacts_page(&state, &ctx, &me, None, None).await
 }
 
-/// `YYYY-MM-DDTHH:MM` (an HTML datetime-local value), read as UTC.
-fn parse_local(s: &str) -> Option<i64> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    time::PrimitiveDateTime::parse(s.trim(), fmt)
-        .ok()
-        .map(|t| t.assume_utc().unix_timestamp())
-}
-
+/// Records a phone contact with the same wrap-up as every other channel, and an optional
+/// note (sealed for the new row, in the same transaction).
 pub async fn log_contact(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -109,36 +184,38 @@ pub async fn log_contact(
     fields: Fields,
 ) -> Response {
     let now = state.clock.now_unix();
-    let started = parse_local(fields.get("started").unwrap_or_default());
-    let ended = parse_local(fields.get("ended").unwrap_or_default());
-    let note = fields.get("note").unwrap_or_default().trim().to_string();
-    let error = match (started, ended) {
-        (None, _) | (_, None) => Some("console-contact-bad-times"),
-        (Some(s), Some(e)) if e < s || s > now + 300 => Some("console-contact-bad-times"),
-        _ if note.chars().count() > MAX_TEXT => Some("console-text-too-long"),
-        _ => None,
+    let note = fields
+        .get("note")
+        .unwrap_or_default()
+        .replace("\r\n", "\n")
+        .trim()
+        .to_string();
+    let parsed = if note.chars().count() > MAX_TEXT {
+        Err(wrapup::Refused {
+            message: "console-text-too-long",
+            field: "note",
+        })
+    } else {
+        wrapup::parse(&fields, "phone", "", &phone_defaults(), true, now)
     };
-    if let Some(e) = error {
-        return contacts_page(&state, &ctx, &me, Some(ctx.chrome.t(e))).await;
-    }
-    let (started, ended) = (started.unwrap_or(now), ended.unwrap_or(now));
-    let id = match state
-        .store
-        .contact_create("phone", started, Some(ended), me.id, now)
-        .await
-    {
+    let wrap = match parsed {
+        Ok(w) => w,
+        Err(r) => {
+            let error = (ctx.chrome.t(r.message), r.field);
+            return contacts_page(&state, &ctx, &me, Some(error), Some(&fields)).await;
+        }
+    };
+    let content_key = &state.content_key;
+    let seal = |id: i64| content_key.seal(note_context(id).as_bytes(), note.as_bytes());
+    let seal_note: Option<&(dyn Fn(i64) -> Vec<u8> + Sync)> =
+        if note.is_empty() { None } else { Some(&seal) };
+    let id = match state.store.contact_log(&wrap, me.id, seal_note, now).await {
         Ok(id) => id,
         Err(e) => {
             tracing::error!(error = %e, "contact create failed");
             return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
         }
     };
-    if !note.is_empty() {
-        let sealed = state
-            .content_key
-            .seal(note_context(id).as_bytes(), note.as_bytes());
-        let _ = state.store.contact_set_note(id, &sealed).await;
-    }
     let _ = state
         .audit(
             &me.username,
@@ -219,13 +296,7 @@ async fn contact_page(
         .iter()
         .map(|c| (c.to_string(), k.t(&format!("concern-category-{c}"))))
         .collect();
-    let contact = ContactView {
-        id: c.id,
-        channel: k.t(&format!("channel-{}", c.channel)),
-        started: when(&c.started_at),
-        ended: c.ended_at.as_ref().map(when).unwrap_or_default(),
-        by: c.created_by_name,
-    };
+    let contact = contact_view(&k, c);
     let has_error = error.is_some();
     render_form(
         &ContactPage {
