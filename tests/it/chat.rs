@@ -488,6 +488,14 @@ async fn chats_left_unanswered_become_missed_contacts() -> TestResult {
     let s = TestServer::start_with(|c| c.helpline.chat_queue_timeout_minutes = 30).await;
     let (seeker, _) = start_chat(&s.base, "adult").await;
     let id = chat_id(&s).await;
+    // They write while they wait.
+    let resp = post(
+        &seeker,
+        s.url("/chat/send"),
+        &[("cid", "w1"), ("message", MARKER)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     // The help-seeker keeps the page open (the transcript frame reloads) for 31 minutes.
     for _ in 0..31 {
         s.clock.advance(60);
@@ -512,6 +520,16 @@ async fn chats_left_unanswered_become_missed_contacts() -> TestResult {
             .await?,
         2
     );
+    // What they wrote goes after the retention period, like any chat's content.
+    assert_eq!(s.state.store.messages(id, 0).await?.len(), 1);
+    s.clock.advance(31 * 86_400);
+    s.state.housekeeping().await;
+    let c = s.state.store.conversation_get(id).await?.unwrap();
+    assert!(
+        c.key_staff.is_none() && c.key_seeker.is_none(),
+        "keys kept past retention"
+    );
+    assert!(s.state.store.messages(id, 0).await?.is_empty());
     s.stop().await;
     Ok(())
 }

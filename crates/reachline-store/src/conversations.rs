@@ -372,20 +372,21 @@ impl Store {
     }
 
     /// Deletes the content of conversations closed before `closed_before` (messages and
-    /// keys); the conversation row, its contact record and any safeguarding timeline remain.
+    /// keys), and of chats missed before then; the conversation row, its contact record and
+    /// any safeguarding timeline remain.
     pub async fn conversations_purge(&self, closed_before: i64, now: i64) -> Result<u64> {
         let n = on_pool!(self, |pool| {
             let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
             sqlx::query(
                 "DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations \
-                 WHERE status = 'closed' AND closed_at < $1 AND purged_at IS NULL)",
+                 WHERE ((status = 'closed' AND closed_at < $1) OR (status = 'missed' AND ended_at < $1)) AND purged_at IS NULL)",
             )
             .bind(closed_before)
             .execute(&mut *tx)
             .await?;
             let n = sqlx::query(
                 "UPDATE conversations SET key_staff = NULL, key_seeker = NULL, lookup = NULL, purged_at = $2 \
-                 WHERE status = 'closed' AND closed_at < $1 AND purged_at IS NULL",
+                 WHERE ((status = 'closed' AND closed_at < $1) OR (status = 'missed' AND ended_at < $1)) AND purged_at IS NULL",
             )
             .bind(closed_before)
             .bind(now)
