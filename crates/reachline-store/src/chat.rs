@@ -333,15 +333,14 @@ impl Store {
 
     /// How many chats are active now (for metrics).
     pub async fn chats_active_count(&self) -> Result<i64> {
-        let n =
-            on_pool!(self, |pool| {
-                sqlx::query(
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
             "SELECT COUNT(*) AS n FROM conversations WHERE channel = 'chat' AND status = 'active'"
         )
         .fetch_one(pool)
         .await?
         .try_get::<i64, _>("n")?
-            });
+        });
         Ok(n)
     }
 
