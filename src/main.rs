@@ -131,6 +131,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Check a deployment: key and directory permissions, database, TLS, clock, jobs.
+    /// One line per check (ok, warn, fail); exits 1 if any check fails. Changes nothing.
+    Doctor {
+        #[command(flatten)]
+        store: Store,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +148,12 @@ enum KeysCommand {
         /// Where to write it (must not exist).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Make a new master key and re-wrap every data key under it (in one transaction; a
+    /// running server keeps serving). Run it again to finish or undo an interrupted rotation.
+    Rotate {
+        #[command(flatten)]
+        store: Store,
     },
     /// Create an age identity for encrypting backups; prints its public key.
     BackupIdentity {
@@ -613,6 +625,34 @@ fn main() -> anyhow::Result<()> {
                 );
                     Ok(())
                 }
+                KeysCommand::Rotate { store } => {
+                    let config = load(cli.config.as_deref(), store)?;
+                    let summary =
+                        runtime()?.block_on(reachline_web::keys::rotate(&config, clock()))?;
+                    if summary.undid_interrupted {
+                        println!("an interrupted rotation had not reached the database: its unused key was removed");
+                    }
+                    if summary.finished_interrupted {
+                        println!(
+                            "finished an interrupted rotation: {} data keys open with the key in {}; the previous key is retired",
+                            summary.data_keys,
+                            config.master_key_path().display()
+                        );
+                    }
+                    if summary.rotated {
+                        println!(
+                            "new master key in {}: {} data keys re-wrapped and checked; the previous key is retired",
+                            config.master_key_path().display(),
+                            summary.data_keys
+                        );
+                    }
+                    println!(
+                        "Next: `reachline keys export` the new key to keep offline, and keep the previous export \
+                         as long as you keep backups made before now (they need it). Other instances that \
+                         keep their own copy of the key file need the new one before they next start."
+                    );
+                    Ok(())
+                }
                 KeysCommand::BackupIdentity { out } => {
                     let public = reachline_web::backup::new_identity(&out)?;
                     println!("backup identity written to {} (mode 0600): keep it offline; it opens backups", out.display());
@@ -621,6 +661,17 @@ fn main() -> anyhow::Result<()> {
                     Ok(())
                 }
             }
+        }
+        Command::Doctor { store } => {
+            let config = load(cli.config.as_deref(), store)?;
+            let checks = runtime()?.block_on(reachline_web::doctor::run(&config, clock()));
+            for c in &checks {
+                println!("{c}");
+            }
+            if !reachline_web::doctor::passed(&checks) {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Url { command } => {
             match command {

@@ -7,6 +7,7 @@ mod chat;
 mod common;
 mod console;
 mod conversations;
+mod deploy;
 mod deterrence;
 mod operations;
 mod reporting;

@@ -342,3 +342,477 @@ async fn readyz_answers_and_metrics_count_routes_without_addresses_or_agents() -
     s.stop().await;
     Ok(())
 }
+
+const ROTATE_MARKER: &str = "copperkettle rotation marker 6620";
+const ANSWER_MARKER: &str = "I keep a plan by the kettle (tealmarmot 3318).";
+
+fn private_file(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// The help-seeker's side: a secure message (its return code) and self-help answers saved
+/// under a return code (the chapter, the code).
+async fn write_content(s: &TestServer) -> (String, String, String) {
+    let seeker = s.browser();
+    let resp = post(
+        &seeker,
+        s.url("/contact/message"),
+        &[
+            ("statement", "read"),
+            ("who", "self"),
+            ("age", "adult"),
+            ("area", "E23000015"),
+            ("message", ROTATE_MARKER),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    let message_code = crate::common::between(&html, "<code>", "</code>")
+        .expect("a return code")
+        .to_string();
+    let (chapter, action, field) = crate::site::first_exercise(s).await;
+    let a = s.browser();
+    let resp = post(&a, s.url(&action), &[(&field, ANSWER_MARKER)]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = post(&a, s.url("/progress/save"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    let answers_code = crate::common::between(&html, "<code>", "</code>")
+        .expect("code shown")
+        .to_string();
+    (message_code, chapter, answers_code)
+}
+
+/// Opens both with their codes in fresh browsers.
+async fn content_opens(s: &TestServer, message_code: &str, chapter: &str, answers_code: &str) {
+    let resp = post(
+        &s.browser(),
+        s.url("/contact/continue"),
+        &[("code", message_code)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains(ROTATE_MARKER));
+    let b = s.browser();
+    let resp = post(&b, s.url("/progress/resume"), &[("code", answers_code)]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = b
+        .get(s.url(chapter))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("tealmarmot 3318"), "answers do not open");
+}
+
+fn no_leftover_keys(data_dir: &Path) {
+    for leftover in ["master.key.new", "master.key.old"] {
+        assert!(!data_dir.join(leftover).exists(), "{leftover} left behind");
+    }
+}
+
+#[tokio::test]
+async fn rotating_the_master_key_keeps_every_record_readable_and_retires_the_old_key() -> TestResult
+{
+    use reachline_core::keys::MasterKey;
+    let s = TestServer::start().await;
+    let data_dir = PathBuf::from(&s.state.config.storage.data_dir);
+    let db_url = postgres_url().map(|_| s.state.config.storage.database_url.clone());
+    let db_url = db_url.as_deref();
+    let work = tempfile::tempdir()?;
+    reachline_web::ops::admin_create(&s.state.config, s.state.clock.clone(), "ada", "admin")
+        .await?;
+    let (message_code, chapter, answers_code) = write_content(&s).await;
+    let old_key = work.path().join("old.key");
+    let o = reachline(
+        &["keys", "export", "--out", &old_key.display().to_string()],
+        &data_dir,
+        db_url,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let before = std::fs::read_to_string(data_dir.join("master.key"))?;
+
+    // Rotate while the server runs: it keeps reading and writing with the data keys it holds.
+    let o = reachline(&["keys", "rotate"], &data_dir, db_url);
+    assert!(o.status.success(), "rotate failed: {}", text(&o));
+    assert!(text(&o).contains("re-wrapped and checked"), "{}", text(&o));
+    let after = std::fs::read_to_string(data_dir.join("master.key"))?;
+    assert_ne!(before, after);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(data_dir.join("master.key"))?
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    no_leftover_keys(&data_dir);
+    content_opens(&s, &message_code, &chapter, &answers_code).await;
+
+    // The old key opens no data key any more; the new one opens them all.
+    let old = MasterKey::load(&old_key)?;
+    let new = MasterKey::load(&data_dir.join("master.key"))?;
+    let rows = s.state.store.keyring_all().await?;
+    assert!(rows.len() >= 4, "{} data keys", rows.len());
+    for r in &rows {
+        assert!(old.unwrap_key(&r.purpose, r.version, &r.wrapped).is_err());
+        assert!(new.unwrap_key(&r.purpose, r.version, &r.wrapped).is_ok());
+    }
+    let entries = s.state.store.audit_all().await?;
+    assert_eq!(
+        entries.last().map(|e| e.action.as_str()),
+        Some("keys.rotate")
+    );
+
+    // After a restart (the server reads the new key) every record still opens.
+    let s = s.restart().await;
+    content_opens(&s, &message_code, &chapter, &answers_code).await;
+    let o = reachline(&["audit", "verify"], &data_dir, db_url);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Interrupted after the database committed, before the new key was installed: the new
+    // key waits in master.key.new, master.key still holds the previous one. Running the
+    // command again finishes the rotation.
+    let current = std::fs::read_to_string(data_dir.join("master.key"))?;
+    std::fs::rename(data_dir.join("master.key"), data_dir.join("master.key.new"))?;
+    private_file(
+        &data_dir.join("master.key"),
+        &std::fs::read_to_string(&old_key)?,
+    );
+    let o = reachline(&["doctor"], &data_dir, db_url);
+    assert!(text(&o).contains("interrupted"), "{}", text(&o));
+    let o = reachline(&["keys", "rotate"], &data_dir, db_url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("finished an interrupted rotation"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(data_dir.join("master.key"))?,
+        current
+    );
+    no_leftover_keys(&data_dir);
+
+    // Interrupted before the database changed (a new key that opens nothing, or a torn
+    // write): it is removed and a fresh rotation runs.
+    private_file(
+        &data_dir.join("master.key.new"),
+        &format!("{}\n", "cd".repeat(32)),
+    );
+    private_file(&data_dir.join("master.key.old"), "torn");
+    let o = reachline(&["keys", "rotate"], &data_dir, db_url);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("had not reached the database"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("re-wrapped and checked"), "{}", text(&o));
+    assert_ne!(
+        std::fs::read_to_string(data_dir.join("master.key"))?,
+        current
+    );
+    no_leftover_keys(&data_dir);
+
+    // A key that opens nothing is refused and changes nothing.
+    let wrong = work.path().join("wrong.key");
+    private_file(&wrong, &format!("{}\n", "ef".repeat(32)));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reachline"));
+    cmd.args(["keys", "rotate", "--data-dir"])
+        .arg(&data_dir)
+        .env_remove("REACHLINE_DATABASE_URL")
+        .env_remove("REACHLINE_CONFIG")
+        .env("REACHLINE_STORAGE_MASTER_KEY_FILE", &wrong);
+    if let Some(url) = db_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    let o = cmd.output()?;
+    assert!(!o.status.success());
+    assert!(text(&o).contains("opens with none"), "{}", text(&o));
+    assert!(!work.path().join("wrong.key.new").exists());
+    assert!(!work.path().join("wrong.key.old").exists());
+
+    let s = s.restart().await;
+    content_opens(&s, &message_code, &chapter, &answers_code).await;
+    let o = reachline(&["audit", "verify"], &data_dir, db_url);
+    assert!(o.status.success(), "{}", text(&o));
+    let rotations = s
+        .state
+        .store
+        .audit_all()
+        .await?
+        .iter()
+        .filter(|e| e.action == "keys.rotate")
+        .count();
+    assert_eq!(rotations, 3);
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable() -> TestResult {
+    use crate::common::{schema_url, T0};
+    use reachline_core::clock::{ManualClock, SharedClock};
+    use reachline_core::config::Config;
+    use reachline_core::keys::MasterKey;
+    use reachline_web::deterrence::lists;
+    use reachline_web::AppState;
+    // Schema 0005: staff, audit, settings and deterrence lists, before conversations.
+    const OLD: i64 = 5;
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::default();
+    config.storage.data_dir = dir.path().join("data").display().to_string();
+    reachline_web::prepare_data_dir(&config)?;
+    let schema = postgres_url().map(|_| reachline_store::random_schema_name("upgrade"));
+    let old_store = match (postgres_url(), &schema) {
+        (Some(url), Some(schema)) => {
+            config.storage.database_url = schema_url(&url, schema);
+            Store::open_postgres_in_schema_at_migration(&url, schema, OLD).await?
+        }
+        _ => Store::open_sqlite_at_migration(&config.data_dir().join("reachline.db"), OLD).await?,
+    };
+    let latest = reachline_store::latest_migration();
+    assert!(latest > OLD);
+    assert_eq!(
+        old_store.pending_migrations().await?,
+        (OLD + 1..=latest).collect::<Vec<_>>()
+    );
+    let (master, _) = MasterKey::load_or_create(&config.master_key_path())?;
+    let clock: SharedClock = Arc::new(Arc::new(ManualClock::new(T0)));
+
+    // Populate the old schema with the project's own code, as that release's service did.
+    let old = AppState::with_store(config.clone(), clock.clone(), old_store, &master).await?;
+    let now = T0;
+    let id = old.store.staff_create("ada", "admin", "", now).await?;
+    let token = reachline_core::staff::token_hash("enrol-token");
+    old.store.enrolment_create(&token, id, now + 3600).await?;
+    let totp = old.content_key.seal(
+        reachline_web::console::auth::totp_context(id).as_bytes(),
+        b"JBSWY3DPEHPK3PXP",
+    );
+    assert!(
+        old.store
+            .staff_enrol(
+                &token,
+                id,
+                &reachline_core::staff::hash_password("a long passphrase for ada"),
+                &totp,
+                &[],
+                now
+            )
+            .await?
+    );
+    old.audit("cli", "staff.create", &format!("staff:{id}"), "admin")
+        .await?;
+    let (handle, _) = old
+        .workbooks
+        .update(None, now, |a| {
+            a.answers.insert(
+                "m/e".into(),
+                reachline_web::workbook::Answer {
+                    text: ANSWER_MARKER.into(),
+                    ..Default::default()
+                },
+            );
+            true
+        })
+        .await?;
+    let (code, _) = old.workbooks.save(Some(&handle), now).await?;
+    let csv = "term,category,match,language\nbluepineapple,test-terms,word,en\n";
+    let prepared = lists::prepare(lists::ListKind::Keywords, "neutral", "listed", csv)?;
+    let lists_key = reachline_web::data_key(&old.store, &master, "lists", now).await?;
+    old.store
+        .list_import(
+            "keywords",
+            "neutral",
+            "listed",
+            prepared.entries as i64,
+            |v| lists::seal(&lists_key, "keywords", "neutral", v, &prepared.text),
+            now,
+            "cli",
+        )
+        .await?;
+    old.audit("cli", "lists.import", "list:keywords:neutral", "version 1")
+        .await?;
+    old.store
+        .statement_add("Statement, first version.", now, "ada")
+        .await?;
+    old.store.close().await;
+    drop(old);
+
+    // The current release opens it: the remaining migrations apply, everything still reads.
+    let store = reachline_web::open_store(&config).await?;
+    assert!(store.pending_migrations().await?.is_empty());
+    let new = AppState::with_store(config.clone(), clock.clone(), store, &master).await?;
+    assert_eq!(
+        reachline_web::ops::audit_verify_store(&new.store, &master, now).await?,
+        2
+    );
+    let opened = new.workbooks.resume(code, now).await?.expect("answers");
+    assert_eq!(
+        opened.answers.get("m", "e").map(|a| a.text.as_str()),
+        Some(ANSWER_MARKER)
+    );
+    let ada = new.store.staff_by_username("ada").await?.expect("staff");
+    assert!(ada.enrolled());
+    let secret = new.content_key.open(
+        reachline_web::console::auth::totp_context(ada.id).as_bytes(),
+        ada.totp_sealed.as_deref().expect("totp"),
+    )?;
+    assert_eq!(secret, b"JBSWY3DPEHPK3PXP");
+    assert!(new.gateway.is_loaded());
+    let verdict = reachline_web::ops::deterrence_check(
+        &config,
+        clock.clone(),
+        reachline_web::ops::CheckInput::Query("a bluepineapple search".into()),
+        false,
+    )
+    .await?;
+    assert_eq!(verdict["match"], true, "{verdict}");
+    assert_eq!(
+        new.store.statement_latest().await?.map(|s| s.body),
+        Some("Statement, first version.".into())
+    );
+    // A new record of the new era goes in beside the old ones; the chain still verifies.
+    new.audit("cli", "upgrade.check", "-", "").await?;
+    assert_eq!(
+        reachline_web::ops::audit_verify_store(&new.store, &master, now).await?,
+        3
+    );
+    new.store.close().await;
+    let o = reachline(
+        &["audit", "verify"],
+        &config.data_dir(),
+        postgres_url().map(|_| config.storage.database_url.as_str()),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    if let (Some(url), Some(schema)) = (postgres_url(), schema) {
+        Store::drop_postgres_schema(&url, &schema).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn doctor_passes_a_fresh_deployment_and_fails_what_is_unsafe() -> TestResult {
+    use reachline_web::doctor::{self, Level};
+    let s = TestServer::start().await;
+    for _ in 0..100 {
+        if s.state.store.heartbeat_get("housekeeping").await?.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let level = |checks: &[doctor::Check], name: &str| {
+        checks
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.level)
+            .unwrap_or_else(|| panic!("no {name} check in {checks:?}"))
+    };
+    let checks = doctor::run(&s.state.config, s.state.clock.clone()).await;
+    assert!(doctor::passed(&checks), "{checks:#?}");
+    for name in [
+        "key file",
+        "data directory",
+        "database",
+        "migrations",
+        "keyring",
+        "clock",
+        "retention job",
+        "metrics",
+    ] {
+        assert_eq!(level(&checks, name), Level::Ok, "{checks:#?}");
+    }
+    assert_eq!(level(&checks, "https"), Level::Warn);
+
+    // A clock running behind what the database holds; a stale retention job.
+    let at = |t: i64| -> reachline_core::clock::SharedClock {
+        Arc::new(Arc::new(reachline_core::clock::ManualClock::new(t)))
+    };
+    let checks = doctor::run(&s.state.config, at(crate::common::T0 - 3_600)).await;
+    assert_eq!(level(&checks, "clock"), Level::Fail);
+    let checks = doctor::run(&s.state.config, at(crate::common::T0 + 3 * 86_400)).await;
+    assert_eq!(level(&checks, "clock"), Level::Ok);
+    assert_eq!(level(&checks, "retention job"), Level::Fail);
+
+    // A TLS proxy deployment, and the ways to get it wrong.
+    let mut c = s.state.config.clone();
+    c.server.public_url = "https://help.example.org".into();
+    c.server.trust_forwarded_proto = true;
+    c.metrics.listen = "127.0.0.1:9090".into();
+    let checks = doctor::run(&c, s.state.clock.clone()).await;
+    assert!(doctor::passed(&checks), "{checks:#?}");
+    assert_eq!(level(&checks, "https"), Level::Ok);
+    assert_eq!(level(&checks, "secure cookies"), Level::Ok);
+    c.server.trust_forwarded_proto = false;
+    c.metrics.listen = "0.0.0.0:9090".into();
+    let checks = doctor::run(&c, s.state.clock.clone()).await;
+    assert_eq!(level(&checks, "secure cookies"), Level::Fail);
+    assert_eq!(level(&checks, "metrics"), Level::Fail);
+    c.server.public_url = "http://help.example.org".into();
+    let checks = doctor::run(&c, s.state.clock.clone()).await;
+    assert_eq!(level(&checks, "https"), Level::Fail);
+
+    // A key file others can read fails, through the binary too (exit code 1).
+    let data_dir = PathBuf::from(&s.state.config.storage.data_dir);
+    let db_url = postgres_url().map(|_| s.state.config.storage.database_url.clone());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = data_dir.join("master.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644))?;
+        let checks = doctor::run(&s.state.config, s.state.clock.clone()).await;
+        assert_eq!(level(&checks, "key file"), Level::Fail);
+        let o = reachline(&["doctor"], &data_dir, db_url.as_deref());
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let line = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find(|l| l.contains("key file"))
+            .map(str::to_string)
+            .unwrap_or_default();
+        assert!(
+            line.starts_with("fail") && line.contains("chmod 600"),
+            "{line}"
+        );
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755))?;
+        let checks = doctor::run(&s.state.config, s.state.clock.clone()).await;
+        assert_eq!(level(&checks, "data directory"), Level::Fail);
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    s.stop().await;
+
+    // The binary on a fresh deployment made by the binary (the system clock on both sides).
+    let mut b = crate::common::BinaryServer::start(&[]);
+    let mut out = None;
+    for _ in 0..100 {
+        let o = reachline(&["doctor"], &b.data_dir, None);
+        if text(&o).contains("housekeeping ran") {
+            out = Some(o);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let o = out.expect("doctor saw the heartbeat");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        assert!(
+            line.starts_with("ok ") || line.starts_with("warn "),
+            "{line}"
+        );
+    }
+    b.terminate();
+    Ok(())
+}

@@ -179,7 +179,7 @@ async fn unknown_paths_get_a_helpful_404_with_the_quick_exit() -> TestResult {
     Ok(())
 }
 
-async fn first_exercise(s: &TestServer) -> (String, String, String) {
+pub async fn first_exercise(s: &TestServer) -> (String, String, String) {
     // (chapter path, form action, field name) of the first reflection exercise.
     for p in all_pages(s).await {
         if p.matches('/').count() != 3 {

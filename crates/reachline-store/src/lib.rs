@@ -32,7 +32,7 @@ pub use callbacks::{CallbackRow, NewCallback};
 pub use chat::{Appended, ChatListener, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};
-pub use ops::{KeyringRow, PoolStats};
+pub use ops::{KeyringRow, PoolStats, Rewrap};
 pub use reach::{DailyCount, FirstVisitCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use settings::{CannedRow, StatementRow};
@@ -135,6 +135,62 @@ impl Store {
             .await?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
+        })
+    }
+
+    /// Opens (creating if needed) an SQLite database and applies only the migrations up to
+    /// and including version `last`: a database as an older release left it, for upgrade
+    /// tests and fixtures. [`Store::open_sqlite`] later applies the rest.
+    pub async fn open_sqlite_at_migration(path: &Path, last: i64) -> Result<Store> {
+        let store = Self::connect_sqlite(path, true).await?;
+        if let Pool::Sqlite(pool) = &store.pool {
+            migrate_up_to(pool, &SQLITE_MIGRATIONS, last).await?;
+        }
+        Ok(store)
+    }
+
+    /// Like [`Store::open_postgres_in_schema`], but applies only the migrations up to and
+    /// including version `last` (an older release's schema, for upgrade tests and fixtures).
+    pub async fn open_postgres_in_schema_at_migration(
+        url: &str,
+        schema: &str,
+        last: i64,
+    ) -> Result<Store> {
+        let base = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(e.to_string()))?
+            .disable_statement_logging();
+        let mut conn = sqlx::PgConnection::connect_with(&base).await?;
+        sqlx::query(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+            schema.replace('"', "")
+        ))
+        .execute(&mut conn)
+        .await?;
+        conn.close().await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(base.options([("search_path", schema)]))
+            .await?;
+        migrate_up_to(&pool, &POSTGRES_MIGRATIONS, last).await?;
+        Ok(Store {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// Connects to PostgreSQL without applying migrations (for `reachline doctor`, which
+    /// reports pending migrations rather than applying them).
+    pub async fn open_postgres_existing(url: &str) -> Result<Store> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url(e.to_string()))?
+            .disable_statement_logging();
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Store {
+            pool: Pool::Postgres(pool),
         })
     }
 
@@ -274,6 +330,44 @@ impl Store {
         });
         Ok(done == 1)
     }
+}
+
+/// Applies the embedded migrations up to and including version `last` that the database
+/// has not applied yet, through sqlx's public `Migrate` interface (what `Migrator::run`
+/// does, stopping early). A database made this way is the one an older release made.
+async fn migrate_up_to<DB>(
+    pool: &sqlx::Pool<DB>,
+    all: &sqlx::migrate::Migrator,
+    last: i64,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    DB::Connection: sqlx::migrate::Migrate,
+{
+    use sqlx::migrate::Migrate;
+    let mut conn = pool.acquire().await?;
+    conn.ensure_migrations_table().await?;
+    let applied: Vec<i64> = conn
+        .list_applied_migrations()
+        .await?
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    for m in all.iter().filter(|m| {
+        m.version <= last && !m.migration_type.is_down_migration() && !applied.contains(&m.version)
+    }) {
+        conn.apply(m).await?;
+    }
+    Ok(())
+}
+
+/// The newest migration version this build embeds.
+pub fn latest_migration() -> i64 {
+    SQLITE_MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// `YYYY-MM` (UTC) of a Unix time: the month reports group contacts by.

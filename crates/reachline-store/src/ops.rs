@@ -1,4 +1,6 @@
-//! Statements for operations: online backups, readiness and integrity checks, pool figures.
+//! Statements for operations: online backups, readiness and integrity checks, pool figures,
+//! master-key rotation (re-wrapping the keyring in one transaction), the housekeeping
+//! heartbeat and the figures `reachline doctor` reads.
 
 use crate::{on_pool, Pool, Result, Store, StoreError, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use sqlx::postgres::PgConnectOptions;
@@ -21,7 +23,101 @@ pub struct KeyringRow {
     pub wrapped: Vec<u8>,
 }
 
+/// One data key to re-wrap: the row is changed only if it still holds `old`.
+#[derive(Debug, Clone)]
+pub struct Rewrap {
+    pub purpose: String,
+    pub version: i64,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
+}
+
+/// The `settings` key under which a heartbeat is kept.
+fn heartbeat_key(name: &str) -> String {
+    format!("heartbeat.{name}")
+}
+
 impl Store {
+    /// Re-wraps data keys in one transaction (master-key rotation). `expected_rows` is how
+    /// many rows the caller saw in `keyring`; if the keyring changed since (a row added, or
+    /// one no longer holding its `old` value), nothing is written and false is returned so
+    /// the caller can read it again. Writers of `keyring` wait for the transaction (SQLite:
+    /// the write lock; PostgreSQL: a lock that still lets others read the table).
+    pub async fn keyring_rewrap(&self, rows: &[Rewrap], expected_rows: usize) -> Result<bool> {
+        let done = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            if self.backend() == crate::Backend::Postgres {
+                sqlx::query("LOCK TABLE keyring IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM keyring")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            let mut ok = usize::try_from(n).ok() == Some(expected_rows);
+            for r in rows {
+                if !ok {
+                    break;
+                }
+                let changed = sqlx::query(
+                    "UPDATE keyring SET wrapped = $1 \
+                     WHERE purpose = $2 AND version = $3 AND wrapped = $4",
+                )
+                .bind(&r.new)
+                .bind(&r.purpose)
+                .bind(r.version)
+                .bind(&r.old)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                ok = changed == 1;
+            }
+            if ok {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            ok
+        });
+        Ok(done)
+    }
+
+    /// Records that a periodic job (e.g. `housekeeping`) ran at `now`.
+    pub async fn heartbeat_put(&self, name: &str, now: i64) -> Result<()> {
+        self.setting_put(&heartbeat_key(name), &now.to_string(), now, "service")
+            .await
+    }
+
+    /// When a periodic job last recorded a heartbeat, if ever.
+    pub async fn heartbeat_get(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self
+            .setting_get(&heartbeat_key(name))
+            .await?
+            .and_then(|v| v.trim().parse().ok()))
+    }
+
+    /// The newest timestamp the service has written (audit entries, keys, settings,
+    /// sessions, answers, conversations), for a clock check: none should lie in the future.
+    pub async fn newest_timestamp(&self) -> Result<Option<i64>> {
+        let t = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT MAX(t) AS t FROM ( \
+                   SELECT MAX(at) AS t FROM audit_log \
+                   UNION ALL SELECT MAX(created_at) FROM keyring \
+                   UNION ALL SELECT MAX(updated_at) FROM settings \
+                   UNION ALL SELECT MAX(last_seen) FROM staff_sessions \
+                   UNION ALL SELECT MAX(updated_at) FROM workbooks \
+                   UNION ALL SELECT MAX(created_at) FROM conversations \
+                 ) AS x",
+            )
+            .fetch_one(pool)
+            .await?
+            .try_get::<Option<i64>, _>("t")?
+        });
+        Ok(t)
+    }
+
     /// Writes a consistent copy of the SQLite database to `path` (`VACUUM INTO`) while other
     /// connections keep reading and writing. `path` must not exist.
     pub async fn sqlite_backup_into(&self, path: &Path) -> Result<()> {

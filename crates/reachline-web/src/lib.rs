@@ -11,8 +11,10 @@ pub mod console;
 pub mod content;
 pub mod conversations;
 pub mod deterrence;
+pub mod doctor;
 pub mod http;
 pub mod i18n;
+pub mod keys;
 pub mod metrics;
 pub mod ops;
 pub mod reach;
@@ -74,6 +76,8 @@ pub struct AppState {
     pub chat: chat::Hub,
     /// Prometheus counters and gauges (served on `metrics.listen`).
     pub metrics: metrics::Metrics,
+    /// When housekeeping last recorded its heartbeat (for `reachline doctor`).
+    heartbeat_at: std::sync::atomic::AtomicI64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +236,7 @@ impl AppState {
             gateway,
             chat: chat::Hub::new(),
             metrics: metrics::Metrics::new(),
+            heartbeat_at: std::sync::atomic::AtomicI64::new(i64::MIN),
             sign_in_guard: console::auth::SignInGuard::new(
                 config.console.failed_sign_ins_per_minute,
             ),
@@ -346,6 +351,15 @@ impl AppState {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "deleted expired self-help answers"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired answers"),
+        }
+        // A heartbeat for `reachline doctor` (retention runs), written at most once a minute.
+        use std::sync::atomic::Ordering;
+        let last = self.heartbeat_at.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= 60 || now < last {
+            match self.store.heartbeat_put("housekeeping", now).await {
+                Ok(()) => self.heartbeat_at.store(now, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "could not record the housekeeping heartbeat"),
+            }
         }
     }
 }

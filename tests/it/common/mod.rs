@@ -159,6 +159,38 @@ impl TestServer {
     pub fn now(&self) -> i64 {
         self.clock.now_unix()
     }
+
+    /// Stops the server and starts it again on the same configuration and data (and, on
+    /// PostgreSQL, the same schema), as an operator restarts the service.
+    pub async fn restart(mut self) -> TestServer {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let config = self.state.config.clone();
+        let shared: SharedClock = Arc::new(self.clock.clone());
+        let state = AppState::open(config, shared).await.expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(reachline_web::serve(state.clone(), listener, async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            base: format!("http://{addr}"),
+            state,
+            clock: self.clock,
+            dir: self.dir,
+            shutdown: Some(tx),
+            task: Some(task),
+            schema: self.schema.take(),
+        }
+    }
 }
 
 /// The real `reachline` binary, serving a fresh data directory on a free port, with its
