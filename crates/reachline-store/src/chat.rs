@@ -42,6 +42,26 @@ macro_rules! missed_in {
     }};
 }
 
+/// Within a transaction: locks a practitioner's staff row (PostgreSQL; SQLite's BEGIN
+/// IMMEDIATE already serialises writers) so concurrent takes and transfers to them count each
+/// other, then evaluates to how many chats they hold.
+macro_rules! active_chats_locked {
+    ($tx:expr, $staff:expr) => {{
+        sqlx::query("UPDATE staff SET available = available WHERE id = $1")
+            .bind($staff)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "SELECT COUNT(*) AS n FROM conversations WHERE claimed_by = $1 AND channel = 'chat' \
+             AND status = 'active'",
+        )
+        .bind($staff)
+        .fetch_one(&mut *$tx)
+        .await?
+        .try_get::<i64, _>("n")?
+    }};
+}
+
 /// What a take attempt came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Take {
@@ -162,20 +182,7 @@ impl Store {
             let result = on_pool!(self, |pool| {
                 let attempt = async {
                     let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-                    // Locks this practitioner's row (PostgreSQL) so their own concurrent takes
-                    // count each other; SQLite's BEGIN IMMEDIATE already serialises writers.
-                    sqlx::query("UPDATE staff SET available = available WHERE id = $1")
-                        .bind(staff_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    let mine: i64 = sqlx::query(
-                        "SELECT COUNT(*) AS n FROM conversations WHERE claimed_by = $1 AND channel = 'chat' \
-                         AND status = 'active'",
-                    )
-                    .bind(staff_id)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("n")?;
+                    let mine = active_chats_locked!(tx, staff_id);
                     if mine >= limit {
                         tx.rollback().await?;
                         return Ok::<Take, sqlx::Error>(Take::AtLimit);
@@ -209,18 +216,7 @@ impl Store {
     pub async fn chat_transfer(&self, id: i64, from: i64, to: i64, limit: i64) -> Result<Take> {
         let result = on_pool!(self, |pool| {
             let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            sqlx::query("UPDATE staff SET available = available WHERE id = $1")
-                .bind(to)
-                .execute(&mut *tx)
-                .await?;
-            let theirs: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM conversations WHERE claimed_by = $1 AND channel = 'chat' \
-                 AND status = 'active'",
-            )
-            .bind(to)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
+            let theirs = active_chats_locked!(tx, to);
             if theirs >= limit {
                 tx.rollback().await?;
                 Take::AtLimit
