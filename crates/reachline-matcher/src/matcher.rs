@@ -578,10 +578,13 @@ impl Matcher {
     /// Keyword entries matching a search query.
     pub fn check_query(&self, query: &str) -> Result<Vec<Match>, Error> {
         self.check_len(query)?;
-        let normalized = self.normalizer.normalize(query);
-        Ok(self
-            .keywords
-            .find(&normalized)
+        // Normalised in this thread's scratch buffers: no allocation for the query's
+        // normalised form once they have grown.
+        let found = crate::normalize::with_scratch(|scratch| {
+            self.normalizer.normalize_into(query, scratch);
+            self.keywords.find(&scratch.out)
+        });
+        Ok(found
             .into_iter()
             .filter_map(|(e, mode)| self.entry_match(e, Signal::Keyword { mode }))
             .collect())

@@ -36,8 +36,11 @@
 //!
 //! Speed: [`Normalizer::normalize`] does steps 4–7 in one fused pass, and steps 1–3 by
 //! a per-character table when the text is already in NFKC (ordinary text in any script
-//! is); [`Normalizer::explain`] runs the steps one at a time to show them. A test holds
-//! the two paths equal on random text.
+//! is). Text that is ASCII, or becomes ASCII after steps 1–3 (look-alike Cyrillic or
+//! Greek letters, fullwidth forms), takes a byte-level pass that reads words in place. The
+//! working buffers are kept per thread, so a keyword check allocates nothing for its
+//! normalised query. [`Normalizer::explain`] runs the steps one at a time to show them;
+//! tests (and the `normalize` fuzz target) hold the paths equal on random text.
 
 use std::sync::OnceLock;
 
@@ -111,7 +114,7 @@ pub(crate) const HARD: u8 = 1;
 pub(crate) const SOFT: u8 = 2;
 
 /// Normalised text: the words run together, with boundary flags per byte offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Normalized {
     compact: String,
     /// `bounds[i]` for byte offset `i` in `compact` (and one past the end): `HARD`, `SOFT`
@@ -157,15 +160,82 @@ impl Normalized {
     }
 }
 
+/// Buffers one normalisation works in, kept per thread ([`with_scratch`]) so that a check
+/// allocates nothing once they have grown to the size of the queries seen.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Steps 1–3 applied to non-ASCII input.
+    prepared: String,
+    /// The result of the last [`Normalizer::normalize_into`].
+    pub(crate) out: Normalized,
+}
+
+/// Scratch buffers that grew past this many bytes (a very long input, such as a list
+/// entry far above the query limit) are dropped after use rather than kept.
+const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+
+impl Scratch {
+    fn bytes(&self) -> usize {
+        self.prepared.capacity() + self.out.compact.capacity() + self.out.bounds.capacity()
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = const {
+        std::cell::Cell::new(Scratch {
+            prepared: String::new(),
+            out: Normalized {
+                compact: String::new(),
+                bounds: Vec::new(),
+            },
+        })
+    };
+}
+
+/// Runs `f` with this thread's scratch buffers. The buffers are taken out of the thread
+/// local for the call, so a nested call (or one during thread teardown) simply gets fresh
+/// empty ones: nothing can panic or be shared.
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut scratch = SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default();
+    let result = f(&mut scratch);
+    if scratch.bytes() <= SCRATCH_KEEP_BYTES {
+        // Fails only while the thread is being torn down; the buffers are then dropped.
+        let _ = SCRATCH.try_with(|cell| cell.set(scratch));
+    }
+    result
+}
+
 /// Working state of [`Normalizer::fused`].
 struct Fused {
     compact: String,
     bounds: Vec<u8>,
-    /// The word being read.
-    word: Vec<char>,
     /// Byte offset in `compact` where the current run of one-letter words starts.
     run_start: usize,
     run_len: usize,
+}
+
+impl Fused {
+    /// Takes the buffers (cleared) out of the scratch space for one pass.
+    fn start(out: &mut Normalized, len: usize) -> Self {
+        let mut state = Fused {
+            compact: std::mem::take(&mut out.compact),
+            bounds: std::mem::take(&mut out.bounds),
+            run_start: 0,
+            run_len: 0,
+        };
+        state.compact.clear();
+        state.bounds.clear();
+        state.compact.reserve(len);
+        state.bounds.reserve(len + 1);
+        state
+    }
+
+    /// Ends the text with a word boundary and puts the buffers back.
+    fn finish(mut self, out: &mut Normalized) {
+        self.bounds.push(HARD);
+        out.compact = self.compact;
+        out.bounds = self.bounds;
+    }
 }
 
 /// A sequence of characters with boundary flags, the working form from `tokenise` on.
@@ -248,7 +318,7 @@ const WORD: u8 = 2;
 /// Classes below this are precomputed: the Unicode property lookups behind
 /// `is_alphabetic` and `is_combining_mark` are binary searches, and every character of
 /// every query is classified several times.
-const CLASS_TABLE_END: u32 = 0xA000;
+const CLASS_TABLE_END: u32 = 0x1_0000;
 
 fn compute_class(c: char) -> u8 {
     let mut class = 0;
@@ -261,6 +331,7 @@ fn compute_class(c: char) -> u8 {
     class
 }
 
+#[inline]
 fn class_of(c: char) -> u8 {
     static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
     if c.is_ascii() {
@@ -283,11 +354,13 @@ fn class_of(c: char) -> u8 {
     compute_class(c)
 }
 
+#[inline]
 fn is_word_char(c: char) -> bool {
     class_of(c) & WORD != 0
 }
 
 /// `char::is_alphabetic`, faster for the characters queries are made of.
+#[inline]
 fn is_alpha(c: char) -> bool {
     class_of(c) & ALPHA != 0
 }
@@ -408,24 +481,36 @@ impl Normalizer {
 
     /// Normalises `input`.
     pub fn normalize(&self, input: &str) -> Normalized {
+        with_scratch(|scratch| {
+            self.normalize_into(input, scratch);
+            scratch.out.clone()
+        })
+    }
+
+    /// Normalises `input` into `scratch.out`, reusing the scratch buffers.
+    pub(crate) fn normalize_into(&self, input: &str, scratch: &mut Scratch) {
+        let Scratch { prepared, out } = scratch;
         if input.is_ascii() {
             return match &self.leet_bytes {
-                Some(leet) => self.fused_ascii(input.as_bytes(), leet),
-                None => self.fused(input, true),
+                Some(leet) => self.fused_ascii(input.as_bytes(), leet, out),
+                None => self.fused(input, true, out),
             };
         }
         let (confusables, strip) = (self.config.confusables, self.config.strip_diacritics);
         let table = fold_table(confusables, strip);
-        let mut prepared = String::with_capacity(input.len() + 8);
+        prepared.clear();
+        prepared.reserve(input.len() + 8);
         // Fast path: text of simple characters needs no NFKC pass (see FoldTable::simple).
         let mut all_simple = true;
         for c in input.chars() {
             if c.is_ascii() {
                 prepared.push(c.to_ascii_lowercase());
+            } else if table.is_simple(c) {
+                // Simple characters are never default-ignorable, so the common case
+                // needs one table lookup only.
+                table.push_folded(c, prepared, confusables, strip);
             } else if is_default_ignorable(c) {
                 continue;
-            } else if table.is_simple(c) {
-                table.push_folded(c, &mut prepared, confusables, strip);
             } else {
                 all_simple = false;
                 break;
@@ -440,11 +525,23 @@ impl Normalizer {
                 } else if is_default_ignorable(c) {
                     continue;
                 } else {
-                    table.push_folded(c, &mut prepared, confusables, strip);
+                    table.push_folded(c, prepared, confusables, strip);
                 }
             }
         }
-        self.fused(&prepared, false)
+        // Look-alike letters of other scripts often fold to plain ASCII (Cyrillic `а`,
+        // Greek `ο`): then the rest is the byte-level path. It lower-cases ASCII, which
+        // `fused(_, false)` does not, so it is taken only for text without capitals (a
+        // test holds the paths equal).
+        if let Some(leet) = &self.leet_bytes {
+            if prepared
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+            {
+                return self.fused_ascii(prepared.as_bytes(), leet, out);
+            }
+        }
+        self.fused(prepared, false, out)
     }
 
     /// Normalises `input` and returns the text after every step.
@@ -502,14 +599,8 @@ impl Normalizer {
     /// The whole pipeline from step 4 on in one pass over the prepared text, producing the
     /// same result as the step-by-step version that `explain` shows (a test holds them
     /// equal). `lower_ascii` lower-cases on the fly, which is all steps 1–3 do to ASCII.
-    fn fused(&self, prepared: &str, lower_ascii: bool) -> Normalized {
-        let mut state = Fused {
-            compact: String::with_capacity(prepared.len()),
-            bounds: Vec::with_capacity(prepared.len() + 1),
-            word: Vec::with_capacity(32),
-            run_start: 0,
-            run_len: 0,
-        };
+    fn fused(&self, prepared: &str, lower_ascii: bool, out: &mut Normalized) {
+        let mut state = Fused::start(out, prepared.len());
         let map = |c: char| {
             if lower_ascii {
                 c.to_ascii_lowercase()
@@ -517,11 +608,13 @@ impl Normalizer {
                 c
             }
         };
+        // The current word is `prepared[word_start..i]`: words are contiguous spans of
+        // the text (word characters, and leet symbols that a word character follows).
+        let mut word_start = 0;
         let mut it = prepared.char_indices();
         while let Some((i, c)) = it.next() {
             let c = map(c);
             if is_word_char(c) {
-                state.word.push(c);
                 continue;
             }
             if self.is_leet_symbol(c) {
@@ -538,105 +631,106 @@ impl Normalizer {
                 }
                 // Take the whole run at once: into the word, or as one separator (also
                 // keeps long runs of symbols linear).
-                if followed {
-                    state.word.push(c);
-                }
                 for _ in 1..run {
-                    if let Some((_, d)) = it.next() {
-                        if followed {
-                            state.word.push(map(d));
-                        }
-                    }
+                    it.next();
                 }
                 if followed {
                     continue;
                 }
             }
-            self.flush_word(&mut state);
+            let word = prepared.get(word_start..i).unwrap_or_default();
+            self.flush_word(&mut state, word, lower_ascii);
+            word_start = it.offset();
         }
-        self.flush_word(&mut state);
+        let word = prepared.get(word_start..).unwrap_or_default();
+        self.flush_word(&mut state, word, lower_ascii);
         self.finish_run(&mut state);
-        state.bounds.push(HARD);
-        Normalized {
-            compact: state.compact,
-            bounds: state.bounds,
-        }
+        state.finish(out);
     }
 
     /// [`Self::fused`] for ASCII text whose leetspeak stays ASCII, byte by byte: the same
-    /// result without decoding characters (a test holds the paths equal).
-    fn fused_ascii(&self, input: &[u8], leet: &[u8; 128]) -> Normalized {
-        let mut state = Fused {
-            compact: String::with_capacity(input.len()),
-            bounds: Vec::with_capacity(input.len() + 1),
-            word: Vec::new(),
-            run_start: 0,
-            run_len: 0,
-        };
+    /// result without decoding characters (a test holds the paths equal). A word is always
+    /// a contiguous span of the input (letters and digits, and leet symbols that a letter
+    /// or digit follows), so words are read in place, not copied.
+    fn fused_ascii(&self, input: &[u8], leet: &[u8; 128], out: &mut Normalized) {
+        let mut state = Fused::start(out, input.len());
         let is_symbol = |b: u8| !b.is_ascii_alphanumeric() && leet[usize::from(b & 0x7f)] != 0;
-        let mut word: Vec<u8> = Vec::with_capacity(32);
+        // The current word is `input[word_start..i]`.
+        let mut word_start = 0;
         let mut i = 0;
-        while let Some(&raw) = input.get(i) {
-            let b = raw.to_ascii_lowercase();
+        while let Some(&b) = input.get(i) {
             if b.is_ascii_alphanumeric() {
-                word.push(b);
                 i += 1;
                 continue;
             }
+            let mut next = i + 1;
             if is_symbol(b) {
                 // A run of leet symbols belongs to a word only if a letter or digit follows.
-                let mut j = i + 1;
-                while input
-                    .get(j)
-                    .is_some_and(|d| is_symbol(d.to_ascii_lowercase()))
-                {
-                    j += 1;
+                while input.get(next).is_some_and(|&d| is_symbol(d)) {
+                    next += 1;
                 }
-                let followed = input.get(j).is_some_and(u8::is_ascii_alphanumeric);
-                if followed {
-                    word.extend(input[i..j].iter().map(u8::to_ascii_lowercase));
-                    i = j;
+                if input.get(next).is_some_and(u8::is_ascii_alphanumeric) {
+                    i = next;
                     continue;
                 }
-                i = j;
-            } else {
-                i += 1;
             }
-            self.flush_ascii_word(&mut state, &mut word, leet);
+            self.flush_ascii_word(
+                &mut state,
+                input.get(word_start..i).unwrap_or_default(),
+                leet,
+            );
+            i = next;
+            word_start = next;
         }
-        self.flush_ascii_word(&mut state, &mut word, leet);
+        self.flush_ascii_word(
+            &mut state,
+            input.get(word_start..).unwrap_or_default(),
+            leet,
+        );
         self.finish_run(&mut state);
-        state.bounds.push(HARD);
-        Normalized {
-            compact: state.compact,
-            bounds: state.bounds,
-        }
+        state.finish(out);
     }
 
-    /// [`Self::flush_word`] for an ASCII word.
-    fn flush_ascii_word(&self, state: &mut Fused, word: &mut Vec<u8>, leet: &[u8; 128]) {
+    /// [`Self::flush_word`] for an ASCII word, in one pass: lower-case, leetspeak and
+    /// collapse each byte straight into the compact text.
+    fn flush_ascii_word(&self, state: &mut Fused, word: &[u8], leet: &[u8; 128]) {
         if word.is_empty() {
             return;
         }
-        if !self.config.leet.is_empty() && word.iter().any(u8::is_ascii_alphabetic) {
-            for b in word.iter_mut() {
-                let t = leet[usize::from(*b & 0x7f)];
+        let apply_leet = !self.config.leet.is_empty() && word.iter().any(u8::is_ascii_alphabetic);
+        let collapse = self.config.collapse_repeats;
+        let start = state.compact.len();
+        // 0 is never a letter, so the first byte is never taken for a repeat.
+        let mut prev = 0u8;
+        for &raw in word {
+            let mut b = raw.to_ascii_lowercase();
+            if apply_leet {
+                let t = leet[usize::from(b & 0x7f)];
                 if t != 0 {
-                    *b = t;
+                    b = t;
                 }
             }
+            if collapse && b == prev && b.is_ascii_alphabetic() {
+                continue;
+            }
+            state.compact.push(char::from(b));
+            prev = b;
         }
-        if self.config.collapse_repeats {
-            word.dedup_by(|b, a| a == b && a.is_ascii_alphabetic());
-        }
-        let single = word.len() == 1 && self.config.join_spelled_out;
+        let len = state.compact.len() - start;
+        let single = len == 1 && self.config.join_spelled_out;
         if single {
             if state.run_len == 0 {
-                state.run_start = state.compact.len();
+                state.run_start = start;
             }
             state.run_len += 1;
-        } else {
+        } else if state.run_len >= 2 {
+            // A run of one-letter words ends here: join it before this word (rare, so the
+            // word is simply set aside meanwhile).
+            let word_text = state.compact.split_off(start);
             self.finish_run(state);
+            state.compact.push_str(&word_text);
+        } else {
+            state.run_len = 0;
         }
         let first = if single && state.run_len >= 2 {
             SOFT
@@ -644,49 +738,69 @@ impl Normalizer {
             HARD
         };
         state.bounds.push(first);
-        state.bounds.resize(state.bounds.len() + word.len() - 1, 0);
-        state.compact.extend(word.iter().map(|&b| char::from(b)));
-        word.clear();
+        for _ in 1..len {
+            state.bounds.push(0);
+        }
     }
 
-    /// Ends the current word: leetspeak, collapse, append; tracks runs of one-letter words.
-    fn flush_word(&self, state: &mut Fused) {
-        if state.word.is_empty() {
+    /// Ends the current word (a span of the prepared text): leetspeak, collapse and append
+    /// in one pass; tracks runs of one-letter words. `lower_ascii` as in [`Self::fused`].
+    fn flush_word(&self, state: &mut Fused, word: &str, lower_ascii: bool) {
+        if word.is_empty() {
             return;
         }
-        let leet = !self.config.leet.is_empty() && state.word.iter().any(|&c| is_alpha(c));
-        if leet {
-            for c in &mut state.word {
-                if let Some(t) = self.leet(*c) {
-                    *c = t;
+        let map = |c: char| {
+            if lower_ascii {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            }
+        };
+        let apply_leet = !self.config.leet.is_empty() && word.chars().any(|c| is_alpha(map(c)));
+        let collapse = self.config.collapse_repeats;
+        let start = state.compact.len();
+        let mut prev = None;
+        let mut count = 0;
+        for c in word.chars() {
+            let mut c = map(c);
+            if apply_leet {
+                if let Some(t) = self.leet(c) {
+                    c = t;
                 }
             }
+            if collapse && prev == Some(c) && is_alpha(c) {
+                continue;
+            }
+            state.bounds.push(if count == 0 { HARD } else { 0 });
+            for _ in 1..c.len_utf8() {
+                state.bounds.push(0);
+            }
+            state.compact.push(c);
+            prev = Some(c);
+            count += 1;
         }
-        if self.config.collapse_repeats {
-            state.word.dedup_by(|b, a| a == b && is_alpha(*a));
-        }
-        let single = state.word.len() == 1 && self.config.join_spelled_out;
+        let single = count == 1 && self.config.join_spelled_out;
         if single {
             if state.run_len == 0 {
-                state.run_start = state.compact.len();
+                state.run_start = start;
             }
             state.run_len += 1;
-        } else {
+            if state.run_len >= 2 {
+                if let Some(flag) = state.bounds.get_mut(start) {
+                    *flag = SOFT;
+                }
+            }
+        } else if state.run_len >= 2 {
+            // A run of one-letter words ends here: join it before this word (rare, so the
+            // word is simply set aside meanwhile).
+            let word_text = state.compact.split_off(start);
+            let word_bounds = state.bounds.split_off(start);
             self.finish_run(state);
+            state.compact.push_str(&word_text);
+            state.bounds.extend_from_slice(&word_bounds);
+        } else {
+            state.run_len = 0;
         }
-        for (k, &c) in state.word.iter().enumerate() {
-            let flag = match k {
-                0 if single && state.run_len >= 2 => SOFT,
-                0 => HARD,
-                _ => 0,
-            };
-            state.bounds.push(flag);
-            state
-                .bounds
-                .extend(std::iter::repeat_n(0, c.len_utf8() - 1));
-            state.compact.push(c);
-        }
-        state.word.clear();
     }
 
     /// Joins a finished run of two or more one-letter words and reads it again (step 7).
@@ -912,6 +1026,7 @@ impl FoldTable {
     }
 
     /// Appends the fold of `c` (which has already been case-folded, or is simple).
+    #[inline]
     fn push_folded(&self, c: char, out: &mut String, confusables: bool, strip: bool) {
         let value = (c as u32)
             .checked_sub(0x80)
@@ -923,6 +1038,7 @@ impl FoldTable {
         }
     }
 
+    #[inline]
     fn is_simple(&self, c: char) -> bool {
         (c as u32)
             .checked_sub(0x80)

@@ -1,12 +1,12 @@
 //! Randomised robustness tests: in-process fuzz loops with fixed seeds and fixed iteration
 //! budgets, run by plain `cargo test` (a few seconds unoptimised).
 //!
-//! They stand in for cargo-fuzz targets, which need a nightly toolchain that a fresh
-//! machine of this project (and so CI) cannot install. Each loop feeds generated and
-//! mutated input to one entry point that takes outside input — URL canonicalisation,
-//! the three list parsers, hash parsing, normalisation and keyword checks, image
-//! decoding — and checks that it never panics, that errors are the documented kinds and
-//! never repeat the input, and the properties that must hold on success:
+//! They complement the cargo-fuzz targets in `fuzz/` (coverage-guided, run for a bounded
+//! time by `.ci/run`): these run wherever `cargo test` does, deterministically. Each loop
+//! feeds generated and mutated input to one entry point that takes outside input — URL
+//! canonicalisation, the three list parsers, hash parsing, normalisation and keyword
+//! checks, image decoding — and checks that it never panics, that errors are the
+//! documented kinds and never repeat the input, and the properties that must hold on success:
 //!
 //! - canonicalising a canonical URL changes nothing; expressions are at most 5 × 6,
 //!   distinct, and their digests are the SHA-256 of each;
@@ -880,5 +880,70 @@ fn the_ascii_path_agrees_with_the_step_by_step_pipeline() {
                 "{s:?} with {config:?}"
             );
         }
+    }
+}
+
+/// Non-ASCII text whose look-alike letters fold to ASCII (Cyrillic, Greek, fullwidth,
+/// capitals of each) takes the byte-level path after the first three steps; it must agree
+/// with the step-by-step pipeline for every configuration. The inputs come one after
+/// another in a mix of lengths, so the per-thread scratch buffers are reused between texts
+/// of every size (a stale byte left over from a longer text would show here).
+#[test]
+fn the_folded_ascii_path_agrees_with_the_step_by_step_pipeline() {
+    use reachline_matcher::NormalizerConfig;
+    let mut configs = vec![NormalizerConfig::default()];
+    for i in 0..6 {
+        let mut c = NormalizerConfig::default();
+        match i {
+            0 => c.leet.clear(),
+            1 => c.collapse_repeats = false,
+            2 => c.join_spelled_out = false,
+            3 => c.confusables = false,
+            4 => c.strip_diacritics = false,
+            _ => c.leet.push(('6', 'б')),
+        }
+        configs.push(c);
+    }
+    let alphabet: Vec<char> =
+        "aeiopstl AEIOPST 0134@$!|. -аеорсіАЕОРС ιοαΑΟ ｂｌｕＢ é\u{0301}\u{200B} бдж水ß"
+            .chars()
+            .collect();
+    let mut rng = Rng::seeded(0xf01d);
+    for config in configs {
+        let n = Normalizer::new(config.clone());
+        for _ in 0..iterations(3_000) {
+            let max = if rng.chance(8) { 200 } else { 24 };
+            let s = random_text(&mut rng, &alphabet, max);
+            assert_eq!(
+                n.normalize(&s),
+                n.normalize_step_by_step(&s),
+                "{s:?} with {config:?}"
+            );
+        }
+    }
+}
+
+/// `check_query` normalises in per-thread scratch buffers, `explain` into fresh ones: the
+/// two agree on a run of texts of mixed lengths and scripts.
+#[test]
+fn checks_in_reused_buffers_agree_with_explanations() {
+    let mut b = MatcherBuilder::new();
+    b.add_keywords_csv(
+        "l",
+        "bluepineapple,c,word\nquiet harbour,c,phrase\nzephyr,c,substring\npine,c,word\n",
+    )
+    .unwrap();
+    let m = b.build().unwrap();
+    let alphabet: Vec<char> = "bluepinaqthrozy BLUE аеорс 134@$ .-\u{200B}水ｂ"
+        .chars()
+        .collect();
+    let mut rng = Rng::seeded(0x5c7a);
+    for _ in 0..iterations(3_000) {
+        let max = if rng.chance(8) { 300 } else { 30 };
+        let s = random_text(&mut rng, &alphabet, max);
+        let found = m.check_query(&s).unwrap();
+        assert_eq!(found, m.explain(&s).unwrap().matches, "{s:?}");
+        let n = m.normalizer().normalize(&s);
+        assert_eq!(n, m.normalizer().normalize_step_by_step(&s), "{s:?}");
     }
 }
