@@ -102,10 +102,21 @@ pub fn prepare(
         ListKind::Hashes => builder.add_hashes_csv(name, &prepared).map(|_| ()),
     };
     result.map_err(|e| ListError::Invalid(e.to_string()))?;
-    let mut entries = prepared.lines().filter(|l| content(l)).count();
-    if kind != ListKind::Urls && entries > 0 {
-        entries -= 1; // the CSV header row
+    // The matcher skips a first line that is the CSV header (`term,…` / `kind,…`); so does
+    // the count. A list without a header counts every line.
+    let header = match kind {
+        ListKind::Keywords => Some("term"),
+        ListKind::Hashes => Some("kind"),
+        ListKind::Urls => None,
+    };
+    let mut lines = prepared.lines().filter(|l| content(l)).peekable();
+    if let (Some(h), Some(first)) = (header, lines.peek()) {
+        let field = first.split(',').next().unwrap_or_default().trim();
+        if field.trim_matches('"').eq_ignore_ascii_case(h) {
+            lines.next();
+        }
     }
+    let entries = lines.count();
     if entries == 0 {
         return Err(ListError::Empty);
     }
@@ -147,6 +158,28 @@ mod tests {
             Some(true)
         );
         assert_eq!(text.lines().count(), 4);
+    }
+
+    #[test]
+    fn entries_are_counted_with_or_without_a_header() {
+        let count = |kind, text: &str| prepare(kind, "n", "c", text).map(|p| p.entries).ok();
+        assert_eq!(
+            count(ListKind::Keywords, "bluepineapple,test,word,en\n"),
+            Some(1)
+        );
+        assert_eq!(
+            count(
+                ListKind::Keywords,
+                "term,category,match,language\nbluepineapple,test,word,en\nquietharbour,test,phrase,en\n"
+            ),
+            Some(2)
+        );
+        let md5 = "md5,d41d8cd98f00b204e9800998ecf8427e,test\n";
+        assert_eq!(count(ListKind::Hashes, md5), Some(1));
+        assert_eq!(
+            count(ListKind::Hashes, &format!("kind,hash,category\n{md5}")),
+            Some(1)
+        );
     }
 
     #[test]
