@@ -142,7 +142,7 @@ impl Hub {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         rooms
             .entry(c)
-            .or_insert_with(|| broadcast::channel(256).0)
+            .or_insert_with(|| broadcast::channel(32).0)
             .subscribe()
     }
 
@@ -570,8 +570,12 @@ pub fn upgrade(
     after: i64,
 ) -> Response {
     let limit = max_frame(&state);
+    // Small buffers: most sockets sit idle in the queue, and memory per idle connection is
+    // what bounds how many people can wait at once (bench/chat.sh measures it).
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, socket, c, key, peer, after))
 }
 
