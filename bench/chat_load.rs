@@ -314,7 +314,7 @@ async fn main() {
             format!("{{\"t\":\"send\",\"cid\":\"c{n}\",\"text\":\"load test message {id}\"}}");
         outstanding.lock().unwrap().insert(id, Instant::now());
         // Even rounds from the help-seeker, odd from the practitioner.
-        let from_seeker = (n as usize / pairs.len()) % 2 == 0;
+        let from_seeker = (n as usize / pairs.len()).is_multiple_of(2);
         if from_seeker {
             let i = pairs[k].0;
             seeker_tx[i]

@@ -84,7 +84,7 @@ impl Hours {
         };
         let local = at.to_zoned_datetime(tz);
         let date = local.date().to_string();
-        if self.holidays.iter().any(|h| *h == date) {
+        if self.holidays.contains(&date) {
             return false;
         }
         let day = usize::from(local.weekday().to_monday_zero_offset().unsigned_abs());
