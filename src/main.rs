@@ -83,11 +83,25 @@ enum Command {
         /// Police force area code (e.g. E23000015); omit for national figures (exact).
         #[arg(long)]
         area: Option<String>,
+        /// The year (for every period but custom; a financial year starts in April of it).
         #[arg(long)]
-        year: i32,
-        /// year (January to December) or financial-year (April to March).
+        year: Option<i32>,
+        /// month (with --month), quarter (with --quarter), year (January to December),
+        /// financial-year (April to March) or custom (with --from and --to).
         #[arg(long, default_value = "year")]
         period: String,
+        /// With --period month: the month, 1 to 12.
+        #[arg(long)]
+        month: Option<u32>,
+        /// With --period quarter: 1 (January to March) to 4 (October to December).
+        #[arg(long)]
+        quarter: Option<u32>,
+        /// With --period custom: the first month, YYYY-MM.
+        #[arg(long)]
+        from: Option<String>,
+        /// With --period custom: the last month, YYYY-MM (at most 120 months after --from).
+        #[arg(long)]
+        to: Option<String>,
         /// csv, json or html.
         #[arg(long, default_value = "csv")]
         format: String,
@@ -518,14 +532,25 @@ fn main() -> anyhow::Result<()> {
             area,
             year,
             period,
+            month,
+            quarter,
+            from,
+            to,
             format,
             epsilon,
         } => {
             if !["csv", "json", "html"].contains(&format.as_str()) {
                 anyhow::bail!("--format is csv, json or html");
             }
-            let period = reachline_web::reporting::Period::parse(year, &period)
-                .context("--period is year or financial-year")?;
+            let period = reachline_web::reporting::Period::from_parts(
+                &period,
+                year,
+                month,
+                quarter,
+                from.as_deref(),
+                to.as_deref(),
+            )
+            .map_err(anyhow::Error::msg)?;
             let config = load(cli.config.as_deref(), store)?;
             let out = runtime()?.block_on(reachline_web::ops::report(
                 &config,

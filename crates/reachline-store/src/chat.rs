@@ -62,6 +62,17 @@ macro_rules! active_chats_locked {
     }};
 }
 
+/// One group of missed contacts, as reporting reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissedGroup {
+    pub month: String,
+    pub channel: String,
+    pub reason: String,
+    pub who: String,
+    pub age_group: String,
+    pub n: i64,
+}
+
 /// What a take attempt came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Take {
@@ -522,6 +533,41 @@ impl Store {
             .try_get::<i64, _>("n")?
         });
         Ok(n)
+    }
+
+    /// Missed contacts grouped by month, channel, reason, who is asking and age group, for
+    /// months in `[from_month, to_month]`, optionally in one area.
+    pub async fn report_missed(
+        &self,
+        from_month: &str,
+        to_month: &str,
+        area: Option<&str>,
+    ) -> Result<Vec<MissedGroup>> {
+        let sql = match area {
+            Some(_) => "SELECT month, channel, reason, who, age_group, COUNT(*) AS n FROM missed_contacts \
+                 WHERE month >= $1 AND month <= $2 AND area = $3 GROUP BY month, channel, reason, who, age_group",
+            None => "SELECT month, channel, reason, who, age_group, COUNT(*) AS n FROM missed_contacts \
+                 WHERE month >= $1 AND month <= $2 GROUP BY month, channel, reason, who, age_group",
+        };
+        let rows = on_pool!(self, |pool| {
+            let mut q = sqlx::query(sql).bind(from_month).bind(to_month);
+            if let Some(a) = area {
+                q = q.bind(a);
+            }
+            let mut out = Vec::new();
+            for r in q.fetch_all(pool).await? {
+                out.push(MissedGroup {
+                    month: r.try_get("month")?,
+                    channel: r.try_get("channel")?,
+                    reason: r.try_get("reason")?,
+                    who: r.try_get("who")?,
+                    age_group: r.try_get("age_group")?,
+                    n: r.try_get("n")?,
+                });
+            }
+            out
+        });
+        Ok(rows)
     }
 
     /// Tells every instance about a chat event (PostgreSQL NOTIFY; nothing to do on SQLite,

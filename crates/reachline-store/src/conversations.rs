@@ -419,9 +419,18 @@ pub struct ContactGroup {
     pub age_group: String,
     pub area: String,
     pub concerns: String,
+    /// Protective actions agreed (comma-separated).
+    pub actions: String,
+    /// Where the person was signposted (comma-separated).
+    pub signposting: String,
     pub first_this_year: bool,
     pub n: i64,
 }
+
+/// The grouped columns, in the order of the `contacts_report` and `contacts_report_area`
+/// indexes (migration 0010), so both databases answer a report from an index alone.
+const REPORT_GROUP: &str =
+    "month, area, channel, who, age_group, first_this_year, concerns, actions, signposting";
 
 impl Store {
     /// Contacts grouped by everything reports break them down by, for months in
@@ -432,19 +441,25 @@ impl Store {
         to_month: &str,
         area: Option<&str>,
     ) -> Result<Vec<ContactGroup>> {
+        // Two statement texts rather than `($3 = '' OR area = $3)`, which keeps either
+        // planner from using the index on area.
+        let sql = match area {
+            Some(_) => format!(
+                "SELECT {REPORT_GROUP}, COUNT(*) AS n FROM contacts \
+                 WHERE area = $3 AND month >= $1 AND month <= $2 GROUP BY {REPORT_GROUP}"
+            ),
+            None => format!(
+                "SELECT {REPORT_GROUP}, COUNT(*) AS n FROM contacts \
+                 WHERE month >= $1 AND month <= $2 GROUP BY {REPORT_GROUP}"
+            ),
+        };
         let rows = on_pool!(self, |pool| {
+            let mut q = sqlx::query(&sql).bind(from_month).bind(to_month);
+            if let Some(a) = area {
+                q = q.bind(a);
+            }
             let mut out = Vec::new();
-            for r in sqlx::query(
-                "SELECT month, channel, who, age_group, area, concerns, first_this_year, COUNT(*) AS n FROM contacts \
-                 WHERE month >= $1 AND month <= $2 AND ($3 = '' OR area = $3) \
-                 GROUP BY month, channel, who, age_group, area, concerns, first_this_year",
-            )
-            .bind(from_month)
-            .bind(to_month)
-            .bind(area.unwrap_or(""))
-            .fetch_all(pool)
-            .await?
-            {
+            for r in q.fetch_all(pool).await? {
                 out.push(ContactGroup {
                     month: r.try_get("month")?,
                     channel: r.try_get("channel")?,
@@ -452,6 +467,8 @@ impl Store {
                     age_group: r.try_get("age_group")?,
                     area: r.try_get("area")?,
                     concerns: r.try_get("concerns")?,
+                    actions: r.try_get("actions")?,
+                    signposting: r.try_get("signposting")?,
                     first_this_year: r.try_get::<i64, _>("first_this_year")? != 0,
                     n: r.try_get("n")?,
                 });
@@ -461,33 +478,52 @@ impl Store {
         Ok(rows)
     }
 
-    /// Inserts many synthetic contact records in one transaction (demo data).
+    /// Inserts many synthetic contact records in one transaction (demo data), a hundred rows
+    /// to a statement.
     pub async fn demo_contacts(&self, staff_id: i64, records: &[WrapUp], now: i64) -> Result<u64> {
+        const COLUMNS: usize = 15;
+        const ROWS: usize = 100;
+        let statement = |rows: usize| {
+            let mut sql = String::from(
+                "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, who, age_group, area, \
+                 concerns, arrested, actions, signposting, first_this_year, statement_version, month, wrapped_up, synthetic) VALUES ",
+            );
+            for r in 0..rows {
+                if r > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for c in 0..COLUMNS {
+                    sql.push_str(&format!("${},", r * COLUMNS + c + 1));
+                }
+                sql.push_str("1, 1)");
+            }
+            sql
+        };
         let n = on_pool!(self, |pool| {
             let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            for w in records {
-                sqlx::query(
-                    "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, who, age_group, area, \
-                     concerns, arrested, actions, signposting, first_this_year, statement_version, wrapped_up, month, synthetic) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, 1)",
-                )
-                .bind(&w.channel)
-                .bind(w.started_at)
-                .bind(w.ended_at)
-                .bind(staff_id)
-                .bind(now)
-                .bind(&w.who)
-                .bind(&w.age_group)
-                .bind(&w.area)
-                .bind(&w.concerns)
-                .bind(&w.arrested)
-                .bind(&w.actions)
-                .bind(&w.signposting)
-                .bind(i64::from(w.first_this_year))
-                .bind(&w.statement_version)
-                .bind(crate::month_of(w.started_at))
-                .execute(&mut *tx)
-                .await?;
+            for chunk in records.chunks(ROWS) {
+                let sql = statement(chunk.len());
+                let mut q = sqlx::query(&sql);
+                for w in chunk {
+                    q = q
+                        .bind(&w.channel)
+                        .bind(w.started_at)
+                        .bind(w.ended_at)
+                        .bind(staff_id)
+                        .bind(now)
+                        .bind(&w.who)
+                        .bind(&w.age_group)
+                        .bind(&w.area)
+                        .bind(&w.concerns)
+                        .bind(&w.arrested)
+                        .bind(&w.actions)
+                        .bind(&w.signposting)
+                        .bind(i64::from(w.first_this_year))
+                        .bind(&w.statement_version)
+                        .bind(crate::month_of(w.started_at));
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             records.len() as u64

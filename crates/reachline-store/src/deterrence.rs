@@ -35,6 +35,15 @@ pub struct DeterrenceCount {
     pub n: i64,
 }
 
+/// Deterrence counts summed by partner, variant and metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunnelCount {
+    pub partner: i64,
+    pub variant: String,
+    pub metric: String,
+    pub n: i64,
+}
+
 macro_rules! list_from_row {
     ($r:expr) => {
         ListRow {
@@ -345,6 +354,38 @@ impl Store {
                     day: r.try_get("day")?,
                     partner: r.try_get("partner")?,
                     category: r.try_get("category")?,
+                    variant: r.try_get("variant")?,
+                    metric: r.try_get("metric")?,
+                    n: r.try_get("n")?,
+                });
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// The deterrence funnel between two days inclusive: checks, warnings and help-link
+    /// arrivals summed by partner and message variant (a campaign code is partner and
+    /// variant; checks are counted before a variant is chosen, so they have none).
+    pub async fn deterrence_funnel(
+        &self,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<FunnelCount>> {
+        let rows = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(
+                "SELECT partner, variant, metric, CAST(SUM(n) AS BIGINT) AS n FROM deterrence_daily \
+                 WHERE day >= $1 AND day <= $2 AND metric IN ('check', 'warning', 'arrival') \
+                 GROUP BY partner, variant, metric ORDER BY partner, variant, metric",
+            )
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await?
+            {
+                out.push(FunnelCount {
+                    partner: r.try_get("partner")?,
                     variant: r.try_get("variant")?,
                     metric: r.try_get("metric")?,
                     n: r.try_get("n")?,

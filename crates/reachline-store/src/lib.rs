@@ -29,11 +29,11 @@ mod workbooks;
 
 pub use audit::AuditFilter;
 pub use callbacks::{CallbackRow, NewCallback};
-pub use chat::{Appended, ChatListener, StaffAvailability, Take};
+pub use chat::{Appended, ChatListener, MissedGroup, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
-pub use deterrence::{DeterrenceCount, ListRow, PartnerRow};
+pub use deterrence::{DeterrenceCount, FunnelCount, ListRow, PartnerRow};
 pub use ops::{KeyringRow, PoolStats, Rewrap};
-pub use reach::{DailyCount, FirstVisitCount};
+pub use reach::{DailyCount, FirstVisitCount, MonthlyCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use settings::{CannedRow, StatementRow};
 pub use staff::{SessionRow, StaffRow};

@@ -12,6 +12,14 @@ pub struct DailyCount {
     pub n: i64,
 }
 
+/// A counter summed over a month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyCount {
+    pub month: String,
+    pub metric: String,
+    pub n: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirstVisitCount {
     pub year: i64,
@@ -138,6 +146,31 @@ impl Store {
                     day: r.try_get("day")?,
                     metric: r.try_get("metric")?,
                     subject: r.try_get("subject")?,
+                    n: r.try_get("n")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Daily counters summed by month and metric between two days inclusive (`YYYY-MM-DD`):
+    /// what reports publish (module views, exercise completions).
+    pub async fn reach_monthly(&self, from_day: &str, to_day: &str) -> Result<Vec<MonthlyCount>> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT SUBSTR(day, 1, 7) AS month, metric, CAST(SUM(n) AS BIGINT) AS n FROM reach_daily \
+                 WHERE day >= $1 AND day <= $2 GROUP BY SUBSTR(day, 1, 7), metric ORDER BY month, metric",
+            )
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(MonthlyCount {
+                    month: r.try_get("month")?,
+                    metric: r.try_get("metric")?,
                     n: r.try_get("n")?,
                 })
             })

@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod callbacks;
+pub mod charts;
 pub mod chat;
 pub mod console;
 pub mod content;

@@ -7,33 +7,187 @@ use reachline_store::{ContactGroup, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The longest custom range, in months (ten years).
+pub const MAX_MONTHS: usize = 120;
+
 /// Which months a report covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
+    /// One calendar month (1–12).
+    Month(i32, u32),
+    /// A calendar quarter (1 = January to March … 4 = October to December).
+    Quarter(i32, u32),
     /// January to December.
     Year(i32),
     /// April to March, starting in the given year.
     FinancialYear(i32),
+    /// From one month to another, both included.
+    Custom { from: (i32, u32), to: (i32, u32) },
 }
 
+fn month_key((y, m): (i32, u32)) -> String {
+    format!("{y:04}-{m:02}")
+}
+
+fn parse_month(s: &str) -> Option<(i32, u32)> {
+    let (y, m) = s.trim().split_once('-')?;
+    if y.len() != 4 || m.len() != 2 {
+        return None;
+    }
+    let (y, m) = (y.parse::<i32>().ok()?, m.parse::<u32>().ok()?);
+    ((2000..=2100).contains(&y) && (1..=12).contains(&m)).then_some((y, m))
+}
+
+fn month_name(m: u32) -> &'static str {
+    MONTH_NAMES
+        .get((m.max(1) - 1) as usize)
+        .copied()
+        .unwrap_or("")
+}
+
+/// The period kinds, as `--period` and the dashboard's filter spell them.
+pub const PERIOD_KINDS: [&str; 5] = ["month", "quarter", "year", "financial-year", "custom"];
+
 impl Period {
-    pub fn months(&self) -> (String, String) {
-        match self {
-            Period::Year(y) => (format!("{y:04}-01"), format!("{y:04}-12")),
-            Period::FinancialYear(y) => (format!("{y:04}-04"), format!("{:04}-03", y + 1)),
+    /// The first and last month, as (year, month).
+    pub fn bounds(&self) -> ((i32, u32), (i32, u32)) {
+        match *self {
+            Period::Month(y, m) => ((y, m), (y, m)),
+            Period::Quarter(y, q) => ((y, q * 3 - 2), (y, q * 3)),
+            Period::Year(y) => ((y, 1), (y, 12)),
+            Period::FinancialYear(y) => ((y, 4), (y + 1, 3)),
+            Period::Custom { from, to } => (from, to),
         }
     }
+
+    /// The first and last month as `YYYY-MM`.
+    pub fn months(&self) -> (String, String) {
+        let (a, b) = self.bounds();
+        (month_key(a), month_key(b))
+    }
+
+    /// Every month of the period in order, as (year, month).
+    pub fn month_list(&self) -> Vec<(i32, u32)> {
+        let (mut at, end) = self.bounds();
+        let mut out = Vec::new();
+        while at <= end && out.len() < MAX_MONTHS {
+            out.push(at);
+            at = if at.1 == 12 {
+                (at.0 + 1, 1)
+            } else {
+                (at.0, at.1 + 1)
+            };
+        }
+        out
+    }
+
+    /// How the period reads in a sentence: "2021", "2021/22", "March 2021", "January to
+    /// March 2021", "April 2020 to June 2021".
     pub fn label(&self) -> String {
-        match self {
+        let span = |(fy, fm): (i32, u32), (ty, tm): (i32, u32)| {
+            if (fy, fm) == (ty, tm) {
+                format!("{} {fy}", month_name(fm))
+            } else if fy == ty {
+                format!("{} to {} {ty}", month_name(fm), month_name(tm))
+            } else {
+                format!("{} {fy} to {} {ty}", month_name(fm), month_name(tm))
+            }
+        };
+        match *self {
             Period::Year(y) => y.to_string(),
             Period::FinancialYear(y) => format!("{y}/{:02}", (y + 1) % 100),
+            _ => {
+                let (a, b) = self.bounds();
+                span(a, b)
+            }
         }
     }
-    pub fn parse(year: i32, kind: &str) -> Option<Period> {
+
+    /// A short name for files and the audit log: "2021", "fy2021-22", "2021-03", "2021-q1",
+    /// "2020-04-to-2021-06".
+    pub fn slug(&self) -> String {
+        match *self {
+            Period::Year(y) => y.to_string(),
+            Period::FinancialYear(y) => format!("fy{y}-{:02}", (y + 1) % 100),
+            Period::Month(y, m) => month_key((y, m)),
+            Period::Quarter(y, q) => format!("{y}-q{q}"),
+            Period::Custom { from, to } => format!("{}-to-{}", month_key(from), month_key(to)),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Period::Month(..) => "month",
+            Period::Quarter(..) => "quarter",
+            Period::Year(_) => "year",
+            Period::FinancialYear(_) => "financial-year",
+            Period::Custom { .. } => "custom",
+        }
+    }
+
+    /// Builds a period from the CLI's (and the dashboard's) parts: `kind` is one of
+    /// [`PERIOD_KINDS`] (empty means year); `year` is needed for every kind but custom;
+    /// `month` (1–12) for month, `quarter` (1–4) for quarter; `from` and `to` (`YYYY-MM`)
+    /// for custom. The error says what is missing or wrong.
+    pub fn from_parts(
+        kind: &str,
+        year: Option<i32>,
+        month: Option<u32>,
+        quarter: Option<u32>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Period, String> {
+        let year = || {
+            year.filter(|y| (2000..=2100).contains(y))
+                .ok_or_else(|| "--year must be a year from 2000 to 2100".to_string())
+        };
         match kind {
-            "year" | "" => Some(Period::Year(year)),
-            "financial-year" | "fy" => Some(Period::FinancialYear(year)),
-            _ => None,
+            "year" | "" => Ok(Period::Year(year()?)),
+            "financial-year" | "fy" => Ok(Period::FinancialYear(year()?)),
+            "month" => {
+                let m = month
+                    .filter(|m| (1..=12).contains(m))
+                    .ok_or("--period month needs --month 1 to 12")?;
+                Ok(Period::Month(year()?, m))
+            }
+            "quarter" => {
+                let q = quarter
+                    .filter(|q| (1..=4).contains(q))
+                    .ok_or("--period quarter needs --quarter 1 to 4")?;
+                Ok(Period::Quarter(year()?, q))
+            }
+            "custom" => {
+                let from = from.and_then(parse_month);
+                let to = to.and_then(parse_month);
+                let (Some(from), Some(to)) = (from, to) else {
+                    return Err("--period custom needs --from YYYY-MM and --to YYYY-MM".into());
+                };
+                if from > to {
+                    return Err("--from must not be after --to".into());
+                }
+                let p = Period::Custom { from, to };
+                let months = (to.0 - from.0) * 12 + to.1 as i32 - from.1 as i32 + 1;
+                if months as usize > MAX_MONTHS {
+                    return Err(format!("a custom range is at most {MAX_MONTHS} months"));
+                }
+                Ok(p)
+            }
+            _ => Err("--period is month, quarter, year, financial-year or custom".into()),
         }
     }
 }
@@ -46,14 +200,38 @@ pub struct Row {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Table {
+    /// What the table breaks its figures down by, for the dashboard's filter: one of
+    /// [`DIMENSIONS`] or `none`.
+    pub dimension: String,
     pub measure: String,
-    /// What is counted: "people" or "contacts" (or "devices" for self-help).
+    /// What is counted: "people", "contacts", "missed contacts", "devices", "module views"…
     pub counts: String,
     pub channels: String,
     pub breakdown: String,
+    /// Which disclosure rule the table's figures passed.
+    pub rule: String,
     pub rows: Vec<Row>,
     pub total: Published,
     pub note: String,
+}
+
+/// One line of the deterrence funnel: a partner (all its campaign codes; checks are counted
+/// before a message variant is chosen) or one campaign code (`p<partner>-<variant>`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FunnelRow {
+    pub code: String,
+    pub partner: String,
+    /// Only on partner lines and the total.
+    pub checks: Option<Published>,
+    pub warnings: Published,
+    pub arrivals: Published,
+}
+
+/// Charts as inline SVG (not in JSON or CSV, which carry the same figures as tables).
+#[derive(Debug, Clone, Default)]
+pub struct Charts {
+    pub trend: String,
+    pub channels: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,11 +239,56 @@ pub struct Report {
     pub area_code: String,
     pub area_name: String,
     pub period: String,
+    pub period_kind: String,
+    pub from_month: String,
+    pub to_month: String,
     pub headline: String,
     pub tables: Vec<Table>,
     pub monthly_contacts: Vec<Row>,
+    pub monthly_missed: Vec<Row>,
+    pub funnel: Vec<FunnelRow>,
     pub method: String,
+    #[serde(skip)]
+    pub charts: Charts,
 }
+
+impl Report {
+    /// Month, contacts, missed contacts: the trend chart's figures as a table.
+    pub fn monthly(&self) -> Vec<(&str, &Published, &Published)> {
+        self.monthly_contacts
+            .iter()
+            .zip(&self.monthly_missed)
+            .map(|(c, m)| (c.category.as_str(), &c.value, &m.value))
+            .collect()
+    }
+
+    /// The tables for one dimension (all of them for `""` or `all`).
+    pub fn tables_for(&self, dimension: &str) -> Vec<&Table> {
+        self.tables
+            .iter()
+            .filter(|t| dimension.is_empty() || dimension == "all" || t.dimension == dimension)
+            .collect()
+    }
+
+    /// The same report with only one dimension's tables (for the dashboard's filter).
+    pub fn only(mut self, dimension: &str) -> Report {
+        if !(dimension.is_empty() || dimension == "all") {
+            self.tables.retain(|t| t.dimension == dimension);
+        }
+        self
+    }
+}
+
+/// Dimensions a table can break figures down by, as the dashboard's filter spells them.
+pub const DIMENSIONS: [&str; 7] = [
+    "channel",
+    "who",
+    "concern",
+    "age-group",
+    "actions",
+    "signposting",
+    "channel-who-age",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -76,9 +299,7 @@ pub enum ReportError {
 }
 
 const CHANNELS: &str = "phone, live chat, secure messages, callbacks";
-
-/// What a table is: its measure, what it counts, its breakdown and a note.
-struct Labels<'a>(&'a str, &'a str, &'a str, &'a str);
+const WHOLE_SERVICE: &str = "Not recorded by area: this is the whole service's figure, published with the same disclosure control as the rest of this report.";
 
 /// Applies differential privacy (if on) to a count, then disclosure control.
 struct Publisher {
@@ -90,30 +311,64 @@ struct Publisher {
 
 impl Publisher {
     fn publish(&self, n: i64) -> Published {
+        self.publish_at(n, self.level)
+    }
+
+    fn publish_at(&self, n: i64, level: Level) -> Published {
         let n = match (self.privacy, self.rng.lock()) {
             (Some(p), Ok(mut rng)) => p.apply(n, &mut *rng),
             _ => n,
         };
-        self.rules.publish(n, self.level)
+        self.rules.publish(n, level)
+    }
+
+    fn rule(&self, level: Level) -> String {
+        match level {
+            Level::National => "national: exact",
+            Level::SubNational => "sub-national: fewer than 8, rounded to 5",
+            Level::CrossTab => "three dimensions: under 10 hidden, rounded to 5",
+        }
+        .into()
     }
 }
 
-fn table(p: &Publisher, labels: Labels<'_>, cells: BTreeMap<String, i64>, total: i64) -> Table {
-    let Labels(measure, counts, breakdown, note) = labels;
+/// What a table is, before its figures are published.
+struct Spec<'a> {
+    dimension: &'a str,
+    measure: &'a str,
+    counts: &'a str,
+    channels: &'a str,
+    breakdown: &'a str,
+    note: &'a str,
+}
+
+fn table(p: &Publisher, spec: Spec<'_>, cells: BTreeMap<String, i64>, total: i64) -> Table {
+    table_at(p, p.level, spec, cells, total)
+}
+
+fn table_at(
+    p: &Publisher,
+    level: Level,
+    spec: Spec<'_>,
+    cells: BTreeMap<String, i64>,
+    total: i64,
+) -> Table {
     Table {
-        measure: measure.into(),
-        counts: counts.into(),
-        channels: CHANNELS.into(),
-        breakdown: breakdown.into(),
+        dimension: spec.dimension.into(),
+        measure: spec.measure.into(),
+        counts: spec.counts.into(),
+        channels: spec.channels.into(),
+        breakdown: spec.breakdown.into(),
+        rule: p.rule(level),
         rows: cells
             .into_iter()
             .map(|(category, n)| Row {
                 category,
-                value: p.publish(n),
+                value: p.publish_at(n, level),
             })
             .collect(),
-        total: p.publish(total),
-        note: note.into(),
+        total: p.publish_at(total, level),
+        note: spec.note.into(),
     }
 }
 
@@ -125,7 +380,21 @@ fn label(s: &str) -> String {
     }
 }
 
-/// Builds the standard annual set for an area (or nationally when `area` is `None`).
+/// Adds `n` to each listed value (comma-separated); with differential privacy to the first
+/// only, so each person adds one unit to the table.
+fn add_each(map: &mut BTreeMap<String, i64>, list: &str, n: i64, dp: bool) {
+    let limit = if dp { 1 } else { usize::MAX };
+    let mut any = false;
+    for v in list.split(',').filter(|v| !v.is_empty()).take(limit) {
+        *map.entry(v.to_string()).or_insert(0) += n;
+        any = true;
+    }
+    if !any {
+        *map.entry(label("")).or_insert(0) += n;
+    }
+}
+
+/// Builds the standard set for an area (or nationally when `area` is `None`) and a period.
 pub async fn build(
     store: &Store,
     area: Option<&str>,
@@ -144,13 +413,28 @@ pub async fn build(
             Level::National,
         ),
     };
+    let cross_level = if level == Level::National {
+        Level::National
+    } else {
+        Level::CrossTab
+    };
     let (from, to) = period.months();
+    let dp = privacy.is_some();
     let groups: Vec<ContactGroup> = store.report_contacts(&from, &to, area).await?;
     let mut by_channel = BTreeMap::new();
     let mut contacts_by_channel = BTreeMap::new();
     let mut by_who = BTreeMap::new();
     let mut by_concern = BTreeMap::new();
-    let mut monthly = BTreeMap::new();
+    let mut by_age = BTreeMap::new();
+    let mut by_actions = BTreeMap::new();
+    let mut by_signposting = BTreeMap::new();
+    let mut cross: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+    let mut monthly: BTreeMap<String, i64> = BTreeMap::new();
+    let mut monthly_missed: BTreeMap<String, i64> = BTreeMap::new();
+    for m in period.month_list() {
+        monthly.insert(month_key(m), 0);
+        monthly_missed.insert(month_key(m), 0);
+    }
     let (mut people, mut contacts) = (0i64, 0i64);
     for g in &groups {
         contacts += g.n;
@@ -160,101 +444,392 @@ pub async fn build(
             people += g.n;
             *by_channel.entry(g.channel.clone()).or_insert(0) += g.n;
             *by_who.entry(label(&g.who)).or_insert(0) += g.n;
-            // With differential privacy each person adds to one concern only (sensitivity 1).
-            let limit = if privacy.is_some() { 1 } else { usize::MAX };
-            for c in g.concerns.split(',').filter(|c| !c.is_empty()).take(limit) {
-                *by_concern.entry(c.to_string()).or_insert(0) += g.n;
+            *by_age.entry(label(&g.age_group)).or_insert(0) += g.n;
+            *cross
+                .entry((g.channel.clone(), label(&g.who), label(&g.age_group)))
+                .or_insert(0) += g.n;
+            add_each(&mut by_concern, &g.concerns, g.n, dp);
+            add_each(&mut by_actions, &g.actions, g.n, dp);
+            add_each(&mut by_signposting, &g.signposting, g.n, dp);
+        }
+    }
+    // The 3-dimension table lists every combination of the values seen, zero or not.
+    let mut cross_cells = BTreeMap::new();
+    {
+        let set = |f: fn(&(String, String, String)) -> &String| {
+            let mut v: Vec<String> = cross.keys().map(|k| f(k).clone()).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let (chs, whos, ages) = (set(|k| &k.0), set(|k| &k.1), set(|k| &k.2));
+        for c in &chs {
+            for w in &whos {
+                for a in &ages {
+                    let key = (c.clone(), w.clone(), a.clone());
+                    let n = cross.get(&key).copied().unwrap_or(0);
+                    cross_cells.insert(format!("{c} / {w} / {a}"), n);
+                }
             }
         }
     }
-    // Every month of the period appears, zero or not.
-    let (fy, fm) = (
-        from[..4].parse::<i32>().unwrap_or(0),
-        from[5..].parse::<u32>().unwrap_or(1),
-    );
-    for i in 0..12 {
-        let m = fm + i;
-        let key = format!("{:04}-{:02}", fy + ((m - 1) / 12) as i32, (m - 1) % 12 + 1);
-        monthly.entry(key).or_insert(0);
+    let missed = store.report_missed(&from, &to, area).await?;
+    let mut missed_by_channel = BTreeMap::new();
+    let mut missed_total = 0;
+    for m in &missed {
+        missed_total += m.n;
+        *missed_by_channel.entry(m.channel.clone()).or_insert(0) += m.n;
+        *monthly_missed.entry(m.month.clone()).or_insert(0) += m.n;
     }
-    let year = match period {
-        Period::Year(y) | Period::FinancialYear(y) => i64::from(y),
-    };
-    let visits: i64 = store
-        .reach_first_visits(year)
-        .await?
-        .iter()
-        .filter(|v| area.is_none_or(|a| v.area == a))
-        .map(|v| v.n)
-        .sum();
+    let (from_day, to_day) = (format!("{from}-01"), format!("{to}-31"));
+    let (mut views, mut completions) = (0i64, 0i64);
+    for c in store.reach_monthly(&from_day, &to_day).await? {
+        match c.metric.as_str() {
+            crate::reach::MODULE_VIEW => views += c.n,
+            crate::reach::EXERCISE_COMPLETION => completions += c.n,
+            _ => {}
+        }
+    }
     let p = Publisher {
         rules,
         level,
         privacy,
         rng: std::sync::Mutex::new(rand::SeedableRng::from_entropy()),
     };
+    let whole = if area.is_some() { WHOLE_SERVICE } else { "" };
     let mut tables = vec![
         table(
             &p,
-            Labels(
-                "People who sought help, by channel",
-                "people",
-                "channel",
-                "A person is counted once a year, at their first contact; a returning help-seeker recognised by their return code is not counted again.",
-            ),
+            Spec {
+                dimension: "channel",
+                measure: "People who sought help, by channel",
+                counts: "people",
+                channels: CHANNELS,
+                breakdown: "channel",
+                note: "A person is counted once a year, at their first contact; a returning help-seeker recognised by their return code is not counted again.",
+            },
             by_channel,
             people,
         ),
-        table(&p, Labels("People, by who is asking", "people", "who is asking", ""), by_who, people),
         table(
             &p,
-            Labels(
-                "People, by concern",
-                "people",
-                "concern",
-                "A person can have more than one concern, so the rows add up to more than the total.",
-            ),
+            Spec {
+                dimension: "who",
+                measure: "People, by who is asking",
+                counts: "people",
+                channels: CHANNELS,
+                breakdown: "who is asking",
+                note: "",
+            },
+            by_who,
+            people,
+        ),
+        table(
+            &p,
+            Spec {
+                dimension: "concern",
+                measure: "People, by concern",
+                counts: "people",
+                channels: CHANNELS,
+                breakdown: "concern",
+                note: "A person can have more than one concern, so the rows add up to more than the total.",
+            },
             by_concern,
             people,
         ),
         table(
             &p,
-            Labels(
-                "Contacts, by channel",
-                "contacts",
-                "channel",
-                "Every call, chat, message thread and callback, including repeat contacts.",
-            ),
+            Spec {
+                dimension: "age-group",
+                measure: "People, by age group",
+                counts: "people",
+                channels: CHANNELS,
+                breakdown: "age group",
+                note: "",
+            },
+            by_age,
+            people,
+        ),
+        table(
+            &p,
+            Spec {
+                dimension: "actions",
+                measure: "People, by protective actions agreed",
+                counts: "people",
+                channels: CHANNELS,
+                breakdown: "protective action",
+                note: "As recorded at the person's first contact of the year. More than one action can be agreed, so the rows add up to more than the total.",
+            },
+            by_actions,
+            people,
+        ),
+        table(
+            &p,
+            Spec {
+                dimension: "signposting",
+                measure: "People, by where they were signposted",
+                counts: "people",
+                channels: CHANNELS,
+                breakdown: "signposted to",
+                note: "As recorded at the person's first contact of the year. A person can be signposted to more than one place.",
+            },
+            by_signposting,
+            people,
+        ),
+        table_at(
+            &p,
+            cross_level,
+            Spec {
+                dimension: "channel-who-age",
+                measure: "People, by channel, who is asking and age group",
+                counts: "people",
+                channels: CHANNELS,
+                breakdown: "channel / who is asking / age group",
+                note: "A table with three dimensions: below national level, values under 10 are hidden and the rest rounded to the nearest 5.",
+            },
+            cross_cells,
+            people,
+        ),
+        table(
+            &p,
+            Spec {
+                dimension: "channel",
+                measure: "Contacts, by channel",
+                counts: "contacts",
+                channels: CHANNELS,
+                breakdown: "channel",
+                note: "Every call, chat, message thread and callback, including repeat contacts.",
+            },
             contacts_by_channel,
             contacts,
         ),
+        table(
+            &p,
+            Spec {
+                dimension: "channel",
+                measure: "Missed contacts, by channel",
+                counts: "missed contacts",
+                channels: "live chat",
+                breakdown: "channel",
+                note: "Help-seekers who left the queue, or were still waiting at closing time, without being answered.",
+            },
+            missed_by_channel,
+            missed_total,
+        ),
     ];
-    tables.push(Table {
-        measure: "Self-help website: first visits of the year".into(),
-        counts: "devices".into(),
-        channels: "self-help website".into(),
-        breakdown: "none".into(),
-        rows: Vec::new(),
-        total: p.publish(visits),
-        note: "Counted per browser with a cookie that holds only the year: one person on two devices counts twice.".into(),
-    });
+    if let Period::Year(y) = period {
+        let visits: i64 = store
+            .reach_first_visits(i64::from(y))
+            .await?
+            .iter()
+            .filter(|v| area.is_none_or(|a| v.area == a))
+            .map(|v| v.n)
+            .sum();
+        tables.push(total_only(
+            &p,
+            "Self-help website: first visits of the year",
+            "devices",
+            visits,
+            "Counted per browser with a cookie that holds only the year: one person on two devices counts twice. Counted per calendar year, so shown in calendar-year reports only.",
+        ));
+    }
+    tables.push(total_only(
+        &p,
+        "Self-help website: module views",
+        "module views",
+        views,
+        whole,
+    ));
+    tables.push(total_only(
+        &p,
+        "Self-help website: exercise completions",
+        "exercise completions",
+        completions,
+        whole,
+    ));
+    let funnel = funnel(store, &p, &from_day, &to_day).await?;
     let people_pub = tables[0].total;
-    let headline = headline(&people_pub, &area_name, area.is_some(), &period.label());
-    Ok(Report {
-        area_code,
-        area_name,
-        period: period.label(),
-        headline,
-        tables,
-        monthly_contacts: monthly
-            .into_iter()
-            .map(|(m, n)| Row {
-                category: m,
+    let label = period.label();
+    let headline = headline(&people_pub, &area_name, area.is_some(), &label);
+    let publish_rows = |m: BTreeMap<String, i64>| -> Vec<Row> {
+        m.into_iter()
+            .map(|(category, n)| Row {
+                category,
                 value: p.publish(n),
             })
-            .collect(),
+            .collect()
+    };
+    let mut report = Report {
+        area_code,
+        area_name,
+        period: label,
+        period_kind: period.kind().into(),
+        from_month: from,
+        to_month: to,
+        headline,
+        tables,
+        monthly_contacts: publish_rows(monthly),
+        monthly_missed: publish_rows(monthly_missed),
+        funnel,
         method: rules.method_with(privacy),
-    })
+        charts: Charts::default(),
+    };
+    report.charts = charts(&report);
+    Ok(report)
+}
+
+fn total_only(p: &Publisher, measure: &str, counts: &str, n: i64, note: &str) -> Table {
+    Table {
+        dimension: "none".into(),
+        measure: measure.into(),
+        counts: counts.into(),
+        channels: "self-help website".into(),
+        breakdown: "none".into(),
+        rule: p.rule(p.level),
+        rows: Vec::new(),
+        total: p.publish(n),
+        note: note.into(),
+    }
+}
+
+/// Checks, warnings and help-link arrivals per partner and campaign code, published with
+/// the report's rule.
+async fn funnel(
+    store: &Store,
+    p: &Publisher,
+    from_day: &str,
+    to_day: &str,
+) -> Result<Vec<FunnelRow>, ReportError> {
+    let counts = store.deterrence_funnel(from_day, to_day).await?;
+    if counts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: BTreeMap<i64, String> = store
+        .partners_all()
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    /// A partner's checks, and warnings and arrivals by message variant.
+    type Partner = (i64, BTreeMap<String, (i64, i64)>);
+    let mut by_partner: BTreeMap<i64, Partner> = BTreeMap::new();
+    let (mut checks, mut warnings, mut arrivals) = (0i64, 0i64, 0i64);
+    for c in counts {
+        let entry = by_partner.entry(c.partner).or_default();
+        match c.metric.as_str() {
+            "check" => {
+                entry.0 += c.n;
+                checks += c.n;
+            }
+            "warning" => {
+                entry.1.entry(c.variant).or_default().0 += c.n;
+                warnings += c.n;
+            }
+            "arrival" => {
+                entry.1.entry(c.variant).or_default().1 += c.n;
+                arrivals += c.n;
+            }
+            _ => {}
+        }
+    }
+    let mut rows = Vec::new();
+    for (partner, (checks, codes)) in by_partner {
+        let name = names.get(&partner).cloned().unwrap_or_default();
+        let (w, a) = codes
+            .values()
+            .fold((0, 0), |(w, a), (cw, ca)| (w + cw, a + ca));
+        rows.push(FunnelRow {
+            code: format!("p{partner}"),
+            partner: name.clone(),
+            checks: Some(p.publish(checks)),
+            warnings: p.publish(w),
+            arrivals: p.publish(a),
+        });
+        for (variant, (w, a)) in codes {
+            rows.push(FunnelRow {
+                code: crate::deterrence::code(partner, &variant),
+                partner: name.clone(),
+                checks: None,
+                warnings: p.publish(w),
+                arrivals: p.publish(a),
+            });
+        }
+    }
+    rows.push(FunnelRow {
+        code: "total".into(),
+        partner: String::new(),
+        checks: Some(p.publish(checks)),
+        warnings: p.publish(warnings),
+        arrivals: p.publish(arrivals),
+    });
+    Ok(rows)
+}
+
+/// The monthly trend (contacts as bars, missed contacts as a line) and the channel mix
+/// (people by channel), from published values only.
+fn charts(r: &Report) -> Charts {
+    let short = r.monthly_contacts.len() <= 12;
+    let labels: Vec<String> = r
+        .monthly_contacts
+        .iter()
+        .map(|row| {
+            let m = parse_month(&row.category).unwrap_or((0, 1));
+            let name = month_name(m.1).get(..3).unwrap_or("");
+            if short {
+                name.to_string()
+            } else {
+                format!("{name} {:02}", m.0 % 100)
+            }
+        })
+        .collect();
+    let values =
+        |rows: &[Row]| -> Vec<Option<i64>> { rows.iter().map(|r| r.value.value()).collect() };
+    let contacts = values(&r.monthly_contacts);
+    let missed = values(&r.monthly_missed);
+    let words = "Values published as words (fewer than 8, hidden) are not drawn; the table gives every value.";
+    let trend = crate::charts::bars(
+        &crate::charts::Described {
+            id: "chart-trend",
+            title: &format!("Contacts and missed contacts by month, {}, {}", r.area_name, r.period),
+            desc: &format!("Bars show contacts in each month and the line shows missed contacts, from {} to {}. {words}", r.from_month, r.to_month),
+        },
+        &labels,
+        crate::charts::Series {
+            name: "contacts",
+            values: &contacts,
+        },
+        Some(crate::charts::Series {
+            name: "missed contacts",
+            values: &missed,
+        }),
+    );
+    let (labels, mix): (Vec<String>, Vec<Option<i64>>) = r
+        .tables
+        .first()
+        .map(|t| {
+            t.rows
+                .iter()
+                .map(|row| (row.category.clone(), row.value.value()))
+                .unzip()
+        })
+        .unwrap_or_default();
+    let channels = crate::charts::bars(
+        &crate::charts::Described {
+            id: "chart-channels",
+            title: &format!(
+                "People who sought help, by channel, {}, {}",
+                r.area_name, r.period
+            ),
+            desc: &format!("One bar per channel: {}. {words}", labels.join(", ")),
+        },
+        &labels,
+        crate::charts::Series {
+            name: "people",
+            values: &mix,
+        },
+        None,
+    );
+    Charts { trend, channels }
 }
 
 fn thousands(n: i64) -> String {
@@ -299,7 +874,8 @@ pub fn headline(people: &Published, area_name: &str, sub_national: bool, period:
     }
 }
 
-/// CSV: a header row, then one row per published cell. Every value is an integer or words.
+/// CSV: a header row, then one row per published cell. Every value is an integer or words
+/// ("fewer than 8"; "hidden" in the three-dimension table).
 pub fn csv(r: &Report) -> String {
     let mut out = String::from("area,period,measure,counts,breakdown,category,value\n");
     let esc = |s: &str| {
@@ -309,37 +885,67 @@ pub fn csv(r: &Report) -> String {
             s.to_string()
         }
     };
+    let period = esc(&r.period);
+    let mut line = |measure: &str, counts: &str, breakdown: &str, category: &str, v: &Published| {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            r.area_code,
+            period,
+            esc(measure),
+            esc(counts),
+            esc(breakdown),
+            esc(category),
+            v.text()
+        ));
+    };
     for t in &r.tables {
         for row in &t.rows {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                r.area_code,
-                r.period,
-                esc(&t.measure),
-                t.counts,
-                esc(&t.breakdown),
-                esc(&row.category),
-                row.value.text()
-            ));
+            line(
+                &t.measure,
+                &t.counts,
+                &t.breakdown,
+                &row.category,
+                &row.value,
+            );
         }
-        out.push_str(&format!(
-            "{},{},{},{},{},total,{}\n",
-            r.area_code,
-            r.period,
-            esc(&t.measure),
-            t.counts,
-            esc(&t.breakdown),
-            t.total.text()
-        ));
+        line(&t.measure, &t.counts, &t.breakdown, "total", &t.total);
     }
     for row in &r.monthly_contacts {
-        out.push_str(&format!(
-            "{},{},Contacts by month,contacts,month,{},{}\n",
-            r.area_code,
-            r.period,
-            row.category,
-            row.value.text()
-        ));
+        line(
+            "Contacts by month",
+            "contacts",
+            "month",
+            &row.category,
+            &row.value,
+        );
+    }
+    for row in &r.monthly_missed {
+        line(
+            "Missed contacts by month",
+            "missed contacts",
+            "month",
+            &row.category,
+            &row.value,
+        );
+    }
+    for f in &r.funnel {
+        if let Some(c) = &f.checks {
+            line("Deterrence funnel", "checks", "campaign code", &f.code, c);
+        }
+        line(
+            "Deterrence funnel",
+            "warnings issued",
+            "campaign code",
+            &f.code,
+            &f.warnings,
+        );
+        line(
+            "Deterrence funnel",
+            "help-link arrivals",
+            "campaign code",
+            &f.code,
+            &f.arrivals,
+        );
     }
     out
 }
@@ -353,4 +959,63 @@ struct ReportPage<'a> {
 /// A printable HTML summary for partners.
 pub fn html(r: &Report) -> String {
     askama::Template::render(&ReportPage { r }).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_cover_their_months_and_read_well() {
+        let p = |k, y, m, q, f, t| Period::from_parts(k, y, m, q, f, t).unwrap();
+        let q2 = p("quarter", Some(2021), None, Some(2), None, None);
+        assert_eq!(q2.months(), ("2021-04".into(), "2021-06".into()));
+        assert_eq!(
+            (q2.label(), q2.slug()),
+            ("April to June 2021".into(), "2021-q2".into())
+        );
+        let q4 = p("quarter", Some(2021), None, Some(4), None, None);
+        assert_eq!(q4.months(), ("2021-10".into(), "2021-12".into()));
+        let m = p("month", Some(2021), Some(3), None, None, None);
+        assert_eq!(
+            (m.label(), m.slug()),
+            ("March 2021".into(), "2021-03".into())
+        );
+        assert_eq!(m.month_list(), vec![(2021, 3)]);
+        let fy = p("financial-year", Some(2021), None, None, None, None);
+        assert_eq!(fy.months(), ("2021-04".into(), "2022-03".into()));
+        assert_eq!(
+            (fy.label(), fy.slug()),
+            ("2021/22".into(), "fy2021-22".into())
+        );
+        assert_eq!(fy.month_list().len(), 12);
+        let c = p("custom", None, None, None, Some("2020-11"), Some("2021-02"));
+        assert_eq!(
+            c.month_list(),
+            vec![(2020, 11), (2020, 12), (2021, 1), (2021, 2)]
+        );
+        assert_eq!(c.label(), "November 2020 to February 2021");
+        assert_eq!(c.slug(), "2020-11-to-2021-02");
+        let same = p("custom", None, None, None, Some("2021-05"), Some("2021-05"));
+        assert_eq!(same.label(), "May 2021");
+        let long = p("custom", None, None, None, Some("2011-01"), Some("2020-12"));
+        assert_eq!(long.month_list().len(), MAX_MONTHS);
+        assert_eq!(
+            p("", Some(2024), None, None, None, None),
+            Period::Year(2024)
+        );
+        let err = Period::from_parts("custom", None, None, None, Some("2011-01"), Some("2021-01"));
+        assert!(err.unwrap_err().contains("120 months"));
+        let err = Period::from_parts("quarter", Some(2021), None, None, None, None);
+        assert!(err.unwrap_err().contains("--quarter"));
+    }
+
+    #[test]
+    fn headline_follows_the_published_figure_for_every_period() {
+        let q = Period::Quarter(2021, 1).label();
+        assert_eq!(
+            headline(&Published::Rounded(35), "Cumbria", true, &q),
+            "In January to March 2021, about 35 people from Cumbria sought help from the helpline."
+        );
+    }
 }

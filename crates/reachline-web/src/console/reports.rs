@@ -21,6 +21,16 @@ pub struct Filter {
     year: Option<i32>,
     #[serde(default)]
     period: String,
+    #[serde(default)]
+    month: Option<u32>,
+    #[serde(default)]
+    quarter: Option<u32>,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    dimension: String,
 }
 
 #[derive(Template)]
@@ -31,8 +41,43 @@ struct ReportsPage<'a> {
     area: String,
     year: i32,
     period: String,
+    month: u32,
+    quarter: u32,
+    from: String,
+    to: String,
+    dimension: String,
+    periods: Vec<(&'static str, String)>,
+    dimensions: Vec<(&'static str, String)>,
     report: Option<Report>,
     csv_link: String,
+}
+
+/// What was asked for, checked.
+struct Asked {
+    area: String,
+    period: Period,
+    dimension: String,
+}
+
+impl Asked {
+    fn query(&self) -> String {
+        let (from, to) = self.period.months();
+        let (y, m) = self.period.bounds().0;
+        let quarter = match self.period {
+            Period::Quarter(_, q) => q,
+            _ => 1,
+        };
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("area", &self.area)
+            .append_pair("period", self.period.kind())
+            .append_pair("year", &y.to_string())
+            .append_pair("month", &m.to_string())
+            .append_pair("quarter", &quarter.to_string())
+            .append_pair("from", &from)
+            .append_pair("to", &to)
+            .append_pair("dimension", &self.dimension);
+        q.finish()
+    }
 }
 
 /// The areas this person may see: an analyst's own; everyone else's all (plus national).
@@ -57,7 +102,7 @@ async fn build(
     state: &crate::AppState,
     me: &Staff,
     f: &Filter,
-) -> Result<(String, i32, String, Report), StatusCode> {
+) -> Result<(Asked, Report), StatusCode> {
     let areas = allowed(me);
     let area = if f.area.is_empty() {
         areas
@@ -73,20 +118,34 @@ async fn build(
     let year = f
         .year
         .unwrap_or_else(|| clock::year_of(state.clock.now_unix()));
-    if !(2000..=2100).contains(&year) {
-        return Err(StatusCode::BAD_REQUEST);
-    }
-    let period_kind = if f.period.is_empty() {
-        "year".to_string()
-    } else {
-        f.period.clone()
+    let nonempty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    let period = Period::from_parts(
+        &f.period,
+        Some(year),
+        f.month,
+        f.quarter,
+        nonempty(&f.from).as_deref(),
+        nonempty(&f.to).as_deref(),
+    )
+    .map_err(|_| StatusCode::BAD_REQUEST)?;
+    let dimension = match f.dimension.as_str() {
+        "" | "all" => "all".to_string(),
+        d if reporting::DIMENSIONS.contains(&d) => d.to_string(),
+        _ => return Err(StatusCode::BAD_REQUEST),
     };
-    let period = Period::parse(year, &period_kind).ok_or(StatusCode::BAD_REQUEST)?;
     let scope = (area != "national").then_some(area.as_str());
     let report = reporting::build(&state.store, scope, period, Rules::default(), None)
         .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok((area, year, period_kind, report))
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+        .only(&dimension);
+    Ok((
+        Asked {
+            area,
+            period,
+            dimension,
+        },
+        report,
+    ))
 }
 
 pub async fn show(
@@ -99,25 +158,44 @@ pub async fn show(
         .map(|q| q.0)
         .unwrap_or_default();
     match build(&state, &me, &f).await {
-        Ok((area, year, period, report)) => {
+        Ok((asked, report)) => {
             let _ = state
                 .audit(
                     &me.username,
                     "report.view",
-                    &format!("area:{area}"),
-                    &format!("{year} {period}"),
+                    &format!("area:{}", asked.area),
+                    &format!("{} {}", asked.period.slug(), asked.dimension),
                 )
                 .await;
+            let t = |id: &str| ctx.chrome.t(id);
+            let (y, m) = asked.period.bounds().0;
+            let (from, to) = asked.period.months();
             render(&ReportsPage {
                 areas: allowed(&me),
-                csv_link: format!("/console/reports.csv?area={area}&year={year}&period={period}"),
+                csv_link: format!("/console/reports.csv?{}", asked.query()),
+                periods: reporting::PERIOD_KINDS
+                    .iter()
+                    .map(|k| (*k, t(&format!("console-reports-period-{k}"))))
+                    .collect(),
+                dimensions: std::iter::once("all")
+                    .chain(reporting::DIMENSIONS)
+                    .map(|d| (d, t(&format!("console-reports-dimension-{d}"))))
+                    .collect(),
                 k: ConsoleChrome {
                     c: &ctx.chrome,
                     staff: Some(&me),
                 },
-                area,
-                year,
-                period,
+                year: y,
+                month: m,
+                quarter: match asked.period {
+                    Period::Quarter(_, q) => q,
+                    _ => 1,
+                },
+                from,
+                to,
+                period: asked.period.kind().to_string(),
+                dimension: asked.dimension,
+                area: asked.area,
                 report: Some(report),
             })
         }
@@ -152,13 +230,13 @@ pub async fn csv(
         .map(|q| q.0)
         .unwrap_or_default();
     match build(&state, &me, &f).await {
-        Ok((area, year, period, report)) => {
+        Ok((asked, report)) => {
             let _ = state
                 .audit(
                     &me.username,
                     "report.export",
-                    &format!("area:{area}"),
-                    &format!("{year} {period} csv"),
+                    &format!("area:{}", asked.area),
+                    &format!("{} {} csv", asked.period.slug(), asked.dimension),
                 )
                 .await;
             (
@@ -166,7 +244,11 @@ pub async fn csv(
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                     (
                         header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"reachline-{area}-{year}.csv\""),
+                        format!(
+                            "attachment; filename=\"reachline-{}-{}.csv\"",
+                            asked.area,
+                            asked.period.slug()
+                        ),
                     ),
                     (header::CACHE_CONTROL, "no-store".to_string()),
                 ],
