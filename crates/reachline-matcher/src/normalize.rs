@@ -945,15 +945,18 @@ fn fold_confusable(c: char, confusables: bool, strip: bool) -> String {
     let mut cur = String::from(c);
     for _ in 0..4 {
         let next: String = if confusables {
-            unicode_security::skeleton(&cur)
+            // NFKC again: a skeleton can hold compatibility characters (subscript digits,
+            // say) that the first step of a second pass would otherwise change.
+            let folded: String = unicode_security::skeleton(&cur)
                 .filter(|d| !(strip && is_diacritic(*d)))
                 .default_case_fold()
-                .collect()
+                .collect();
+            folded.chars().nfkc().collect()
         } else {
             cur.chars()
                 .nfd()
                 .filter(|d| !(strip && is_diacritic(*d)))
-                .nfc()
+                .nfkc()
                 .collect()
         };
         if next == cur {
