@@ -15,6 +15,7 @@
 //! instances by PostgreSQL NOTIFY. Events name a conversation and a sequence number, never
 //! content; every socket reads and opens the message itself.
 
+use crate::conversations::key_context;
 use crate::http::{self, CookieSpec};
 use crate::i18n::Locale;
 use crate::site::{Chrome, Ctx, Fields, Shared};
@@ -261,10 +262,6 @@ pub async fn relay(state: Shared) {
     }
 }
 
-pub fn key_context(id: i64) -> String {
-    crate::conversations::key_context(id)
-}
-
 fn chat_cookie(resp: &mut Response, ctx: &Ctx, value: Option<(i64, &Key)>) {
     let v = value
         .map(|(id, k)| format!("{id}.{}", URL_SAFE_NO_PAD.encode(k.as_bytes())))
@@ -297,7 +294,7 @@ pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(Conve
     Some((c, Key::from_slice(&key)?))
 }
 
-/// The conversation key as staff open it.
+/// The conversation key as staff open it (any channel).
 pub fn staff_key(state: &AppState, c: &ConversationRow) -> Option<Key> {
     let raw = state
         .content_key
@@ -643,11 +640,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
             for m in lines(&state, c, &key, last).await {
                 last = last.max(m.seq);
                 let mine = m.from_seeker == peer.is_seeker();
-                let who = match (&peer.staff, mine, &m.staff_name) {
-                    (_, true, _) => you.clone(),
-                    (Some(_), false, _) => them.clone(),
-                    (None, false, _) => them.clone(),
-                };
+                let who = if mine { you.clone() } else { them.clone() };
                 ok = frame(
                     &mut socket,
                     serde_json::json!({
@@ -812,7 +805,6 @@ struct ChatView {
     writable: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn chat_page(
     state: &AppState,
     ctx: &Ctx,

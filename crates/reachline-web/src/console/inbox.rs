@@ -3,7 +3,7 @@
 
 use super::wrapup::{self, Defaults};
 use super::{console_message, render, render_form, when, ConsoleChrome, Staff};
-use crate::conversations::{body_context, key_context, message_text, read_messages};
+use crate::conversations::{body_context, message_text, read_messages};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
@@ -12,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use reachline_core::keys::Key;
 use reachline_core::{areas, clock};
 use reachline_store::ConversationRow;
 
@@ -107,15 +106,6 @@ struct ThreadPage<'a> {
     max: usize,
 }
 
-fn staff_key(state: &AppState, c: &ConversationRow) -> Option<Key> {
-    let wrapped = c.key_staff.as_deref()?;
-    let raw = state
-        .content_key
-        .open(key_context(c.id).as_bytes(), wrapped)
-        .ok()?;
-    Key::from_slice(&raw)
-}
-
 async fn page(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, error: Option<String>) -> Response {
     page_with(state, ctx, me, id, error, None, "").await
 }
@@ -152,7 +142,7 @@ async fn page_with(
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let messages = match staff_key(state, &c) {
+    let messages = match crate::chat::staff_key(state, &c) {
         Some(key) => read_messages(state, &c, &key, 0)
             .await
             .into_iter()
@@ -319,7 +309,7 @@ pub async fn reply(
             return page(&state, &ctx, &me, id, Some(msg)).await;
         }
     };
-    let Some(key) = staff_key(&state, &c) else {
+    let Some(key) = crate::chat::staff_key(&state, &c) else {
         return page(
             &state,
             &ctx,
