@@ -26,6 +26,7 @@ type Tx = SplitSink<Ws, Message>;
 struct Args {
     base: String,
     data_dir: String,
+    database_url: String,
     pid: u32,
     seekers: usize,
     practitioners: usize,
@@ -38,6 +39,7 @@ fn args() -> Args {
     let mut a = Args {
         base: String::new(),
         data_dir: String::new(),
+        database_url: String::new(),
         pid: 0,
         seekers: 5000,
         practitioners: 100,
@@ -51,6 +53,7 @@ fn args() -> Args {
         match k {
             "--base" => a.base = val,
             "--data-dir" => a.data_dir = val,
+            "--database-url" => a.database_url = val,
             "--pid" => a.pid = val.parse().unwrap(),
             "--seekers" => a.seekers = val.parse().unwrap(),
             "--practitioners" => a.practitioners = val.parse().unwrap(),
@@ -77,13 +80,14 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
+/// A WebSocket as a browser opens one (browsers turn Nagle's algorithm off for them).
 async fn socket(base: &str, path: &str, cookie: &str) -> Ws {
     let url = format!("{}{}", base.replacen("http://", "ws://", 1), path);
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
     req.headers_mut().insert("origin", base.parse().unwrap());
     for attempt in 0..5 {
-        match tokio_tungstenite::connect_async(req.clone()).await {
+        match tokio_tungstenite::connect_async_with_config(req.clone(), None, true).await {
             Ok((ws, _)) => return ws,
             Err(e) if attempt < 4 => {
                 eprintln!("connect retry: {e}");
@@ -114,7 +118,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Sent messages waiting for delivery: id -> when sent.
 type Outstanding = Arc<Mutex<HashMap<String, Instant>>>;
 
-fn reader(mut rx: SplitStream<Ws>, outstanding: Outstanding, latencies: Arc<Mutex<Vec<f64>>>) {
+/// Delivered messages: when each was sent, and its delivery latency in milliseconds.
+type Latencies = Arc<Mutex<Vec<(Instant, f64)>>>;
+
+fn reader(mut rx: SplitStream<Ws>, outstanding: Outstanding, latencies: Latencies) {
     tokio::spawn(async move {
         while let Some(Ok(msg)) = rx.next().await {
             if let Message::Text(t) = msg {
@@ -129,7 +136,7 @@ fn reader(mut rx: SplitStream<Ws>, outstanding: Outstanding, latencies: Arc<Mute
                         latencies
                             .lock()
                             .unwrap()
-                            .push(sent.elapsed().as_secs_f64() * 1000.0);
+                            .push((sent, sent.elapsed().as_secs_f64() * 1000.0));
                     }
                 }
             }
@@ -145,9 +152,12 @@ async fn main() {
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let store = Store::open_sqlite(&std::path::Path::new(&a.data_dir).join("reachline.db"))
-        .await
-        .expect("the server's database");
+    let store = if a.database_url.is_empty() {
+        Store::open_sqlite(&std::path::Path::new(&a.data_dir).join("reachline.db")).await
+    } else {
+        Store::open_postgres(&a.database_url).await
+    }
+    .expect("the server's database");
 
     // Practitioners: accounts and sessions written through the store, as sign-in would.
     let mut staff_sessions = Vec::new();
@@ -213,7 +223,7 @@ async fn main() {
     let rss_before = rss_kib(a.pid);
     let mut seeker_tx: Vec<Tx> = Vec::new();
     let outstanding: Outstanding = Arc::new(Mutex::new(HashMap::new()));
-    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let latencies: Latencies = Arc::new(Mutex::new(Vec::new()));
     let mut seeker_rx = Vec::new();
     for c in &cookies {
         let ws = socket(&a.base, "/chat/ws", c).await;
@@ -327,7 +337,22 @@ async fn main() {
     }
     let drove = drive.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut lat = latencies.lock().unwrap().clone();
+    let timed = latencies.lock().unwrap().clone();
+    // The slowest delivery of each second of the run: shows whether slow ones cluster.
+    let mut worst: Vec<f64> = vec![0.0; a.seconds as usize + 1];
+    for (sent, ms) in &timed {
+        let s = (sent.duration_since(drive).as_secs() as usize).min(a.seconds as usize);
+        worst[s] = worst[s].max(*ms);
+    }
+    println!(
+        "slowest delivery per second (ms): {}",
+        worst
+            .iter()
+            .map(|w| format!("{w:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut lat: Vec<f64> = timed.iter().map(|(_, ms)| *ms).collect();
     lat.sort_by(|x, y| x.partial_cmp(y).unwrap());
     let lost = outstanding.lock().unwrap().len();
     let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));

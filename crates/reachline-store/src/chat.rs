@@ -62,6 +62,93 @@ macro_rules! active_chats_locked {
     }};
 }
 
+/// Within a transaction: appends one queued chat message (see [`Store::chat_append`]) with
+/// three statements: whether the chat is open to the sender, whether this client id was
+/// stored before, and the next sequence number are read at once.
+macro_rules! append_one {
+    ($tx:expr, $job:expr) => {{
+        async {
+            let job: &AppendJob = $job;
+            let sender = if job.staff_id.is_some() { "staff" } else { "seeker" };
+            let Some(row) = sqlx::query(
+                "SELECT c.status, c.claimed_by, \
+                 (SELECT m.seq FROM messages m WHERE m.conversation_id = c.id AND m.sender = $2 \
+                  AND m.client_id = $3) AS again, \
+                 (SELECT COALESCE(MAX(m.seq), 0) + 1 FROM messages m WHERE m.conversation_id = c.id) AS next \
+                 FROM conversations c WHERE c.id = $1 AND c.channel = 'chat'",
+            )
+            .bind(job.conversation)
+            .bind(sender)
+            .bind(&job.client_id)
+            .fetch_optional(&mut *$tx)
+            .await?
+            else {
+                return Ok::<Appended, sqlx::Error>(Appended::Closed);
+            };
+            if let Some(seq) = row.try_get::<Option<i64>, _>("again")? {
+                return Ok(Appended::Again(seq));
+            }
+            let status: String = row.try_get("status")?;
+            let claimed: Option<i64> = row.try_get("claimed_by")?;
+            let open = match job.staff_id {
+                None => status == "waiting" || status == "active",
+                Some(s) => status == "active" && claimed == Some(s),
+            };
+            if !open {
+                return Ok(Appended::Closed);
+            }
+            let seq: i64 = row.try_get("next")?;
+            sqlx::query(
+                "INSERT INTO messages (conversation_id, seq, sender, staff_id, body_sealed, created_at, client_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(job.conversation)
+            .bind(seq)
+            .bind(sender)
+            .bind(job.staff_id)
+            .bind((job.seal)(seq))
+            .bind(job.now)
+            .bind(&job.client_id)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(
+                "UPDATE conversations SET awaiting_reply = $1, \
+                 last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END WHERE id = $3",
+            )
+            .bind(i64::from(job.staff_id.is_none()))
+            .bind(job.now)
+            .bind(job.conversation)
+            .execute(&mut *$tx)
+            .await?;
+            Ok(Appended::New(seq))
+        }
+        .await
+    }};
+}
+
+/// A chat message waiting for its batch (see [`Store::chat_append`]).
+struct AppendJob {
+    conversation: i64,
+    staff_id: Option<i64>,
+    client_id: String,
+    seal: Box<dyn Fn(i64) -> Vec<u8> + Send + Sync>,
+    now: i64,
+    reply: tokio::sync::oneshot::Sender<Result<Appended>>,
+}
+
+/// Chat messages queued for the next batch, and the turn to write one.
+#[derive(Default)]
+pub(crate) struct Appends {
+    queued: std::sync::Mutex<Vec<AppendJob>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Appends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Appends")
+    }
+}
+
 /// One group of missed contacts, as reporting reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissedGroup {
@@ -353,17 +440,33 @@ impl Store {
 
     /// Notes many waiting help-seekers as present at once.
     pub async fn chats_seen(&self, ids: &[i64], now: i64) -> Result<()> {
-        for chunk in ids.chunks(500) {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        // Short statements: each holds SQLite's write lock only briefly.
+        for chunk in ids.chunks(100) {
             let list = chunk
                 .iter()
                 .map(i64::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
             // Integers only, formatted here: nothing from outside reaches this text.
-            let sql = format!("UPDATE conversations SET seeker_seen_at = $1 WHERE id IN ({list})");
-            on_pool!(self, |pool| {
-                sqlx::query(&sql).bind(now).execute(pool).await?;
-            });
+            match &self.pool {
+                Pool::Sqlite(pool) => {
+                    let sql = format!(
+                        "UPDATE conversations SET seeker_seen_at = $1 WHERE id IN ({list})"
+                    );
+                    sqlx::query(&sql).bind(now).execute(pool).await?;
+                }
+                // Rows are locked in id order, as a batch of chat messages locks them, so the
+                // two cannot deadlock.
+                Pool::Postgres(pool) => {
+                    let sql = format!(
+                        "UPDATE conversations SET seeker_seen_at = $1 WHERE id IN \
+                         (SELECT id FROM conversations WHERE id IN ({list}) ORDER BY id FOR UPDATE)"
+                    );
+                    sqlx::query(&sql).bind(now).execute(pool).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -383,98 +486,110 @@ impl Store {
     /// Appends a chat message, once per client id, only while the chat is open to the
     /// sender: a help-seeker may write while waiting or active, a practitioner only in a
     /// chat they hold. Acknowledge only what this returns as stored.
+    ///
+    /// Concurrent appends are committed together: the first caller to find no batch in
+    /// progress writes every message queued so far in one transaction (a savepoint each, so
+    /// one failing message does not affect the others) and wakes their callers. SQLite has
+    /// one writer, and writers that queue on its lock sleep in growing steps; one batch at a
+    /// time keeps them from queueing there at all. `seal` encrypts the text for the sequence
+    /// number it is given (it may be called more than once if a number is taken meanwhile).
     pub async fn chat_append(
         &self,
         conversation: i64,
         staff_id: Option<i64>,
         client_id: &str,
-        seal: impl Fn(i64) -> Vec<u8>,
+        seal: impl Fn(i64) -> Vec<u8> + Send + Sync + 'static,
         now: i64,
     ) -> Result<Appended> {
-        let sender = if staff_id.is_some() {
-            "staff"
-        } else {
-            "seeker"
-        };
-        for _ in 0..20 {
-            let result = on_pool!(self, |pool| {
-                let attempt = async {
-                    let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-                    let row = sqlx::query(
-                        "SELECT status, claimed_by FROM conversations WHERE id = $1 AND channel = 'chat'",
-                    )
-                    .bind(conversation)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    let open = match row {
-                        Some(r) => {
-                            let status: String = r.try_get("status")?;
-                            let claimed: Option<i64> = r.try_get("claimed_by")?;
-                            match staff_id {
-                                None => status == "waiting" || status == "active",
-                                Some(s) => status == "active" && claimed == Some(s),
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        self.appends
+            .queued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(AppendJob {
+                conversation,
+                staff_id,
+                client_id: client_id.to_string(),
+                seal: Box::new(seal),
+                now,
+                reply,
+            });
+        let turn = self.appends.turn.lock().await;
+        // The batch before ours may have taken this message along.
+        match answer.try_recv() {
+            Ok(done) => return done,
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                return Err(StoreError::Interrupted)
+            }
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+        }
+        let jobs = std::mem::take(
+            &mut *self
+                .appends
+                .queued
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        // On a task of its own, so that a caller who goes away mid-batch (a closed
+        // connection) does not cut off everyone else's messages.
+        let store = self.clone();
+        let _ = tokio::spawn(async move { store.append_batch(jobs).await }).await;
+        drop(turn);
+        answer.await.unwrap_or(Err(StoreError::Interrupted))
+    }
+
+    async fn append_batch(&self, mut jobs: Vec<AppendJob>) {
+        // Rows are locked in one order by every batch (conversation, then arrival), so two
+        // instances' batches on PostgreSQL cannot deadlock; a chat's messages keep their order.
+        jobs.sort_by_key(|j| j.conversation);
+        let mut results: Vec<Result<Appended>> = Vec::with_capacity(jobs.len());
+        let outcome: std::result::Result<(), sqlx::Error> = on_pool!(self, |pool| {
+            async {
+                let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+                for job in &jobs {
+                    let mut result = Err(StoreError::Conflict);
+                    for _ in 0..20 {
+                        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                        match append_one!(sp, job) {
+                            Ok(a) => {
+                                sp.commit().await?;
+                                result = Ok(a);
+                                break;
+                            }
+                            // Another instance took this sequence number: read it again.
+                            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                                sp.rollback().await?;
+                            }
+                            Err(e) => {
+                                sp.rollback().await?;
+                                result = Err(e.into());
+                                break;
                             }
                         }
-                        None => false,
-                    };
-                    if let Some(r) = sqlx::query(
-                        "SELECT seq FROM messages WHERE conversation_id = $1 AND sender = $2 AND client_id = $3",
-                    )
-                    .bind(conversation)
-                    .bind(sender)
-                    .bind(client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    {
-                        tx.rollback().await?;
-                        return Ok::<Appended, sqlx::Error>(Appended::Again(r.try_get("seq")?));
                     }
-                    if !open {
-                        tx.rollback().await?;
-                        return Ok(Appended::Closed);
-                    }
-                    let seq: i64 = sqlx::query(
-                        "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM messages WHERE conversation_id = $1",
-                    )
-                    .bind(conversation)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("s")?;
-                    sqlx::query(
-                        "INSERT INTO messages (conversation_id, seq, sender, staff_id, body_sealed, created_at, client_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(conversation)
-                    .bind(seq)
-                    .bind(sender)
-                    .bind(staff_id)
-                    .bind(seal(seq))
-                    .bind(now)
-                    .bind(client_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    let from_seeker = i64::from(staff_id.is_none());
-                    sqlx::query(
-                        "UPDATE conversations SET awaiting_reply = $1, \
-                         last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END WHERE id = $3",
-                    )
-                    .bind(from_seeker)
-                    .bind(now)
-                    .bind(conversation)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(Appended::New(seq))
-                };
-                attempt.await
-            });
-            match result {
-                Ok(a) => return Ok(a),
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
-                Err(e) => return Err(e.into()),
+                    results.push(result);
+                }
+                tx.commit().await
+            }
+            .await
+        });
+        match outcome {
+            Ok(()) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, messages = jobs.len(), "chat messages not stored");
+                for job in jobs {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                            "the batch of chat messages was not stored: {e}"
+                        )))));
+                }
             }
         }
-        Err(StoreError::Conflict)
     }
 
     pub async fn staff_set_available(&self, staff_id: i64, available: bool) -> Result<()> {

@@ -52,6 +52,11 @@ pub enum StoreError {
     Url(String),
     #[error("that already exists")]
     Conflict,
+    /// A write was cut off before it was confirmed: it may or may not have been stored.
+    /// Whoever asked should try again the same way (chat messages carry a client id, so a
+    /// second try is stored once).
+    #[error("the write was interrupted before it was confirmed")]
+    Interrupted,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -72,6 +77,8 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// Chat messages waiting to be committed together (see [`Store::chat_append`]).
+    appends: std::sync::Arc<chat::Appends>,
 }
 
 /// How a write transaction begins. On SQLite it takes the write lock at once (`IMMEDIATE`),
@@ -135,6 +142,7 @@ impl Store {
             .await?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
+            appends: Default::default(),
         })
     }
 
@@ -175,6 +183,7 @@ impl Store {
         migrate_up_to(&pool, &POSTGRES_MIGRATIONS, last).await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
+            appends: Default::default(),
         })
     }
 
@@ -191,6 +200,7 @@ impl Store {
             .await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
+            appends: Default::default(),
         })
     }
 
@@ -242,6 +252,7 @@ impl Store {
         POSTGRES_MIGRATIONS.run(&pool).await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
+            appends: Default::default(),
         })
     }
 

@@ -226,3 +226,121 @@ async fn concurrent_counting_loses_nothing() {
         db.cleanup().await;
     }
 }
+
+/// Chat messages from many senders at once, through two stores on one database (two
+/// instances): each client id is stored once, every chat's numbers run 1, 2, 3… without gaps,
+/// each body is sealed for the number it was stored under, and a closed chat refuses while
+/// the rest of the same batch goes in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_chat_appends_are_stored_once_and_numbered_in_order() {
+    use reachline_store::{Appended, Take};
+    for db in backends().await {
+        let a = db.store.clone();
+        let b = match &db.schema {
+            Some((url, schema)) => Store::open_postgres_in_schema(url, schema).await.unwrap(),
+            None => {
+                let dir = db._dir.as_ref().unwrap();
+                Store::open_sqlite(&dir.path().join("t.db")).await.unwrap()
+            }
+        };
+        let staff = a
+            .staff_create("appender", "practitioner", "", 1)
+            .await
+            .unwrap();
+        let active = a.chat_create("self", "", "", "1", "en", 1).await.unwrap();
+        let waiting = a.chat_create("self", "", "", "1", "en", 2).await.unwrap();
+        let ended = a.chat_create("self", "", "", "1", "en", 3).await.unwrap();
+        assert_eq!(a.chat_take(active, staff, 5, 4).await.unwrap(), Take::Taken);
+        assert_eq!(
+            a.chat_end(ended, "left", 5).await.unwrap().as_deref(),
+            Some("missed")
+        );
+
+        // (chat, staff sender, client id, store): every message twice, once per instance.
+        let mut sends = Vec::new();
+        for i in 0..60 {
+            sends.push((active, None, format!("s{i}")));
+            sends.push((active, Some(staff), format!("p{i}")));
+            sends.push((waiting, None, format!("w{i}")));
+        }
+        sends.push((waiting, Some(staff), "not-theirs".to_string()));
+        sends.push((ended, None, "too-late".to_string()));
+        let mut tasks = Vec::new();
+        for (n, (chat, sender, cid)) in sends.iter().cloned().enumerate() {
+            for store in [a.clone(), b.clone()] {
+                let cid = cid.clone();
+                tasks.push(tokio::spawn(async move {
+                    let body = format!("{chat}/{cid}");
+                    let r = store
+                        .chat_append(
+                            chat,
+                            sender,
+                            &cid,
+                            move |seq| format!("{body}@{seq}").into_bytes(),
+                            10 + n as i64,
+                        )
+                        .await
+                        .unwrap();
+                    (chat, cid, r)
+                }));
+            }
+        }
+        let mut seq_of: std::collections::HashMap<(i64, String), Vec<Appended>> =
+            std::collections::HashMap::new();
+        for t in tasks {
+            let (chat, cid, r) = t.await.unwrap();
+            seq_of.entry((chat, cid)).or_default().push(r);
+        }
+        for ((chat, cid), results) in &seq_of {
+            let refused = cid == "not-theirs" || cid == "too-late";
+            if refused {
+                assert!(
+                    results.iter().all(|r| *r == Appended::Closed),
+                    "{cid}: {results:?}"
+                );
+                continue;
+            }
+            // One of the two sends stored it; the other was told it was there already.
+            let new: Vec<i64> = results
+                .iter()
+                .filter_map(|r| match r {
+                    Appended::New(s) => Some(*s),
+                    _ => None,
+                })
+                .collect();
+            let again: Vec<i64> = results
+                .iter()
+                .filter_map(|r| match r {
+                    Appended::Again(s) => Some(*s),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                (new.len(), again.len()),
+                (1, 1),
+                "{chat}/{cid}: {results:?}"
+            );
+            assert_eq!(
+                new, again,
+                "{chat}/{cid}: the re-send names the stored number"
+            );
+        }
+        for (chat, expected) in [(active, 120), (waiting, 60), (ended, 0)] {
+            let rows = a.messages(chat, 0).await.unwrap();
+            assert_eq!(rows.len(), expected, "chat {chat}");
+            for (i, m) in rows.iter().enumerate() {
+                assert_eq!(m.seq, i as i64 + 1, "chat {chat}: numbers without gaps");
+                let body = String::from_utf8(m.body_sealed.clone()).unwrap();
+                assert!(body.starts_with(&format!("{chat}/")), "{body}");
+                assert!(
+                    body.ends_with(&format!("@{}", m.seq)),
+                    "{body} sealed for its number"
+                );
+                let cid = body.split_once('/').unwrap().1.split('@').next().unwrap();
+                assert_eq!(m.sender == "staff", cid.starts_with('p'), "{body}");
+            }
+        }
+        b.close().await;
+        db.cleanup().await;
+    }
+}

@@ -78,21 +78,39 @@ struct Bucket {
 pub struct Hub {
     instance: String,
     rooms: Mutex<HashMap<i64, broadcast::Sender<Event>>>,
-    queue: broadcast::Sender<()>,
+    /// Bumped whenever the queue may have changed. A watch keeps only the latest, so a
+    /// waiting socket that was busy sees one change, not a backlog of them.
+    queue: watch::Sender<u64>,
     closing: watch::Sender<bool>,
     buckets: Mutex<HashMap<(i64, bool), Bucket>>,
     /// Waiting chats whose help-seeker was seen since the last flush.
     seen: Mutex<std::collections::HashSet<i64>>,
+    /// The last few messages of each chat with a socket here, as sent through this instance,
+    /// so that delivering one does not make every socket in the room read it back from the
+    /// database. Dropped with the room (see [`Hub::tidy`]); never written anywhere.
+    recent: Mutex<HashMap<i64, std::collections::VecDeque<Arc<Recent>>>>,
     /// The queue as last read, shared by every waiting socket (see [`queue_snapshot`]).
     snapshot: tokio::sync::Mutex<Option<Arc<QueueSnapshot>>>,
 }
 
 /// The queue order and the practitioners available, read once for all waiting sockets.
 pub struct QueueSnapshot {
-    pub order: Vec<i64>,
+    /// How many chats are ahead of each waiting chat.
+    pub ahead: HashMap<i64, i64>,
     pub available: i64,
     at: Instant,
 }
+
+/// A message just stored, as a socket shows it.
+pub struct Recent {
+    seq: i64,
+    from_seeker: bool,
+    at: i64,
+    text: String,
+}
+
+/// How many of a chat's latest messages [`Hub`] keeps for delivery.
+const RECENT_PER_CHAT: usize = 32;
 
 /// How long one reading of the queue serves every socket that asks.
 const SNAPSHOT_FOR: Duration = Duration::from_secs(2);
@@ -110,10 +128,11 @@ impl Hub {
         Hub {
             instance: hex::encode(id),
             rooms: Mutex::new(HashMap::new()),
-            queue: broadcast::channel(64).0,
+            queue: watch::channel(0).0,
             closing: watch::channel(false).0,
             buckets: Mutex::new(HashMap::new()),
             seen: Mutex::new(std::collections::HashSet::new()),
+            recent: Mutex::new(HashMap::new()),
             snapshot: tokio::sync::Mutex::new(None),
         }
     }
@@ -149,9 +168,7 @@ impl Hub {
 
     fn deliver(&self, e: Event) {
         match e {
-            Event::Queue => {
-                let _ = self.queue.send(());
-            }
+            Event::Queue => self.queue_changed(),
             Event::Message { c, .. }
             | Event::Typing { c, .. }
             | Event::Delivered { c, .. }
@@ -161,16 +178,56 @@ impl Hub {
                     let _ = tx.send(e);
                 }
                 if matches!(e, Event::Status { .. }) {
-                    let _ = self.queue.send(());
+                    self.queue_changed();
                 }
             }
         }
+    }
+
+    fn queue_changed(&self) {
+        self.queue.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Keeps a message just stored, for delivery to the sockets of its chat.
+    fn remember(&self, c: i64, m: Recent) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = recent.entry(c).or_default();
+        // Messages stored together may arrive here out of order: keep them sorted.
+        let at = q.partition_point(|r| r.seq < m.seq);
+        if q.get(at).is_some_and(|r| r.seq == m.seq) {
+            return;
+        }
+        q.insert(at, Arc::new(m));
+        while q.len() > RECENT_PER_CHAT {
+            q.pop_front();
+        }
+    }
+
+    /// Every message after `after` up to `upto`, if all of them are at hand; `None` means
+    /// read the database.
+    fn recent(&self, c: i64, after: i64, upto: i64) -> Option<Vec<Arc<Recent>>> {
+        if upto <= after {
+            return Some(Vec::new());
+        }
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = recent.get(&c)?;
+        let from = q.partition_point(|r| r.seq <= after);
+        let run: Vec<Arc<Recent>> = q
+            .range(from..)
+            .take_while(|r| r.seq <= upto)
+            .cloned()
+            .collect();
+        let complete = run.len() as i64 == upto - after
+            && run.iter().zip(after + 1..).all(|(r, n)| r.seq == n);
+        complete.then_some(run)
     }
 
     /// Forgets rooms nobody listens to.
     pub fn tidy(&self) {
         let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         rooms.retain(|_, tx| tx.receiver_count() > 0);
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|c, _| rooms.contains_key(c));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         buckets.retain(|_, b| b.at.elapsed() < Duration::from_secs(60));
     }
@@ -331,11 +388,11 @@ pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
             return s.clone();
         }
     }
-    let order = state
+    let ahead = state
         .store
         .chat_queue()
         .await
-        .map(|q| q.into_iter().map(|c| c.id).collect())
+        .map(|q| q.into_iter().zip(0..).map(|(c, i)| (c.id, i)).collect())
         .unwrap_or_default();
     let available = state
         .store
@@ -344,7 +401,7 @@ pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
         .map(|v| v.iter().filter(|s| s.available).count() as i64)
         .unwrap_or(0);
     let fresh = Arc::new(QueueSnapshot {
-        order,
+        ahead,
         available,
         at: Instant::now(),
     });
@@ -356,24 +413,12 @@ pub async fn seeker_status(state: &AppState, l: &Locale, c: &ConversationRow) ->
     let (text, ahead) = match c.status.as_str() {
         "waiting" => {
             let snap = queue_snapshot(state).await;
-            let ahead = match snap.order.iter().position(|id| *id == c.id) {
-                Some(i) => i as i64,
+            let ahead = match snap.ahead.get(&c.id) {
+                Some(i) => *i,
                 // Newer than the snapshot: count it exactly.
                 None => state.store.chat_ahead(c.id).await.unwrap_or(0),
             };
-            let available = snap.available.max(1);
-            let per = state.config.helpline.chat_minutes_per_person as i64;
-            let minutes = ((ahead + 1) * per + available - 1) / available;
-            (
-                l.text(
-                    "chat-status-waiting",
-                    &[
-                        ("place", FluentValue::from(ahead + 1)),
-                        ("minutes", FluentValue::from(minutes.max(1))),
-                    ],
-                ),
-                ahead,
-            )
+            return waiting_view(state, l, ahead, snap.available);
         }
         "active" => (l.text("chat-status-active", &[]), 0),
         "missed" => (l.text("chat-status-missed", &[]), 0),
@@ -382,6 +427,24 @@ pub async fn seeker_status(state: &AppState, l: &Locale, c: &ConversationRow) ->
     StatusView {
         status: c.status.clone(),
         text,
+        ahead,
+    }
+}
+
+/// A waiting help-seeker's place and expected wait.
+fn waiting_view(state: &AppState, l: &Locale, ahead: i64, available: i64) -> StatusView {
+    let available = available.max(1);
+    let per = state.config.helpline.chat_minutes_per_person as i64;
+    let minutes = ((ahead + 1) * per + available - 1) / available;
+    StatusView {
+        status: "waiting".to_string(),
+        text: l.text(
+            "chat-status-waiting",
+            &[
+                ("place", FluentValue::from(ahead + 1)),
+                ("minutes", FluentValue::from(minutes.max(1))),
+            ],
+        ),
         ahead,
     }
 }
@@ -478,18 +541,29 @@ pub async fn send(
     if !state.chat.allow(c, staff_id.is_none()) {
         return Err(SendError::Flood);
     }
-    let sealed = |seq: i64| {
+    let (key, plain) = (key.clone(), text.to_string());
+    let sealed = move |seq: i64| {
         key.seal(
             crate::conversations::body_context(c, seq).as_bytes(),
-            text.as_bytes(),
+            plain.as_bytes(),
         )
     };
+    let now = state.clock.now_unix();
     match state
         .store
-        .chat_append(c, staff_id, client_id, sealed, state.clock.now_unix())
+        .chat_append(c, staff_id, client_id, sealed, now)
         .await
     {
         Ok(Appended::New(seq)) => {
+            state.chat.remember(
+                c,
+                Recent {
+                    seq,
+                    from_seeker: staff_id.is_none(),
+                    at: now,
+                    text: text.to_string(),
+                },
+            );
             state.metrics.add_counter(
                 "reachline_chat_messages_total",
                 "Chat messages stored (both sides).",
@@ -612,9 +686,27 @@ async fn status_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_jso
         Some((id, _)) => row.claimed_by == Some(*id),
         None => true,
     };
-    Some(serde_json::json!({
+    Some(status_json(view, mine))
+}
+
+fn status_json(view: StatusView, mine: bool) -> serde_json::Value {
+    serde_json::json!({
         "t": "status", "status": view.status, "text": view.text, "ahead": view.ahead, "mine": mine,
-    }))
+    })
+}
+
+/// A waiting help-seeker's status from the shared queue snapshot, without reading their
+/// chat: thousands of waiting sockets re-check their place whenever the queue moves. A chat
+/// no longer in the queue reads its own row (it was taken or ended; its room hears that too).
+async fn waiting_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_json::Value> {
+    let snap = queue_snapshot(state).await;
+    match snap.ahead.get(&c) {
+        Some(ahead) => Some(status_json(
+            waiting_view(state, &peer.locale, *ahead, snap.available),
+            true,
+        )),
+        None => status_frame(state, peer, c).await,
+    }
 }
 
 async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer, after: i64) {
@@ -623,8 +715,10 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
     let mut closing = state.chat.closing.subscribe();
     let mut last = after.max(0);
     let mut last_typing: Option<Instant> = None;
-    let mut seen_tick = tokio::time::interval(SEEN_EVERY);
-    seen_tick.reset();
+    // Each socket's keep-alive at its own moment, so thousands opened together do not all
+    // ping at once.
+    let offset = SEEN_EVERY.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..1.5));
+    let mut seen_tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, SEEN_EVERY);
     let mut queue_dirty = false;
     let mut queue_tick = tokio::time::interval(SNAPSHOT_FOR);
     queue_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -634,18 +728,36 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
     } else {
         peer.locale.text("console-thread-help-seeker", &[])
     };
+    // Sends every message after `last`: up to a known number from the messages just stored
+    // here when they are all at hand, otherwise (and with no number) from the database.
     macro_rules! catch_up {
-        () => {{
+        () => {
+            catch_up!(None)
+        };
+        ($upto:expr) => {{
+            let upto: Option<i64> = $upto;
+            let batch: Vec<(i64, bool, i64, String)> =
+                match upto.and_then(|u| state.chat.recent(c, last, u)) {
+                    Some(run) => run
+                        .iter()
+                        .map(|m| (m.seq, m.from_seeker, m.at, m.text.clone()))
+                        .collect(),
+                    None => lines(&state, c, &key, last)
+                        .await
+                        .into_iter()
+                        .map(|m| (m.seq, m.from_seeker, m.at, m.text))
+                        .collect(),
+                };
             let mut ok = true;
-            for m in lines(&state, c, &key, last).await {
-                last = last.max(m.seq);
-                let mine = m.from_seeker == peer.is_seeker();
+            for (seq, from_seeker, at, text) in batch {
+                last = last.max(seq);
+                let mine = from_seeker == peer.is_seeker();
                 let who = if mine { you.clone() } else { them.clone() };
                 ok = frame(
                     &mut socket,
                     serde_json::json!({
-                        "t": "msg", "seq": m.seq, "mine": mine, "who": who,
-                        "at": clock_text(m.at), "text": m.text,
+                        "t": "msg", "seq": seq, "mine": mine, "who": who,
+                        "at": clock_text(at), "text": text,
                     }),
                 )
                 .await;
@@ -696,14 +808,15 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             continue;
                         }
                         let staff_id = peer.staff.as_ref().map(|s| s.0);
-                        let reply = match send(&state, c, &key, staff_id, &cid, &text).await {
+                        let sent = send(&state, c, &key, staff_id, &cid, &text).await;
+                        let reply = match &sent {
                             Ok(seq) => serde_json::json!({"t": "ack", "cid": cid, "seq": seq}),
                             Err(e) => serde_json::json!({
                                 "t": "error", "cid": cid, "code": e.code(), "text": e.text(&state, &peer.locale),
                             }),
                         };
                         if !frame(&mut socket, reply).await { break }
-                        if !catch_up!() { break }
+                        if !catch_up!(sent.ok()) { break }
                     }
                     Ok(ClientFrame::Typing) => {
                         let now = Instant::now();
@@ -725,7 +838,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
             event = room.recv() => {
                 match event {
                     Ok(Event::Message { seq, .. }) => {
-                        if seq > last && !catch_up!() { break }
+                        if seq > last && !catch_up!(Some(seq)) { break }
                     }
                     Ok(Event::Typing { seeker, .. }) => {
                         if seeker != peer.is_seeker()
@@ -746,18 +859,18 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
             }
-            q = queue.recv(), if !queue_dirty => {
+            q = queue.changed(), if !queue_dirty => {
                 // A waiting help-seeker's place in the queue moves as others are taken; the
                 // new place is worked out on the next queue tick, from the shared snapshot.
                 let waiting = status.as_ref().is_some_and(|s| s["status"] == "waiting");
-                if matches!(q, Err(broadcast::error::RecvError::Closed)) {
+                if q.is_err() {
                     break;
                 }
                 queue_dirty = peer.is_seeker() && waiting;
             }
             _ = queue_tick.tick(), if queue_dirty => {
                 queue_dirty = false;
-                let fresh = status_frame(&state, &peer, c).await;
+                let fresh = waiting_frame(&state, &peer, c).await;
                 if fresh != status {
                     status = fresh;
                     if let Some(s) = &status {
@@ -766,7 +879,8 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                 }
             }
             _ = seen_tick.tick() => {
-                if peer.is_seeker() {
+                // Only a waiting chat is given up on when its help-seeker goes quiet.
+                if peer.is_seeker() && status.as_ref().is_some_and(|s| s["status"] == "waiting") {
                     state.chat.seen(c);
                 }
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break }
@@ -1095,4 +1209,74 @@ pub async fn continue_by_message(
         .conversation_set_lookup(c.id, &hex::encode(derived.lookup))
         .await;
     crate::conversations::write_page_with_code(&state, &ctx, shown).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn line(seq: i64) -> Recent {
+        Recent {
+            seq,
+            from_seeker: seq % 2 == 1,
+            at: 1_000 + seq,
+            text: format!("message {seq}"),
+        }
+    }
+
+    fn seqs(v: Option<Vec<Arc<Recent>>>) -> Option<Vec<i64>> {
+        v.map(|v| v.iter().map(|r| r.seq).collect())
+    }
+
+    #[test]
+    fn recent_messages_are_used_only_when_none_is_missing() {
+        let hub = Hub::new();
+        assert_eq!(
+            seqs(hub.recent(7, 0, 1)),
+            None,
+            "nothing at hand: read the database"
+        );
+        assert_eq!(
+            seqs(hub.recent(7, 3, 3)),
+            Some(vec![]),
+            "nothing newer is wanted"
+        );
+        // Stored together, remembered out of order.
+        hub.remember(7, line(2));
+        hub.remember(7, line(1));
+        hub.remember(7, line(3));
+        hub.remember(7, line(3));
+        assert_eq!(seqs(hub.recent(7, 0, 3)), Some(vec![1, 2, 3]));
+        assert_eq!(seqs(hub.recent(7, 1, 2)), Some(vec![2]));
+        // 4 went through another instance: 5 alone is not enough.
+        hub.remember(7, line(5));
+        assert_eq!(seqs(hub.recent(7, 3, 5)), None);
+        assert_eq!(seqs(hub.recent(7, 2, 3)), Some(vec![3]));
+        // Another chat is separate.
+        assert_eq!(seqs(hub.recent(8, 0, 1)), None);
+        let first = hub.recent(7, 0, 1).unwrap();
+        assert_eq!(first[0].text, "message 1");
+        assert!(first[0].from_seeker);
+    }
+
+    #[test]
+    fn recent_messages_are_bounded_and_go_with_the_room() {
+        let hub = Hub::new();
+        for seq in 1..=100 {
+            hub.remember(3, line(seq));
+        }
+        let kept = RECENT_PER_CHAT as i64;
+        assert_eq!(seqs(hub.recent(3, 0, 100)), None, "the oldest were let go");
+        assert_eq!(
+            seqs(hub.recent(3, 100 - kept, 100)).map(|v| v.len()),
+            Some(RECENT_PER_CHAT)
+        );
+        // A room with a socket keeps its messages; one without loses them.
+        let _listener = hub.room(4);
+        hub.remember(4, line(1));
+        hub.tidy();
+        assert_eq!(seqs(hub.recent(4, 0, 1)), Some(vec![1]));
+        assert_eq!(seqs(hub.recent(3, 99, 100)), None);
+    }
 }

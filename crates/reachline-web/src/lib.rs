@@ -315,13 +315,12 @@ impl AppState {
             Err(e) => tracing::warn!(error = %e, "could not move unanswered chats to missed"),
         }
         self.chat.tidy();
-        if let Ok(q) = self.store.chat_queue().await {
-            self.metrics.set_gauge(
-                "reachline_chats_waiting",
-                "Chats waiting in the queue.",
-                q.len() as f64,
-            );
-        }
+        let waiting = chat::queue_snapshot(self).await.ahead.len();
+        self.metrics.set_gauge(
+            "reachline_chats_waiting",
+            "Chats waiting in the queue.",
+            waiting as f64,
+        );
         if let Ok(n) = self.store.chats_active_count().await {
             self.metrics
                 .set_gauge("reachline_chats_active", "Chats in progress.", n as f64);
@@ -674,6 +673,13 @@ pub async fn serve(
     };
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
     let mut stop_rx2 = stop_rx.clone();
+    // No Nagle delay: chat frames are small and must go out at once (with it, a frame
+    // written in two parts waits for the client's delayed ACK, some 40 ms).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -588,7 +588,8 @@ async fn home(
 /// Counts for the console's live updates (no content, nothing about anyone).
 async fn live(State(state): State<Shared>) -> Response {
     let n = state.store.concerns_open_count().await.unwrap_or(0);
-    let waiting = state.store.chat_queue().await.map(|q| q.len()).unwrap_or(0);
+    // The shared queue snapshot (at most two seconds old): every open console page asks.
+    let waiting = crate::chat::queue_snapshot(&state).await.ahead.len();
     (
         [(header::CONTENT_TYPE, "application/json")],
         format!("{{\"open_concerns\":{n},\"waiting_chats\":{waiting}}}"),
