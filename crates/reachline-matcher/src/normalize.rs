@@ -505,10 +505,9 @@ impl Normalizer {
         for c in input.chars() {
             if c.is_ascii() {
                 prepared.push(c.to_ascii_lowercase());
-            } else if table.is_simple(c) {
+            } else if table.push_if_simple(c, prepared) {
                 // Simple characters are never default-ignorable, so the common case
                 // needs one table lookup only.
-                table.push_folded(c, prepared, confusables, strip);
             } else if is_default_ignorable(c) {
                 continue;
             } else {
@@ -611,10 +610,14 @@ impl Normalizer {
         // The current word is `prepared[word_start..i]`: words are contiguous spans of
         // the text (word characters, and leet symbols that a word character follows).
         let mut word_start = 0;
+        // Whether the current word has a letter (leetspeak applies only then).
+        let mut alpha = false;
         let mut it = prepared.char_indices();
         while let Some((i, c)) = it.next() {
             let c = map(c);
-            if is_word_char(c) {
+            let class = class_of(c);
+            if class & WORD != 0 {
+                alpha |= class & ALPHA != 0;
                 continue;
             }
             if self.is_leet_symbol(c) {
@@ -639,11 +642,12 @@ impl Normalizer {
                 }
             }
             let word = prepared.get(word_start..i).unwrap_or_default();
-            self.flush_word(&mut state, word, lower_ascii);
+            self.flush_word(&mut state, word, alpha, lower_ascii);
             word_start = it.offset();
+            alpha = false;
         }
         let word = prepared.get(word_start..).unwrap_or_default();
-        self.flush_word(&mut state, word, lower_ascii);
+        self.flush_word(&mut state, word, alpha, lower_ascii);
         self.finish_run(&mut state);
         state.finish(out);
     }
@@ -655,11 +659,13 @@ impl Normalizer {
     fn fused_ascii(&self, input: &[u8], leet: &[u8; 128], out: &mut Normalized) {
         let mut state = Fused::start(out, input.len());
         let is_symbol = |b: u8| !b.is_ascii_alphanumeric() && leet[usize::from(b & 0x7f)] != 0;
-        // The current word is `input[word_start..i]`.
+        // The current word is `input[word_start..i]`; `alpha`: it has a letter.
         let mut word_start = 0;
+        let mut alpha = false;
         let mut i = 0;
         while let Some(&b) = input.get(i) {
             if b.is_ascii_alphanumeric() {
+                alpha |= b.is_ascii_alphabetic();
                 i += 1;
                 continue;
             }
@@ -677,14 +683,17 @@ impl Normalizer {
             self.flush_ascii_word(
                 &mut state,
                 input.get(word_start..i).unwrap_or_default(),
+                alpha,
                 leet,
             );
             i = next;
             word_start = next;
+            alpha = false;
         }
         self.flush_ascii_word(
             &mut state,
             input.get(word_start..).unwrap_or_default(),
+            alpha,
             leet,
         );
         self.finish_run(&mut state);
@@ -692,12 +701,12 @@ impl Normalizer {
     }
 
     /// [`Self::flush_word`] for an ASCII word, in one pass: lower-case, leetspeak and
-    /// collapse each byte straight into the compact text.
-    fn flush_ascii_word(&self, state: &mut Fused, word: &[u8], leet: &[u8; 128]) {
+    /// collapse each byte straight into the compact text. `alpha`: the word has a letter.
+    fn flush_ascii_word(&self, state: &mut Fused, word: &[u8], alpha: bool, leet: &[u8; 128]) {
         if word.is_empty() {
             return;
         }
-        let apply_leet = !self.config.leet.is_empty() && word.iter().any(u8::is_ascii_alphabetic);
+        let apply_leet = alpha && !self.config.leet.is_empty();
         let collapse = self.config.collapse_repeats;
         let start = state.compact.len();
         // 0 is never a letter, so the first byte is never taken for a repeat.
@@ -738,14 +747,12 @@ impl Normalizer {
             HARD
         };
         state.bounds.push(first);
-        for _ in 1..len {
-            state.bounds.push(0);
-        }
+        state.bounds.resize(state.compact.len(), 0);
     }
 
     /// Ends the current word (a span of the prepared text): leetspeak, collapse and append
     /// in one pass; tracks runs of one-letter words. `lower_ascii` as in [`Self::fused`].
-    fn flush_word(&self, state: &mut Fused, word: &str, lower_ascii: bool) {
+    fn flush_word(&self, state: &mut Fused, word: &str, alpha: bool, lower_ascii: bool) {
         if word.is_empty() {
             return;
         }
@@ -756,7 +763,7 @@ impl Normalizer {
                 c
             }
         };
-        let apply_leet = !self.config.leet.is_empty() && word.chars().any(|c| is_alpha(map(c)));
+        let apply_leet = alpha && !self.config.leet.is_empty();
         let collapse = self.config.collapse_repeats;
         let start = state.compact.len();
         let mut prev = None;
@@ -772,10 +779,8 @@ impl Normalizer {
                 continue;
             }
             state.bounds.push(if count == 0 { HARD } else { 0 });
-            for _ in 1..c.len_utf8() {
-                state.bounds.push(0);
-            }
             state.compact.push(c);
+            state.bounds.resize(state.compact.len(), 0);
             prev = Some(c);
             count += 1;
         }
@@ -973,17 +978,17 @@ const FOLD_TABLE_END: u32 = 0xA000;
 /// Marks a table value as an index into `FoldTable::multi` (a result that is not exactly
 /// one character).
 const FOLD_MULTI: u32 = 0x8000_0000;
+/// Marks a table value whose character is *simple*: it and its case folding are all NFKC
+/// quick-check "yes" with combining class 0. Text made only of such characters (and ASCII)
+/// is already NFKC before and after case folding, so steps 1–3 are this table per
+/// character. Kept in the same word as the fold, so the common case is one lookup.
+const FOLD_SIMPLE: u32 = 0x4000_0000;
 
 struct FoldTable {
     /// For `0x80 + i`: case fold then confusable fold, as one character or
-    /// `FOLD_MULTI | index`.
+    /// `FOLD_MULTI | index`; with `FOLD_SIMPLE` set for simple characters.
     map: Vec<u32>,
     multi: Vec<Box<str>>,
-    /// For `0x80 + i`: whether the character and its case folding are all NFKC quick-check
-    /// "yes" with combining class 0. Text made only of such characters (and ASCII) is
-    /// already NFKC before and after case folding, so steps 1–3 are this table per
-    /// character.
-    simple: Vec<bool>,
 }
 
 fn nfkc_stable_starter(c: char) -> bool {
@@ -994,7 +999,6 @@ impl FoldTable {
     fn build(confusables: bool, strip: bool) -> Self {
         let size = (FOLD_TABLE_END - 0x80) as usize;
         let mut map = Vec::with_capacity(size);
-        let mut simple = Vec::with_capacity(size);
         let mut multi: Vec<Box<str>> = Vec::new();
         for code in 0x80..FOLD_TABLE_END {
             let (folded, is_simple) = match char::from_u32(code) {
@@ -1015,17 +1019,17 @@ impl FoldTable {
                 }
                 None => (String::new(), false),
             };
-            simple.push(is_simple);
+            let flag = if is_simple { FOLD_SIMPLE } else { 0 };
             let mut chars = folded.chars();
             match (chars.next(), chars.next()) {
-                (Some(one), None) => map.push(one as u32),
+                (Some(one), None) => map.push(one as u32 | flag),
                 _ => {
-                    map.push(FOLD_MULTI | multi.len() as u32);
+                    map.push(FOLD_MULTI | flag | multi.len() as u32);
                     multi.push(folded.into_boxed_str());
                 }
             }
         }
-        Self { map, multi, simple }
+        Self { map, multi }
     }
 
     /// Appends the fold of `c` (which has already been case-folded, or is simple).
@@ -1035,18 +1039,35 @@ impl FoldTable {
             .checked_sub(0x80)
             .and_then(|i| self.map.get(i as usize));
         match value {
-            Some(&v) if v & FOLD_MULTI == 0 => out.extend(char::from_u32(v)),
-            Some(&v) => out.push_str(self.multi.get((v & !FOLD_MULTI) as usize).map_or("", |s| s)),
+            Some(&v) => self.push_value(v, out),
             None => out.push_str(&fold_confusable(c, confusables, strip)),
         }
     }
 
     #[inline]
-    fn is_simple(&self, c: char) -> bool {
-        (c as u32)
+    fn push_value(&self, v: u32, out: &mut String) {
+        let v = v & !FOLD_SIMPLE;
+        if v & FOLD_MULTI == 0 {
+            out.extend(char::from_u32(v));
+        } else {
+            out.push_str(self.multi.get((v & !FOLD_MULTI) as usize).map_or("", |s| s));
+        }
+    }
+
+    /// Appends the fold of `c` if it is simple (one lookup); false, appending nothing,
+    /// if it is not.
+    #[inline]
+    fn push_if_simple(&self, c: char, out: &mut String) -> bool {
+        match (c as u32)
             .checked_sub(0x80)
-            .and_then(|i| self.simple.get(i as usize))
-            .is_some_and(|s| *s)
+            .and_then(|i| self.map.get(i as usize))
+        {
+            Some(&v) if v & FOLD_SIMPLE != 0 => {
+                self.push_value(v, out);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
