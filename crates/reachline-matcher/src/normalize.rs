@@ -164,7 +164,11 @@ impl Normalized {
 /// allocates nothing once they have grown to the size of the queries seen.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Steps 1–3 applied to non-ASCII input.
+    /// Steps 1–3 applied to non-ASCII input, as characters: the word pass reads each one
+    /// several times, and decoding UTF-8 whose widths alternate (Cyrillic text with Latin
+    /// look-alikes folded in) costs a mispredicted branch per character per read.
+    chars: Vec<char>,
+    /// The same as bytes, when it came out all ASCII (for the byte-level pass).
     prepared: String,
     /// The result of the last [`Normalizer::normalize_into`].
     pub(crate) out: Normalized,
@@ -176,13 +180,17 @@ const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
 
 impl Scratch {
     fn bytes(&self) -> usize {
-        self.prepared.capacity() + self.out.compact.capacity() + self.out.bounds.capacity()
+        self.chars.capacity() * 4
+            + self.prepared.capacity()
+            + self.out.compact.capacity()
+            + self.out.bounds.capacity()
     }
 }
 
 thread_local! {
     static SCRATCH: std::cell::Cell<Scratch> = const {
         std::cell::Cell::new(Scratch {
+            chars: Vec::new(),
             prepared: String::new(),
             out: Normalized {
                 compact: String::new(),
@@ -489,23 +497,29 @@ impl Normalizer {
 
     /// Normalises `input` into `scratch.out`, reusing the scratch buffers.
     pub(crate) fn normalize_into(&self, input: &str, scratch: &mut Scratch) {
-        let Scratch { prepared, out } = scratch;
+        let Scratch {
+            chars,
+            prepared,
+            out,
+        } = scratch;
         if input.is_ascii() {
-            return match &self.leet_bytes {
-                Some(leet) => self.fused_ascii(input.as_bytes(), leet, out),
-                None => self.fused(input, true, out),
-            };
+            if let Some(leet) = &self.leet_bytes {
+                return self.fused_ascii(input.as_bytes(), leet, out);
+            }
+            chars.clear();
+            chars.extend(input.chars());
+            return self.fused(chars, true, out);
         }
         let (confusables, strip) = (self.config.confusables, self.config.strip_diacritics);
         let table = fold_table(confusables, strip);
-        prepared.clear();
-        prepared.reserve(input.len() + 8);
-        // Fast path: text of simple characters needs no NFKC pass (see FoldTable::simple).
+        chars.clear();
+        chars.reserve(input.len());
+        // Fast path: text of simple characters needs no NFKC pass (see FOLD_SIMPLE).
         let mut all_simple = true;
         for c in input.chars() {
             if c.is_ascii() {
-                prepared.push(c.to_ascii_lowercase());
-            } else if table.push_if_simple(c, prepared) {
+                chars.push(c.to_ascii_lowercase());
+            } else if table.push_if_simple(c, chars) {
                 // Simple characters are never default-ignorable, so the common case
                 // needs one table lookup only.
             } else if is_default_ignorable(c) {
@@ -517,14 +531,14 @@ impl Normalizer {
         }
         if !all_simple {
             // Steps 1, then 2 and 3 in one pass.
-            prepared.clear();
+            chars.clear();
             for c in nfkc_casefold(input).chars() {
                 if c.is_ascii() {
-                    prepared.push(c);
+                    chars.push(c);
                 } else if is_default_ignorable(c) {
                     continue;
                 } else {
-                    table.push_folded(c, prepared, confusables, strip);
+                    table.push_folded(c, chars, confusables, strip);
                 }
             }
         }
@@ -533,14 +547,16 @@ impl Normalizer {
         // `fused(_, false)` does not, so it is taken only for text without capitals (a
         // test holds the paths equal).
         if let Some(leet) = &self.leet_bytes {
-            if prepared
-                .bytes()
-                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+            if chars
+                .iter()
+                .all(|c| c.is_ascii() && !c.is_ascii_uppercase())
             {
+                prepared.clear();
+                prepared.extend(chars.iter());
                 return self.fused_ascii(prepared.as_bytes(), leet, out);
             }
         }
-        self.fused(prepared, false, out)
+        self.fused(chars, false, out)
     }
 
     /// Normalises `input` and returns the text after every step.
@@ -598,8 +614,8 @@ impl Normalizer {
     /// The whole pipeline from step 4 on in one pass over the prepared text, producing the
     /// same result as the step-by-step version that `explain` shows (a test holds them
     /// equal). `lower_ascii` lower-cases on the fly, which is all steps 1–3 do to ASCII.
-    fn fused(&self, prepared: &str, lower_ascii: bool, out: &mut Normalized) {
-        let mut state = Fused::start(out, prepared.len());
+    fn fused(&self, prepared: &[char], lower_ascii: bool, out: &mut Normalized) {
+        let mut state = Fused::start(out, prepared.len() * 2);
         let map = |c: char| {
             if lower_ascii {
                 c.to_ascii_lowercase()
@@ -612,38 +628,35 @@ impl Normalizer {
         let mut word_start = 0;
         // Whether the current word has a letter (leetspeak applies only then).
         let mut alpha = false;
-        let mut it = prepared.char_indices();
-        while let Some((i, c)) = it.next() {
-            let c = map(c);
+        let mut i = 0;
+        while let Some(&raw) = prepared.get(i) {
+            let c = map(raw);
             let class = class_of(c);
             if class & WORD != 0 {
                 alpha |= class & ALPHA != 0;
+                i += 1;
                 continue;
             }
+            let mut next = i + 1;
             if self.is_leet_symbol(c) {
                 // A run of leet symbols belongs to a word only if a letter or digit follows.
-                let mut run = 1;
-                let mut followed = false;
-                for d in prepared[i + c.len_utf8()..].chars().map(map) {
-                    if self.is_leet_symbol(d) {
-                        run += 1;
-                    } else {
-                        followed = is_word_char(d);
-                        break;
-                    }
-                }
-                // Take the whole run at once: into the word, or as one separator (also
+                // The whole run is taken at once: into the word, or as one separator (also
                 // keeps long runs of symbols linear).
-                for _ in 1..run {
-                    it.next();
+                while prepared
+                    .get(next)
+                    .is_some_and(|&d| self.is_leet_symbol(map(d)))
+                {
+                    next += 1;
                 }
-                if followed {
+                if prepared.get(next).is_some_and(|&d| is_word_char(map(d))) {
+                    i = next;
                     continue;
                 }
             }
             let word = prepared.get(word_start..i).unwrap_or_default();
             self.flush_word(&mut state, word, alpha, lower_ascii);
-            word_start = it.offset();
+            i = next;
+            word_start = next;
             alpha = false;
         }
         let word = prepared.get(word_start..).unwrap_or_default();
@@ -752,7 +765,7 @@ impl Normalizer {
 
     /// Ends the current word (a span of the prepared text): leetspeak, collapse and append
     /// in one pass; tracks runs of one-letter words. `lower_ascii` as in [`Self::fused`].
-    fn flush_word(&self, state: &mut Fused, word: &str, alpha: bool, lower_ascii: bool) {
+    fn flush_word(&self, state: &mut Fused, word: &[char], alpha: bool, lower_ascii: bool) {
         if word.is_empty() {
             return;
         }
@@ -768,7 +781,7 @@ impl Normalizer {
         let start = state.compact.len();
         let mut prev = None;
         let mut count = 0;
-        for c in word.chars() {
+        for &c in word {
             let mut c = map(c);
             if apply_leet {
                 if let Some(t) = self.leet(c) {
@@ -984,6 +997,30 @@ const FOLD_MULTI: u32 = 0x8000_0000;
 /// character. Kept in the same word as the fold, so the common case is one lookup.
 const FOLD_SIMPLE: u32 = 0x4000_0000;
 
+/// Where folded characters go: a string (step by step) or characters (the fused pass).
+trait Sink {
+    fn put(&mut self, c: char);
+    fn put_str(&mut self, s: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, c: char) {
+        self.push(c);
+    }
+    fn put_str(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Sink for Vec<char> {
+    fn put(&mut self, c: char) {
+        self.push(c);
+    }
+    fn put_str(&mut self, s: &str) {
+        self.extend(s.chars());
+    }
+}
+
 struct FoldTable {
     /// For `0x80 + i`: case fold then confusable fold, as one character or
     /// `FOLD_MULTI | index`; with `FOLD_SIMPLE` set for simple characters.
@@ -1034,30 +1071,32 @@ impl FoldTable {
 
     /// Appends the fold of `c` (which has already been case-folded, or is simple).
     #[inline]
-    fn push_folded(&self, c: char, out: &mut String, confusables: bool, strip: bool) {
+    fn push_folded(&self, c: char, out: &mut impl Sink, confusables: bool, strip: bool) {
         let value = (c as u32)
             .checked_sub(0x80)
             .and_then(|i| self.map.get(i as usize));
         match value {
             Some(&v) => self.push_value(v, out),
-            None => out.push_str(&fold_confusable(c, confusables, strip)),
+            None => out.put_str(&fold_confusable(c, confusables, strip)),
         }
     }
 
     #[inline]
-    fn push_value(&self, v: u32, out: &mut String) {
+    fn push_value(&self, v: u32, out: &mut impl Sink) {
         let v = v & !FOLD_SIMPLE;
         if v & FOLD_MULTI == 0 {
-            out.extend(char::from_u32(v));
+            if let Some(c) = char::from_u32(v) {
+                out.put(c);
+            }
         } else {
-            out.push_str(self.multi.get((v & !FOLD_MULTI) as usize).map_or("", |s| s));
+            out.put_str(self.multi.get((v & !FOLD_MULTI) as usize).map_or("", |s| s));
         }
     }
 
     /// Appends the fold of `c` if it is simple (one lookup); false, appending nothing,
     /// if it is not.
     #[inline]
-    fn push_if_simple(&self, c: char, out: &mut String) -> bool {
+    fn push_if_simple(&self, c: char, out: &mut impl Sink) -> bool {
         match (c as u32)
             .checked_sub(0x80)
             .and_then(|i| self.map.get(i as usize))
