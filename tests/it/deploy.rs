@@ -286,9 +286,10 @@ async fn nginx_with_the_shipped_config_serves_tls_secure_cookies_and_websockets_
         let home = get(tls_c, "/", &spoof);
         let chat_page = get(tls_c, "/chat", "");
         let body = "statement=read&who=self&age=adult&area=E23000015";
+        // The spoofed address rides on a request that writes rows (a chat, a first visit).
         let req = format!(
             "POST /chat/start HTTP/1.1\r\nHost: 127.0.0.1:{tls_c}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+             {spoof}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         let started = Response::parse(&through_tls(tls_c, req.as_bytes(), |_| false));
@@ -409,6 +410,19 @@ async fn nginx_with_the_shipped_config_serves_tls_secure_cookies_and_websockets_
         !log.contains(SPOOFED_IP),
         "the service saw a client address"
     );
+    // Nor did it store one: the database, its WAL and every other file in the data directory.
+    let stored = walk_files(&service.data_dir);
+    assert!(!stored.is_empty(), "the data directory is empty");
+    for f in stored {
+        let bytes = std::fs::read(&f)?;
+        assert!(
+            !bytes
+                .windows(SPOOFED_IP.len())
+                .any(|w| w == SPOOFED_IP.as_bytes()),
+            "{} holds a client address",
+            f.display()
+        );
+    }
     Ok(())
 }
 

@@ -110,6 +110,13 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 impl Store {
+    fn with_pool(pool: Pool) -> Store {
+        Store {
+            pool,
+            appends: Default::default(),
+        }
+    }
+
     /// Opens (creating if needed) the embedded SQLite database at `path`, in WAL mode with
     /// `secure_delete` on, and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
@@ -140,10 +147,7 @@ impl Store {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Store {
-            pool: Pool::Sqlite(pool),
-            appends: Default::default(),
-        })
+        Ok(Store::with_pool(Pool::Sqlite(pool)))
     }
 
     /// Opens (creating if needed) an SQLite database and applies only the migrations up to
@@ -181,10 +185,7 @@ impl Store {
             .connect_with(base.options([("search_path", schema)]))
             .await?;
         migrate_up_to(&pool, &POSTGRES_MIGRATIONS, last).await?;
-        Ok(Store {
-            pool: Pool::Postgres(pool),
-            appends: Default::default(),
-        })
+        Ok(Store::with_pool(Pool::Postgres(pool)))
     }
 
     /// Connects to PostgreSQL without applying migrations (for `reachline doctor`, which
@@ -198,10 +199,7 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Store {
-            pool: Pool::Postgres(pool),
-            appends: Default::default(),
-        })
+        Ok(Store::with_pool(Pool::Postgres(pool)))
     }
 
     /// Connects to PostgreSQL and applies migrations.
@@ -250,10 +248,7 @@ impl Store {
             .connect_with(options)
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
-        Ok(Store {
-            pool: Pool::Postgres(pool),
-            appends: Default::default(),
-        })
+        Ok(Store::with_pool(Pool::Postgres(pool)))
     }
 
     pub fn backend(&self) -> Backend {
