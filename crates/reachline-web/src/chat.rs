@@ -88,7 +88,7 @@ pub struct Hub {
     /// The last few messages of each chat with a socket here, as sent through this instance,
     /// so that delivering one does not make every socket in the room read it back from the
     /// database. Dropped with the room (see [`Hub::tidy`]); never written anywhere.
-    recent: Mutex<HashMap<i64, std::collections::VecDeque<Arc<Recent>>>>,
+    recent: Mutex<HashMap<i64, std::collections::VecDeque<Line>>>,
     /// The queue as last read, shared by every waiting socket (see [`queue_snapshot`]).
     snapshot: tokio::sync::Mutex<Option<Arc<QueueSnapshot>>>,
 }
@@ -99,14 +99,6 @@ pub struct QueueSnapshot {
     pub ahead: HashMap<i64, i64>,
     pub available: i64,
     at: Instant,
-}
-
-/// A message just stored, as a socket shows it.
-pub struct Recent {
-    seq: i64,
-    from_seeker: bool,
-    at: i64,
-    text: String,
 }
 
 /// How many of a chat's latest messages [`Hub`] keeps for delivery.
@@ -189,7 +181,7 @@ impl Hub {
     }
 
     /// Keeps a message just stored, for delivery to the sockets of its chat.
-    fn remember(&self, c: i64, m: Recent) {
+    fn remember(&self, c: i64, m: Line) {
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         let q = recent.entry(c).or_default();
         // Messages stored together may arrive here out of order: keep them sorted.
@@ -197,7 +189,7 @@ impl Hub {
         if q.get(at).is_some_and(|r| r.seq == m.seq) {
             return;
         }
-        q.insert(at, Arc::new(m));
+        q.insert(at, m);
         while q.len() > RECENT_PER_CHAT {
             q.pop_front();
         }
@@ -205,14 +197,14 @@ impl Hub {
 
     /// Every message after `after` up to `upto`, if all of them are at hand; `None` means
     /// read the database.
-    fn recent(&self, c: i64, after: i64, upto: i64) -> Option<Vec<Arc<Recent>>> {
+    fn recent(&self, c: i64, after: i64, upto: i64) -> Option<Vec<Line>> {
         if upto <= after {
             return Some(Vec::new());
         }
         let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         let q = recent.get(&c)?;
         let from = q.partition_point(|r| r.seq <= after);
-        let run: Vec<Arc<Recent>> = q
+        let run: Vec<Line> = q
             .range(from..)
             .take_while(|r| r.seq <= upto)
             .cloned()
@@ -450,6 +442,7 @@ fn waiting_view(state: &AppState, l: &Locale, ahead: i64, available: i64) -> Sta
 }
 
 /// One message, opened, as a socket frame or a page row.
+#[derive(Clone)]
 pub struct Line {
     pub seq: i64,
     pub from_seeker: bool,
@@ -526,10 +519,11 @@ pub async fn send(
     state: &AppState,
     c: i64,
     key: &Key,
-    staff_id: Option<i64>,
+    staff: Option<(i64, &str)>,
     client_id: &str,
     text: &str,
 ) -> Result<i64, SendError> {
+    let staff_id = staff.map(|s| s.0);
     let text = text.replace("\r\n", "\n");
     let text = text.trim();
     if text.is_empty() {
@@ -557,9 +551,10 @@ pub async fn send(
         Ok(Appended::New(seq)) => {
             state.chat.remember(
                 c,
-                Recent {
+                Line {
                     seq,
-                    from_seeker: staff_id.is_none(),
+                    from_seeker: staff.is_none(),
+                    staff_name: staff.map(|s| s.1.to_string()),
                     at: now,
                     text: text.to_string(),
                 },
@@ -736,28 +731,20 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
         };
         ($upto:expr) => {{
             let upto: Option<i64> = $upto;
-            let batch: Vec<(i64, bool, i64, String)> =
-                match upto.and_then(|u| state.chat.recent(c, last, u)) {
-                    Some(run) => run
-                        .iter()
-                        .map(|m| (m.seq, m.from_seeker, m.at, m.text.clone()))
-                        .collect(),
-                    None => lines(&state, c, &key, last)
-                        .await
-                        .into_iter()
-                        .map(|m| (m.seq, m.from_seeker, m.at, m.text))
-                        .collect(),
-                };
+            let batch = match upto.and_then(|u| state.chat.recent(c, last, u)) {
+                Some(run) => run,
+                None => lines(&state, c, &key, last).await,
+            };
             let mut ok = true;
-            for (seq, from_seeker, at, text) in batch {
-                last = last.max(seq);
-                let mine = from_seeker == peer.is_seeker();
+            for m in batch {
+                last = last.max(m.seq);
+                let mine = m.from_seeker == peer.is_seeker();
                 let who = if mine { you.clone() } else { them.clone() };
                 ok = frame(
                     &mut socket,
                     serde_json::json!({
-                        "t": "msg", "seq": seq, "mine": mine, "who": who,
-                        "at": clock_text(at), "text": text,
+                        "t": "msg", "seq": m.seq, "mine": mine, "who": who,
+                        "at": clock_text(m.at), "text": m.text,
                     }),
                 )
                 .await;
@@ -807,8 +794,8 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             if !frame(&mut socket, serde_json::json!({"t": "error", "code": "bad-frame"})).await { break }
                             continue;
                         }
-                        let staff_id = peer.staff.as_ref().map(|s| s.0);
-                        let sent = send(&state, c, &key, staff_id, &cid, &text).await;
+                        let staff = peer.staff.as_ref().map(|(id, name)| (*id, name.as_str()));
+                        let sent = send(&state, c, &key, staff, &cid, &text).await;
                         let reply = match &sent {
                             Ok(seq) => serde_json::json!({"t": "ack", "cid": cid, "seq": seq}),
                             Err(e) => serde_json::json!({
@@ -1216,16 +1203,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn line(seq: i64) -> Recent {
-        Recent {
+    fn line(seq: i64) -> Line {
+        Line {
             seq,
             from_seeker: seq % 2 == 1,
+            staff_name: None,
             at: 1_000 + seq,
             text: format!("message {seq}"),
         }
     }
 
-    fn seqs(v: Option<Vec<Arc<Recent>>>) -> Option<Vec<i64>> {
+    fn seqs(v: Option<Vec<Line>>) -> Option<Vec<i64>> {
         v.map(|v| v.iter().map(|r| r.seq).collect())
     }
 

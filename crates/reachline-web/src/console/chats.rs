@@ -348,7 +348,7 @@ pub async fn send(
         .get("cid")
         .map(str::to_string)
         .unwrap_or_else(chat::new_client_id);
-    match chat::send(&state, id, &key, Some(me.id), &cid, &typed).await {
+    match chat::send(&state, id, &key, Some((me.id, &me.username)), &cid, &typed).await {
         Ok(_) => http::redirect(&format!("/console/chats/{id}#compose")),
         Err(e) => {
             let msg = e.text(&state, &ctx.chrome.l);
