@@ -335,7 +335,8 @@ fn keywords(sizes: Sizes) {
             .iter()
             .filter(|q| {
                 let n = normalizer.normalize(q);
-                patterns.iter().any(|p| n.compact().contains(p.as_str()))
+                let text = n.compact();
+                patterns.iter().any(|p| text.contains(p.as_str()))
             })
             .count()
     });

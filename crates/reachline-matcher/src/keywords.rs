@@ -192,7 +192,7 @@ impl KeywordIndex {
         let Some(ac) = &self.automaton else {
             return out;
         };
-        for m in ac.find_overlapping_iter(query.compact()) {
+        for m in ac.find_overlapping_iter(query.compact_bytes()) {
             let Some(entries) = self.by_pattern.get(m.pattern().as_usize()) else {
                 continue;
             };

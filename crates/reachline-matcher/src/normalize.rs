@@ -27,22 +27,27 @@
 //!    collapsing only "long" runs cannot be consistent, because `appppple` must meet `apple`.
 //! 7. `join_spelled_out`: consecutive one-letter words are joined into one word
 //!    (`b l u e`, `b.l.u.e`, `p-1-n-e`), then steps 5 and 6 run again on the joined word.
-//!    The original gaps are kept as *soft* boundaries, which phrase entries may use.
+//!    The original gaps are kept as *soft* boundaries, which phrase entries may use. A
+//!    one-character word that could combine with the one before it under NFKC (a
+//!    combining mark standing alone, a Hangul vowel jamo) is not joined: the joined text
+//!    would not be in NFKC, and normalising it again would change it.
 //!
 //! The result ([`Normalized`]) is the words run together (the *compact* view) plus, for
 //! each position, whether a word boundary (hard) or a joined-letter gap (soft) was there.
 //! Keyword matching runs one automaton over the compact view and then checks boundaries;
 //! see [`crate::KeywordMode`].
 //!
-//! Speed: [`Normalizer::normalize`] does steps 4–7 in one fused pass, and steps 1–3 by
-//! a per-character table when the text is already in NFKC (ordinary text in any script
-//! is). Text that is ASCII, or becomes ASCII after steps 1–3 (look-alike Cyrillic or
-//! Greek letters, fullwidth forms), takes a byte-level pass that reads words in place. The
-//! working buffers are kept per thread, so a keyword check allocates nothing for its
+//! Speed: [`Normalizer::normalize`] does steps 4–7 in one fused pass that reads each word
+//! once, and steps 1–3 by one lookup per character in a table of the normaliser's own
+//! when the text is already in NFKC (ordinary text in any script is). ASCII text takes a
+//! byte-level pass. Text of letters and separators only (most queries) takes a pass with
+//! no branch per character: where words start and end in ordinary text cannot be
+//! predicted, and a mispredicted branch costs more than the rest of a character's work.
+//! The working buffers are kept per thread, so a keyword check allocates nothing for its
 //! normalised query. [`Normalizer::explain`] runs the steps one at a time to show them;
 //! tests (and the `normalize` fuzz target) hold the paths equal on random text.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use caseless::Caseless;
 use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
@@ -114,32 +119,53 @@ pub(crate) const HARD: u8 = 1;
 pub(crate) const SOFT: u8 = 2;
 
 /// Normalised text: the words run together, with boundary flags per byte offset.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Normalized {
-    compact: String,
+    /// UTF-8, always: every pass writes whole characters' encodings. Kept as bytes so
+    /// that the passes that write encodings directly need not validate them again.
+    compact: Vec<u8>,
     /// `bounds[i]` for byte offset `i` in `compact` (and one past the end): `HARD`, `SOFT`
     /// or 0. Only offsets that start a character can be non-zero.
     bounds: Vec<u8>,
 }
 
+impl std::fmt::Debug for Normalized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Normalized")
+            .field("compact", &self.compact())
+            .field("bounds", &self.bounds)
+            .finish()
+    }
+}
+
 impl Normalized {
     /// The words run together: the view the keyword automaton searches.
     pub fn compact(&self) -> &str {
+        match std::str::from_utf8(&self.compact) {
+            Ok(text) => text,
+            // Cannot happen (see the field); the valid part rather than a panic.
+            Err(e) => std::str::from_utf8(&self.compact[..e.valid_up_to()]).unwrap_or_default(),
+        }
+    }
+
+    /// [`Self::compact`] as bytes, without checking it again (what matching reads).
+    pub(crate) fn compact_bytes(&self) -> &[u8] {
         &self.compact
     }
 
     /// The words, in order.
     pub fn words(&self) -> Vec<&str> {
+        let compact = self.compact();
         let mut out = Vec::new();
         let mut start = 0;
-        for (i, _) in self.compact.char_indices().skip(1) {
+        for (i, _) in compact.char_indices().skip(1) {
             if self.is_word_boundary(i) {
-                out.push(&self.compact[start..i]);
+                out.push(&compact[start..i]);
                 start = i;
             }
         }
-        if !self.compact.is_empty() {
-            out.push(&self.compact[start..]);
+        if !compact.is_empty() {
+            out.push(&compact[start..]);
         }
         out
     }
@@ -164,12 +190,11 @@ impl Normalized {
 /// allocates nothing once they have grown to the size of the queries seen.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Steps 1–3 applied to non-ASCII input, as characters: the word pass reads each one
-    /// several times, and decoding UTF-8 whose widths alternate (Cyrillic text with Latin
-    /// look-alikes folded in) costs a mispredicted branch per character per read.
-    chars: Vec<char>,
-    /// The same as bytes, when it came out all ASCII (for the byte-level pass).
-    prepared: String,
+    /// Steps 1–3 applied to non-ASCII input, as [`Packed`] characters: the word pass then
+    /// decodes and encodes no UTF-8 (whose widths alternate in Cyrillic text with Latin
+    /// look-alikes folded in, a mispredicted branch per character) and looks up no
+    /// character property.
+    chars: Vec<Packed>,
     /// The result of the last [`Normalizer::normalize_into`].
     pub(crate) out: Normalized,
 }
@@ -180,42 +205,44 @@ const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
 
 impl Scratch {
     fn bytes(&self) -> usize {
-        self.chars.capacity() * 4
-            + self.prepared.capacity()
-            + self.out.compact.capacity()
-            + self.out.bounds.capacity()
+        self.chars.capacity() * 8 + self.out.compact.capacity() + self.out.bounds.capacity()
     }
 }
 
 thread_local! {
-    static SCRATCH: std::cell::Cell<Scratch> = const {
-        std::cell::Cell::new(Scratch {
+    static SCRATCH: std::cell::RefCell<Scratch> = const {
+        std::cell::RefCell::new(Scratch {
             chars: Vec::new(),
-            prepared: String::new(),
             out: Normalized {
-                compact: String::new(),
+                compact: Vec::new(),
                 bounds: Vec::new(),
             },
         })
     };
 }
 
-/// Runs `f` with this thread's scratch buffers. The buffers are taken out of the thread
-/// local for the call, so a nested call (or one during thread teardown) simply gets fresh
-/// empty ones: nothing can panic or be shared.
-pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    let mut scratch = SCRATCH.try_with(std::cell::Cell::take).unwrap_or_default();
-    let result = f(&mut scratch);
-    if scratch.bytes() <= SCRATCH_KEEP_BYTES {
-        // Fails only while the thread is being torn down; the buffers are then dropped.
-        let _ = SCRATCH.try_with(|cell| cell.set(scratch));
+/// Runs `f` with this thread's scratch buffers. A nested call (or one during thread
+/// teardown) simply gets fresh empty ones: nothing can panic or be shared.
+pub(crate) fn with_scratch<R>(mut f: impl FnMut(&mut Scratch) -> R) -> R {
+    let kept = SCRATCH.try_with(|cell| {
+        let mut scratch = cell.try_borrow_mut().ok()?;
+        let result = f(&mut scratch);
+        if scratch.bytes() > SCRATCH_KEEP_BYTES {
+            // A very long input: do not keep its buffers.
+            *scratch = Scratch::default();
+        }
+        Some(result)
+    });
+    match kept {
+        Ok(Some(result)) => result,
+        _ => f(&mut Scratch::default()),
     }
-    result
 }
 
-/// Working state of [`Normalizer::fused`].
+/// Working state of the word passes.
 struct Fused {
-    compact: String,
+    /// UTF-8 (see [`Normalized`]).
+    compact: Vec<u8>,
     bounds: Vec<u8>,
     /// Byte offset in `compact` where the current run of one-letter words starts.
     run_start: usize,
@@ -295,7 +322,10 @@ impl Seq {
             compact.push(*c);
         }
         bounds.push(HARD);
-        Normalized { compact, bounds }
+        Normalized {
+            compact: compact.into_bytes(),
+            bounds,
+        }
     }
 }
 
@@ -307,9 +337,129 @@ pub struct Normalizer {
     leet_ascii: [Option<char>; 128],
     /// Leet pairs for non-ASCII sources, sorted by source.
     leet_other: Vec<(char, char)>,
-    /// `leet_ascii` as bytes (0: none), when every ASCII source maps to an ASCII letter:
-    /// then ASCII text stays ASCII and takes the byte-level path.
-    leet_bytes: Option<[u8; 128]>,
+    /// The smallest and largest source in `leet_other` (`(1, 0)` when there is none): most
+    /// characters are ruled out by two comparisons.
+    leet_other_range: (u32, u32),
+    /// Class bits and folds of ASCII characters.
+    ascii: AsciiTables,
+    /// Whether every ASCII leet source maps to an ASCII letter: then ASCII text stays ASCII
+    /// and takes the byte-level path ([`Normalizer::fused_ascii`]).
+    ascii_bytes: bool,
+    /// Steps 1–3 for every character below `FOLD_TABLE_END`, as [`Packed`] characters
+    /// with this normaliser's leet map applied: the shared fold table (`FoldTable::map`,
+    /// same flags) with ASCII and leet sources filled in, so that preparing a text is one
+    /// lookup per character whatever its script.
+    prepare: Arc<[u64]>,
+}
+
+/// Class bits of a character, kept next to it in the word pass so that it is looked up
+/// once. [`WORD`] and [`ALPHA`] are Unicode properties; [`SYMBOL`] and [`LEET`] depend on
+/// the normaliser's leet map.
+///
+/// A word character: `char::is_alphanumeric`, or a combining mark.
+const WORD: u8 = 1;
+/// `char::is_alphabetic`.
+const ALPHA: u8 = 2;
+/// A leet symbol: not a word character, but has a leet target (`@`, `$`).
+const SYMBOL: u8 = 4;
+/// Has a leet target (`0`, `@`, and `l` in the default map).
+const LEET: u8 = 8;
+/// As a one-character word, is not joined to its neighbours by step 7 (see [`joins`]);
+/// of the leet target for letters that have one (a word with a letter gets leetspeak).
+const NOJOIN: u8 = 16;
+
+/// Whether a one-character word of `c` may be joined to the one before it (step 7): `c`
+/// is an NFKC-stable starter, so the joined text stays in NFKC.
+fn joins(c: char) -> bool {
+    c.is_ascii() || nfkc_stable_starter(c)
+}
+
+/// [`class_of`] with [`NOJOIN`].
+fn char_class(c: char) -> u8 {
+    class_of(c) | if joins(c) { 0 } else { NOJOIN }
+}
+
+/// A character as the word passes read it, packed with what they need of it, so that
+/// each is looked up once: bits 0–31 its UTF-8 encoding (little-endian) *after leetspeak*
+/// (the leet target's, if it has one), bits 32–36 its class bits, bits 37–39 the length
+/// of that encoding, bits 40–60 the character itself (before leetspeak).
+type Packed = u64;
+const P_CLASS: u32 = 32;
+const P_LEN: u32 = 37;
+const P_CHAR: u32 = 40;
+
+/// Packs `c`, whose leet target (if any) is `target`, with class bits `class`.
+fn pack_char(c: char, class: u8, target: Option<char>) -> Packed {
+    let mut utf8 = [0u8; 4];
+    let len = target.unwrap_or(c).encode_utf8(&mut utf8).len();
+    u64::from(u32::from_le_bytes(utf8))
+        | u64::from(class) << P_CLASS
+        | (len as u64) << P_LEN
+        | u64::from(c) << P_CHAR
+}
+
+#[inline]
+fn packed_class(v: Packed) -> u8 {
+    (v >> P_CLASS) as u8 & 0x1F
+}
+
+#[inline]
+fn packed_char(v: Packed) -> char {
+    char::from_u32((v >> P_CHAR) as u32 & 0x1F_FFFF).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// Per-byte tables of ASCII characters.
+#[derive(Debug, Clone)]
+struct AsciiTables {
+    /// The byte lower-cased, then leetspeak-folded (meaningful when the normaliser's
+    /// `ascii_bytes` is set).
+    fold: [u8; 128],
+    /// Class bits of the byte.
+    class: [u8; 128],
+    /// The (lower-cased) byte as a [`Packed`] character.
+    packed: [Packed; 128],
+}
+
+impl AsciiTables {
+    /// The tables for the leet targets of ASCII sources (by lower-cased byte).
+    fn new(leet: &[Option<char>; 128]) -> Self {
+        let (mut fold, mut class) = ([0u8; 128], [0u8; 128]);
+        for b in 0..128u8 {
+            let i = usize::from(b);
+            let lower = b.to_ascii_lowercase();
+            let target = leet[usize::from(lower)];
+            let mut c = 0;
+            if b.is_ascii_alphanumeric() {
+                c |= WORD;
+            } else if target.is_some() {
+                c |= SYMBOL;
+            }
+            if b.is_ascii_alphabetic() {
+                c |= ALPHA;
+            }
+            if target.is_some() {
+                c |= LEET;
+            }
+            if b.is_ascii_alphabetic() && target.is_some_and(|t| !joins(t)) {
+                c |= NOJOIN;
+            }
+            fold[i] = match target {
+                Some(t) if t.is_ascii() => t as u8,
+                _ => lower,
+            };
+            class[i] = c;
+        }
+        let mut packed = [0; 128];
+        for (b, p) in (0..128u8).zip(&mut packed) {
+            let target = leet[usize::from(b.to_ascii_lowercase())];
+            *p = pack_char(char::from(b), class[usize::from(b)], target);
+        }
+        Self {
+            fold,
+            class,
+            packed,
+        }
+    }
 }
 
 impl Default for Normalizer {
@@ -317,11 +467,6 @@ impl Default for Normalizer {
         Self::new(NormalizerConfig::default())
     }
 }
-
-/// Class bits of a character: [`ALPHA`] (`char::is_alphabetic`), [`WORD`] (alphabetic,
-/// numeric or a combining mark).
-const ALPHA: u8 = 1;
-const WORD: u8 = 2;
 
 /// Classes below this are precomputed: the Unicode property lookups behind
 /// `is_alphabetic` and `is_combining_mark` are binary searches, and every character of
@@ -424,7 +569,10 @@ impl Normalizer {
             },
             leet_ascii: [None; 128],
             leet_other: Vec::new(),
-            leet_bytes: None,
+            leet_other_range: (1, 0),
+            ascii: AsciiTables::new(&[None; 128]),
+            ascii_bytes: true,
+            prepare: Arc::from([]),
         };
         let raw: Vec<(char, char)> = config
             .leet
@@ -466,20 +614,21 @@ impl Normalizer {
         }
         leet_other.sort_unstable();
         leet_other.dedup_by_key(|p| p.0);
-        let mut leet_bytes = Some([0u8; 128]);
-        for (from, to) in leet_ascii.iter().enumerate() {
-            match (to, leet_bytes.as_mut()) {
-                (Some(t), Some(table)) if t.is_ascii() => table[from] = *t as u8,
-                (Some(_), _) => leet_bytes = None,
-                (None, _) => {}
-            }
-        }
-        Self {
+        let leet_other_range = match (leet_other.first(), leet_other.last()) {
+            (Some(first), Some(last)) => (first.0 as u32, last.0 as u32),
+            _ => (1, 0),
+        };
+        let mut normalizer = Self {
             config,
             leet_ascii,
             leet_other,
-            leet_bytes,
-        }
+            leet_other_range,
+            ascii: AsciiTables::new(&leet_ascii),
+            ascii_bytes: leet_ascii.iter().flatten().all(char::is_ascii),
+            prepare: Arc::from([]),
+        };
+        normalizer.prepare = normalizer.prepare_table();
+        normalizer
     }
 
     /// The configuration this normaliser applies.
@@ -497,66 +646,124 @@ impl Normalizer {
 
     /// Normalises `input` into `scratch.out`, reusing the scratch buffers.
     pub(crate) fn normalize_into(&self, input: &str, scratch: &mut Scratch) {
-        let Scratch {
-            chars,
-            prepared,
-            out,
-        } = scratch;
+        let Scratch { chars, out } = scratch;
+        chars.clear();
         if input.is_ascii() {
-            if let Some(leet) = &self.leet_bytes {
-                return self.fused_ascii(input.as_bytes(), leet, out);
+            if self.ascii_bytes {
+                return self.fused_ascii(input.as_bytes(), out);
             }
-            chars.clear();
-            chars.extend(input.chars());
-            return self.fused(chars, true, out);
+            chars.extend(
+                input
+                    .bytes()
+                    .map(|b| self.pack_ascii(b.to_ascii_lowercase())),
+            );
+            return self.fused_chars(chars, out);
         }
         let (confusables, strip) = (self.config.confusables, self.config.strip_diacritics);
         let table = fold_table(confusables, strip);
-        chars.clear();
         chars.reserve(input.len());
         // Fast path: text of simple characters needs no NFKC pass (see FOLD_SIMPLE).
         let mut all_simple = true;
-        for c in input.chars() {
-            if c.is_ascii() {
-                chars.push(c.to_ascii_lowercase());
-            } else if table.push_if_simple(c, chars) {
-                // Simple characters are never default-ignorable, so the common case
-                // needs one table lookup only.
-            } else if is_default_ignorable(c) {
-                continue;
-            } else {
+        let bytes = input.as_bytes();
+        let mut i = 0;
+        while let Some(&lead) = bytes.get(i) {
+            // Decoded without a branch on the width: text that mixes scripts (Latin
+            // look-alikes in Cyrillic) alternates widths, which branches mispredict.
+            let (c, width) = decode(lead, bytes, i);
+            i += width;
+            let v = self.prepare.get(c as usize).copied().unwrap_or(0);
+            if v & FOLD_SIMPLE == 0 {
+                // Simple characters are never default-ignorable.
+                if char::from_u32(c).is_some_and(is_default_ignorable) {
+                    continue;
+                }
                 all_simple = false;
                 break;
             }
+            if v & FOLD_MULTI != 0 {
+                table.push_value(
+                    v,
+                    &mut Packer {
+                        n: self,
+                        out: chars,
+                    },
+                );
+                continue;
+            }
+            chars.push(v & !FOLD_SIMPLE);
         }
         if !all_simple {
             // Steps 1, then 2 and 3 in one pass.
             chars.clear();
+            let mut packer = Packer {
+                n: self,
+                out: chars,
+            };
             for c in nfkc_casefold(input).chars() {
                 if c.is_ascii() {
-                    chars.push(c);
-                } else if is_default_ignorable(c) {
-                    continue;
-                } else {
-                    table.push_folded(c, chars, confusables, strip);
+                    packer.put(c);
+                } else if !is_default_ignorable(c) {
+                    table.push_folded(c, &mut packer, confusables, strip);
                 }
             }
         }
-        // Look-alike letters of other scripts often fold to plain ASCII (Cyrillic `а`,
-        // Greek `ο`): then the rest is the byte-level path. It lower-cases ASCII, which
-        // `fused(_, false)` does not, so it is taken only for text without capitals (a
-        // test holds the paths equal).
-        if let Some(leet) = &self.leet_bytes {
-            if chars
-                .iter()
-                .all(|c| c.is_ascii() && !c.is_ascii_uppercase())
-            {
-                prepared.clear();
-                prepared.extend(chars.iter());
-                return self.fused_ascii(prepared.as_bytes(), leet, out);
-            }
+        self.fused_chars(chars, out)
+    }
+
+    /// An ASCII character (already lower-cased), packed.
+    #[inline]
+    fn pack_ascii(&self, b: u8) -> Packed {
+        self.ascii.packed[usize::from(b & 0x7f)]
+    }
+
+    /// Any character, packed.
+    #[inline]
+    fn pack(&self, c: char) -> Packed {
+        if c.is_ascii() {
+            return self.pack_ascii(c as u8);
         }
-        self.fused(chars, false, out)
+        self.with_leet(pack_char(c, char_class(c), None))
+    }
+
+    /// Adds the leet bits and target to a packed non-ASCII character.
+    #[inline]
+    fn with_leet(&self, packed: Packed) -> Packed {
+        let c = (packed >> P_CHAR) as u32;
+        let (low, high) = self.leet_other_range;
+        if c < low || c > high {
+            return packed;
+        }
+        let Ok(i) = self.leet_other.binary_search_by_key(&c, |p| p.0 as u32) else {
+            return packed;
+        };
+        let (source, target) = self.leet_other.get(i).copied().unwrap_or_default();
+        let class = packed_class(packed) & !NOJOIN;
+        let bits = if class & WORD != 0 {
+            LEET
+        } else {
+            LEET | SYMBOL
+        };
+        let alone = if class & ALPHA != 0 { target } else { source };
+        let nojoin = if joins(alone) { 0 } else { NOJOIN };
+        pack_char(source, class | bits | nojoin, Some(target))
+    }
+
+    /// Builds [`Self::prepare`].
+    fn prepare_table(&self) -> Arc<[u64]> {
+        let table = fold_table(self.config.confusables, self.config.strip_diacritics);
+        let ascii = (0..0x80u8).map(|b| self.pack_ascii(b.to_ascii_lowercase()) | FOLD_SIMPLE);
+        let other = table.map.iter().map(|&v| {
+            if v & FOLD_MULTI != 0 {
+                return v;
+            }
+            let flags = v & FOLD_SIMPLE;
+            match packed_char(v) {
+                // Look-alikes of ASCII letters: ASCII has leet targets of its own.
+                c if c.is_ascii() => self.pack_ascii(c as u8) | flags,
+                _ => self.with_leet(v & !FOLD_SIMPLE) | flags,
+            }
+        });
+        ascii.chain(other).collect()
     }
 
     /// Normalises `input` and returns the text after every step.
@@ -611,135 +818,311 @@ impl Normalizer {
         seq.into_normalized()
     }
 
-    /// The whole pipeline from step 4 on in one pass over the prepared text, producing the
-    /// same result as the step-by-step version that `explain` shows (a test holds them
-    /// equal). `lower_ascii` lower-cases on the fly, which is all steps 1–3 do to ASCII.
-    fn fused(&self, prepared: &[char], lower_ascii: bool, out: &mut Normalized) {
-        let mut state = Fused::start(out, prepared.len() * 2);
-        let map = |c: char| {
-            if lower_ascii {
-                c.to_ascii_lowercase()
-            } else {
-                c
-            }
-        };
-        // The current word is `prepared[word_start..i]`: words are contiguous spans of
-        // the text (word characters, and leet symbols that a word character follows).
-        let mut word_start = 0;
-        // Whether the current word has a letter (leetspeak applies only then).
-        let mut alpha = false;
-        let mut i = 0;
-        while let Some(&raw) = prepared.get(i) {
-            let c = map(raw);
-            let class = class_of(c);
-            if class & WORD != 0 {
-                alpha |= class & ALPHA != 0;
-                i += 1;
-                continue;
-            }
-            let mut next = i + 1;
-            if self.is_leet_symbol(c) {
-                // A run of leet symbols belongs to a word only if a letter or digit follows.
-                // The whole run is taken at once: into the word, or as one separator (also
-                // keeps long runs of symbols linear).
-                while prepared
-                    .get(next)
-                    .is_some_and(|&d| self.is_leet_symbol(map(d)))
-                {
-                    next += 1;
-                }
-                if prepared.get(next).is_some_and(|&d| is_word_char(map(d))) {
-                    i = next;
-                    continue;
-                }
-            }
-            let word = prepared.get(word_start..i).unwrap_or_default();
-            self.flush_word(&mut state, word, alpha, lower_ascii);
-            i = next;
-            word_start = next;
-            alpha = false;
-        }
-        let word = prepared.get(word_start..).unwrap_or_default();
-        self.flush_word(&mut state, word, alpha, lower_ascii);
-        self.finish_run(&mut state);
-        state.finish(out);
-    }
-
-    /// [`Self::fused`] for ASCII text whose leetspeak stays ASCII, byte by byte: the same
-    /// result without decoding characters (a test holds the paths equal). A word is always
-    /// a contiguous span of the input (letters and digits, and leet symbols that a letter
-    /// or digit follows), so words are read in place, not copied.
-    fn fused_ascii(&self, input: &[u8], leet: &[u8; 128], out: &mut Normalized) {
-        let mut state = Fused::start(out, input.len());
-        let is_symbol = |b: u8| !b.is_ascii_alphanumeric() && leet[usize::from(b & 0x7f)] != 0;
-        // The current word is `input[word_start..i]`; `alpha`: it has a letter.
-        let mut word_start = 0;
-        let mut alpha = false;
-        let mut i = 0;
-        while let Some(&b) = input.get(i) {
-            if b.is_ascii_alphanumeric() {
-                alpha |= b.is_ascii_alphabetic();
-                i += 1;
-                continue;
-            }
-            let mut next = i + 1;
-            if is_symbol(b) {
-                // A run of leet symbols belongs to a word only if a letter or digit follows.
-                while input.get(next).is_some_and(|&d| is_symbol(d)) {
-                    next += 1;
-                }
-                if input.get(next).is_some_and(u8::is_ascii_alphanumeric) {
-                    i = next;
-                    continue;
-                }
-            }
-            self.flush_ascii_word(
-                &mut state,
-                input.get(word_start..i).unwrap_or_default(),
-                alpha,
-                leet,
-            );
-            i = next;
-            word_start = next;
-            alpha = false;
-        }
-        self.flush_ascii_word(
-            &mut state,
-            input.get(word_start..).unwrap_or_default(),
-            alpha,
-            leet,
-        );
-        self.finish_run(&mut state);
-        state.finish(out);
-    }
-
-    /// [`Self::flush_word`] for an ASCII word, in one pass: lower-case, leetspeak and
-    /// collapse each byte straight into the compact text. `alpha`: the word has a letter.
-    fn flush_ascii_word(&self, state: &mut Fused, word: &[u8], alpha: bool, leet: &[u8; 128]) {
-        if word.is_empty() {
+    /// The whole pipeline from step 4 on in one pass over the prepared text ([`Packed`]
+    /// characters), producing the same result as the step-by-step
+    /// version that `explain` shows (a test holds them equal). Each word is read once:
+    /// a word is a contiguous span of the text (word characters, and runs of leet symbols
+    /// that a word character follows), and is leetspeak-folded and collapsed straight into
+    /// the compact text. Leetspeak applies only to words with a letter, which is known at
+    /// the word's end: it is applied as the word is read, and a word that turns out to have
+    /// no letter (a number, rare) is copied again unchanged.
+    fn fused_chars(&self, text: &[Packed], out: &mut Normalized) {
+        if self.letters_and_separators_packed(text, out) {
             return;
         }
-        let apply_leet = alpha && !self.config.leet.is_empty();
+        let mut state = Fused::start(out, text.len() * 2);
         let collapse = self.config.collapse_repeats;
-        let start = state.compact.len();
-        // 0 is never a letter, so the first byte is never taken for a repeat.
-        let mut prev = 0u8;
-        for &raw in word {
-            let mut b = raw.to_ascii_lowercase();
-            if apply_leet {
-                let t = leet[usize::from(b & 0x7f)];
-                if t != 0 {
-                    b = t;
+        let class = packed_class;
+        let char_of = packed_char;
+        // The end of the run of leet symbols starting at `i`, if a word character follows
+        // it (the run then belongs to a word).
+        let symbols_then_word = |i: usize| {
+            let mut j = i + 1;
+            while text.get(j).is_some_and(|&v| class(v) & SYMBOL != 0) {
+                j += 1;
+            }
+            match text.get(j) {
+                Some(&v) if class(v) & WORD != 0 => Ok(j),
+                _ => Err(j),
+            }
+        };
+        let mut i = 0;
+        while let Some(&v) = text.get(i) {
+            let k = class(v);
+            if k & WORD == 0 {
+                if k & SYMBOL == 0 {
+                    i += 1;
+                    continue;
+                }
+                if let Err(end) = symbols_then_word(i) {
+                    i = end;
+                    continue;
                 }
             }
-            if collapse && b == prev && b.is_ascii_alphabetic() {
-                continue;
+            // A word starts at `i`.
+            let word_start = i;
+            let start = state.compact.len();
+            // The class bits of the word's characters, or-ed together.
+            let mut seen = 0u8;
+            // The encoding of the last character kept (no character encodes as 0, so the
+            // first is never taken for a repeat).
+            let mut prev = 0u32;
+            let mut take = |v: Packed, k: u8| {
+                seen |= k;
+                // The encoding after leetspeak, which is applied to every word here (and
+                // undone below for words without a letter).
+                let utf8 = v as u32;
+                // Leet targets are letters.
+                if !(collapse && utf8 == prev && k & (ALPHA | LEET) != 0) {
+                    let len = (v >> P_LEN) as usize & 7;
+                    let bytes = utf8.to_le_bytes();
+                    state
+                        .compact
+                        .extend_from_slice(bytes.get(..len).unwrap_or_default());
+                    prev = utf8;
+                }
+            };
+            while let Some(&v) = text.get(i) {
+                let k = class(v);
+                if k & WORD != 0 {
+                    take(v, k);
+                    i += 1;
+                    continue;
+                }
+                if k & SYMBOL == 0 {
+                    break;
+                }
+                // Leet symbols inside the word: the whole run at once (linear time).
+                let Ok(end) = symbols_then_word(i) else {
+                    break;
+                };
+                for &s in text.get(i..end).unwrap_or_default() {
+                    take(s, class(s));
+                }
+                i = end;
             }
-            state.compact.push(char::from(b));
-            prev = b;
+            if seen & (LEET | ALPHA) == LEET {
+                // No letter: no leetspeak, and nothing to collapse.
+                state.compact.truncate(start);
+                for &v in text.get(word_start..i).unwrap_or_default() {
+                    let mut utf8 = [0u8; 4];
+                    let c = char_of(v).encode_utf8(&mut utf8);
+                    state.compact.extend_from_slice(c.as_bytes());
+                }
+            }
+            self.end_word(&mut state, start);
         }
-        let len = state.compact.len() - start;
-        let single = len == 1 && self.config.join_spelled_out;
+        self.finish_run(&mut state);
+        state.finish(out);
+    }
+
+    /// [`Self::fused_chars`] for ASCII text whose leetspeak stays ASCII, byte by byte:
+    /// the same result without decoding characters (a test holds the paths equal), and
+    /// lower-casing on the way (all that steps 1–3 do to ASCII).
+    fn fused_ascii(&self, input: &[u8], out: &mut Normalized) {
+        if self.letters_and_separators(input, out) {
+            return;
+        }
+        let t = &self.ascii;
+        let mut state = Fused::start(out, input.len());
+        let collapse = self.config.collapse_repeats;
+        let class = |b: u8| t.class[usize::from(b & 0x7f)];
+        // The end of the run of leet symbols starting at `i`, if a letter or digit follows
+        // it (the run then belongs to a word).
+        let symbols_then_word = |i: usize| {
+            let mut j = i + 1;
+            while input.get(j).is_some_and(|&d| class(d) & SYMBOL != 0) {
+                j += 1;
+            }
+            match input.get(j) {
+                Some(&d) if class(d) & WORD != 0 => Ok(j),
+                _ => Err(j),
+            }
+        };
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            let c = class(b);
+            if c & WORD == 0 {
+                if c & SYMBOL == 0 {
+                    i += 1;
+                    continue;
+                }
+                if let Err(end) = symbols_then_word(i) {
+                    i = end;
+                    continue;
+                }
+            }
+            // A word starts at `i`.
+            let word_start = i;
+            let start = state.compact.len();
+            // The class bits of the word's bytes, or-ed together.
+            let mut seen = 0u8;
+            // 0 is never a letter, so the first byte is never taken for a repeat.
+            let mut prev = 0u8;
+            let mut take = |b: u8, c: u8| {
+                seen |= c;
+                let f = t.fold[usize::from(b & 0x7f)];
+                // Leet targets are letters.
+                if !(collapse && f == prev && c & (ALPHA | LEET) != 0) {
+                    state.compact.push(f);
+                    prev = f;
+                }
+            };
+            while let Some(&b) = input.get(i) {
+                let c = class(b);
+                if c & WORD != 0 {
+                    take(b, c);
+                    i += 1;
+                    continue;
+                }
+                if c & SYMBOL == 0 {
+                    break;
+                }
+                // Leet symbols inside the word: the whole run at once (linear time).
+                let Ok(end) = symbols_then_word(i) else {
+                    break;
+                };
+                for &s in input.get(i..end).unwrap_or_default() {
+                    take(s, class(s));
+                }
+                i = end;
+            }
+            if seen & (LEET | ALPHA) == LEET {
+                // No letter: no leetspeak, and nothing to collapse.
+                state.compact.truncate(start);
+                for &b in input.get(word_start..i).unwrap_or_default() {
+                    state.compact.push(b);
+                }
+            }
+            self.end_word(&mut state, start);
+        }
+        self.finish_run(&mut state);
+        state.finish(out);
+    }
+
+    /// [`Self::fused_ascii`] for the commonest text, without a branch per byte: ASCII
+    /// letters and separators only (no digits or leet symbols, which need a word's end to
+    /// be known before they can be read), and no two one-letter words in a row (which step
+    /// 7 joins). Each byte is written to the next free place of the output whether or not
+    /// it is kept, and the place advances only if it is, so a word boundary costs no
+    /// mispredicted branch. Returns false, having left nothing of use in `out`, for other
+    /// text.
+    fn letters_and_separators(&self, input: &[u8], out: &mut Normalized) -> bool {
+        let t = &self.ascii;
+        let collapse = self.config.collapse_repeats;
+        let compact = &mut out.compact;
+        compact.clear();
+        compact.resize(input.len() + 1, 0);
+        let bounds = &mut out.bounds;
+        bounds.clear();
+        bounds.resize(input.len() + 1, 0);
+        // `pos`: the next free place; `prev`: the last letter kept in this word (0 at a
+        // word's start); `len`: letters kept in the current (or just ended) word.
+        let (mut pos, mut prev, mut len) = (0usize, 0u8, 0usize);
+        let (mut in_word, mut prev_single, mut single_pair, mut other) =
+            (false, false, false, false);
+        for &b in input {
+            let c = t.class[usize::from(b & 0x7f)];
+            let letter = c & ALPHA != 0;
+            // Digits and leet symbols are for the general path.
+            other |= (c & (WORD | SYMBOL) != 0) & !letter;
+            let f = t.fold[usize::from(b & 0x7f)];
+            let start = letter & !in_word;
+            let keep = letter & (start | (f != prev) | !collapse);
+            if let (Some(slot), Some(flag)) = (compact.get_mut(pos), bounds.get_mut(pos)) {
+                *slot = f;
+                *flag = u8::from(start) * HARD;
+            }
+            pos += usize::from(keep);
+            len = if start { 1 } else { len + usize::from(keep) };
+            let ending = in_word & !letter;
+            single_pair |= ending & (len == 1) & prev_single;
+            prev_single = if ending { len == 1 } else { prev_single };
+            prev = if letter { f } else { 0 };
+            in_word = letter;
+        }
+        single_pair |= in_word & (len == 1) & prev_single;
+        compact.truncate(pos);
+        let joined = single_pair && self.config.join_spelled_out;
+        let done = !(other || joined);
+        if done {
+            bounds.truncate(pos);
+            bounds.push(HARD);
+        }
+        // Every byte kept is ASCII.
+        done
+    }
+
+    /// [`Self::letters_and_separators`] for [`Packed`] characters: each character's
+    /// UTF-8 encoding (four bytes, of which the next character overwrites what is not its
+    /// own) is written to the next free place, which advances by the encoding's length if
+    /// the character is kept. Letters (of any script) and separators only.
+    fn letters_and_separators_packed(&self, text: &[Packed], out: &mut Normalized) -> bool {
+        let collapse = self.config.collapse_repeats;
+        let room = text.len() * 4 + 4;
+        let compact = &mut out.compact;
+        compact.clear();
+        compact.resize(room, 0);
+        let bounds = &mut out.bounds;
+        bounds.clear();
+        bounds.resize(room, 0);
+        // As in `letters_and_separators`, with `prev` the last kept letter's encoding, and
+        // `joins` whether the current word's first letter may be joined (step 7).
+        let (mut pos, mut prev, mut len) = (0usize, 0u32, 0usize);
+        let (mut in_word, mut prev_single, mut single_pair, mut other) =
+            (false, false, false, false);
+        let mut joins = true;
+        for &v in text {
+            let c = packed_class(v);
+            let letter = c & ALPHA != 0;
+            other |= (c & (WORD | SYMBOL) != 0) & !letter;
+            let utf8 = v as u32;
+            let start = letter & !in_word;
+            joins = if start { c & NOJOIN == 0 } else { joins };
+            let keep = letter & (start | (utf8 != prev) | !collapse);
+            if let (Some(slot), Some(flags)) =
+                (compact.get_mut(pos..pos + 4), bounds.get_mut(pos..pos + 4))
+            {
+                slot.copy_from_slice(&utf8.to_le_bytes());
+                flags.copy_from_slice(&[u8::from(start) * HARD, 0, 0, 0]);
+            }
+            pos += usize::from(keep) * ((v >> P_LEN) as usize & 7);
+            len = if start { 1 } else { len + usize::from(keep) };
+            let ending = in_word & !letter;
+            let single = (len == 1) & joins;
+            single_pair |= ending & single & prev_single;
+            prev_single = if ending { single } else { prev_single };
+            prev = if letter { utf8 } else { 0 };
+            in_word = letter;
+        }
+        single_pair |= in_word & (len == 1) & joins & prev_single;
+        compact.truncate(pos);
+        let joined = single_pair && self.config.join_spelled_out;
+        let done = !(other || joined);
+        if done {
+            bounds.truncate(pos);
+            bounds.push(HARD);
+        }
+        // The kept encodings are whole characters, so the text is UTF-8.
+        done
+    }
+
+    /// Word bookkeeping after a word was appended at byte `start` of the compact text:
+    /// its boundary flags, and runs of one-letter words (step 7).
+    fn end_word(&self, state: &mut Fused, start: usize) {
+        // One character (not byte) long: the first byte's encoding length is the word's;
+        // and one that may be joined (any ASCII character may).
+        let word = state.compact.get(start..).unwrap_or_default();
+        let one_char = word
+            .first()
+            .is_some_and(|lead| (lead.leading_ones() as usize).max(1) == word.len());
+        let single = one_char
+            && self.config.join_spelled_out
+            && (word.first().is_some_and(u8::is_ascii)
+                || std::str::from_utf8(word)
+                    .ok()
+                    .and_then(|w| w.chars().next())
+                    .is_some_and(joins));
         if single {
             if state.run_len == 0 {
                 state.run_start = start;
@@ -750,7 +1133,7 @@ impl Normalizer {
             // word is simply set aside meanwhile).
             let word_text = state.compact.split_off(start);
             self.finish_run(state);
-            state.compact.push_str(&word_text);
+            state.compact.extend_from_slice(&word_text);
         } else {
             state.run_len = 0;
         }
@@ -763,88 +1146,50 @@ impl Normalizer {
         state.bounds.resize(state.compact.len(), 0);
     }
 
-    /// Ends the current word (a span of the prepared text): leetspeak, collapse and append
-    /// in one pass; tracks runs of one-letter words. `lower_ascii` as in [`Self::fused`].
-    fn flush_word(&self, state: &mut Fused, word: &[char], alpha: bool, lower_ascii: bool) {
-        if word.is_empty() {
-            return;
-        }
-        let map = |c: char| {
-            if lower_ascii {
-                c.to_ascii_lowercase()
-            } else {
-                c
-            }
-        };
-        let apply_leet = alpha && !self.config.leet.is_empty();
-        let collapse = self.config.collapse_repeats;
-        let start = state.compact.len();
-        let mut prev = None;
-        let mut count = 0;
-        for &c in word {
-            let mut c = map(c);
-            if apply_leet {
-                if let Some(t) = self.leet(c) {
-                    c = t;
-                }
-            }
-            if collapse && prev == Some(c) && is_alpha(c) {
-                continue;
-            }
-            state.bounds.push(if count == 0 { HARD } else { 0 });
-            state.compact.push(c);
-            state.bounds.resize(state.compact.len(), 0);
-            prev = Some(c);
-            count += 1;
-        }
-        let single = count == 1 && self.config.join_spelled_out;
-        if single {
-            if state.run_len == 0 {
-                state.run_start = start;
-            }
-            state.run_len += 1;
-            if state.run_len >= 2 {
-                if let Some(flag) = state.bounds.get_mut(start) {
-                    *flag = SOFT;
-                }
-            }
-        } else if state.run_len >= 2 {
-            // A run of one-letter words ends here: join it before this word (rare, so the
-            // word is simply set aside meanwhile).
-            let word_text = state.compact.split_off(start);
-            let word_bounds = state.bounds.split_off(start);
-            self.finish_run(state);
-            state.compact.push_str(&word_text);
-            state.bounds.extend_from_slice(&word_bounds);
-        } else {
-            state.run_len = 0;
-        }
-    }
-
-    /// Joins a finished run of two or more one-letter words and reads it again (step 7).
+    /// Joins a finished run of two or more one-letter words and reads it again (step 7):
+    /// the joined word gets leetspeak if it has a letter, and its repeated letters
+    /// collapse. The run is the end of the compact text, one character per word.
     fn finish_run(&self, state: &mut Fused) {
         let (start, len) = (state.run_start, state.run_len);
         state.run_len = 0;
         if len < 2 {
             return;
         }
-        let tail: Vec<(char, u8)> = state.compact[start..]
-            .char_indices()
-            .map(|(i, c)| (c, state.bounds[start + i]))
-            .collect();
-        let mut seq = Seq::default();
-        for (c, f) in tail {
-            seq.push(c, f);
-        }
-        let seq = self.collapse_repeats(self.leetspeak(seq));
+        // The run, set aside (on the stack when it is short, as runs are).
+        let mut short = [0u8; 64];
+        let long: Vec<u8>;
+        let run = state.compact.get(start..).unwrap_or_default();
+        let run: &[u8] = match short.get_mut(..run.len()) {
+            Some(copy) => {
+                copy.copy_from_slice(run);
+                copy
+            }
+            None => {
+                long = run.to_vec();
+                &long
+            }
+        };
         state.compact.truncate(start);
         state.bounds.truncate(start);
-        for (c, f) in seq.chars.iter().zip(&seq.flags) {
-            state.bounds.push(*f);
+        // Starts at a character (the run's first word), so it is UTF-8 as a whole.
+        let run = std::str::from_utf8(run).unwrap_or_default();
+        let leet = run.chars().any(is_alpha);
+        let mut prev = None;
+        for c in run.chars() {
+            let c = if leet { self.leet(c).unwrap_or(c) } else { c };
+            let repeat = self.config.collapse_repeats && prev == Some(c) && is_alpha(c);
+            let first = prev.is_none();
+            prev = Some(c);
+            if repeat {
+                continue;
+            }
+            state.bounds.push(if first { HARD } else { SOFT });
+            let mut utf8 = [0u8; 4];
+            let encoded = c.encode_utf8(&mut utf8).as_bytes();
+            state.compact.extend_from_slice(encoded);
             state
                 .bounds
-                .extend(std::iter::repeat_n(0, c.len_utf8() - 1));
-            state.compact.push(*c);
+                .extend(std::iter::repeat_n(0, encoded.len() - 1));
         }
     }
 
@@ -937,7 +1282,7 @@ impl Normalizer {
         let mut joined_any = false;
         let mut run_len = 0;
         for &(a, b) in &words {
-            if b - a == 1 {
+            if b - a == 1 && joins(seq.chars[a]) {
                 run_len += 1;
                 if run_len >= 2 {
                     seq.flags[a] = SOFT;
@@ -985,17 +1330,33 @@ fn fold_confusable(c: char, confusables: bool, strip: bool) -> String {
     cur
 }
 
+/// Decodes the character whose first byte `lead` is at `bytes[i]` (`bytes` is UTF-8):
+/// its code point and width, computed for every width and selected, not branched on.
+#[inline]
+fn decode(lead: u8, bytes: &[u8], i: usize) -> (u32, usize) {
+    let at = |k: usize| u32::from(bytes.get(i + k).copied().unwrap_or(0) & 0x3F);
+    let (b0, b1, b2, b3) = (u32::from(lead), at(1), at(2), at(3));
+    let width = (lead.leading_ones() as usize).max(1);
+    let two = (b0 & 0x1F) << 6 | b1;
+    let three = (b0 & 0x0F) << 12 | b1 << 6 | b2;
+    let four = (b0 & 0x07) << 18 | b1 << 12 | b2 << 6 | b3;
+    // All ones for the width that applies, zero for the others.
+    let mask = |w: usize| 0u32.wrapping_sub(u32::from(width == w));
+    let c = (b0 & mask(1)) | (two & mask(2)) | (three & mask(3)) | (four & mask(4));
+    (c, width)
+}
+
 /// Characters below this have their confusable fold precomputed (Latin, Greek, Cyrillic,
 /// the other alphabets, symbols, CJK): a table lookup instead of a skeleton per character.
 const FOLD_TABLE_END: u32 = 0xA000;
 /// Marks a table value as an index into `FoldTable::multi` (a result that is not exactly
 /// one character).
-const FOLD_MULTI: u32 = 0x8000_0000;
+const FOLD_MULTI: u64 = 1 << 63;
 /// Marks a table value whose character is *simple*: it and its case folding are all NFKC
 /// quick-check "yes" with combining class 0. Text made only of such characters (and ASCII)
 /// is already NFKC before and after case folding, so steps 1–3 are this table per
 /// character. Kept in the same word as the fold, so the common case is one lookup.
-const FOLD_SIMPLE: u32 = 0x4000_0000;
+const FOLD_SIMPLE: u64 = 1 << 62;
 
 /// Where folded characters go: a string (step by step) or characters (the fused pass).
 trait Sink {
@@ -1012,19 +1373,28 @@ impl Sink for String {
     }
 }
 
-impl Sink for Vec<char> {
+/// Packs folded characters with their class bits for the word pass.
+struct Packer<'a> {
+    n: &'a Normalizer,
+    out: &'a mut Vec<Packed>,
+}
+
+impl Sink for Packer<'_> {
     fn put(&mut self, c: char) {
-        self.push(c);
+        self.out.push(self.n.pack(c));
     }
     fn put_str(&mut self, s: &str) {
-        self.extend(s.chars());
+        for c in s.chars() {
+            self.put(c);
+        }
     }
 }
 
 struct FoldTable {
-    /// For `0x80 + i`: case fold then confusable fold, as one character or
-    /// `FOLD_MULTI | index`; with `FOLD_SIMPLE` set for simple characters.
-    map: Vec<u32>,
+    /// For `0x80 + i`: case fold then confusable fold, as one [`Packed`] character (with
+    /// its `WORD` and `ALPHA` class bits) or `FOLD_MULTI | index`; with `FOLD_SIMPLE` set
+    /// for simple characters.
+    map: Vec<u64>,
     multi: Vec<Box<str>>,
 }
 
@@ -1059,9 +1429,9 @@ impl FoldTable {
             let flag = if is_simple { FOLD_SIMPLE } else { 0 };
             let mut chars = folded.chars();
             match (chars.next(), chars.next()) {
-                (Some(one), None) => map.push(one as u32 | flag),
+                (Some(one), None) => map.push(pack_char(one, char_class(one), None) | flag),
                 _ => {
-                    map.push(FOLD_MULTI | flag | multi.len() as u32);
+                    map.push(FOLD_MULTI | flag | multi.len() as u64);
                     multi.push(folded.into_boxed_str());
                 }
             }
@@ -1082,30 +1452,11 @@ impl FoldTable {
     }
 
     #[inline]
-    fn push_value(&self, v: u32, out: &mut impl Sink) {
-        let v = v & !FOLD_SIMPLE;
+    fn push_value(&self, v: u64, out: &mut impl Sink) {
         if v & FOLD_MULTI == 0 {
-            if let Some(c) = char::from_u32(v) {
-                out.put(c);
-            }
+            out.put(packed_char(v));
         } else {
-            out.put_str(self.multi.get((v & !FOLD_MULTI) as usize).map_or("", |s| s));
-        }
-    }
-
-    /// Appends the fold of `c` if it is simple (one lookup); false, appending nothing,
-    /// if it is not.
-    #[inline]
-    fn push_if_simple(&self, c: char, out: &mut impl Sink) -> bool {
-        match (c as u32)
-            .checked_sub(0x80)
-            .and_then(|i| self.map.get(i as usize))
-        {
-            Some(&v) if v & FOLD_SIMPLE != 0 => {
-                self.push_value(v, out);
-                true
-            }
-            _ => false,
+            out.put_str(self.multi.get(v as u32 as usize).map_or("", |s| s));
         }
     }
 }
