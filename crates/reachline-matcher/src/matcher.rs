@@ -1,6 +1,7 @@
 //! [`MatcherBuilder`] loads lists from memory; [`Matcher`] answers checks.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -11,6 +12,31 @@ use crate::normalize::{Normalizer, NormalizerConfig, Step};
 use crate::pdq::{hash_image_bytes, PdqDigest, PdqHash};
 use crate::url::{expression_digest, CanonicalUrl};
 use crate::Error;
+
+/// Entries by digest (URL expressions, MD5, SHA-256).
+type DigestMap<const N: usize> = HashMap<[u8; N], Vec<u32>, BuildHasherDefault<DigestHasher>>;
+
+/// Hashes a digest by folding its bytes together: digests are uniformly distributed
+/// already, so SipHash's mixing (about a tenth of a URL check) buys nothing. Flooding is not a
+/// concern: the maps hold listed digests only, and a query never inserts.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word.get_mut(..chunk.len())
+                .unwrap_or_default()
+                .copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(23) ^ u64::from_le_bytes(word);
+        }
+    }
+}
 
 /// Who an entry is: its id, the list it came from and its category. Returned with every
 /// match; the term, URL or hash itself never is.
@@ -144,9 +170,9 @@ pub struct MatcherBuilder {
     entries: Vec<Entry>,
     keyword_entries: usize,
     keywords: KeywordIndexBuilder,
-    urls: HashMap<[u8; 32], Vec<u32>>,
-    md5: HashMap<[u8; 16], Vec<u32>>,
-    sha256: HashMap<[u8; 32], Vec<u32>>,
+    urls: DigestMap<32>,
+    md5: DigestMap<16>,
+    sha256: DigestMap<32>,
     pdq: BTreeMap<String, Vec<(PdqHash, u32)>>,
     pdq_thresholds: HashMap<String, u32>,
 }
@@ -220,9 +246,9 @@ impl MatcherBuilder {
             entries: Vec::new(),
             keyword_entries: 0,
             keywords: KeywordIndexBuilder::default(),
-            urls: HashMap::new(),
-            md5: HashMap::new(),
-            sha256: HashMap::new(),
+            urls: DigestMap::default(),
+            md5: DigestMap::default(),
+            sha256: DigestMap::default(),
             pdq: BTreeMap::new(),
             pdq_thresholds: HashMap::new(),
         }
@@ -430,11 +456,52 @@ impl MatcherBuilder {
             entries: self.entries,
             keyword_entries: self.keyword_entries,
             keywords,
+            url_filter: DigestFilter::new(self.urls.keys()),
             urls: self.urls,
             md5: self.md5,
             sha256: self.sha256,
             pdq,
         })
+    }
+}
+
+/// One bit per digest prefix, so that most lookups of a digest that is not listed end
+/// after one read of a table small enough to stay in cache: the map itself is megabytes
+/// for a large list, and most of a URL's lookup expressions are not listed.
+#[derive(Debug, Clone, Default)]
+struct DigestFilter {
+    bits: Vec<u64>,
+    /// The prefix (first eight bytes, big-endian) shifted right by this is the bit.
+    shift: u32,
+}
+
+impl DigestFilter {
+    /// About sixteen bits per digest: an unlisted digest passes one time in sixteen.
+    fn new<'a>(digests: impl ExactSizeIterator<Item = &'a [u8; 32]>) -> Self {
+        let bits_n = (digests.len() * 16).max(64).next_power_of_two();
+        let mut bits = vec![0u64; bits_n / 64];
+        let shift = 64 - bits_n.trailing_zeros();
+        for digest in digests {
+            let i = Self::bit(digest, shift);
+            if let Some(word) = bits.get_mut(i / 64) {
+                *word |= 1 << (i % 64);
+            }
+        }
+        Self { bits, shift }
+    }
+
+    fn bit(digest: &[u8; 32], shift: u32) -> usize {
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+        (u64::from_be_bytes(prefix) >> shift) as usize
+    }
+
+    /// False if `digest` is certainly not in the set the filter was built from.
+    fn may_contain(&self, digest: &[u8; 32]) -> bool {
+        let i = Self::bit(digest, self.shift);
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 != 0)
     }
 }
 
@@ -456,9 +523,11 @@ pub struct Matcher {
     entries: Vec<Entry>,
     keyword_entries: usize,
     keywords: KeywordIndex,
-    urls: HashMap<[u8; 32], Vec<u32>>,
-    md5: HashMap<[u8; 16], Vec<u32>>,
-    sha256: HashMap<[u8; 32], Vec<u32>>,
+    /// Rules out most unlisted URL expressions before `urls` is read.
+    url_filter: DigestFilter,
+    urls: DigestMap<32>,
+    md5: DigestMap<16>,
+    sha256: DigestMap<32>,
     pdq: Vec<PdqList>,
 }
 
@@ -526,9 +595,10 @@ impl Matcher {
             entries: Vec::new(),
             keyword_entries: 0,
             keywords: KeywordIndex::empty(),
-            urls: HashMap::new(),
-            md5: HashMap::new(),
-            sha256: HashMap::new(),
+            url_filter: DigestFilter::default(),
+            urls: DigestMap::default(),
+            md5: DigestMap::default(),
+            sha256: DigestMap::default(),
             pdq: Vec::new(),
         }
     }
@@ -613,7 +683,10 @@ impl Matcher {
         let canonical = CanonicalUrl::parse(url)?;
         let mut out = Vec::new();
         let mut seen: Vec<u32> = Vec::new();
-        for digest in canonical.expression_digests() {
+        canonical.for_each_expression_digest(|digest| {
+            if !self.url_filter.may_contain(&digest) {
+                return;
+            }
             for &idx in self
                 .urls
                 .get(&digest)
@@ -625,7 +698,7 @@ impl Matcher {
                     out.extend(self.entry_match(idx, Signal::Url));
                 }
             }
-        }
+        });
         Ok(out)
     }
 

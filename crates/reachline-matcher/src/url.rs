@@ -23,20 +23,18 @@
 
 use std::fmt;
 
-use percent_encoding::{percent_decode, percent_encode, AsciiSet, CONTROLS};
+use percent_encoding::percent_decode;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::Error;
 
-/// Bytes escaped in the canonical form: <= 0x20, >= 0x7f (percent-encoding always escapes
-/// non-ASCII), `#` and `%`.
-const ESCAPE: &AsciiSet = &CONTROLS.add(b' ').add(b'#').add(b'%');
-
 /// At most this many host strings (the exact host and four suffixes).
 const MAX_HOSTS: usize = 5;
 /// At most this many root-anchored path prefixes (`/`, `/a/`, `/a/b/`, `/a/b/c/`).
 const MAX_PATH_PREFIXES: usize = 4;
+/// At most this many path strings: with the query, without, and the prefixes.
+const MAX_PATHS: usize = MAX_PATH_PREFIXES + 2;
 
 /// A canonical URL, split into its parts. All parts are ASCII and already escaped.
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
@@ -171,47 +169,69 @@ impl CanonicalUrl {
     /// suffixes formed from its last five components by removing the leading component,
     /// never the top-level domain alone.
     pub fn host_suffixes(&self) -> Vec<String> {
-        self.host_slices().into_iter().map(str::to_owned).collect()
+        let (hosts, n) = self.host_slices();
+        hosts.iter().take(n).map(|h| (*h).to_owned()).collect()
     }
 
-    fn host_slices(&self) -> Vec<&str> {
-        let mut hosts = vec![self.host.as_str()];
+    /// The host strings (the first `n` of the array), without allocating.
+    fn host_slices(&self) -> ([&str; MAX_HOSTS], usize) {
+        let mut hosts = [self.host.as_str(); MAX_HOSTS];
         if self.host_is_ip {
-            return hosts;
+            return (hosts, 1);
         }
-        // Start offsets of every component after the first.
-        let starts: Vec<usize> = self.host.match_indices('.').map(|(i, _)| i + 1).collect();
-        // Suffixes of at most five components, longest first, not the last component alone.
-        let n = starts.len() + 1;
-        let first = n.saturating_sub(5).max(1);
-        for k in first..n.saturating_sub(1) {
-            if hosts.len() >= MAX_HOSTS {
-                break;
+        // Suffixes of at most five components, longest first, not the last component
+        // alone. `starts[c]`: where the suffix of `c + 1` components starts (after the
+        // `c + 1`-th dot from the end).
+        let mut starts = [0usize; MAX_HOSTS];
+        let mut dots = 0;
+        for (i, b) in self.host.bytes().enumerate().rev() {
+            if b == b'.' {
+                if let Some(slot) = starts.get_mut(dots) {
+                    *slot = i + 1;
+                }
+                dots += 1;
+                if dots == MAX_HOSTS {
+                    break;
+                }
             }
-            hosts.push(&self.host[starts[k - 1]..]);
         }
-        hosts
+        let mut n = 1;
+        for components in (2..=dots.min(MAX_HOSTS)).rev() {
+            if let (Some(&start), Some(slot)) = (starts.get(components - 1), hosts.get_mut(n)) {
+                *slot = self.host.get(start..).unwrap_or_default();
+                n += 1;
+            }
+        }
+        (hosts, n)
     }
 
     /// The path strings: the exact path with the query, the exact path, then up to four
     /// prefixes from the root (`/`, `/1/`, …), each ending in a slash. Duplicates removed.
     pub fn path_prefixes(&self) -> Vec<String> {
-        self.path_slices()
-            .into_iter()
+        let (paths, n) = self.path_slices();
+        paths
+            .iter()
+            .take(n)
             .map(|(p, q)| match q {
                 Some(q) => format!("{p}?{q}"),
-                None => p.to_owned(),
+                None => (*p).to_owned(),
             })
             .collect()
     }
 
-    /// `(path, query)` pairs; the query is present only on the first.
-    fn path_slices(&self) -> Vec<(&str, Option<&str>)> {
-        let mut paths: Vec<(&str, Option<&str>)> = Vec::with_capacity(6);
+    /// `(path, query)` pairs (the first `n` of the array); the query is present only on
+    /// the first. Without allocating.
+    fn path_slices(&self) -> ([(&str, Option<&str>); MAX_PATHS], usize) {
+        let mut paths = [(self.path.as_str(), None); MAX_PATHS];
+        let mut n = 0;
         if let Some(q) = &self.query {
-            paths.push((&self.path, Some(q)));
+            paths[0] = (&self.path, Some(q.as_str()));
+            n = 1;
         }
-        paths.push((&self.path, None));
+        if let Some(slot) = paths.get_mut(n) {
+            *slot = (&self.path, None);
+            n += 1;
+        }
         let mut prefixes = 0;
         for (i, b) in self.path.bytes().enumerate() {
             if b == b'/' {
@@ -219,21 +239,29 @@ impl CanonicalUrl {
                     break;
                 }
                 prefixes += 1;
-                let prefix = &self.path[..=i];
-                if !paths.iter().any(|(p, q)| q.is_none() && *p == prefix) {
-                    paths.push((prefix, None));
+                let prefix = self.path.get(..=i).unwrap_or_default();
+                if !paths
+                    .iter()
+                    .take(n)
+                    .any(|(p, q)| q.is_none() && *p == prefix)
+                {
+                    if let Some(slot) = paths.get_mut(n) {
+                        *slot = (prefix, None);
+                        n += 1;
+                    }
                 }
             }
         }
-        paths
+        (paths, n)
     }
 
     /// Every lookup expression, host-major: for each host string, each path string.
     /// Host strings are distinct and so are path strings, so expressions are too.
     pub fn expressions(&self) -> Vec<String> {
         let paths = self.path_prefixes();
-        let mut out = Vec::with_capacity(paths.len() * MAX_HOSTS);
-        for h in self.host_slices() {
+        let (hosts, n) = self.host_slices();
+        let mut out = Vec::with_capacity(paths.len() * n);
+        for h in hosts.iter().take(n) {
             for p in &paths {
                 out.push(format!("{h}{p}"));
             }
@@ -244,23 +272,28 @@ impl CanonicalUrl {
     /// SHA-256 digests of [`Self::expressions`], in the same order, hashed piece by piece
     /// so that no plaintext expression is ever assembled.
     pub fn expression_digests(&self) -> Vec<[u8; 32]> {
-        let paths = self.path_slices();
-        let hosts = self.host_slices();
-        let mut out = Vec::with_capacity(paths.len() * hosts.len());
-        for h in hosts {
+        let mut out = Vec::with_capacity(MAX_HOSTS * MAX_PATHS);
+        self.for_each_expression_digest(|d| out.push(d));
+        out
+    }
+
+    /// [`Self::expression_digests`] one at a time, without allocating (what a check does).
+    pub fn for_each_expression_digest(&self, mut f: impl FnMut([u8; 32])) {
+        let (paths, paths_n) = self.path_slices();
+        let (hosts, hosts_n) = self.host_slices();
+        for h in hosts.iter().take(hosts_n) {
             let mut with_host = Sha256::new();
             with_host.update(h.as_bytes());
-            for (p, q) in &paths {
+            for (p, q) in paths.iter().take(paths_n) {
                 let mut hasher = with_host.clone();
                 hasher.update(p.as_bytes());
                 if let Some(q) = q {
                     hasher.update(b"?");
                     hasher.update(q.as_bytes());
                 }
-                out.push(hasher.finalize().into());
+                f(hasher.finalize().into());
             }
         }
-        out
     }
 }
 
@@ -277,7 +310,23 @@ fn trim_ascii_whitespace(b: &[u8]) -> &[u8] {
 }
 
 fn escape(bytes: &[u8]) -> String {
-    percent_encode(bytes, ESCAPE).to_string()
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if escaped(b) {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    out
+}
+
+/// Whether the canonical form escapes `b`: <= 0x20, >= 0x7f, `#` and `%`.
+fn escaped(b: u8) -> bool {
+    b <= 0x20 || b >= 0x7f || b == b'#' || b == b'%'
 }
 
 /// Splits `scheme://` off. Without one the scheme is `http` and everything is authority
@@ -330,51 +379,65 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
     // holds anything but letters, digits, `-`, `_` and dots: IDNA maps `％` to `%` and
     // moves non-ASCII letters out of the way, which can leave a `%` followed by two hex
     // digits that a second canonicalisation would unescape.
-    let mut host: Zeroizing<Vec<u8>> = Zeroizing::new(host.to_vec());
+    let mut punycode: Option<Zeroizing<Vec<u8>>> = None;
     if !host.is_ascii() {
-        if let Ok(text) = std::str::from_utf8(&host) {
+        if let Ok(text) = std::str::from_utf8(host) {
             if let Ok(ascii) = idna::domain_to_ascii(text) {
                 let plain = ascii
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
                 if plain {
-                    host = Zeroizing::new(ascii.into_bytes());
+                    punycode = Some(Zeroizing::new(ascii.into_bytes()));
                 }
             }
         }
     }
-    let mut collapsed: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(host.len()));
-    for label in host.split(|&b| b == b'.').filter(|l| !l.is_empty()) {
-        if !collapsed.is_empty() {
-            collapsed.push(b'.');
+    let host: &[u8] = punycode.as_deref().map_or(host, Vec::as_slice);
+    // Dots collapsed and trimmed, lower-cased; most hosts already are (then no copy).
+    let tidy = host.first() != Some(&b'.')
+        && host.last() != Some(&b'.')
+        && !host.windows(2).any(|w| w == b"..")
+        && !host.iter().any(u8::is_ascii_uppercase);
+    let mut copy: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
+    if !tidy {
+        for label in host.split(|&b| b == b'.').filter(|l| !l.is_empty()) {
+            if !copy.is_empty() {
+                copy.push(b'.');
+            }
+            copy.extend(label.iter().map(u8::to_ascii_lowercase));
         }
-        collapsed.extend(label.iter().map(u8::to_ascii_lowercase));
     }
+    let collapsed: &[u8] = if tidy { host } else { &copy };
     if collapsed.is_empty() {
         return Err(Error::MalformedUrl("no host"));
     }
-    if let Some(ip) = parse_ipv4(&collapsed) {
+    if let Some(ip) = parse_ipv4(collapsed) {
         let [a, b, c, d] = ip;
         return Ok((format!("{a}.{b}.{c}.{d}"), true));
     }
     // What now reads as a bracketed literal (`.[a]`) is one on the next pass too.
     let literal = collapsed.first() == Some(&b'[')
         && collapsed.iter().position(|&b| b == b']') == Some(collapsed.len() - 1);
-    Ok((escape(&collapsed), literal))
+    Ok((escape(collapsed), literal))
 }
 
 /// Parses an IPv4 address the way `inet_aton` does: one to four parts, each decimal,
 /// octal (leading `0`) or hex (`0x`); the last part fills the remaining bytes.
 fn parse_ipv4(host: &[u8]) -> Option<[u8; 4]> {
-    let parts: Vec<&[u8]> = host.split(|&b| b == b'.').collect();
-    if parts.is_empty() || parts.len() > 4 {
+    // Most hosts are names: any byte that no number form has rules them out at once.
+    if !host
+        .iter()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x' | b'X'))
+    {
         return None;
     }
-    let mut numbers = Vec::with_capacity(parts.len());
-    for p in &parts {
-        numbers.push(parse_ip_number(p)?);
+    let mut numbers = [0u64; 4];
+    let mut count = 0;
+    for p in host.split(|&b| b == b'.') {
+        *numbers.get_mut(count)? = parse_ip_number(p)?;
+        count += 1;
     }
-    let (last, leading) = numbers.split_last()?;
+    let (last, leading) = numbers.get(..count)?.split_last()?;
     if leading.iter().any(|&n| n > 255) {
         return None;
     }
@@ -417,6 +480,9 @@ fn parse_ip_number(p: &[u8]) -> Option<u64> {
 
 /// Resolves `.` and `..`, collapses slashes and escapes. Keeps a trailing slash.
 fn canonical_path(path: &[u8]) -> String {
+    if is_canonical_path(path) {
+        return escape(path);
+    }
     let mut segments: Vec<&[u8]> = Vec::new();
     let mut trailing_slash = false;
     for seg in path.split(|&b| b == b'/') {
@@ -443,6 +509,22 @@ fn canonical_path(path: &[u8]) -> String {
         out.push(b'/');
     }
     escape(&out)
+}
+
+/// Whether `path` is already what [`canonical_path`] makes of it (before escaping), as
+/// most paths are: rooted, no empty segment but the last, no `.` or `..` segment.
+fn is_canonical_path(path: &[u8]) -> bool {
+    let Some(rest) = path.strip_prefix(b"/") else {
+        return false;
+    };
+    let mut segments = rest.split(|&b| b == b'/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if (segment.is_empty() && !last) || segment == b"." || segment == b".." {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -473,6 +555,16 @@ mod tests {
             canonicalize("http://B%C3%BCcher.example../a").as_deref(),
             Ok("http://xn--bcher-kva.example/a")
         );
+    }
+
+    #[test]
+    fn escaping_agrees_with_percent_encoding() {
+        const SET: &percent_encoding::AsciiSet =
+            &percent_encoding::CONTROLS.add(b' ').add(b'#').add(b'%');
+        for b in 0..=255u8 {
+            let expected = percent_encoding::percent_encode(&[b], SET).to_string();
+            assert_eq!(escape(&[b]), expected, "{b:#04x}");
+        }
     }
 
     #[test]
