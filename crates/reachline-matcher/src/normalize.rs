@@ -343,7 +343,7 @@ pub struct Normalizer {
     /// Class bits and folds of ASCII characters.
     ascii: AsciiTables,
     /// Whether every ASCII leet source maps to an ASCII letter: then ASCII text stays ASCII
-    /// and takes the byte-level path ([`Normalizer::fused_ascii`]).
+    /// and takes the byte-level path ([`Normalizer::fused`] over bytes).
     ascii_bytes: bool,
     /// Steps 1–3 for every character below `FOLD_TABLE_END`, as [`Packed`] characters
     /// with this normaliser's leet map applied: the shared fold table (`FoldTable::map`,
@@ -459,6 +459,63 @@ impl AsciiTables {
             class,
             packed,
         }
+    }
+}
+
+/// What the word passes ([`Normalizer::fused`]) read: an ASCII byte (text that is ASCII
+/// and whose leetspeak stays ASCII, read in place) or a [`Packed`] character. Each pass is
+/// compiled once for each, so the byte-level one decodes and encodes nothing.
+trait Unit: Copy {
+    /// The most bytes one unit's encoding takes.
+    const MAX_LEN: usize;
+    /// Whether every letter may be joined by step 7 (never [`NOJOIN`]): ASCII letters,
+    /// whose leet targets are ASCII too on the byte-level path.
+    const ALWAYS_JOINS: bool;
+    /// Class bits.
+    fn class(self, n: &Normalizer) -> u8;
+    /// The UTF-8 encoding after lower-casing and leetspeak (little-endian) and its length.
+    fn folded(self, n: &Normalizer) -> (u32, usize);
+    /// Appends the encoding before leetspeak (for a word without a letter, which has no
+    /// capitals either).
+    fn push_original(self, out: &mut Vec<u8>);
+}
+
+impl Unit for u8 {
+    const MAX_LEN: usize = 1;
+    const ALWAYS_JOINS: bool = true;
+
+    #[inline]
+    fn class(self, n: &Normalizer) -> u8 {
+        n.ascii.class[usize::from(self & 0x7f)]
+    }
+
+    #[inline]
+    fn folded(self, n: &Normalizer) -> (u32, usize) {
+        (u32::from(n.ascii.fold[usize::from(self & 0x7f)]), 1)
+    }
+
+    fn push_original(self, out: &mut Vec<u8>) {
+        out.push(self);
+    }
+}
+
+impl Unit for Packed {
+    const MAX_LEN: usize = 4;
+    const ALWAYS_JOINS: bool = false;
+
+    #[inline]
+    fn class(self, _: &Normalizer) -> u8 {
+        packed_class(self)
+    }
+
+    #[inline]
+    fn folded(self, _: &Normalizer) -> (u32, usize) {
+        (self as u32, (self >> P_LEN) as usize & 7)
+    }
+
+    fn push_original(self, out: &mut Vec<u8>) {
+        let mut utf8 = [0u8; 4];
+        out.extend_from_slice(packed_char(self).encode_utf8(&mut utf8).as_bytes());
     }
 }
 
@@ -650,14 +707,14 @@ impl Normalizer {
         chars.clear();
         if input.is_ascii() {
             if self.ascii_bytes {
-                return self.fused_ascii(input.as_bytes(), out);
+                return self.fused(input.as_bytes(), out);
             }
             chars.extend(
                 input
                     .bytes()
                     .map(|b| self.pack_ascii(b.to_ascii_lowercase())),
             );
-            return self.fused_chars(chars, out);
+            return self.fused(chars.as_slice(), out);
         }
         let (confusables, strip) = (self.config.confusables, self.config.strip_diacritics);
         let table = fold_table(confusables, strip);
@@ -693,21 +750,19 @@ impl Normalizer {
             chars.push(v & !FOLD_SIMPLE);
         }
         if !all_simple {
-            // Steps 1, then 2 and 3 in one pass.
+            // Steps 1–3 as the step-by-step pipeline does them (rare text: compatibility
+            // characters, combining marks, scripts beyond the table).
             chars.clear();
+            let prepared = self.confusables(remove_ignorables(nfkc_casefold(input)));
             let mut packer = Packer {
                 n: self,
                 out: chars,
             };
-            for c in nfkc_casefold(input).chars() {
-                if c.is_ascii() {
-                    packer.put(c);
-                } else if !is_default_ignorable(c) {
-                    table.push_folded(c, &mut packer, confusables, strip);
-                }
+            for c in prepared.chars() {
+                packer.put(c);
             }
         }
-        self.fused_chars(chars, out)
+        self.fused(chars.as_slice(), out)
     }
 
     /// An ASCII character (already lower-cased), packed.
@@ -818,37 +873,36 @@ impl Normalizer {
         seq.into_normalized()
     }
 
-    /// The whole pipeline from step 4 on in one pass over the prepared text ([`Packed`]
-    /// characters), producing the same result as the step-by-step
-    /// version that `explain` shows (a test holds them equal). Each word is read once:
-    /// a word is a contiguous span of the text (word characters, and runs of leet symbols
-    /// that a word character follows), and is leetspeak-folded and collapsed straight into
-    /// the compact text. Leetspeak applies only to words with a letter, which is known at
-    /// the word's end: it is applied as the word is read, and a word that turns out to have
-    /// no letter (a number, rare) is copied again unchanged.
-    fn fused_chars(&self, text: &[Packed], out: &mut Normalized) {
-        if self.letters_and_separators_packed(text, out) {
+    /// The whole pipeline from step 4 on in one pass over the prepared text (ASCII bytes,
+    /// or [`Packed`] characters), producing the same result as the step-by-step version
+    /// that `explain` shows (a test holds them equal). Each word is read once: a word is a
+    /// contiguous span of the text (word characters, and runs of leet symbols that a word
+    /// character follows), and is leetspeak-folded and collapsed straight into the compact
+    /// text. Leetspeak applies only to words with a letter, which is known at the word's
+    /// end: it is applied as the word is read, and a word that turns out to have no letter
+    /// (a number, rare) is copied again unchanged.
+    fn fused<U: Unit>(&self, text: &[U], out: &mut Normalized) {
+        if self.letters_and_separators(text, out) {
             return;
         }
-        let mut state = Fused::start(out, text.len() * 2);
+        let mut state = Fused::start(out, text.len() * U::MAX_LEN);
         let collapse = self.config.collapse_repeats;
-        let class = packed_class;
-        let char_of = packed_char;
+        let class = |u: U| u.class(self);
         // The end of the run of leet symbols starting at `i`, if a word character follows
         // it (the run then belongs to a word).
         let symbols_then_word = |i: usize| {
             let mut j = i + 1;
-            while text.get(j).is_some_and(|&v| class(v) & SYMBOL != 0) {
+            while text.get(j).is_some_and(|&u| class(u) & SYMBOL != 0) {
                 j += 1;
             }
             match text.get(j) {
-                Some(&v) if class(v) & WORD != 0 => Ok(j),
+                Some(&u) if class(u) & WORD != 0 => Ok(j),
                 _ => Err(j),
             }
         };
         let mut i = 0;
-        while let Some(&v) = text.get(i) {
-            let k = class(v);
+        while let Some(&u) = text.get(i) {
+            let k = class(u);
             if k & WORD == 0 {
                 if k & SYMBOL == 0 {
                     i += 1;
@@ -867,14 +921,13 @@ impl Normalizer {
             // The encoding of the last character kept (no character encodes as 0, so the
             // first is never taken for a repeat).
             let mut prev = 0u32;
-            let mut take = |v: Packed, k: u8| {
+            let mut take = |u: U, k: u8| {
                 seen |= k;
                 // The encoding after leetspeak, which is applied to every word here (and
                 // undone below for words without a letter).
-                let utf8 = v as u32;
+                let (utf8, len) = u.folded(self);
                 // Leet targets are letters.
                 if !(collapse && utf8 == prev && k & (ALPHA | LEET) != 0) {
-                    let len = (v >> P_LEN) as usize & 7;
                     let bytes = utf8.to_le_bytes();
                     state
                         .compact
@@ -882,10 +935,10 @@ impl Normalizer {
                     prev = utf8;
                 }
             };
-            while let Some(&v) = text.get(i) {
-                let k = class(v);
+            while let Some(&u) = text.get(i) {
+                let k = class(u);
                 if k & WORD != 0 {
-                    take(v, k);
+                    take(u, k);
                     i += 1;
                     continue;
                 }
@@ -904,10 +957,8 @@ impl Normalizer {
             if seen & (LEET | ALPHA) == LEET {
                 // No letter: no leetspeak, and nothing to collapse.
                 state.compact.truncate(start);
-                for &v in text.get(word_start..i).unwrap_or_default() {
-                    let mut utf8 = [0u8; 4];
-                    let c = char_of(v).encode_utf8(&mut utf8);
-                    state.compact.extend_from_slice(c.as_bytes());
+                for &u in text.get(word_start..i).unwrap_or_default() {
+                    u.push_original(&mut state.compact);
                 }
             }
             self.end_word(&mut state, start);
@@ -916,177 +967,53 @@ impl Normalizer {
         state.finish(out);
     }
 
-    /// [`Self::fused_chars`] for ASCII text whose leetspeak stays ASCII, byte by byte:
-    /// the same result without decoding characters (a test holds the paths equal), and
-    /// lower-casing on the way (all that steps 1–3 do to ASCII).
-    fn fused_ascii(&self, input: &[u8], out: &mut Normalized) {
-        if self.letters_and_separators(input, out) {
-            return;
-        }
-        let t = &self.ascii;
-        let mut state = Fused::start(out, input.len());
+    /// [`Self::fused`] for the commonest text, without a branch per character: letters
+    /// and separators only (no digits or leet symbols, which need a word's end to be known
+    /// before they can be read), and no two one-letter words in a row (which step 7 joins).
+    /// Each character's encoding (`U::MAX_LEN` bytes, of which the next character
+    /// overwrites what is not its own) is written to the next free place of the output
+    /// whether or not it is kept, and the place advances by the encoding's length only if
+    /// it is, so a word boundary costs no mispredicted branch. Returns false, having left
+    /// nothing of use in `out`, for other text.
+    fn letters_and_separators<U: Unit>(&self, text: &[U], out: &mut Normalized) -> bool {
         let collapse = self.config.collapse_repeats;
-        let class = |b: u8| t.class[usize::from(b & 0x7f)];
-        // The end of the run of leet symbols starting at `i`, if a letter or digit follows
-        // it (the run then belongs to a word).
-        let symbols_then_word = |i: usize| {
-            let mut j = i + 1;
-            while input.get(j).is_some_and(|&d| class(d) & SYMBOL != 0) {
-                j += 1;
-            }
-            match input.get(j) {
-                Some(&d) if class(d) & WORD != 0 => Ok(j),
-                _ => Err(j),
-            }
-        };
-        let mut i = 0;
-        while let Some(&b) = input.get(i) {
-            let c = class(b);
-            if c & WORD == 0 {
-                if c & SYMBOL == 0 {
-                    i += 1;
-                    continue;
-                }
-                if let Err(end) = symbols_then_word(i) {
-                    i = end;
-                    continue;
-                }
-            }
-            // A word starts at `i`.
-            let word_start = i;
-            let start = state.compact.len();
-            // The class bits of the word's bytes, or-ed together.
-            let mut seen = 0u8;
-            // 0 is never a letter, so the first byte is never taken for a repeat.
-            let mut prev = 0u8;
-            let mut take = |b: u8, c: u8| {
-                seen |= c;
-                let f = t.fold[usize::from(b & 0x7f)];
-                // Leet targets are letters.
-                if !(collapse && f == prev && c & (ALPHA | LEET) != 0) {
-                    state.compact.push(f);
-                    prev = f;
-                }
-            };
-            while let Some(&b) = input.get(i) {
-                let c = class(b);
-                if c & WORD != 0 {
-                    take(b, c);
-                    i += 1;
-                    continue;
-                }
-                if c & SYMBOL == 0 {
-                    break;
-                }
-                // Leet symbols inside the word: the whole run at once (linear time).
-                let Ok(end) = symbols_then_word(i) else {
-                    break;
-                };
-                for &s in input.get(i..end).unwrap_or_default() {
-                    take(s, class(s));
-                }
-                i = end;
-            }
-            if seen & (LEET | ALPHA) == LEET {
-                // No letter: no leetspeak, and nothing to collapse.
-                state.compact.truncate(start);
-                for &b in input.get(word_start..i).unwrap_or_default() {
-                    state.compact.push(b);
-                }
-            }
-            self.end_word(&mut state, start);
-        }
-        self.finish_run(&mut state);
-        state.finish(out);
-    }
-
-    /// [`Self::fused_ascii`] for the commonest text, without a branch per byte: ASCII
-    /// letters and separators only (no digits or leet symbols, which need a word's end to
-    /// be known before they can be read), and no two one-letter words in a row (which step
-    /// 7 joins). Each byte is written to the next free place of the output whether or not
-    /// it is kept, and the place advances only if it is, so a word boundary costs no
-    /// mispredicted branch. Returns false, having left nothing of use in `out`, for other
-    /// text.
-    fn letters_and_separators(&self, input: &[u8], out: &mut Normalized) -> bool {
-        let t = &self.ascii;
-        let collapse = self.config.collapse_repeats;
-        let compact = &mut out.compact;
-        compact.clear();
-        compact.resize(input.len() + 1, 0);
-        let bounds = &mut out.bounds;
-        bounds.clear();
-        bounds.resize(input.len() + 1, 0);
-        // `pos`: the next free place; `prev`: the last letter kept in this word (0 at a
-        // word's start); `len`: letters kept in the current (or just ended) word.
-        let (mut pos, mut prev, mut len) = (0usize, 0u8, 0usize);
-        let (mut in_word, mut prev_single, mut single_pair, mut other) =
-            (false, false, false, false);
-        for &b in input {
-            let c = t.class[usize::from(b & 0x7f)];
-            let letter = c & ALPHA != 0;
-            // Digits and leet symbols are for the general path.
-            other |= (c & (WORD | SYMBOL) != 0) & !letter;
-            let f = t.fold[usize::from(b & 0x7f)];
-            let start = letter & !in_word;
-            let keep = letter & (start | (f != prev) | !collapse);
-            if let (Some(slot), Some(flag)) = (compact.get_mut(pos), bounds.get_mut(pos)) {
-                *slot = f;
-                *flag = u8::from(start) * HARD;
-            }
-            pos += usize::from(keep);
-            len = if start { 1 } else { len + usize::from(keep) };
-            let ending = in_word & !letter;
-            single_pair |= ending & (len == 1) & prev_single;
-            prev_single = if ending { len == 1 } else { prev_single };
-            prev = if letter { f } else { 0 };
-            in_word = letter;
-        }
-        single_pair |= in_word & (len == 1) & prev_single;
-        compact.truncate(pos);
-        let joined = single_pair && self.config.join_spelled_out;
-        let done = !(other || joined);
-        if done {
-            bounds.truncate(pos);
-            bounds.push(HARD);
-        }
-        // Every byte kept is ASCII.
-        done
-    }
-
-    /// [`Self::letters_and_separators`] for [`Packed`] characters: each character's
-    /// UTF-8 encoding (four bytes, of which the next character overwrites what is not its
-    /// own) is written to the next free place, which advances by the encoding's length if
-    /// the character is kept. Letters (of any script) and separators only.
-    fn letters_and_separators_packed(&self, text: &[Packed], out: &mut Normalized) -> bool {
-        let collapse = self.config.collapse_repeats;
-        let room = text.len() * 4 + 4;
+        let room = (text.len() + 1) * U::MAX_LEN;
         let compact = &mut out.compact;
         compact.clear();
         compact.resize(room, 0);
         let bounds = &mut out.bounds;
         bounds.clear();
         bounds.resize(room, 0);
-        // As in `letters_and_separators`, with `prev` the last kept letter's encoding, and
-        // `joins` whether the current word's first letter may be joined (step 7).
+        // `pos`: the next free place; `prev`: the encoding of the last letter kept in this
+        // word (0 at a word's start); `len`: letters kept in the current (or just ended)
+        // word; `joins`: whether its first letter may be joined (step 7).
         let (mut pos, mut prev, mut len) = (0usize, 0u32, 0usize);
         let (mut in_word, mut prev_single, mut single_pair, mut other) =
             (false, false, false, false);
         let mut joins = true;
-        for &v in text {
-            let c = packed_class(v);
+        for &u in text {
+            let c = u.class(self);
             let letter = c & ALPHA != 0;
+            // Digits and leet symbols are for the general path.
             other |= (c & (WORD | SYMBOL) != 0) & !letter;
-            let utf8 = v as u32;
+            let (utf8, width) = u.folded(self);
             let start = letter & !in_word;
-            joins = if start { c & NOJOIN == 0 } else { joins };
+            joins = U::ALWAYS_JOINS || if start { c & NOJOIN == 0 } else { joins };
             let keep = letter & (start | (utf8 != prev) | !collapse);
-            if let (Some(slot), Some(flags)) =
+            let flag = u8::from(start) * HARD;
+            if U::MAX_LEN == 1 {
+                // Bytes (decided at compile time): one store each, not a copy.
+                if let (Some(slot), Some(f)) = (compact.get_mut(pos), bounds.get_mut(pos)) {
+                    *slot = utf8 as u8;
+                    *f = flag;
+                }
+            } else if let (Some(slot), Some(f)) =
                 (compact.get_mut(pos..pos + 4), bounds.get_mut(pos..pos + 4))
             {
                 slot.copy_from_slice(&utf8.to_le_bytes());
-                flags.copy_from_slice(&[u8::from(start) * HARD, 0, 0, 0]);
+                f.copy_from_slice(&[flag, 0, 0, 0]);
             }
-            pos += usize::from(keep) * ((v >> P_LEN) as usize & 7);
+            pos += usize::from(keep) * width;
             len = if start { 1 } else { len + usize::from(keep) };
             let ending = in_word & !letter;
             let single = (len == 1) & joins;
@@ -1096,6 +1023,7 @@ impl Normalizer {
             in_word = letter;
         }
         single_pair |= in_word & (len == 1) & joins & prev_single;
+        // The kept encodings are whole characters, so the text is UTF-8.
         compact.truncate(pos);
         let joined = single_pair && self.config.join_spelled_out;
         let done = !(other || joined);
@@ -1103,7 +1031,6 @@ impl Normalizer {
             bounds.truncate(pos);
             bounds.push(HARD);
         }
-        // The kept encodings are whole characters, so the text is UTF-8.
         done
     }
 
@@ -1199,13 +1126,31 @@ impl Normalizer {
             return s;
         }
         let table = fold_table(confusables, strip);
-        let mut out = String::with_capacity(s.len());
-        for c in s.chars() {
-            if c.is_ascii() {
-                out.push(c);
-            } else {
-                table.push_folded(c, &mut out, confusables, strip);
+        let fold = |s: &str| {
+            let mut out = String::with_capacity(s.len());
+            for c in s.chars() {
+                if c.is_ascii() {
+                    out.push(c);
+                } else {
+                    table.push_folded(c, &mut out, confusables, strip);
+                }
             }
+            out
+        };
+        let mut out = fold(&s);
+        // Folded one character at a time, the text can hold characters that NFKC combines
+        // with their neighbours (a Hangul leading consonant left by one character's
+        // skeleton, a vowel by the next's), which a second pass would compose: compose
+        // and fold again until nothing changes (a round or two; bounded all the same).
+        for _ in 0..4 {
+            if is_nfkc_quick(out.chars()) == IsNormalized::Yes {
+                break;
+            }
+            let composed: String = out.nfkc().collect();
+            if composed == out {
+                break;
+            }
+            out = fold(&composed);
         }
         out
     }
@@ -1352,10 +1297,11 @@ const FOLD_TABLE_END: u32 = 0xA000;
 /// Marks a table value as an index into `FoldTable::multi` (a result that is not exactly
 /// one character).
 const FOLD_MULTI: u64 = 1 << 63;
-/// Marks a table value whose character is *simple*: it and its case folding are all NFKC
-/// quick-check "yes" with combining class 0. Text made only of such characters (and ASCII)
-/// is already NFKC before and after case folding, so steps 1–3 are this table per
-/// character. Kept in the same word as the fold, so the common case is one lookup.
+/// Marks a table value whose character is *simple*: it, its case folding and its fold are
+/// all NFKC quick-check "yes" with combining class 0. Text made only of such characters
+/// (and ASCII) is already NFKC before and after case folding, and stays so when each
+/// character is replaced by its fold, so steps 1–3 are this table per character. Kept in
+/// the same word as the fold, so the common case is one lookup.
 const FOLD_SIMPLE: u64 = 1 << 62;
 
 /// Where folded characters go: a string (step by step) or characters (the fused pass).
@@ -1419,8 +1365,12 @@ impl FoldTable {
                             folded.push_str(&fold_confusable(d, confusables, strip));
                         }
                     }
+                    // The fold too: text of simple characters stays in NFKC when each
+                    // is replaced by its fold (stable starters neither reorder nor
+                    // compose with their neighbours).
                     let is_simple = nfkc_stable_starter(c)
                         && case_folded.chars().all(nfkc_stable_starter)
+                        && folded.chars().all(nfkc_stable_starter)
                         && !is_default_ignorable(c);
                     (folded, is_simple)
                 }

@@ -45,3 +45,19 @@ fn combining_marks_standing_alone_are_not_joined() {
     }
     assert_eq!(Normalizer::default().normalize(jamo).words().len(), 2);
 }
+
+/// Folded one character at a time, the text held a Hangul leading consonant (from one
+/// character's skeleton) next to vowels (from a halfwidth jamo), which NFKC composes, so
+/// a second pass changed the words. Steps 1–3 now compose and fold again until nothing
+/// changes. Found by `fuzz/fuzz_targets/normalize.rs`.
+#[test]
+fn jamo_left_by_folding_are_composed_before_the_words_are_read() {
+    let data = b"b h\x00\xbb\x00\x00\xfc\xff\xe3\xab\x9a\xec\xab\x9a\xef\xbf\x95\xef!\xbd";
+    let text = String::from_utf8_lossy(data);
+    let n = Normalizer::new(NormalizerConfig::default());
+    let once = n.normalize(&text);
+    assert_eq!(once, n.normalize_step_by_step(&text));
+    let twice = n.normalize(&once.text());
+    assert_eq!(twice.words(), once.words());
+    assert_eq!(twice.compact(), once.compact());
+}
