@@ -34,8 +34,21 @@ async function scan(page) {
   assert.equal(v.length, 0, formatViolations(page.url(), v));
 }
 
-async function startChat(seeker) {
-  await seeker.goto(`${servers.base}/chat`);
+/** Reaches the chat as a help-seeker does: from the home page, by following links
+ *  ("Start a chat" on the home page, or "Get help now" and then "Start a chat"). */
+async function openChatFromHome(seeker, via = 'home') {
+  await seeker.goto(`${servers.base}/`);
+  if (via === 'get-help') {
+    await seeker.locator('main').getByRole('link', { name: 'Get help now' }).click();
+    await seeker.waitForURL(/\/get-help$/);
+  }
+  await seeker.getByRole('link', { name: 'Start a chat' }).first().click();
+  await seeker.waitForURL(/\/chat$/);
+  await seeker.waitForSelector('form[action="/chat/start"]');
+}
+
+async function startChat(seeker, via = 'home') {
+  if (!/\/chat$/.test(seeker.url())) await openChatFromHome(seeker, via);
   await seeker.check('#statement');
   await seeker.check('#who-self');
   await seeker.click('form[action="/chat/start"] button[type=submit]');
@@ -63,7 +76,7 @@ test('a chat over the WebSocket, with typing and delivery state', { timeout: 90_
   const marker = 'bluepineapple live chat marker 6620';
   const seekerCtx = await browser.newContext({ bypassCSP: true });
   const seeker = await seekerCtx.newPage();
-  await seeker.goto(`${servers.base}/chat`);
+  await openChatFromHome(seeker);
   await scan(seeker);
   await startChat(seeker);
   await seeker.waitForSelector('#chat-status:has-text("number 1 in the queue")');
@@ -97,7 +110,7 @@ test('the same chat with JavaScript off on the help-seeker side', { timeout: 90_
   const marker = 'bluepineapple form chat marker 7731';
   const seekerCtx = await browser.newContext({ javaScriptEnabled: false, bypassCSP: true });
   const seeker = await seekerCtx.newPage();
-  await startChat(seeker);
+  await startChat(seeker, 'get-help');
   assert.match(await seeker.locator('#chat-status').textContent(), /number 1 in the queue/);
   await takeNewest();
 
@@ -113,7 +126,7 @@ test('the same chat with JavaScript off on the help-seeker side', { timeout: 90_
   assert.equal(await frame.locator('.thread a').count(), 0);
 
   await wrapUp();
-  await seeker.goto(`${servers.base}/chat`);
+  await seeker.reload();
   assert.match(await seeker.locator('#chat-status').textContent(), /ended/);
   await seekerCtx.close();
 });

@@ -806,3 +806,45 @@ async fn get_help_shows_the_configured_hours_phone_and_reply_time() -> TestResul
     assert!(err.unwrap_or_default().contains("mon-fri 9-5"));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_chat_is_offered_where_people_look_while_open_and_the_next_opening_while_closed(
+) -> TestResult {
+    // Default hours: mon-thu 09:00-21:00, fri 09:00-17:00, Europe/London. T0 is Monday 10:00.
+    let s = TestServer::start().await;
+    let pages = ["/", "/get-help", "/worried-about-someone-else", "/under-18"];
+    for path in pages {
+        let html = reqwest::get(s.url(path)).await?.text().await?;
+        assert!(
+            html.contains(r#"href="/chat""#),
+            "{path} links to the chat: {html}"
+        );
+        assert!(html.contains("We are open now"), "{path}");
+    }
+    // The link leads to the start form.
+    let chat = reqwest::get(s.url("/chat")).await?.text().await?;
+    assert!(chat.contains(r#"action="/chat/start""#));
+
+    // Friday 18:00: closed until Monday (days named), no chat link.
+    s.clock.set(common::T0 + 4 * 86_400 + 8 * 3_600);
+    for path in pages.iter().chain(&["/chat"]) {
+        let html = reqwest::get(s.url(path)).await?.text().await?;
+        assert!(
+            !html.contains(r#"href="/chat""#),
+            "{path} offers no chat while closed"
+        );
+        assert!(
+            html.contains("We are closed now. We open again on Monday at 09:00."),
+            "{path}: {html}"
+        );
+    }
+    // Monday 22:00: tomorrow; Tuesday 07:00: today.
+    s.clock.set(common::T0 + 12 * 3_600);
+    let html = reqwest::get(s.url("/")).await?.text().await?;
+    assert!(html.contains("We open again tomorrow at 09:00."), "{html}");
+    s.clock.set(common::T0 + 21 * 3_600);
+    let html = reqwest::get(s.url("/get-help")).await?.text().await?;
+    assert!(html.contains("We open again today at 09:00."), "{html}");
+    s.stop().await;
+    Ok(())
+}

@@ -890,7 +890,7 @@ struct ChatPage<'a> {
     c: &'a Chrome,
     /// `None`: no chat yet.
     chat: Option<ChatView>,
-    open: bool,
+    now: crate::site::HelplineNow,
     areas: Vec<Area>,
     error: Option<String>,
     text: String,
@@ -922,14 +922,13 @@ async fn chat_page(
         }),
         None => None,
     };
-    let now = state.clock.now_unix();
     let (_, spans) = state.live.hours();
     let has_error = error.is_some();
     crate::site::render_form_page(
         &ChatPage {
             c: &ctx.chrome,
             chat,
-            open: state.live.open_at(now),
+            now: crate::site::helpline_now(state, &ctx.chrome),
             areas: areas::all(),
             error,
             text,

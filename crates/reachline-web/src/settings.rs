@@ -96,6 +96,57 @@ impl Hours {
     }
 }
 
+/// When the helpline next opens, in its own time zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextOpening {
+    /// Days from today (in the helpline's zone): 0 today, 1 tomorrow.
+    pub days_ahead: u32,
+    /// Monday = 0.
+    pub weekday: usize,
+    /// `YYYY-MM-DD`, local.
+    pub date: String,
+    /// `HH:MM`, local.
+    pub time: String,
+}
+
+impl Hours {
+    /// The first opening after `unix` within the next fortnight (bank holidays skipped);
+    /// `None` if the schedule opens on no day in that time or the zone is unknown.
+    pub fn next_opening(&self, spans: &[OpeningSpan], unix: i64) -> Option<NextOpening> {
+        let tz = jiff::tz::TimeZone::get(&self.time_zone).ok()?;
+        let now = jiff::Timestamp::from_second(unix).ok()?;
+        let today = now.to_zoned_datetime(tz.clone()).date();
+        let mut date = today;
+        for days_ahead in 0..15u32 {
+            if !self.holidays.contains(&date.to_string()) {
+                let day = usize::from(date.weekday().to_monday_zero_offset().unsigned_abs());
+                let mut opens: Vec<u32> = spans
+                    .iter()
+                    .filter(|s| s.from_day <= day && day <= s.to_day && s.open < s.close)
+                    .map(|s| s.open)
+                    .collect();
+                opens.sort_unstable();
+                for open in opens {
+                    let (h, m) = ((open / 60) as i8, (open % 60) as i8);
+                    let Ok(at) = date.at(h, m, 0, 0).to_zoned_datetime(tz.clone()) else {
+                        continue;
+                    };
+                    if at.timestamp() > now {
+                        return Some(NextOpening {
+                            days_ahead,
+                            weekday: day,
+                            date: date.to_string(),
+                            time: format!("{h:02}:{m:02}"),
+                        });
+                    }
+                }
+            }
+            date = date.tomorrow().ok()?;
+        }
+        None
+    }
+}
+
 impl Retention {
     pub fn from_config(c: &Config) -> Retention {
         Retention {
@@ -170,6 +221,12 @@ impl Live {
         hours.open_at(&spans, unix)
     }
 
+    /// When the helpline next opens after `unix` (see [`Hours::next_opening`]).
+    pub fn next_opening(&self, unix: i64) -> Option<NextOpening> {
+        let (hours, spans) = self.hours();
+        hours.next_opening(&spans, unix)
+    }
+
     /// Re-reads stored settings (ignoring any that no longer validate).
     pub async fn reload(&self, store: &Store) {
         if let Ok(Some(json)) = store.setting_get(HOURS_KEY).await {
@@ -216,6 +273,40 @@ mod tests {
         assert!(!h.open_at(&spans, unix("2026-07-06T16:30:00Z")));
         // Saturday closed.
         assert!(!h.open_at(&spans, unix("2026-03-07T12:00:00Z")));
+    }
+
+    #[test]
+    fn next_opening_is_later_today_tomorrow_or_after_the_weekend_and_holidays() {
+        let (h, spans) = hours(&["mon-fri 09:00-17:00"], &["2026-03-09"], "Europe/London");
+        let next = |at: &str| {
+            h.next_opening(&spans, unix(at))
+                .map(|n| (n.days_ahead, n.weekday, n.date, n.time))
+        };
+        // Monday 2 March 2026, early: today at 09:00.
+        assert_eq!(
+            next("2026-03-02T07:00:00Z"),
+            Some((0, 0, "2026-03-02".into(), "09:00".into()))
+        );
+        // Monday evening: Tuesday.
+        assert_eq!(
+            next("2026-03-02T18:00:00Z"),
+            Some((1, 1, "2026-03-03".into(), "09:00".into()))
+        );
+        // Friday evening: the Monday after is a bank holiday, so Tuesday.
+        assert_eq!(
+            next("2026-03-06T18:00:00Z"),
+            Some((4, 1, "2026-03-10".into(), "09:00".into()))
+        );
+        // Summer time: 09:00 local is 08:00 UTC, and 07:30 UTC is before it.
+        assert_eq!(
+            next("2026-07-06T07:30:00Z"),
+            Some((0, 0, "2026-07-06".into(), "09:00".into()))
+        );
+        let (none, spans) = hours(&[], &[], "Europe/London");
+        assert_eq!(
+            none.next_opening(&spans, unix("2026-03-02T07:00:00Z")),
+            None
+        );
     }
 
     #[test]

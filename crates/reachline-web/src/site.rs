@@ -178,6 +178,7 @@ struct MessagePage<'a> {
 #[template(path = "home.html")]
 struct HomePage<'a> {
     c: &'a Chrome,
+    now: HelplineNow,
     areas: Vec<Area>,
     area_chosen: bool,
 }
@@ -251,11 +252,52 @@ struct ChapterPage<'a> {
 struct ContentPage<'a> {
     c: &'a Chrome,
     page: &'a Page,
+    now: HelplineNow,
     hours: Vec<String>,
     holidays: Vec<String>,
     phone: &'a str,
     reply: String,
     zone: String,
+}
+
+/// Whether the helpline is open now, and if not, when it opens next (in its time zone):
+/// what the home page, "Get help now", the family-and-friends and under-18 pages and the
+/// chat page say before anyone commits to a channel.
+pub struct HelplineNow {
+    pub open: bool,
+    /// "We are closed now. We open again tomorrow at 09:00." (empty when open)
+    pub closed_text: String,
+}
+
+pub fn helpline_now(state: &AppState, c: &Chrome) -> HelplineNow {
+    let now = state.clock.now_unix();
+    if state.live.open_at(now) {
+        return HelplineNow {
+            open: true,
+            closed_text: String::new(),
+        };
+    }
+    let time = |t: &str| ("time", FluentValue::from(t.to_string()));
+    let next = match state.live.next_opening(now) {
+        Some(n) if n.days_ahead == 0 => c.l.text("helpline-opens-today", &[time(&n.time)]),
+        Some(n) if n.days_ahead == 1 => c.l.text("helpline-opens-tomorrow", &[time(&n.time)]),
+        Some(n) if n.days_ahead < 7 => {
+            let day = c.t(&format!("day-{}", opening_hours::DAYS[n.weekday.min(6)]));
+            c.l.text(
+                "helpline-opens-day",
+                &[("day", FluentValue::from(day)), time(&n.time)],
+            )
+        }
+        Some(n) => c.l.text(
+            "helpline-opens-date",
+            &[("date", FluentValue::from(n.date)), time(&n.time)],
+        ),
+        None => c.t("helpline-opens-unknown"),
+    };
+    HelplineNow {
+        open: false,
+        closed_text: format!("{} {next}", c.t("helpline-closed-now")),
+    }
 }
 
 /// Bank holidays from today on, soonest first (at most six).
@@ -397,8 +439,9 @@ fn workbook_failure(state: &AppState, ctx: &Ctx, e: WorkbookError) -> Response {
 
 // ---- handlers ------------------------------------------------------------------------------
 
-pub async fn home(State(_state): State<Shared>, ctx: Ctx) -> Response {
+pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
     render(&HomePage {
+        now: helpline_now(&state, &ctx.chrome),
         c: &ctx.chrome,
         areas: areas::all(),
         area_chosen: ctx.area_chosen,
@@ -607,6 +650,7 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx, slug: &'static str) -> 
     };
     match published.as_ref().or(content.page(slug)) {
         Some(page) => render(&ContentPage {
+            now: helpline_now(&state, &ctx.chrome),
             c: &ctx.chrome,
             page,
             hours: hours_lines(&ctx.chrome, &state.live.hours().1),

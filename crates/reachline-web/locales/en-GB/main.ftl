@@ -125,6 +125,16 @@ error-method-title = That did not work
 error-method-body = This page cannot be used that way. Please go back and try again.
 
 helpline-heading = When we are open
+helpline-open-now = We are open now. You can chat with a practitioner.
+helpline-closed-now = We are closed now.
+helpline-opens-today = We open again today at { $time }.
+helpline-opens-tomorrow = We open again tomorrow at { $time }.
+helpline-opens-day = We open again on { $day } at { $time }.
+helpline-opens-date = We open again on { $date } at { $time }.
+helpline-opens-unknown = No opening times are set at the moment.
+helpline-talk-heading = Talk to us now
+helpline-talk-text = You can chat with one of our practitioners by typing. You do not have to give your name.
+chat-start-link = Start a chat
 helpline-phone = Phone:
 helpline-out-of-hours = Outside these times you can leave a secure message at any time, or use the self-help modules.
 helpline-reply-days = { $days ->
