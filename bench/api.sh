@@ -43,7 +43,7 @@ gen_terms "$TERMS" 2 > "$TMP/terms2.csv"
 KEY="$("$BIN" partners add --data-dir "$DATA" bench | tail -1)"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-REACHLINE_LOG_FILTER="warn,reachline_web::deterrence=info" REACHLINE_DETERRENCE_REQUESTS_PER_SECOND=100000000 REACHLINE_DETERRENCE_BURST=100000000 \
+REACHLINE_LOG_FILTER="warn,reachline_app::deterrence=info" REACHLINE_DETERRENCE_REQUESTS_PER_SECOND=100000000 REACHLINE_DETERRENCE_BURST=100000000 \
     "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" > "$TMP/out.log" 2> "$TMP/err.log" &
 PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -7,9 +7,9 @@
 //! Environment: `BENCH_CONTACTS` (1000000), `BENCH_PG_URL`
 //! (postgres://postgres@127.0.0.1:5432/test; empty to skip PostgreSQL), `BENCH_RUNS` (5).
 
+use reachline_app::reporting::{self, Period};
 use reachline_core::disclosure::Rules;
 use reachline_store::{Store, WrapUp};
-use reachline_web::reporting::{self, Period};
 use std::time::{Duration, Instant};
 
 const AREA: &str = "E23000015";
@@ -189,7 +189,7 @@ async fn time_report(store: &Store, runs: usize) -> anyhow::Result<(Vec<Duration
         )
         .await?;
         let csv = reporting::csv(&r);
-        let html = reporting::html(&r);
+        let html = reporting::html(&r)?;
         times.push(t.elapsed());
         total = format!(
             "{} people, {} CSV lines, {} KB of HTML",

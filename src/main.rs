@@ -420,7 +420,7 @@ fn main() -> anyhow::Result<()> {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("could not read {}", file.display()))?;
                 let config = load(cli.config.as_deref(), store)?;
-                let (version, entries) = runtime()?.block_on(reachline_web::ops::lists_import(
+                let (version, entries) = runtime()?.block_on(reachline_app::ops::lists_import(
                     &config,
                     clock(),
                     &kind,
@@ -433,7 +433,7 @@ fn main() -> anyhow::Result<()> {
             }
             ListsCommand::List { store } => {
                 let config = load(cli.config.as_deref(), store)?;
-                for line in runtime()?.block_on(reachline_web::ops::lists_list(&config, clock()))? {
+                for line in runtime()?.block_on(reachline_app::ops::lists_list(&config, clock()))? {
                     println!("{line}");
                 }
                 Ok(())
@@ -445,7 +445,7 @@ fn main() -> anyhow::Result<()> {
                 entry,
             } => {
                 let config = load(cli.config.as_deref(), store)?;
-                let added = runtime()?.block_on(reachline_web::ops::lists_disable(
+                let added = runtime()?.block_on(reachline_app::ops::lists_disable(
                     &config,
                     clock(),
                     &kind,
@@ -470,7 +470,7 @@ fn main() -> anyhow::Result<()> {
                 frame_ancestors,
             } => {
                 let config = load(cli.config.as_deref(), store)?;
-                let key = runtime()?.block_on(reachline_web::ops::partners_add(
+                let key = runtime()?.block_on(reachline_app::ops::partners_add(
                     &config,
                     clock(),
                     &name,
@@ -483,7 +483,7 @@ fn main() -> anyhow::Result<()> {
             PartnersCommand::List { store } => {
                 let config = load(cli.config.as_deref(), store)?;
                 for line in
-                    runtime()?.block_on(reachline_web::ops::partners_list(&config, clock()))?
+                    runtime()?.block_on(reachline_app::ops::partners_list(&config, clock()))?
                 {
                     println!("{line}");
                 }
@@ -491,7 +491,7 @@ fn main() -> anyhow::Result<()> {
             }
             PartnersCommand::Revoke { store, name } => {
                 let config = load(cli.config.as_deref(), store)?;
-                runtime()?.block_on(reachline_web::ops::partners_revoke(
+                runtime()?.block_on(reachline_app::ops::partners_revoke(
                     &config,
                     clock(),
                     &name,
@@ -510,7 +510,7 @@ fn main() -> anyhow::Result<()> {
                     explain,
                 },
         } => {
-            use reachline_web::ops::CheckInput;
+            use reachline_app::ops::CheckInput;
             let input = match (query, url, pdq) {
                 (Some(q), _, _) => CheckInput::Query(q),
                 (_, Some(u), _) => CheckInput::Url(u),
@@ -518,7 +518,7 @@ fn main() -> anyhow::Result<()> {
                 _ => anyhow::bail!("give one of --query, --url or --pdq"),
             };
             let config = load(cli.config.as_deref(), store)?;
-            let out = runtime()?.block_on(reachline_web::ops::deterrence_check(
+            let out = runtime()?.block_on(reachline_app::ops::deterrence_check(
                 &config,
                 clock(),
                 input,
@@ -542,7 +542,7 @@ fn main() -> anyhow::Result<()> {
             if !["csv", "json", "html"].contains(&format.as_str()) {
                 anyhow::bail!("--format is csv, json or html");
             }
-            let period = reachline_web::reporting::Period::from_parts(
+            let period = reachline_app::reporting::Period::from_parts(
                 &period,
                 year,
                 month,
@@ -552,7 +552,7 @@ fn main() -> anyhow::Result<()> {
             )
             .map_err(anyhow::Error::msg)?;
             let config = load(cli.config.as_deref(), store)?;
-            let out = runtime()?.block_on(reachline_web::ops::report(
+            let out = runtime()?.block_on(reachline_app::ops::report(
                 &config,
                 area.as_deref(),
                 period,
@@ -571,7 +571,7 @@ fn main() -> anyhow::Result<()> {
                     people,
                 } => {
                     let config = load(cli.config.as_deref(), store)?;
-                    let n = runtime()?.block_on(reachline_web::ops::demo_seed(
+                    let n = runtime()?.block_on(reachline_app::ops::demo_seed(
                         &config,
                         clock(),
                         year,
@@ -583,7 +583,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 DemoCommand::Purge { store } => {
                     let config = load(cli.config.as_deref(), store)?;
-                    let n = runtime()?.block_on(reachline_web::ops::demo_purge(&config))?;
+                    let n = runtime()?.block_on(reachline_app::ops::demo_purge(&config))?;
                     println!("removed {n} synthetic contact records");
                     Ok(())
                 }
@@ -594,9 +594,9 @@ fn main() -> anyhow::Result<()> {
             out,
             recipients,
         } => {
-            let recipients = reachline_web::backup::parse_recipients(&recipients)?;
+            let recipients = reachline_app::backup::parse_recipients(&recipients)?;
             let config = load(cli.config.as_deref(), store)?;
-            let summary = runtime()?.block_on(reachline_web::backup::backup(
+            let summary = runtime()?.block_on(reachline_app::backup::backup(
                 &config,
                 clock(),
                 &out,
@@ -623,7 +623,7 @@ fn main() -> anyhow::Result<()> {
                 );
             };
             let config = load(cli.config.as_deref(), store)?;
-            let summary = runtime()?.block_on(reachline_web::backup::restore(
+            let summary = runtime()?.block_on(reachline_app::backup::restore(
                 &config,
                 clock(),
                 &from,
@@ -643,7 +643,7 @@ fn main() -> anyhow::Result<()> {
             match command {
                 KeysCommand::Export { store, out } => {
                     let config = load(cli.config.as_deref(), store)?;
-                    reachline_web::backup::keys_export(&config, &out)?;
+                    reachline_app::backup::keys_export(&config, &out)?;
                     println!(
                     "master key written to {} (mode 0600): keep it offline, apart from the backups",
                     out.display()
@@ -653,7 +653,7 @@ fn main() -> anyhow::Result<()> {
                 KeysCommand::Rotate { store } => {
                     let config = load(cli.config.as_deref(), store)?;
                     let summary =
-                        runtime()?.block_on(reachline_web::keys::rotate(&config, clock()))?;
+                        runtime()?.block_on(reachline_app::keys::rotate(&config, clock()))?;
                     if summary.undid_interrupted {
                         println!("an interrupted rotation had not reached the database: its unused key was removed");
                     }
@@ -679,7 +679,7 @@ fn main() -> anyhow::Result<()> {
                     Ok(())
                 }
                 KeysCommand::BackupIdentity { out } => {
-                    let public = reachline_web::backup::new_identity(&out)?;
+                    let public = reachline_app::backup::new_identity(&out)?;
                     println!("backup identity written to {} (mode 0600): keep it offline; it opens backups", out.display());
                     println!("public key (give it to `reachline backup --recipient`):");
                     println!("{public}");
@@ -689,11 +689,11 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Doctor { store } => {
             let config = load(cli.config.as_deref(), store)?;
-            let checks = runtime()?.block_on(reachline_web::doctor::run(&config, clock()));
+            let checks = runtime()?.block_on(reachline_app::doctor::run(&config, clock()));
             for c in &checks {
                 println!("{c}");
             }
-            if !reachline_web::doctor::passed(&checks) {
+            if !reachline_app::doctor::passed(&checks) {
                 std::process::exit(1);
             }
             Ok(())
@@ -744,7 +744,7 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             let config = load(cli.config.as_deref(), store)?;
-            let link = runtime()?.block_on(reachline_web::ops::admin_create(
+            let link = runtime()?.block_on(reachline_app::ops::admin_create(
                 &config,
                 Arc::new(SystemClock),
                 &username,
@@ -758,7 +758,7 @@ fn main() -> anyhow::Result<()> {
             command: AuditCommand::Verify { store },
         } => {
             let config = load(cli.config.as_deref(), store)?;
-            match runtime()?.block_on(reachline_web::ops::audit_verify(
+            match runtime()?.block_on(reachline_app::ops::audit_verify(
                 &config,
                 Arc::new(SystemClock),
             )) {

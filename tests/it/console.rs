@@ -17,7 +17,7 @@ struct Enrolled {
 }
 
 async fn create_and_enrol(s: &TestServer, username: &str, role: &str) -> Enrolled {
-    let link = reachline_web::ops::admin_create(
+    let link = reachline_app::ops::admin_create(
         &s.state.config,
         Arc::new(s.clock.clone()),
         username,
@@ -199,7 +199,7 @@ async fn admin_create_then_sign_in_needs_password_and_a_current_totp() -> TestRe
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
     assert!(log.iter().any(|e| e.detail == "code already used"));
-    let n = reachline_web::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await?;
+    let n = reachline_app::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await?;
     assert_eq!(n, log.len());
     s.stop().await;
     Ok(())
@@ -208,7 +208,7 @@ async fn admin_create_then_sign_in_needs_password_and_a_current_totp() -> TestRe
 #[tokio::test]
 async fn recovery_codes_work_once_and_enrolment_links_once() -> TestResult {
     let s = TestServer::start().await;
-    let link = reachline_web::ops::admin_create(
+    let link = reachline_app::ops::admin_create(
         &s.state.config,
         Arc::new(s.clock.clone()),
         "bob",
@@ -252,7 +252,7 @@ async fn recovery_codes_work_once_and_enrolment_links_once() -> TestResult {
         "a recovery code worked twice"
     );
     // An expired link is refused too.
-    let link = reachline_web::ops::admin_create(
+    let link = reachline_app::ops::admin_create(
         &s.state.config,
         Arc::new(s.clock.clone()),
         "cyd",
@@ -274,7 +274,7 @@ async fn recovery_codes_work_once_and_enrolment_links_once() -> TestResult {
 #[tokio::test]
 async fn weak_passwords_and_wrong_codes_are_refused_at_enrolment() -> TestResult {
     let s = TestServer::start().await;
-    let link = reachline_web::ops::admin_create(
+    let link = reachline_app::ops::admin_create(
         &s.state.config,
         Arc::new(s.clock.clone()),
         "dee",
@@ -934,9 +934,9 @@ async fn altering_deleting_inserting_or_reordering_audit_rows_is_detected() -> T
         assert!(out.contains("5 entries verified"), "{out}");
         tamper(&s, sql).await;
         let err =
-            reachline_web::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await;
+            reachline_app::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await;
         let seq = match err {
-            Err(reachline_web::ops::OpsError::Broken(b)) => b.seq,
+            Err(reachline_app::ops::OpsError::Broken(b)) => b.seq,
             other => panic!("{what}: not detected: {other:?}"),
         };
         assert_eq!(seq, broken, "{what}");

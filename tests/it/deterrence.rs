@@ -17,10 +17,10 @@ async fn gateway(tweak: impl FnOnce(&mut Config)) -> (TestServer, String) {
     let s = TestServer::start_with(tweak).await;
     let clock = Arc::new(s.clock.clone());
     let c = &s.state.config;
-    reachline_web::ops::lists_import(c, clock.clone(), "keywords", "invented-terms", "", KEYWORDS)
+    reachline_app::ops::lists_import(c, clock.clone(), "keywords", "invented-terms", "", KEYWORDS)
         .await
         .unwrap();
-    reachline_web::ops::lists_import(
+    reachline_app::ops::lists_import(
         c,
         clock.clone(),
         "urls",
@@ -34,10 +34,10 @@ async fn gateway(tweak: impl FnOnce(&mut Config)) -> (TestServer, String) {
         "kind,hash,category\npdq,{BRIDGE_PDQ},test-images\nmd5,{},test-files\n",
         md5_hex(b"benign test file")
     );
-    reachline_web::ops::lists_import(c, clock.clone(), "hashes", "invented-hashes", "", &hashes)
+    reachline_app::ops::lists_import(c, clock.clone(), "hashes", "invented-hashes", "", &hashes)
         .await
         .unwrap();
-    let key = reachline_web::ops::partners_add(c, clock, "searchco", "https://search.example")
+    let key = reachline_app::ops::partners_add(c, clock, "searchco", "https://search.example")
         .await
         .unwrap();
     s.state.housekeeping().await;
@@ -276,7 +276,7 @@ async fn bad_input_gets_clear_json_errors() -> TestResult {
         .unwrap()
         .starts_with("item 1"));
     // A revoked key stops working.
-    reachline_web::ops::partners_revoke(&s.state.config, Arc::new(s.clock.clone()), "searchco")
+    reachline_app::ops::partners_revoke(&s.state.config, Arc::new(s.clock.clone()), "searchco")
         .await?;
     let resp = post(
         "/api/v1/check",
@@ -336,7 +336,7 @@ async fn new_list_versions_and_disabled_entries_take_effect_without_failing_requ
     }
     big.push_str("zebrafig,test-terms,word,en\n");
     let clock = Arc::new(s.clock.clone());
-    reachline_web::ops::lists_import(
+    reachline_app::ops::lists_import(
         &s.state.config,
         clock.clone(),
         "keywords",
@@ -358,14 +358,14 @@ async fn new_list_versions_and_disabled_entries_take_effect_without_failing_requ
         "old version still active"
     );
     // A false positive is disabled at once by its entry id (the file's line number).
-    reachline_web::ops::lists_disable(&s.state.config, clock, "keywords", "invented-terms", "5002")
+    reachline_app::ops::lists_disable(&s.state.config, clock, "keywords", "invented-terms", "5002")
         .await?;
     s.state.housekeeping().await;
     assert_eq!(
         check(&s, &key, json!({"query": "zebrafig"})).await.1["match"],
         false
     );
-    let listed = reachline_web::ops::lists_list(&s.state.config, Arc::new(s.clock.clone())).await?;
+    let listed = reachline_app::ops::lists_list(&s.state.config, Arc::new(s.clock.clone())).await?;
     assert!(
         listed
             .iter()

@@ -54,7 +54,7 @@ async fn a_backup_taken_while_writing_restores_every_committed_record() -> TestR
     let work = tempfile::tempdir()?;
     // Audit entries, so the restored chain has something to verify.
     for name in ["ada", "grace"] {
-        reachline_web::ops::admin_create(&s.state.config, s.state.clock.clone(), name, "admin")
+        reachline_app::ops::admin_create(&s.state.config, s.state.clock.clone(), name, "admin")
             .await?;
     }
 
@@ -428,7 +428,7 @@ async fn rotating_the_master_key_keeps_every_record_readable_and_retires_the_old
     let db_url = postgres_url().map(|_| s.state.config.storage.database_url.clone());
     let db_url = db_url.as_deref();
     let work = tempfile::tempdir()?;
-    reachline_web::ops::admin_create(&s.state.config, s.state.clock.clone(), "ada", "admin")
+    reachline_app::ops::admin_create(&s.state.config, s.state.clock.clone(), "ada", "admin")
         .await?;
     let (message_code, chapter, answers_code) = write_content(&s).await;
     let old_key = work.path().join("old.key");
@@ -564,17 +564,17 @@ async fn rotating_the_master_key_keeps_every_record_readable_and_retires_the_old
 #[tokio::test]
 async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable() -> TestResult {
     use crate::common::{schema_url, T0};
+    use reachline_app::deterrence::lists;
     use reachline_core::clock::{ManualClock, SharedClock};
     use reachline_core::config::Config;
     use reachline_core::keys::MasterKey;
-    use reachline_web::deterrence::lists;
     use reachline_web::AppState;
     // Schema 0005: staff, audit, settings and deterrence lists, before conversations.
     const OLD: i64 = 5;
     let dir = tempfile::tempdir()?;
     let mut config = Config::default();
     config.storage.data_dir = dir.path().join("data").display().to_string();
-    reachline_web::prepare_data_dir(&config)?;
+    reachline_app::prepare_data_dir(&config)?;
     let schema = postgres_url().map(|_| reachline_store::random_schema_name("upgrade"));
     let old_store = match (postgres_url(), &schema) {
         (Some(url), Some(schema)) => {
@@ -621,7 +621,7 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
         .update(None, now, |a| {
             a.answers.insert(
                 "m/e".into(),
-                reachline_web::workbook::Answer {
+                reachline_app::workbook::Answer {
                     text: ANSWER_MARKER.into(),
                     ..Default::default()
                 },
@@ -632,7 +632,7 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     let (code, _) = old.workbooks.save(Some(&handle), now).await?;
     let csv = "term,category,match,language\nbluepineapple,test-terms,word,en\n";
     let prepared = lists::prepare(lists::ListKind::Keywords, "neutral", "listed", csv)?;
-    let lists_key = reachline_web::data_key(&old.store, &master, "lists", now).await?;
+    let lists_key = reachline_app::data_key(&old.store, &master, "lists", now).await?;
     old.store
         .list_import(
             "keywords",
@@ -653,11 +653,11 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     drop(old);
 
     // The current release opens it: the remaining migrations apply, everything still reads.
-    let store = reachline_web::open_store(&config).await?;
+    let store = reachline_app::open_store(&config).await?;
     assert!(store.pending_migrations().await?.is_empty());
     let new = AppState::with_store(config.clone(), clock.clone(), store, &master).await?;
     assert_eq!(
-        reachline_web::ops::audit_verify_store(&new.store, &master, now).await?,
+        reachline_app::ops::audit_verify_store(&new.store, &master, now).await?,
         2
     );
     let opened = new.workbooks.resume(code, now).await?.expect("answers");
@@ -673,10 +673,10 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     )?;
     assert_eq!(secret, b"JBSWY3DPEHPK3PXP");
     assert!(new.gateway.is_loaded());
-    let verdict = reachline_web::ops::deterrence_check(
+    let verdict = reachline_app::ops::deterrence_check(
         &config,
         clock.clone(),
-        reachline_web::ops::CheckInput::Query("a bluepineapple search".into()),
+        reachline_app::ops::CheckInput::Query("a bluepineapple search".into()),
         false,
     )
     .await?;
@@ -688,7 +688,7 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     // A new record of the new era goes in beside the old ones; the chain still verifies.
     new.audit("cli", "upgrade.check", "-", "").await?;
     assert_eq!(
-        reachline_web::ops::audit_verify_store(&new.store, &master, now).await?,
+        reachline_app::ops::audit_verify_store(&new.store, &master, now).await?,
         3
     );
     new.store.close().await;
@@ -706,7 +706,7 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
 
 #[tokio::test]
 async fn doctor_passes_a_fresh_deployment_and_fails_what_is_unsafe() -> TestResult {
-    use reachline_web::doctor::{self, Level};
+    use reachline_app::doctor::{self, Level};
     let s = TestServer::start().await;
     for _ in 0..100 {
         if s.state.store.heartbeat_get("housekeeping").await?.is_some() {

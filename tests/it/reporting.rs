@@ -2,8 +2,8 @@
 //! the headline uses the published figure, and no sub-national value is small or off base.
 
 use crate::common::{TestResult, TestServer};
+use reachline_app::reporting::Period;
 use reachline_store::WrapUp;
-use reachline_web::reporting::Period;
 use std::sync::Arc;
 
 #[tokio::test]
@@ -22,11 +22,11 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
         .store
         .contact_create("phone", s.now() - 600, Some(s.now()), staff, s.now())
         .await?;
-    reachline_web::ops::demo_seed(c, clock.clone(), 2021, "E23000015", 1853).await?;
-    reachline_web::ops::demo_seed(c, clock.clone(), 2021, "E23000002", 5).await?;
+    reachline_app::ops::demo_seed(c, clock.clone(), 2021, "E23000015", 1853).await?;
+    reachline_app::ops::demo_seed(c, clock.clone(), 2021, "E23000002", 5).await?;
 
     let csv =
-        reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "csv", None).await?;
+        reachline_app::ops::report(c, Some("E23000015"), Period::Year(2021), "csv", None).await?;
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
@@ -47,7 +47,7 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
     }
     assert_eq!(people_total.as_deref(), Some("1855"));
     let html =
-        reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "html", None).await?;
+        reachline_app::ops::report(c, Some("E23000015"), Period::Year(2021), "html", None).await?;
     assert!(
         html.contains("In 2021, about 1,855 people from Staffordshire sought help"),
         "{html:.400}"
@@ -56,7 +56,7 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
 
     // A small area: every figure is "fewer than 8", never the count.
     let small =
-        reachline_web::ops::report(c, Some("E23000002"), Period::Year(2021), "csv", None).await?;
+        reachline_app::ops::report(c, Some("E23000002"), Period::Year(2021), "csv", None).await?;
     for line in small.lines().skip(1).filter(|l| l.contains("People")) {
         assert!(
             line.ends_with(",fewer than 8")
@@ -66,7 +66,7 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
         );
     }
     let json: serde_json::Value = serde_json::from_str(
-        &reachline_web::ops::report(c, Some("E23000002"), Period::Year(2021), "json", None).await?,
+        &reachline_app::ops::report(c, Some("E23000002"), Period::Year(2021), "json", None).await?,
     )?;
     assert_eq!(
         json["headline"],
@@ -79,27 +79,27 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
 
     // Nationally the figures are exact.
     let national: serde_json::Value = serde_json::from_str(
-        &reachline_web::ops::report(c, None, Period::Year(2021), "json", None).await?,
+        &reachline_app::ops::report(c, None, Period::Year(2021), "json", None).await?,
     )?;
     assert_eq!(national["tables"][0]["total"], 1858);
 
     // With differential privacy the method says so and every value still passes the rules.
     let noisy =
-        reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "json", Some(1.0))
+        reachline_app::ops::report(c, Some("E23000015"), Period::Year(2021), "json", Some(1.0))
             .await?;
     let noisy: serde_json::Value = serde_json::from_str(&noisy)?;
     assert!(noisy["method"].as_str().unwrap().contains("epsilon = 1"));
     let total = noisy["tables"][0]["total"].as_i64().unwrap();
     assert!(total % 5 == 0 && (1800..=1910).contains(&total), "{total}");
     assert!(
-        reachline_web::ops::report(c, None, Period::Year(2021), "csv", Some(-1.0))
+        reachline_app::ops::report(c, None, Period::Year(2021), "csv", Some(-1.0))
             .await
             .is_err()
     );
 
     // Another period holds none of it; purge removes exactly the synthetic records.
     let fy: serde_json::Value = serde_json::from_str(
-        &reachline_web::ops::report(
+        &reachline_app::ops::report(
             c,
             Some("E23000015"),
             Period::FinancialYear(2022),
@@ -109,7 +109,7 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
         .await?,
     )?;
     assert_eq!(fy["tables"][0]["total"], 0);
-    let removed = reachline_web::ops::demo_purge(c).await?;
+    let removed = reachline_app::ops::demo_purge(c).await?;
     assert!(removed >= 1858);
     assert!(s.state.store.contact_get(real).await?.is_some());
     s.stop().await;
@@ -123,8 +123,8 @@ async fn an_analyst_gets_their_own_area_only_and_never_a_record() -> TestResult 
     use reqwest::StatusCode;
     let s = TestServer::start().await;
     let clock = Arc::new(s.clock.clone());
-    reachline_web::ops::demo_seed(&s.state.config, clock.clone(), 2026, "E23000015", 40).await?;
-    reachline_web::ops::demo_seed(&s.state.config, clock, 2026, "E23000001", 90).await?;
+    reachline_app::ops::demo_seed(&s.state.config, clock.clone(), 2026, "E23000015", 40).await?;
+    reachline_app::ops::demo_seed(&s.state.config, clock, 2026, "E23000001", 90).await?;
     let (analyst, _, _) = session_for(&s, Role::Analyst, 1).await; // scoped to E23000015
     let page = analyst
         .get(s.url("/console/reports"))
@@ -372,12 +372,12 @@ async fn a_known_quarter_is_published_exactly_as_worked_out_on_either_database()
     seed_known(&s).await?;
     let c = &s.state.config;
     let q2 = Period::from_parts("quarter", Some(2021), None, Some(2), None, None)?;
-    let csv = reachline_web::ops::report(c, Some("E23000015"), q2, "csv", None).await?;
+    let csv = reachline_app::ops::report(c, Some("E23000015"), q2, "csv", None).await?;
     assert_eq!(csv, Q2_CSV);
 
     // The same figures for the whole year: the 3-dimension table uses the 10-5 rule.
     let year: serde_json::Value = serde_json::from_str(
-        &reachline_web::ops::report(c, Some("E23000015"), Period::Year(2021), "json", None).await?,
+        &reachline_app::ops::report(c, Some("E23000015"), Period::Year(2021), "json", None).await?,
     )?;
     let cross = year["tables"]
         .as_array()
@@ -417,7 +417,7 @@ async fn a_known_quarter_is_published_exactly_as_worked_out_on_either_database()
 
     // Nationally every figure is exact, including the other area's contact and missed chat.
     let national: serde_json::Value =
-        serde_json::from_str(&reachline_web::ops::report(c, None, q2, "json", None).await?)?;
+        serde_json::from_str(&reachline_app::ops::report(c, None, q2, "json", None).await?)?;
     assert_eq!(national["tables"][0]["total"], 30); // 29 + 1
     let missed = national["tables"]
         .as_array()
@@ -432,7 +432,7 @@ async fn a_known_quarter_is_published_exactly_as_worked_out_on_either_database()
     assert_eq!(national["monthly_missed"][1]["value"], 4);
 
     // The HTML summary inlines both charts, named and described, with the data as tables.
-    let html = reachline_web::ops::report(c, Some("E23000015"), q2, "html", None).await?;
+    let html = reachline_app::ops::report(c, Some("E23000015"), q2, "html", None).await?;
     assert_eq!(html.matches("<svg ").count(), 2, "{html:.2000}");
     assert!(html.contains("<title id=\"chart-trend-title\">Contacts and missed contacts by month, Staffordshire, April to June 2021</title>"));
     assert!(html.contains("aria-labelledby=\"chart-channels-title chart-channels-desc\""));
@@ -446,7 +446,7 @@ async fn a_known_quarter_is_published_exactly_as_worked_out_on_either_database()
 
 /// The months a national report lists ("YYYY-MM=n …") and its contacts total.
 async fn months_of(store: &reachline_store::Store, p: Period) -> (String, String) {
-    let r = reachline_web::reporting::build(
+    let r = reachline_app::reporting::build(
         store,
         None,
         p,
@@ -611,7 +611,7 @@ async fn no_sub_national_csv_value_is_small_or_off_base_whatever_the_size() -> T
     let mut checked = 0;
     for area in &areas {
         for period in periods {
-            let csv = reachline_web::ops::report(c, Some(area.code), period, "csv", None).await?;
+            let csv = reachline_app::ops::report(c, Some(area.code), period, "csv", None).await?;
             for line in csv.lines().skip(1) {
                 let v = line.rsplit(',').next().unwrap();
                 checked += 1;

@@ -765,7 +765,7 @@ async fn a_geoip_database_places_first_visits_and_the_address_is_dropped() -> Te
         c.reach.geoip_areas = vec!["STS=nowhere".into()];
         c
     };
-    let err = reachline_web::reach::GeoIp::open(
+    let err = reachline_app::reach::GeoIp::open(
         &cfg.reach.geoip_database,
         &cfg.reach.geoip_field,
         &cfg.reach.geoip_areas,

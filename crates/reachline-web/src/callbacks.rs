@@ -9,7 +9,7 @@
 //! The number is sealed with the content data key, bound to the request's id, and deleted
 //! once the call is done or the request expires (`helpline.callback_retention_days`).
 
-use crate::conversations::{statement_version, AGE_GROUPS, WHO};
+use crate::conversations::statement_version;
 use crate::site::{Chrome, Ctx, Fields, Shared};
 use crate::AppState;
 use askama::Template;
@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use fluent_bundle::FluentValue;
+use reachline_app::vocabulary::{AGE_GROUPS, WHO};
 use reachline_core::areas::{self, Area};
 use reachline_core::opening_hours::OpeningSpan;
 use reachline_store::NewCallback;

@@ -975,8 +975,8 @@ pub async fn start(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Res
             .unwrap_or_default()
             .to_string()
     };
-    let who = pick("who", crate::conversations::WHO);
-    let age = pick("age", crate::conversations::AGE_GROUPS);
+    let who = pick("who", reachline_app::vocabulary::WHO);
+    let age = pick("age", reachline_app::vocabulary::AGE_GROUPS);
     let area = fields
         .get("area")
         .filter(|a| areas::find(a).is_some())

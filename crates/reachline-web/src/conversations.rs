@@ -8,7 +8,6 @@
 
 use crate::http::{self, CookieSpec};
 use crate::site::{Chrome, Ctx, Fields, Shared};
-use crate::workbook::WorkbookError;
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -17,14 +16,14 @@ use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fluent_bundle::FluentValue;
+use reachline_app::vocabulary::{AGE_GROUPS, WHO};
+use reachline_app::workbook::WorkbookError;
 use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::{CodeError, ReturnCode};
 use reachline_store::{ConversationRow, NewConversation};
 
 pub const THREAD_COOKIE: &str = "rl_thread";
-pub const WHO: &[&str] = &["self", "someone-else", "professional"];
-pub const AGE_GROUPS: &[&str] = &["adult", "under-18"];
 
 pub fn key_context(id: i64) -> String {
     format!("reachline conversation {id} key")

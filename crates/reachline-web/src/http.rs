@@ -67,7 +67,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     // The embeddable warning sets its own frame-ancestors for the partner's origins.
     if resp
         .extensions()
-        .get::<crate::deterrence::api::Framable>()
+        .get::<crate::gateway_api::Framable>()
         .is_none()
     {
         set(resp.headers_mut(), header::X_FRAME_OPTIONS, "DENY");

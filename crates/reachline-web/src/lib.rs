@@ -4,25 +4,16 @@
 //! [`router`] is the whole site; [`serve`] runs it until a shutdown signal and flushes
 //! buffered counts on the way out. Nothing here reads the wall clock directly.
 
-pub mod backup;
 pub mod callbacks;
-pub mod charts;
 pub mod chat;
 pub mod console;
 pub mod content;
 pub mod conversations;
-pub mod deterrence;
-pub mod doctor;
+pub mod gateway_api;
 pub mod http;
 pub mod i18n;
-pub mod keys;
 pub mod metrics;
-pub mod ops;
-pub mod reach;
-pub mod reporting;
-pub mod settings;
 pub mod site;
-pub mod workbook;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -30,10 +21,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use reachline_app::{reach, App};
 use reachline_core::clock::{self, SharedClock};
 use reachline_core::config::Config;
-use reachline_core::keys::{Key, KeyError, MasterKey};
-use reachline_store::{Store, StoreError};
+use reachline_core::keys::MasterKey;
+use reachline_store::Store;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,115 +49,43 @@ static WIDGET_CSS: &str = include_str!("../static/widget.css");
 static WIDGET_JS: &str = include_str!("../static/widget.js");
 static CHAT_JS: &str = include_str!("../static/chat.js");
 
+/// What the web server holds: the application (every use case; reached through `Deref`, so
+/// handlers write `state.store` or `state.audit(...)`) and what only HTTP needs: locales,
+/// content, the chat hub with its sockets, the sign-in guard and metrics.
 pub struct AppState {
-    pub config: Config,
-    pub clock: SharedClock,
-    pub store: Store,
+    pub app: App,
     pub i18n: i18n::Localiser,
     pub languages: Vec<(String, String)>,
     pub content: content::Library,
-    pub workbooks: workbook::Workbooks,
-    pub reach: reach::Reach,
-    pub live: Arc<settings::Live>,
-    /// Seals staff-side content: TOTP secrets, contact notes, concern facts.
-    pub content_key: Key,
-    /// Keys the audit chain.
-    pub audit_key: Key,
     pub sign_in_guard: console::auth::SignInGuard,
-    pub gateway: deterrence::Gateway,
     /// Live chat events, here and across instances.
     pub chat: chat::Hub,
     /// Prometheus counters and gauges (served on `metrics.listen`).
     pub metrics: metrics::Metrics,
-    /// When housekeeping last recorded its heartbeat (for `reachline doctor`).
-    heartbeat_at: std::sync::atomic::AtomicI64,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot create the data directory {0}: {1}")]
-    DataDir(String, std::io::Error),
     #[error(transparent)]
-    Key(#[from] KeyError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("the master key does not open this database's keys: is this the right key file for this data? ({0})")]
-    WrongMasterKey(KeyError),
+    App(#[from] reachline_app::StartError),
     #[error(transparent)]
     Content(#[from] content::ContentError),
     #[error(transparent)]
     I18n(#[from] i18n::I18nError),
-    #[error(transparent)]
-    GeoIp(#[from] reach::GeoIpError),
-    #[error(transparent)]
-    Settings(#[from] settings::SettingsError),
-    #[error("deterrence lists: {0}")]
-    Lists(#[from] deterrence::LoadError),
-}
-
-/// Opens the store the configuration names: PostgreSQL if `database_url` is set, else the
-/// embedded SQLite database in the data directory.
-pub async fn open_store(config: &Config) -> Result<Store, StartError> {
-    if config.storage.database_url.is_empty() {
-        Ok(Store::open_sqlite(&config.data_dir().join("reachline.db")).await?)
-    } else {
-        Ok(Store::open_postgres(&config.storage.database_url).await?)
-    }
-}
-
-/// Creates the data directory (owner-only) if needed.
-pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
-    let dir = config.data_dir();
-    let fail = |e| StartError::DataDir(dir.display().to_string(), e);
-    if !dir.exists() {
-        std::fs::create_dir_all(&dir).map_err(fail)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
-        }
-    }
-    Ok(())
-}
-
-/// The current data key for `purpose`, created (and wrapped by the master key) on first use.
-pub async fn data_key(
-    store: &Store,
-    master: &MasterKey,
-    purpose: &str,
-    now: i64,
-) -> Result<Key, StartError> {
-    for _ in 0..2 {
-        if let Some((version, wrapped)) = store.keyring_versions(purpose).await?.first() {
-            return master
-                .unwrap_key(purpose, *version, wrapped)
-                .map_err(StartError::WrongMasterKey);
-        }
-        let key = Key::random();
-        if store
-            .keyring_insert(purpose, 1, &master.wrap(purpose, 1, &key), now)
-            .await?
-        {
-            return Ok(key);
-        }
-    }
-    Err(StartError::WrongMasterKey(KeyError::SealedFormat))
 }
 
 impl AppState {
     /// Opens everything the server needs, creating the data directory, master key and
     /// database on first run.
     pub async fn open(config: Config, clock: SharedClock) -> Result<Arc<AppState>, StartError> {
-        prepare_data_dir(&config)?;
-        let (master, created) = MasterKey::load_or_create(&config.master_key_path())?;
-        if created {
-            tracing::warn!(
-                path = %config.master_key_path().display(),
-                "created a new master key: keep a copy offline, without it the data cannot be read"
-            );
-        }
-        let store = open_store(&config).await?;
-        Self::with_store(config, clock, store, &master).await
+        Self::with_app(App::open(config, clock).await?)
     }
 
     pub async fn with_store(
@@ -174,15 +94,11 @@ impl AppState {
         store: Store,
         master: &MasterKey,
     ) -> Result<Arc<AppState>, StartError> {
-        let now = clock.now_unix();
-        let live = Arc::new(settings::Live::new(&config)?);
-        live.reload(&store).await;
-        let pepper = data_key(&store, master, "return-code-pepper", now).await?;
-        let content_key = data_key(&store, master, "content", now).await?;
-        let audit_key = data_key(&store, master, "audit", now).await?;
-        let lists_key = data_key(&store, master, "lists", now).await?;
-        let gateway = deterrence::Gateway::new(lists_key);
-        gateway.reload(&store).await?;
+        Self::with_app(App::with_store(config, clock, store, master).await?)
+    }
+
+    fn with_app(app: App) -> Result<Arc<AppState>, StartError> {
+        let config = &app.config;
         let i18n = i18n::Localiser::new(&config.site.default_locale, true)?;
         let languages = i18n
             .all()
@@ -208,98 +124,24 @@ impl AppState {
             &locales,
             &config.site.default_locale,
         )?;
-        let geoip = if config.reach.geoip_database.is_empty() {
-            None
-        } else {
-            Some(reach::GeoIp::open(
-                &config.reach.geoip_database,
-                &config.reach.geoip_field,
-                &config.reach.geoip_areas,
-            )?)
-        };
-        let workbooks = workbook::Workbooks {
-            store: store.clone(),
-            pepper,
-            guard: workbook::CodeGuard::new(config.selfhelp.failed_codes_per_minute),
-            live: live.clone(),
-        };
+        let sign_in_guard =
+            console::auth::SignInGuard::new(config.console.failed_sign_ins_per_minute);
         Ok(Arc::new(AppState {
-            clock,
-            store,
+            app,
             i18n,
             languages,
             content,
-            workbooks,
-            reach: reach::Reach::new(geoip),
-            live,
-            content_key,
-            audit_key,
-            gateway,
             chat: chat::Hub::new(),
             metrics: metrics::Metrics::new(),
-            heartbeat_at: std::sync::atomic::AtomicI64::new(i64::MIN),
-            sign_in_guard: console::auth::SignInGuard::new(
-                config.console.failed_sign_ins_per_minute,
-            ),
-            config,
+            sign_in_guard,
         }))
     }
 
-    /// Appends an entry to the hash-chained audit log. Concurrent appends (other requests,
-    /// other instances) are retried until this one is linked after the newest entry.
-    pub async fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        object: &str,
-        detail: &str,
-    ) -> Result<i64, StoreError> {
-        audit_append(
-            &self.store,
-            &self.audit_key,
-            self.clock.now_unix(),
-            actor,
-            action,
-            object,
-            detail,
-        )
-        .await
-    }
-
-    /// The address staff use, for links: `server.public_url` or the listen address.
-    pub fn public_url(&self) -> String {
-        if self.config.server.public_url.is_empty() {
-            format!("http://{}", self.config.server.listen)
-        } else {
-            self.config
-                .server
-                .public_url
-                .trim_end_matches('/')
-                .to_string()
-        }
-    }
-
-    /// Writes buffered counts and deletes what is past retention: conversation content,
-    /// callback numbers, contact notes, sessions, expired answers.
+    /// The application's housekeeping, then live chat's: chats left unanswered become
+    /// missed (and their sockets are told), and the chat gauges are refreshed.
     pub async fn housekeeping(&self) {
-        if let Err(e) = self.reach.flush(&self.store).await {
-            tracing::warn!(error = %e, "could not write reach counts; will retry");
-        }
-        self.live.reload(&self.store).await;
-        if let Err(e) = self.gateway.reload(&self.store).await {
-            tracing::error!(error = %e, "could not reload deterrence lists; keeping the ones in force");
-        }
-        if let Err(e) = self.gateway.flush(&self.store).await {
-            tracing::warn!(error = %e, "could not write deterrence counts; will retry");
-        }
+        self.app.housekeeping().await;
         let now = self.clock.now_unix();
-        let content_before =
-            now - (self.config.helpline.conversation_retention_days as i64) * 86_400;
-        match self.store.conversations_purge(content_before, now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "deleted conversation content past retention"),
-            Err(e) => tracing::warn!(error = %e, "could not purge conversation content"),
-        }
         self.chat.flush_seen(&self.store, now).await;
         let queue_before = now - (self.config.helpline.chat_queue_timeout_minutes as i64) * 60;
         match self
@@ -330,73 +172,7 @@ impl AppState {
             "Chat WebSockets open on this instance.",
             self.chat.listeners() as f64,
         );
-        let callbacks_before = now - (self.config.helpline.callback_retention_days as i64) * 86_400;
-        match self.store.callbacks_purge(callbacks_before, now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "expired callback requests past retention"),
-            Err(e) => tracing::warn!(error = %e, "could not purge callback numbers"),
-        }
-        let notes_before = now - (self.live.retention().contact_note_days as i64) * 86_400;
-        match self.store.contact_notes_purge(notes_before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "deleted contact notes past retention"),
-            Err(e) => tracing::warn!(error = %e, "could not purge contact notes"),
-        }
-        let idle = self.config.console.session_idle_minutes as i64 * 60;
-        let max = self.config.console.session_max_hours as i64 * 3600;
-        if let Err(e) = self.store.sessions_purge(now - idle, now - max).await {
-            tracing::warn!(error = %e, "could not purge expired console sessions");
-        }
-        match self.store.workbooks_purge(self.clock.now_unix()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "deleted expired self-help answers"),
-            Err(e) => tracing::warn!(error = %e, "could not purge expired answers"),
-        }
-        // A heartbeat for `reachline doctor` (retention runs), written at most once a minute.
-        use std::sync::atomic::Ordering;
-        let last = self.heartbeat_at.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= 60 || now < last {
-            match self.store.heartbeat_put("housekeeping", now).await {
-                Ok(()) => self.heartbeat_at.store(now, Ordering::Relaxed),
-                Err(e) => tracing::warn!(error = %e, "could not record the housekeeping heartbeat"),
-            }
-        }
     }
-}
-
-/// Appends one audit entry (see [`AppState::audit`]); also used by the CLI.
-pub async fn audit_append(
-    store: &Store,
-    key: &Key,
-    now: i64,
-    actor: &str,
-    action: &str,
-    object: &str,
-    detail: &str,
-) -> Result<i64, StoreError> {
-    use reachline_core::audit::{link, AuditEntry, GENESIS};
-    for _ in 0..50 {
-        let (seq, prev) = match store.audit_head().await? {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS.to_vec()),
-        };
-        let hash = link(key, &prev, seq, now, actor, action, object, detail);
-        let entry = AuditEntry {
-            seq,
-            at: now,
-            actor: actor.to_string(),
-            action: action.to_string(),
-            object: object.to_string(),
-            detail: detail.to_string(),
-            prev_hash: prev,
-            hash,
-        };
-        if store.audit_insert(&entry).await? {
-            return Ok(seq);
-        }
-        tokio::task::yield_now().await;
-    }
-    Err(StoreError::Conflict)
 }
 
 async fn static_file(body: &'static str, content_type: &'static str) -> Response {
@@ -465,7 +241,7 @@ async fn body_limit(State(state): State<Shared>, req: Request, next: Next) -> Re
     let api = req.uri().path().starts_with("/api/");
     match http::limit_body(state.config.site.max_body_bytes, req, next).await {
         Ok(resp) => resp,
-        Err(_) if api => deterrence::api::api_error(
+        Err(_) if api => gateway_api::api_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             "the request body is too large",
@@ -581,11 +357,11 @@ pub fn router(state: Shared) -> Router {
             "/contact/continue",
             get(conversations::continue_form).post(conversations::continue_thread),
         )
-        .route("/api/v1/check", post(deterrence::api::check))
-        .route("/api/v1/check/batch", post(deterrence::api::check_batch))
-        .route("/api/v1/openapi.json", get(deterrence::api::openapi))
-        .route("/help", get(deterrence::api::help))
-        .route("/widget/warning", get(deterrence::api::widget))
+        .route("/api/v1/check", post(gateway_api::check))
+        .route("/api/v1/check/batch", post(gateway_api::check_batch))
+        .route("/api/v1/openapi.json", get(gateway_api::openapi))
+        .route("/help", get(gateway_api::help))
+        .route("/widget/warning", get(gateway_api::widget))
         .route(
             "/static/widget.css",
             get(|| static_file(WIDGET_CSS, "text/css; charset=utf-8")),
@@ -715,12 +491,7 @@ pub async fn serve(
     if let Some(m) = metrics_server {
         m.abort();
     }
-    if let Err(e) = state.reach.flush(&state.store).await {
-        tracing::error!(error = %e, "could not write reach counts at shutdown");
-    }
-    if let Err(e) = state.gateway.flush(&state.store).await {
-        tracing::error!(error = %e, "could not write deterrence counts at shutdown");
-    }
+    state.flush_counts().await;
     state.store.close().await;
     result
 }

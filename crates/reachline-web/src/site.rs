@@ -3,8 +3,6 @@
 use crate::content::{Audience, Chapter, Exercise, ExerciseKind, Module, Page, Part};
 use crate::http::{self, CookieSpec};
 use crate::i18n::Locale;
-use crate::reach;
-use crate::workbook::{self, Answer, Answers, Handle, WorkbookError};
 use crate::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -14,6 +12,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use fluent_bundle::FluentValue;
+use reachline_app::reach;
+use reachline_app::workbook::{self, Answer, Answers, Handle, WorkbookError};
 use reachline_core::areas::{self, Area};
 use reachline_core::clock;
 use reachline_core::opening_hours::{self, OpeningSpan};
@@ -301,7 +301,7 @@ pub fn helpline_now(state: &AppState, c: &Chrome) -> HelplineNow {
 }
 
 /// Bank holidays from today on, soonest first (at most six).
-fn upcoming_holidays(hours: &crate::settings::Hours, now: i64) -> Vec<String> {
+fn upcoming_holidays(hours: &reachline_app::settings::Hours, now: i64) -> Vec<String> {
     let today = clock::day_of(now);
     let mut days: Vec<String> = hours
         .holidays

@@ -612,17 +612,9 @@ pub fn session_cookie(resp: &mut Response, token: Option<&str>, https: bool) {
     );
 }
 
-/// Formats a Unix time for staff, in UTC.
+/// Formats a Unix time for staff, in UTC (templates call it as `when`).
 pub fn when(unix: &i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(*unix)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
+    reachline_app::time::utc_minute(*unix)
 }
 
 pub fn session_hash(token: &str) -> String {

@@ -3,13 +3,13 @@
 //! Every view and download is audited.
 
 use super::{console_message, render, ConsoleChrome, Staff};
-use crate::reporting::{self, Period, Report};
 use crate::site::{Ctx, Shared};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use reachline_app::reporting::{self, Period, Report};
 use reachline_core::staff::Role;
 use reachline_core::{areas, clock, disclosure::Rules};
 

@@ -4,7 +4,6 @@
 
 use super::{render_form, when, ConsoleChrome, Staff};
 use crate::http;
-use crate::settings::{Hours, Retention, HOURS_KEY, RETENTION_KEY};
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
 use askama::Template;
@@ -12,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
+use reachline_app::settings::{Hours, Retention, HOURS_KEY, RETENTION_KEY};
 
 pub struct StatementView {
     pub version: i64,

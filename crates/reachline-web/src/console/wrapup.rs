@@ -3,34 +3,10 @@
 //! so every contact feeds reporting the same way.
 
 use super::ConsoleChrome;
-use crate::conversations::{AGE_GROUPS, WHO};
 use crate::site::Fields;
+use reachline_app::vocabulary::{ACTIONS, AGE_GROUPS, ARRESTED, CONCERNS, SIGNPOSTS, WHO};
 use reachline_core::areas;
 use reachline_store::WrapUp;
-
-pub const CONCERNS: &[&str] = &[
-    "viewing-images",
-    "sexual-communication",
-    "contact-offending",
-    "ai-or-drawn-images",
-    "someone-elses-behaviour",
-    "other",
-];
-pub const ACTIONS: &[&str] = &[
-    "safety-plan",
-    "device-changes",
-    "avoid-situations",
-    "talk-to-someone",
-    "therapy",
-];
-pub const SIGNPOSTS: &[&str] = &[
-    "self-help-modules",
-    "gp-or-mental-health",
-    "samaritans",
-    "legal-advice",
-    "family-support",
-];
-pub const ARRESTED: &[&str] = &["no", "arrested", "under-investigation", "not-asked"];
 
 /// One choice in the form: value, label, chosen.
 pub struct Choice {

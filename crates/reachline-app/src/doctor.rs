@@ -484,7 +484,7 @@ async fn database(config: &Config, now: i64, out: &mut Vec<Check>) {
             "clock",
             format!(
                 "{}; nothing stored lies in the future",
-                crate::console::when(&now)
+                crate::time::utc_minute(now)
             ),
         )),
         Err(e) => out.push(check(Level::Warn, "clock", e.to_string())),

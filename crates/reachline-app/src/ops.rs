@@ -216,7 +216,7 @@ pub async fn lists_list(
                 r.version,
                 r.entries,
                 if r.active { "active" } else { "old" },
-                crate::console::when(&r.created_at),
+                crate::time::utc_minute(r.created_at),
                 if r.active && disabled > 0 {
                     format!(" ({disabled} disabled)")
                 } else {
@@ -323,7 +323,7 @@ pub async fn partners_list(
                 } else {
                     "active"
                 },
-                crate::console::when(&p.created_at),
+                crate::time::utc_minute(p.created_at),
                 if p.frame_ancestors.is_empty() {
                     String::new()
                 } else {
@@ -417,8 +417,12 @@ pub async fn report(
     store.close().await;
     Ok(match format {
         "csv" => crate::reporting::csv(&report),
-        "html" => crate::reporting::html(&report),
-        _ => serde_json::to_string_pretty(&report).unwrap_or_default(),
+        "html" => crate::reporting::html(&report).map_err(|e| {
+            GatewayOpsError::Check(format!("the HTML report could not be written: {e}"))
+        })?,
+        _ => serde_json::to_string_pretty(&report).map_err(|e| {
+            GatewayOpsError::Check(format!("the JSON report could not be written: {e}"))
+        })?,
     })
 }
 
@@ -464,7 +468,7 @@ pub async fn demo_seed(
         "someone-else",
         "professional",
     ];
-    let concerns = crate::console::wrapup::CONCERNS;
+    let concerns = crate::vocabulary::CONCERNS;
     let mut records = Vec::with_capacity(people * 2);
     for _ in 0..people {
         let repeats = if rng.gen_bool(0.35) {

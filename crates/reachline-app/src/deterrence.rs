@@ -4,7 +4,6 @@
 //! Nothing a partner sends is stored or logged: inputs live only for the duration of a
 //! check. Only counts are kept, per day × partner × list category × message variant.
 
-pub mod api;
 pub mod lists;
 
 use reachline_core::clock;

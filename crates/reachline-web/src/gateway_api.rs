@@ -1,7 +1,6 @@
 //! `POST /api/v1/check` and `/api/v1/check/batch` for partner platforms, the OpenAPI
 //! document, help-link arrivals (`/help?c=CODE`) and the embeddable warning widget.
 
-use super::{code, parse_code, Loaded, TALK, VARIANTS};
 use crate::site::Shared;
 use crate::AppState;
 use askama::Template;
@@ -12,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fluent_bundle::FluentValue;
 use rand::seq::SliceRandom;
+use reachline_app::deterrence::{code, parse_code, Loaded, TALK, VARIANTS};
 use reachline_core::staff::token_hash;
 use reachline_matcher::{Error as MatchError, Match, Signal};
 use reachline_store::PartnerRow;

@@ -950,16 +950,142 @@ pub fn csv(r: &Report) -> String {
     out
 }
 
-#[derive(askama::Template)]
-#[template(path = "report.html")]
-struct ReportPage<'a> {
-    r: &'a Report,
+/// A printable HTML document for partners (`report --format html`): one self-contained file
+/// (inline style, inline SVG charts), written here rather than through a template engine so
+/// that the command line needs no web crate. Every value is escaped; the SVG charts are made
+/// by [`crate::charts`] from published values only.
+pub fn html(r: &Report) -> Result<String, std::fmt::Error> {
+    use std::fmt::Write;
+    let e = |s: &str| html_escape::encode_text(s).into_owned();
+    let mut o = String::with_capacity(32 * 1024);
+    write!(
+        o,
+        "<!doctype html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<title>{area}, {period}: people who sought help</title>\n<style>\n{style}</style>\n</head>\n<body>\n<main>\n\
+<h1>{area} ({code}), {period}</h1>\n<p class=\"headline\" id=\"headline\">{headline}</p>\n<h2>Charts</h2>\n",
+        area = e(&r.area_name),
+        code = e(&r.area_code),
+        period = e(&r.period),
+        headline = e(&r.headline),
+        style = REPORT_STYLE,
+    )?;
+    if !r.charts.trend.is_empty() {
+        write!(
+            o,
+            "<figure>\n{}\n<figcaption class=\"note\">Contacts (bars) and missed contacts (line) by month; \
+the table \"Contacts and missed contacts by month\" gives every value.</figcaption>\n</figure>\n",
+            r.charts.trend
+        )?;
+    }
+    if !r.charts.channels.is_empty() {
+        write!(
+            o,
+            "<figure>\n{}\n<figcaption class=\"note\">People who sought help, by channel; the first table \
+gives every value.</figcaption>\n</figure>\n",
+            r.charts.channels
+        )?;
+    }
+    o.push_str("<h2>Tables</h2>\n");
+    for t in &r.tables {
+        writeln!(
+            o,
+            "<table>\n<caption>{} <span class=\"note\">(counts {}; {}; {})</span></caption>",
+            e(&t.measure),
+            e(&t.counts),
+            e(&t.channels),
+            e(&t.rule)
+        )?;
+        if !t.rows.is_empty() {
+            writeln!(
+                o,
+                "<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>",
+                e(&t.breakdown),
+                e(&t.counts)
+            )?;
+        }
+        o.push_str("<tbody>\n");
+        for row in &t.rows {
+            writeln!(
+                o,
+                "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td></tr>",
+                e(&row.category),
+                e(&row.value.text())
+            )?;
+        }
+        writeln!(
+            o,
+            "<tr><th scope=\"row\">Total</th><td class=\"n\">{}</td></tr>\n</tbody>\n</table>",
+            e(&t.total.text())
+        )?;
+        if !t.note.is_empty() {
+            writeln!(o, "<p class=\"note\">{}</p>", e(&t.note))?;
+        }
+    }
+    o.push_str(
+        "<table>\n<caption>Contacts and missed contacts by month</caption>\n<thead><tr><th scope=\"col\">month</th>\
+<th scope=\"col\">contacts</th><th scope=\"col\">missed contacts</th></tr></thead>\n<tbody>",
+    );
+    for (month, contacts, missed) in r.monthly() {
+        writeln!(
+            o,
+            "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            e(month),
+            e(&contacts.text()),
+            e(&missed.text())
+        )?;
+    }
+    o.push_str("</tbody>\n</table>\n<h2>Deterrence funnel</h2>\n");
+    if r.funnel.is_empty() {
+        o.push_str("<p>No checks from partner platforms in this period.</p>");
+    } else {
+        o.push_str(
+            "<table>\n<caption>Checks, warnings issued and help-link arrivals, by partner and campaign code</caption>\n\
+<thead><tr><th scope=\"col\">campaign code</th><th scope=\"col\">partner</th><th scope=\"col\">checks</th>\
+<th scope=\"col\">warnings issued</th><th scope=\"col\">help-link arrivals</th></tr></thead>\n<tbody>",
+        );
+        for f in &r.funnel {
+            let checks = f
+                .checks
+                .as_ref()
+                .map(|c| e(&c.text()))
+                .unwrap_or_else(|| "–".into());
+            writeln!(
+                o,
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+<td class=\"n\">{}</td></tr>",
+                e(&f.code),
+                e(&f.partner),
+                checks,
+                e(&f.warnings.text()),
+                e(&f.arrivals.text())
+            )?;
+        }
+        o.push_str(
+            "</tbody>\n</table>\n<p class=\"note\">Checks are counted per partner, before a message is chosen; \
+warnings and arrivals per campaign code (partner and message). Not recorded by area.</p>",
+        );
+    }
+    writeln!(
+        o,
+        "\n<h2>Method</h2>\n<p class=\"method\">{}</p>\n</main>\n</body>\n</html>",
+        e(&r.method)
+    )?;
+    Ok(o)
 }
 
-/// A printable HTML summary for partners.
-pub fn html(r: &Report) -> String {
-    askama::Template::render(&ReportPage { r }).unwrap_or_default()
-}
+const REPORT_STYLE: &str = "body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif;color:#1b1b1b;max-width:50rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+.headline{font-size:1.5rem;font-weight:700}
+table{border-collapse:collapse;width:100%;margin:1rem 0 2rem}
+caption{text-align:left;font-weight:700;padding:.5rem 0}
+th,td{border-bottom:1px solid #b1b4b6;padding:.35rem .5rem;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+.note,.method{color:#3d3d3d;font-size:.95rem}
+figure{margin:1rem 0}
+svg.chart{display:block;width:100%;height:auto;border:1px solid #b1b4b6}
+@page{margin:15mm}
+@media print{body{margin:0;max-width:none;font-size:10.5pt}figure,table{break-inside:avoid}h2{break-after:avoid}}
+";
 
 #[cfg(test)]
 mod tests {
