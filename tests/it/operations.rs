@@ -599,21 +599,22 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     let token = reachline_core::staff::token_hash("enrol-token");
     old.store.enrolment_create(&token, id, now + 3600).await?;
     let totp = old.content_key.seal(
-        reachline_web::console::auth::totp_context(id).as_bytes(),
+        reachline_app::sessions::totp_context(id).as_bytes(),
         b"JBSWY3DPEHPK3PXP",
     );
+    let mut tx = old.store.begin().await?;
     assert!(
-        old.store
-            .staff_enrol(
-                &token,
-                id,
-                &reachline_core::staff::hash_password("a long passphrase for ada"),
-                &totp,
-                &[],
-                now
-            )
-            .await?
+        tx.staff_enrol(
+            &token,
+            id,
+            &reachline_core::staff::hash_password("a long passphrase for ada"),
+            &totp,
+            &[],
+            now
+        )
+        .await?
     );
+    tx.commit().await?;
     old.audit("cli", "staff.create", &format!("staff:{id}"), "admin")
         .await?;
     let (handle, _) = old
@@ -668,7 +669,7 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     let ada = new.store.staff_by_username("ada").await?.expect("staff");
     assert!(ada.enrolled());
     let secret = new.content_key.open(
-        reachline_web::console::auth::totp_context(ada.id).as_bytes(),
+        reachline_app::sessions::totp_context(ada.id).as_bytes(),
         ada.totp_sealed.as_deref().expect("totp"),
     )?;
     assert_eq!(secret, b"JBSWY3DPEHPK3PXP");

@@ -6,14 +6,17 @@
 //! pages; the binary parses arguments and calls the same functions. It depends on the core
 //! (domain types, crypto, clock), the store (all SQL) and the matcher.
 
+pub mod accounts;
 pub mod backup;
 pub mod charts;
 pub mod deterrence;
 pub mod doctor;
+pub mod error;
 pub mod keys;
 pub mod ops;
 pub mod reach;
 pub mod reporting;
+pub mod sessions;
 pub mod settings;
 pub mod time;
 pub mod vocabulary;
@@ -22,9 +25,11 @@ pub mod workbook;
 use reachline_core::clock::SharedClock;
 use reachline_core::config::Config;
 use reachline_core::keys::{Key, KeyError, MasterKey};
-use reachline_store::{Store, StoreError};
+use reachline_store::{NewAudit, Store, StoreError, Tx};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+
+pub use error::Error;
 
 /// The application: configuration, clock, store, keys and the state every use case shares.
 /// One per process, shared by every request and command.
@@ -40,6 +45,7 @@ pub struct App {
     /// Keys the audit chain.
     pub audit_key: Key,
     pub gateway: deterrence::Gateway,
+    pub sign_in_guard: sessions::SignInGuard,
     /// When housekeeping last recorded its heartbeat (for `reachline doctor`).
     heartbeat_at: AtomicI64,
 }
@@ -166,13 +172,16 @@ impl App {
             content_key,
             audit_key,
             gateway,
+            sign_in_guard: sessions::SignInGuard::new(config.console.failed_sign_ins_per_minute),
             heartbeat_at: AtomicI64::new(i64::MIN),
             config,
         })
     }
 
-    /// Appends an entry to the hash-chained audit log. Concurrent appends (other requests,
-    /// other instances) are retried until this one is linked after the newest entry.
+    /// Appends an entry to the hash-chained audit log on its own (for what changes nothing
+    /// but is recorded: views, lists, refusals). The caller must act on a failure: a view
+    /// whose audit entry cannot be written is not shown.
+    #[must_use = "an audit entry that is not checked can vanish"]
     pub async fn audit(
         &self,
         actor: &str,
@@ -180,29 +189,34 @@ impl App {
         object: &str,
         detail: &str,
     ) -> Result<i64, StoreError> {
-        audit_append(
-            &self.store,
-            &self.audit_key,
-            self.clock.now_unix(),
+        let tx = self.store.begin().await?;
+        self.commit_audited(tx, actor, action, object, detail).await
+    }
+
+    /// Commits an action's transaction with the audit entry that records it: both are stored
+    /// or neither is.
+    #[must_use = "an audit entry that is not checked can vanish"]
+    pub async fn commit_audited(
+        &self,
+        tx: Tx,
+        actor: &str,
+        action: &str,
+        object: &str,
+        detail: &str,
+    ) -> Result<i64, StoreError> {
+        let entry = NewAudit {
+            at: self.clock.now_unix(),
             actor,
             action,
             object,
             detail,
-        )
-        .await
+        };
+        tx.commit_audited(&self.audit_key, entry).await
     }
 
     /// The address staff use, for links: `server.public_url` or the listen address.
     pub fn public_url(&self) -> String {
-        if self.config.server.public_url.is_empty() {
-            format!("http://{}", self.config.server.listen)
-        } else {
-            self.config
-                .server
-                .public_url
-                .trim_end_matches('/')
-                .to_string()
-        }
+        accounts::public_url(&self.config)
     }
 
     /// Writes buffered counts, reloads settings and lists, and deletes what is past
@@ -270,7 +284,9 @@ impl App {
     }
 }
 
-/// Appends one audit entry (see [`App::audit`]); also used by operator commands.
+/// Appends one audit entry on its own (see [`App::audit`]); for operator commands, which
+/// have a store and key but no [`App`].
+#[must_use = "an audit entry that is not checked can vanish"]
 pub async fn audit_append(
     store: &Store,
     key: &Key,
@@ -280,27 +296,12 @@ pub async fn audit_append(
     object: &str,
     detail: &str,
 ) -> Result<i64, StoreError> {
-    use reachline_core::audit::{link, AuditEntry, GENESIS};
-    for _ in 0..50 {
-        let (seq, prev) = match store.audit_head().await? {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS.to_vec()),
-        };
-        let hash = link(key, &prev, seq, now, actor, action, object, detail);
-        let entry = AuditEntry {
-            seq,
-            at: now,
-            actor: actor.to_string(),
-            action: action.to_string(),
-            object: object.to_string(),
-            detail: detail.to_string(),
-            prev_hash: prev,
-            hash,
-        };
-        if store.audit_insert(&entry).await? {
-            return Ok(seq);
-        }
-        tokio::task::yield_now().await;
-    }
-    Err(StoreError::Conflict)
+    let entry = NewAudit {
+        at: now,
+        actor,
+        action,
+        object,
+        detail,
+    };
+    store.begin().await?.commit_audited(key, entry).await
 }

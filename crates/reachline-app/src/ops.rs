@@ -7,7 +7,7 @@ use reachline_core::clock::SharedClock;
 use reachline_core::config::Config;
 use reachline_core::keys::MasterKey;
 use reachline_core::staff::{self, Role};
-use reachline_store::StoreError;
+use reachline_store::{NewAudit, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -35,11 +35,7 @@ pub async fn admin_create(
     role: &str,
 ) -> Result<String, OpsError> {
     let role = Role::parse(role).ok_or_else(|| OpsError::Role(role.to_string()))?;
-    let valid = (3..=40).contains(&username.len())
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
-    if !valid {
+    if !crate::accounts::valid_username(username) {
         return Err(OpsError::Username);
     }
     prepare_data_dir(config)?;
@@ -48,33 +44,23 @@ pub async fn admin_create(
     let store = open_store(config).await?;
     let now = clock.now_unix();
     let audit_key = data_key(&store, &master, "audit", now).await?;
-    let id = match store.staff_create(username, role.as_str(), "", now).await {
+    let mut tx = store.begin().await?;
+    let id = match tx.staff_create(username, role.as_str(), "", now).await {
         Ok(id) => id,
         Err(StoreError::Conflict) => return Err(OpsError::Taken(username.to_string())),
         Err(e) => return Err(e.into()),
     };
-    let token = staff::new_token();
-    let hours = config.console.enrolment_link_hours as i64;
-    store
-        .enrolment_create(&staff::token_hash(&token), id, now + hours * 3600)
-        .await?;
-    audit_append(
-        &store,
-        &audit_key,
-        now,
-        "cli",
-        "staff.create",
-        &format!("staff:{id}"),
-        role.as_str(),
-    )
-    .await?;
-    store.close().await;
-    let base = if config.server.public_url.is_empty() {
-        format!("http://{}", config.server.listen)
-    } else {
-        config.server.public_url.trim_end_matches('/').to_string()
+    let link = crate::accounts::enrolment_link(&mut tx, config, id, now).await?;
+    let entry = NewAudit {
+        at: now,
+        actor: "cli",
+        action: "staff.create",
+        object: &format!("staff:{id}"),
+        detail: role.as_str(),
     };
-    Ok(format!("{base}/console/enrol/{token}"))
+    tx.commit_audited(&audit_key, entry).await?;
+    store.close().await;
+    Ok(link)
 }
 
 /// Checks the whole audit chain. Returns how many entries passed, or names the first broken

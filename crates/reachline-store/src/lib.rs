@@ -25,6 +25,7 @@ mod reach;
 mod safeguarding;
 mod settings;
 mod staff;
+mod tx;
 mod workbooks;
 
 pub use audit::AuditFilter;
@@ -37,6 +38,7 @@ pub use reach::{DailyCount, FirstVisitCount, MonthlyCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use settings::{CannedRow, StatementRow};
 pub use staff::{SessionRow, StaffRow};
+pub use tx::{NewAudit, Tx};
 pub use workbooks::WorkbookRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -1,6 +1,7 @@
 //! Staff accounts, enrolment links, recovery codes and console sessions.
 
-use crate::{on_pool, Result, Store, StoreError};
+use crate::tx::on_tx;
+use crate::{on_pool, Result, Store, StoreError, Tx};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,33 +61,6 @@ fn unique_violation(e: &sqlx::Error) -> bool {
 }
 
 impl Store {
-    /// Creates an account (not yet enrolled). `Conflict` if the username is taken.
-    pub async fn staff_create(
-        &self,
-        username: &str,
-        role: &str,
-        areas: &str,
-        now: i64,
-    ) -> Result<i64> {
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO staff (username, role, areas, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(username)
-            .bind(role)
-            .bind(areas)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .and_then(|r| r.try_get::<i64, _>("id"))
-        });
-        match result {
-            Ok(id) => Ok(id),
-            Err(e) if unique_violation(&e) => Err(StoreError::Conflict),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     pub async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRow>> {
         let row = on_pool!(self, |pool| {
             match sqlx::query(&format!(
@@ -141,185 +115,6 @@ impl Store {
         Ok(n)
     }
 
-    /// Completes enrolment: sets the password and TOTP secret, replaces the recovery codes,
-    /// and uses up the enrolment link — all or nothing. False if the link was already used.
-    pub async fn staff_enrol(
-        &self,
-        token_hash: &str,
-        staff_id: i64,
-        password_hash: &str,
-        totp_sealed: &[u8],
-        recovery_hashes: &[String],
-        now: i64,
-    ) -> Result<bool> {
-        let done = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let taken = sqlx::query(
-                "UPDATE staff_enrolments SET used_at = $1, totp_pending = NULL \
-                 WHERE token_hash = $2 AND staff_id = $3 AND used_at IS NULL AND expires_at > $1",
-            )
-            .bind(now)
-            .bind(token_hash)
-            .bind(staff_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if taken != 1 {
-                tx.rollback().await?;
-                false
-            } else {
-                sqlx::query(
-                    "UPDATE staff SET password_hash = $1, totp_sealed = $2, totp_last_step = 0, \
-                     failed_logins = 0, locked_until = 0 WHERE id = $3",
-                )
-                .bind(password_hash)
-                .bind(totp_sealed)
-                .bind(staff_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
-                    .bind(staff_id)
-                    .execute(&mut *tx)
-                    .await?;
-                for h in recovery_hashes {
-                    sqlx::query(
-                        "INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)",
-                    )
-                    .bind(staff_id)
-                    .bind(h)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                true
-            }
-        });
-        Ok(done)
-    }
-
-    pub async fn staff_set_role(&self, id: i64, role: &str, areas: &str) -> Result<bool> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "UPDATE staff SET role = $1, areas = $2 WHERE id = $3"
-        )
-        .bind(role)
-        .bind(areas)
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n == 1)
-    }
-
-    /// Disables or re-enables an account; disabling ends its sessions.
-    pub async fn staff_set_disabled(&self, id: i64, disabled: bool) -> Result<bool> {
-        let n = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let n = sqlx::query("UPDATE staff SET disabled = $1 WHERE id = $2")
-                .bind(i64::from(disabled))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if disabled {
-                sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            n
-        });
-        Ok(n == 1)
-    }
-
-    /// Clears credentials so the person must enrol again; ends their sessions.
-    pub async fn staff_reset_credentials(&self, id: i64) -> Result<()> {
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            sqlx::query(
-                "UPDATE staff SET password_hash = NULL, totp_sealed = NULL, totp_last_step = 0, \
-                 failed_logins = 0, locked_until = 0 WHERE id = $1",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            for sql in [
-                "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
-                "DELETE FROM staff_sessions WHERE staff_id = $1",
-                "UPDATE staff_enrolments SET used_at = -1 WHERE staff_id = $1 AND used_at IS NULL",
-            ] {
-                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// Records a failed sign-in; returns the new failure count.
-    pub async fn staff_login_failed(&self, id: i64, lock_until: Option<i64>) -> Result<i64> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE staff SET failed_logins = failed_logins + 1, \
-                 locked_until = CASE WHEN $1 > locked_until THEN $1 ELSE locked_until END \
-                 WHERE id = $2 RETURNING failed_logins",
-            )
-            .bind(lock_until.unwrap_or(0))
-            .bind(id)
-            .fetch_one(pool)
-            .await?
-            .try_get::<i64, _>("failed_logins")?
-        });
-        Ok(n)
-    }
-
-    pub async fn staff_login_succeeded(&self, id: i64) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE staff SET failed_logins = 0, locked_until = 0 WHERE id = $1")
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Accepts a TOTP time step only if it is later than the last one accepted (so a code
-    /// cannot be replayed within its step). Atomic across instances.
-    pub async fn staff_accept_totp_step(&self, id: i64, step: i64) -> Result<bool> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
-            )
-            .bind(step)
-            .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
-    }
-
-    /// Uses a recovery code once. False if unknown or already used.
-    pub async fn staff_use_recovery_code(
-        &self,
-        id: i64,
-        code_hash: &str,
-        now: i64,
-    ) -> Result<bool> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE staff_recovery_codes SET used_at = $1 \
-                 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(code_hash)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
-    }
-
     pub async fn staff_recovery_codes_left(&self, id: i64) -> Result<i64> {
         let n = on_pool!(self, |pool| {
             sqlx::query(
@@ -334,23 +129,6 @@ impl Store {
     }
 
     // ---- enrolment links -----------------------------------------------------------------
-
-    pub async fn enrolment_create(
-        &self,
-        token_hash: &str,
-        staff_id: i64,
-        expires_at: i64,
-    ) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("INSERT INTO staff_enrolments (token_hash, staff_id, expires_at) VALUES ($1, $2, $3)")
-                .bind(token_hash)
-                .bind(staff_id)
-                .bind(expires_at)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
 
     /// The account an unused, unexpired link belongs to, and the TOTP secret already shown
     /// for it (if the page was opened before).
@@ -393,28 +171,6 @@ impl Store {
 
     // ---- sessions --------------------------------------------------------------------------
 
-    pub async fn session_create(
-        &self,
-        token_hash: &str,
-        staff_id: i64,
-        csrf: &str,
-        now: i64,
-    ) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO staff_sessions (token_hash, staff_id, csrf, created_at, last_seen) \
-                 VALUES ($1, $2, $3, $4, $4)",
-            )
-            .bind(token_hash)
-            .bind(staff_id)
-            .bind(csrf)
-            .bind(now)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
     pub async fn session_get(&self, token_hash: &str) -> Result<Option<SessionRow>> {
         let row = on_pool!(self, |pool| {
             let cols = STAFF_COLUMNS
@@ -453,28 +209,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn session_delete(&self, token_hash: &str) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
-                .bind(token_hash)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Ends every session of one account ("sign out everywhere").
-    pub async fn sessions_delete_for(&self, staff_id: i64) -> Result<u64> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "DELETE FROM staff_sessions WHERE staff_id = $1"
-        )
-        .bind(staff_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n)
-    }
-
     /// Deletes sessions idle since `idle_before` or created before `created_before`.
     pub async fn sessions_purge(&self, idle_before: i64, created_before: i64) -> Result<u64> {
         let n = on_pool!(self, |pool| sqlx::query(
@@ -483,6 +217,322 @@ impl Store {
         .bind(idle_before)
         .bind(created_before)
         .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n)
+    }
+}
+
+impl Store {
+    /// Creates an account in a transaction of its own (operator set-up, tests, demo data).
+    pub async fn staff_create(
+        &self,
+        username: &str,
+        role: &str,
+        areas: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let id = tx.staff_create(username, role, areas, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Opens a console session in a transaction of its own (tests and load tools set up
+    /// signed-in staff this way; the console signs in through `Tx::session_create`).
+    pub async fn session_create(
+        &self,
+        token_hash: &str,
+        staff_id: i64,
+        csrf: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.session_create(token_hash, staff_id, csrf, now).await?;
+        tx.commit().await
+    }
+
+    /// Records an enrolment link in a transaction of its own.
+    pub async fn enrolment_create(
+        &self,
+        token_hash: &str,
+        staff_id: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.enrolment_create(token_hash, staff_id, expires_at)
+            .await?;
+        tx.commit().await
+    }
+}
+
+/// Account changes that are audited: the caller commits them with their audit entry.
+impl Tx {
+    pub async fn staff_create(
+        &mut self,
+        username: &str,
+        role: &str,
+        areas: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let result = on_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO staff (username, role, areas, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(username)
+            .bind(role)
+            .bind(areas)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await
+            .and_then(|r| r.try_get::<i64, _>("id"))
+        });
+        match result {
+            Ok(id) => Ok(id),
+            Err(e) if unique_violation(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sets an account's role and areas and ends its sessions, so the change takes effect at
+    /// once. False if there is no such account.
+    pub async fn staff_set_role(&mut self, id: i64, role: &str, areas: &str) -> Result<bool> {
+        let n = on_tx!(self, |c| {
+            let n = sqlx::query("UPDATE staff SET role = $1, areas = $2 WHERE id = $3")
+                .bind(role)
+                .bind(areas)
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+            n
+        });
+        Ok(n == 1)
+    }
+
+    /// Disables or re-enables an account; disabling ends its sessions.
+    pub async fn staff_set_disabled(&mut self, id: i64, disabled: bool) -> Result<bool> {
+        let n = on_tx!(self, |c| {
+            let n = sqlx::query("UPDATE staff SET disabled = $1 WHERE id = $2")
+                .bind(i64::from(disabled))
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+            if disabled {
+                sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            n
+        });
+        Ok(n == 1)
+    }
+
+    /// Clears credentials so the person must enrol again; ends their sessions.
+    pub async fn staff_reset_credentials(&mut self, id: i64) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE staff SET password_hash = NULL, totp_sealed = NULL, totp_last_step = 0, \
+                 failed_logins = 0, locked_until = 0 WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+            for sql in [
+                "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
+                "DELETE FROM staff_sessions WHERE staff_id = $1",
+                "UPDATE staff_enrolments SET used_at = -1 WHERE staff_id = $1 AND used_at IS NULL",
+            ] {
+                sqlx::query(sql).bind(id).execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn enrolment_create(
+        &mut self,
+        token_hash: &str,
+        staff_id: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO staff_enrolments (token_hash, staff_id, expires_at) VALUES ($1, $2, $3)",
+            )
+            .bind(token_hash)
+            .bind(staff_id)
+            .bind(expires_at)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+impl Tx {
+    pub async fn session_create(
+        &mut self,
+        token_hash: &str,
+        staff_id: i64,
+        csrf: &str,
+        now: i64,
+    ) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO staff_sessions (token_hash, staff_id, csrf, created_at, last_seen) \
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(token_hash)
+            .bind(staff_id)
+            .bind(csrf)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn staff_login_succeeded(&mut self, id: i64) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query("UPDATE staff SET failed_logins = 0, locked_until = 0 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Records a failed sign-in; returns the new failure count.
+    pub async fn staff_login_failed(&mut self, id: i64, lock_until: Option<i64>) -> Result<i64> {
+        let n = on_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE staff SET failed_logins = failed_logins + 1, \
+                 locked_until = CASE WHEN $1 > locked_until THEN $1 ELSE locked_until END \
+                 WHERE id = $2 RETURNING failed_logins",
+            )
+            .bind(lock_until.unwrap_or(0))
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await?
+            .try_get::<i64, _>("failed_logins")?
+        });
+        Ok(n)
+    }
+
+    /// Accepts a TOTP time step only if it is later than the last one accepted (so a code
+    /// cannot be replayed within its step). Atomic across instances.
+    pub async fn staff_accept_totp_step(&mut self, id: i64, step: i64) -> Result<bool> {
+        let n = on_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+            )
+            .bind(step)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Uses a recovery code once. False if unknown or already used.
+    pub async fn staff_use_recovery_code(
+        &mut self,
+        id: i64,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE staff_recovery_codes SET used_at = $1 \
+                 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(code_hash)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Completes enrolment: sets the password and TOTP secret, replaces the recovery codes,
+    /// and uses up the enrolment link — all or nothing. False if the link was already used.
+    pub async fn staff_enrol(
+        &mut self,
+        token_hash: &str,
+        staff_id: i64,
+        password_hash: &str,
+        totp_sealed: &[u8],
+        recovery_hashes: &[String],
+        now: i64,
+    ) -> Result<bool> {
+        let done = on_tx!(self, |c| {
+            let taken = sqlx::query(
+                "UPDATE staff_enrolments SET used_at = $1, totp_pending = NULL \
+                 WHERE token_hash = $2 AND staff_id = $3 AND used_at IS NULL AND expires_at > $1",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .bind(staff_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if taken != 1 {
+                false
+            } else {
+                sqlx::query(
+                    "UPDATE staff SET password_hash = $1, totp_sealed = $2, totp_last_step = 0, \
+                     failed_logins = 0, locked_until = 0 WHERE id = $3",
+                )
+                .bind(password_hash)
+                .bind(totp_sealed)
+                .bind(staff_id)
+                .execute(&mut *c)
+                .await?;
+                sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
+                    .bind(staff_id)
+                    .execute(&mut *c)
+                    .await?;
+                for h in recovery_hashes {
+                    sqlx::query(
+                        "INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)",
+                    )
+                    .bind(staff_id)
+                    .bind(h)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                true
+            }
+        });
+        Ok(done)
+    }
+
+    pub async fn session_delete(&mut self, token_hash: &str) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Ends every session of one account ("sign out everywhere").
+    pub async fn sessions_delete_for(&mut self, staff_id: i64) -> Result<u64> {
+        let n = on_tx!(self, |c| sqlx::query(
+            "DELETE FROM staff_sessions WHERE staff_id = $1"
+        )
+        .bind(staff_id)
+        .execute(&mut *c)
         .await?
         .rows_affected());
         Ok(n)

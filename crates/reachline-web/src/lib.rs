@@ -51,13 +51,12 @@ static CHAT_JS: &str = include_str!("../static/chat.js");
 
 /// What the web server holds: the application (every use case; reached through `Deref`, so
 /// handlers write `state.store` or `state.audit(...)`) and what only HTTP needs: locales,
-/// content, the chat hub with its sockets, the sign-in guard and metrics.
+/// content, the chat hub with its sockets, and metrics.
 pub struct AppState {
     pub app: App,
     pub i18n: i18n::Localiser,
     pub languages: Vec<(String, String)>,
     pub content: content::Library,
-    pub sign_in_guard: console::auth::SignInGuard,
     /// Live chat events, here and across instances.
     pub chat: chat::Hub,
     /// Prometheus counters and gauges (served on `metrics.listen`).
@@ -124,8 +123,6 @@ impl AppState {
             &locales,
             &config.site.default_locale,
         )?;
-        let sign_in_guard =
-            console::auth::SignInGuard::new(config.console.failed_sign_ins_per_minute);
         Ok(Arc::new(AppState {
             app,
             i18n,
@@ -133,7 +130,6 @@ impl AppState {
             content,
             chat: chat::Hub::new(),
             metrics: metrics::Metrics::new(),
-            sign_in_guard,
         }))
     }
 

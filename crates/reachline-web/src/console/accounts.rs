@@ -1,18 +1,18 @@
 //! Staff accounts, for administrators: invite (one-time, expiring links), change roles and
 //! analyst areas, disable and enable, reset enrolment.
 
-use super::{console_message, render_form, ConsoleChrome, Staff};
+use super::{app_error, render_form, ConsoleChrome, Staff};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use reachline_core::areas;
-use reachline_core::staff::{self, Role};
-use reachline_store::{StaffRow, StoreError};
+use reachline_app::accounts::Invited;
+use reachline_app::Error;
+use reachline_core::staff::Role;
+use reachline_store::StaffRow;
 
 pub struct StaffView {
     pub id: i64,
@@ -62,7 +62,10 @@ async fn page(
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let rows = state.store.staff_list().await.unwrap_or_default();
+    let rows = match state.staff_accounts().await {
+        Ok(rows) => rows,
+        Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
+    };
     let staff = rows.iter().map(|s| view(&k, s)).collect();
     let roles = Role::ALL
         .iter()
@@ -81,48 +84,45 @@ async fn page(
     )
 }
 
+/// The staff page again with the outcome of an action: a refusal shown on the form, or the
+/// error page for what the form cannot show.
+async fn outcome(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    result: Result<Option<Invited>, Error>,
+) -> Response {
+    match result {
+        Ok(None) => http::redirect("/console/staff"),
+        Ok(Some(invited)) => {
+            page(state, ctx, me, None, Some((invited.username, invited.link))).await
+        }
+        Err(Error::Invalid(code)) => page(state, ctx, me, Some(ctx.chrome.t(code)), None).await,
+        Err(Error::Conflict) => {
+            page(
+                state,
+                ctx,
+                me,
+                Some(ctx.chrome.t("console-staff-taken")),
+                None,
+            )
+            .await
+        }
+        Err(e) => app_error(state, &ctx.chrome, Some(me), e),
+    }
+}
+
 pub async fn list(
     State(state): State<Shared>,
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    let _ = state.audit(&me.username, "staff.list", "", "").await;
+    // The list itself is recorded as viewed; pages shown after an action are not (the
+    // action is).
+    if let Err(e) = state.staff_list_viewed(me.actor()).await {
+        return app_error(&state, &ctx.chrome, Some(&me), e);
+    }
     page(&state, &ctx, &me, None, None).await
-}
-
-/// Validates a username: 3–40 letters, digits, dots, hyphens or underscores.
-fn valid_username(u: &str) -> bool {
-    (3..=40).contains(&u.len())
-        && u.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
-}
-
-/// Validates analyst areas: comma-separated police force area codes.
-fn parse_areas(input: &str) -> Option<String> {
-    let codes: Vec<&str> = input
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    codes
-        .iter()
-        .all(|c| areas::find(c).is_some())
-        .then(|| codes.join(","))
-}
-
-/// Creates an enrolment link for an account and returns the full address.
-pub async fn enrolment_link(state: &AppState, staff_id: i64) -> Result<String, StoreError> {
-    let token = staff::new_token();
-    let hours = state.config.console.enrolment_link_hours as i64;
-    state
-        .store
-        .enrolment_create(
-            &staff::token_hash(&token),
-            staff_id,
-            state.clock.now_unix() + hours * 3600,
-        )
-        .await?;
-    Ok(format!("{}/console/enrol/{token}", state.public_url()))
 }
 
 pub async fn invite(
@@ -131,69 +131,15 @@ pub async fn invite(
     Extension(me): Extension<Staff>,
     fields: Fields,
 ) -> Response {
-    let username = fields
-        .get("username")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let role = Role::parse(fields.get("role").unwrap_or_default());
-    let areas = parse_areas(fields.get("areas").unwrap_or_default());
-    let error = if !valid_username(&username) {
-        Some("console-staff-bad-username")
-    } else if role.is_none() {
-        Some("console-staff-bad-role")
-    } else if areas.is_none() {
-        Some("console-staff-bad-areas")
-    } else if role == Some(Role::Analyst) && areas.as_deref() == Some("") {
-        Some("console-staff-analyst-needs-areas")
-    } else {
-        None
-    };
-    if let Some(e) = error {
-        return page(&state, &ctx, &me, Some(ctx.chrome.t(e)), None).await;
-    }
-    let (role, areas) = (
-        role.unwrap_or(Role::Practitioner),
-        areas.unwrap_or_default(),
-    );
-    let now = state.clock.now_unix();
-    let id = match state
-        .store
-        .staff_create(&username, role.as_str(), &areas, now)
-        .await
-    {
-        Ok(id) => id,
-        Err(StoreError::Conflict) => {
-            return page(
-                &state,
-                &ctx,
-                &me,
-                Some(ctx.chrome.t("console-staff-taken")),
-                None,
-            )
-            .await
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "staff create failed");
-            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-        }
-    };
-    let Ok(link) = enrolment_link(&state, id).await else {
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-    };
-    let _ = state
-        .audit(
-            &me.username,
-            "staff.invite",
-            &format!("staff:{id}"),
-            role.as_str(),
+    let result = state
+        .staff_invite(
+            me.actor(),
+            fields.get("username").unwrap_or_default(),
+            fields.get("role").unwrap_or_default(),
+            fields.get("areas").unwrap_or_default(),
         )
         .await;
-    page(&state, &ctx, &me, None, Some((username, link))).await
-}
-
-async fn target(state: &AppState, id: i64) -> Option<StaffRow> {
-    state.store.staff_by_id(id).await.ok().flatten()
+    outcome(&state, &ctx, &me, result.map(Some)).await
 }
 
 pub async fn set_role(
@@ -203,59 +149,15 @@ pub async fn set_role(
     Path(id): Path<i64>,
     fields: Fields,
 ) -> Response {
-    let Some(account) = target(&state, id).await else {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
-    };
-    let role = Role::parse(fields.get("role").unwrap_or_default());
-    let areas = parse_areas(fields.get("areas").unwrap_or_default());
-    let (Some(role), Some(areas)) = (role, areas) else {
-        return page(
-            &state,
-            &ctx,
-            &me,
-            Some(ctx.chrome.t("console-staff-bad-areas")),
-            None,
+    let result = state
+        .staff_set_role(
+            me.actor(),
+            id,
+            fields.get("role").unwrap_or_default(),
+            fields.get("areas").unwrap_or_default(),
         )
         .await;
-    };
-    if role == Role::Analyst && areas.is_empty() {
-        return page(
-            &state,
-            &ctx,
-            &me,
-            Some(ctx.chrome.t("console-staff-analyst-needs-areas")),
-            None,
-        )
-        .await;
-    }
-    if account.id == me.id && role != Role::Administrator {
-        return page(
-            &state,
-            &ctx,
-            &me,
-            Some(ctx.chrome.t("console-staff-not-yourself")),
-            None,
-        )
-        .await;
-    }
-    let _ = state.store.staff_set_role(id, role.as_str(), &areas).await;
-    // A changed role takes effect at once: end the person's sessions.
-    let _ = state.store.sessions_delete_for(id).await;
-    let _ = state
-        .audit(
-            &me.username,
-            "staff.role",
-            &format!("staff:{id}"),
-            &format!("{} -> {} {}", account.role, role.as_str(), areas),
-        )
-        .await;
-    http::redirect("/console/staff")
+    outcome(&state, &ctx, &me, result.map(|()| None)).await
 }
 
 pub async fn disable(
@@ -264,30 +166,8 @@ pub async fn disable(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    if id == me.id {
-        return page(
-            &state,
-            &ctx,
-            &me,
-            Some(ctx.chrome.t("console-staff-not-yourself")),
-            None,
-        )
-        .await;
-    }
-    if target(&state, id).await.is_none() {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
-    }
-    let _ = state.store.staff_set_disabled(id, true).await;
-    let _ = state
-        .audit(&me.username, "staff.disable", &format!("staff:{id}"), "")
-        .await;
-    http::redirect("/console/staff")
+    let result = state.staff_set_disabled(me.actor(), id, true).await;
+    outcome(&state, &ctx, &me, result.map(|()| None)).await
 }
 
 pub async fn enable(
@@ -296,20 +176,8 @@ pub async fn enable(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    if target(&state, id).await.is_none() {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
-    }
-    let _ = state.store.staff_set_disabled(id, false).await;
-    let _ = state
-        .audit(&me.username, "staff.enable", &format!("staff:{id}"), "")
-        .await;
-    http::redirect("/console/staff")
+    let result = state.staff_set_disabled(me.actor(), id, false).await;
+    outcome(&state, &ctx, &me, result.map(|()| None)).await
 }
 
 pub async fn reset(
@@ -318,28 +186,6 @@ pub async fn reset(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    let Some(account) = target(&state, id).await else {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
-    };
-    if state.store.staff_reset_credentials(id).await.is_err() {
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-    }
-    let Ok(link) = enrolment_link(&state, id).await else {
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-    };
-    let _ = state
-        .audit(
-            &me.username,
-            "staff.reset-enrolment",
-            &format!("staff:{id}"),
-            "",
-        )
-        .await;
-    page(&state, &ctx, &me, None, Some((account.username, link))).await
+    let result = state.staff_reset_enrolment(me.actor(), id).await;
+    outcome(&state, &ctx, &me, result.map(Some)).await
 }

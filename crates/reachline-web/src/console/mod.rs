@@ -44,6 +44,14 @@ pub struct Staff {
 }
 
 impl Staff {
+    /// This staff member as the application's actor.
+    pub fn actor(&self) -> reachline_app::accounts::Actor<'_> {
+        reachline_app::accounts::Actor {
+            id: self.id,
+            username: &self.username,
+        }
+    }
+
     pub fn is(&self, roles: &[Role]) -> bool {
         roles.contains(&self.role)
     }
@@ -550,6 +558,28 @@ pub fn console_message(
     let mut resp = render(&page);
     *resp.status_mut() = status;
     resp
+}
+
+/// The page for an application error that the handler has no form to show it on: not found,
+/// or a store failure (logged with its cause; the person sees a calm message and nothing was
+/// changed).
+pub fn app_error(
+    state: &AppState,
+    c: &Chrome,
+    staff: Option<&Staff>,
+    e: reachline_app::Error,
+) -> Response {
+    use reachline_app::Error;
+    match e {
+        Error::NotFound => console_message(state, c, staff, StatusCode::NOT_FOUND, "not-found"),
+        Error::Invalid(_) | Error::Conflict => {
+            console_message(state, c, staff, StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+        }
+        e @ (Error::Store(_) | Error::Internal(_)) => {
+            tracing::error!(error = %e, "console action failed; nothing was changed");
+            console_message(state, c, staff, StatusCode::INTERNAL_SERVER_ERROR, "server")
+        }
+    }
 }
 
 #[derive(Template)]

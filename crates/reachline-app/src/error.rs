@@ -1,0 +1,34 @@
+//! What a use case can answer instead of doing what was asked. The web maps each to a page
+//! or JSON body, the command line to a message and a non-zero exit; the cause of a store
+//! failure goes to the log (never a person's data), the user gets a calm message.
+
+use reachline_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// What was asked for does not exist, or is not this person's to act on.
+    #[error("not found")]
+    NotFound,
+    /// The request cannot be done as asked; the code (a stable message id) says why.
+    #[error("refused: {0}")]
+    Invalid(&'static str),
+    /// It exists already (a username, a name).
+    #[error("that already exists")]
+    Conflict,
+    /// The store failed; nothing was changed (the action and its audit entry roll back
+    /// together).
+    #[error(transparent)]
+    Store(StoreError),
+    /// Another part of the service failed (a worker task); nothing was changed.
+    #[error("internal failure: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => Error::Conflict,
+            e => Error::Store(e),
+        }
+    }
+}

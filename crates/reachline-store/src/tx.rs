@@ -1,0 +1,124 @@
+//! Write transactions that the application composes: an action's statements and the audit
+//! entry that records it commit together or not at all.
+//!
+//! [`Store::begin`] opens a [`Tx`] (on SQLite `BEGIN IMMEDIATE`, so it holds the write lock
+//! from the start); store methods on `Tx` run inside it; [`Tx::commit_audited`] appends the
+//! audit entry as the last statement and commits. Dropping a `Tx` without committing rolls
+//! it back, so an action whose audit entry cannot be written never happens.
+
+use crate::{Result, Store};
+use reachline_core::audit::{link, GENESIS};
+use reachline_core::keys::Key;
+use sqlx::Row;
+
+/// An open write transaction on either database.
+pub struct Tx {
+    pub(crate) inner: Inner,
+}
+
+pub(crate) enum Inner {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same statement code on whichever connection a [`Tx`] holds (see `on_pool!`).
+/// Inside the body, `$c` is a `&mut` connection: pass `&mut *$c` to each query.
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match &mut $tx.inner {
+            $crate::tx::Inner::Sqlite(t) => {
+                let $c: &mut sqlx::SqliteConnection = &mut *t;
+                $body
+            }
+            $crate::tx::Inner::Postgres(t) => {
+                let $c: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+/// What an audit entry says; the chain fields (sequence, previous hash, hash) are filled in
+/// inside the transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAudit<'a> {
+    pub at: i64,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub object: &'a str,
+    pub detail: &'a str,
+}
+
+/// Serialises audit appends on PostgreSQL for the rest of the transaction (SQLite's
+/// `BEGIN IMMEDIATE` already does), so two instances never link to the same head.
+const AUDIT_LOCK: i64 = 0x5265_6163_6841_7564; // "ReachAud"
+
+impl Store {
+    /// Begins a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &self.pool {
+            crate::Pool::Sqlite(pool) => {
+                Inner::Sqlite(pool.begin_with(crate::begin_sql(pool)).await?)
+            }
+            crate::Pool::Postgres(pool) => {
+                Inner::Postgres(pool.begin_with(crate::begin_sql(pool)).await?)
+            }
+        };
+        Ok(Tx { inner })
+    }
+}
+
+impl Tx {
+    /// Commits without an audit entry (for actions that are not audited).
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            Inner::Sqlite(t) => t.commit().await?,
+            Inner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Appends the audit entry, linked after the newest one with `key`, as the last statement
+    /// of the transaction, and commits: the action and its entry are stored together or not
+    /// at all. Returns the entry's sequence number.
+    #[must_use = "an audit entry that is not checked can vanish: the action must fail with it"]
+    pub async fn commit_audited(mut self, key: &Key, e: NewAudit<'_>) -> Result<i64> {
+        if let Inner::Postgres(t) = &mut self.inner {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(AUDIT_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
+        let seq = on_tx!(self, |c| {
+            let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *c)
+                .await?;
+            let (seq, prev) = match head {
+                Some(r) => (
+                    r.try_get::<i64, _>("seq")? + 1,
+                    r.try_get::<Vec<u8>, _>("hash")?,
+                ),
+                None => (1, GENESIS.to_vec()),
+            };
+            let hash = link(key, &prev, seq, e.at, e.actor, e.action, e.object, e.detail);
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, action, object, detail, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(seq)
+            .bind(e.at)
+            .bind(e.actor)
+            .bind(e.action)
+            .bind(e.object)
+            .bind(e.detail)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *c)
+            .await?;
+            seq
+        });
+        self.commit().await?;
+        Ok(seq)
+    }
+}
