@@ -361,16 +361,16 @@ async fn the_same_chat_works_without_javascript() -> TestResult {
 
     // The practitioner answers with plain forms too; a canned response can be sent by name.
     let (p, csrf, _) = session_for(&s, Role::Practitioner, 1).await;
-    s.state
-        .store
-        .canned_save(
-            None,
-            "Welcome",
-            "Thank you for reaching out. We are open {opening_hours}.",
-            s.now(),
-            "sup",
-        )
-        .await?;
+    let mut tx = s.state.store.begin().await?;
+    tx.canned_save(
+        None,
+        "Welcome",
+        "Thank you for reaching out. We are open {opening_hours}.",
+        s.now(),
+        "sup",
+    )
+    .await?;
+    tx.commit().await?;
     let resp = post(
         &p,
         s.url(&format!("/console/chats/{id}/take")),

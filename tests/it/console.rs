@@ -469,11 +469,11 @@ async fn every_console_route_allows_exactly_the_roles_it_declares() -> TestResul
         .store
         .contact_create("phone", s.now() - 600, Some(s.now()), pid, s.now())
         .await?;
-    let concern = s
-        .state
-        .store
+    let mut tx = s.state.store.begin().await?;
+    let concern = tx
         .concern_create(contact, pid, "other", b"x", s.now())
         .await?;
+    tx.commit().await?;
     drop(p);
     let routes = reachline_web::console::routes();
     assert!(routes.len() >= 20);

@@ -647,9 +647,10 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
         .await?;
     old.audit("cli", "lists.import", "list:keywords:neutral", "version 1")
         .await?;
-    old.store
-        .statement_add("Statement, first version.", now, "ada")
+    let mut tx = old.store.begin().await?;
+    tx.statement_add("Statement, first version.", now, "ada")
         .await?;
+    tx.commit().await?;
     old.store.close().await;
     drop(old);
 

@@ -12,6 +12,10 @@ pub enum Error {
     /// The request cannot be done as asked; the code (a stable message id) says why.
     #[error("refused: {0}")]
     Invalid(&'static str),
+    /// The request cannot be done as asked; the text says why in the operator's terms (a
+    /// setting that does not validate).
+    #[error("refused: {0}")]
+    Rejected(String),
     /// It exists already (a username, a name).
     #[error("that already exists")]
     Conflict,

@@ -9,6 +9,9 @@ use reachline_store::Store;
 use serde::{Deserialize, Serialize};
 use std::sync::RwLock;
 
+use crate::accounts::Actor;
+use crate::Error;
+
 pub const HOURS_KEY: &str = "opening_hours";
 pub const RETENTION_KEY: &str = "retention";
 
@@ -239,6 +242,121 @@ impl Live {
                 let _ = self.set_retention(r);
             }
         }
+    }
+}
+
+/// Console settings as use cases: each change is stored with its audit entry, then put in
+/// force on this instance (other instances pick it up on their next housekeeping tick).
+impl crate::App {
+    pub async fn save_hours(&self, actor: Actor<'_>, hours: Hours) -> Result<(), Error> {
+        hours
+            .validate()
+            .map_err(|e| Error::Rejected(e.to_string()))?;
+        let json = serde_json::to_string(&hours).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        tx.setting_put(HOURS_KEY, &json, self.clock.now_unix(), actor.username)
+            .await?;
+        self.commit_audited(
+            tx,
+            actor.username,
+            "settings.hours",
+            "settings:opening_hours",
+            "",
+        )
+        .await?;
+        self.live
+            .set_hours(hours)
+            .map_err(|e| Error::Rejected(e.to_string()))
+    }
+
+    pub async fn save_retention(&self, actor: Actor<'_>, r: Retention) -> Result<(), Error> {
+        r.validate().map_err(|e| Error::Rejected(e.to_string()))?;
+        let json = serde_json::to_string(&r).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        tx.setting_put(RETENTION_KEY, &json, self.clock.now_unix(), actor.username)
+            .await?;
+        self.commit_audited(
+            tx,
+            actor.username,
+            "settings.retention",
+            "settings:retention",
+            &json,
+        )
+        .await?;
+        self.live
+            .set_retention(r)
+            .map_err(|e| Error::Rejected(e.to_string()))
+    }
+
+    /// Publishes a new version of the confidentiality statement; returns its number.
+    pub async fn publish_statement(&self, actor: Actor<'_>, body: &str) -> Result<i64, Error> {
+        let body = body.replace("\r\n", "\n");
+        let body = body.trim();
+        if body.is_empty() || body.chars().count() > 20_000 {
+            return Err(Error::Invalid("console-statement-invalid"));
+        }
+        let mut tx = self.store.begin().await?;
+        let version = tx
+            .statement_add(body, self.clock.now_unix(), actor.username)
+            .await?;
+        self.commit_audited(
+            tx,
+            actor.username,
+            "settings.confidentiality",
+            &format!("statement:{version}"),
+            "new version",
+        )
+        .await?;
+        Ok(version)
+    }
+
+    /// Adds a canned response (`id` None) or changes one; returns its id.
+    pub async fn save_canned(
+        &self,
+        actor: Actor<'_>,
+        id: Option<i64>,
+        title: &str,
+        body: &str,
+    ) -> Result<i64, Error> {
+        let title = title.trim();
+        let body = body.replace("\r\n", "\n");
+        let body = body.trim();
+        if title.is_empty()
+            || title.chars().count() > 200
+            || body.is_empty()
+            || body.chars().count() > 4000
+        {
+            return Err(Error::Invalid("console-canned-invalid"));
+        }
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .canned_save(id, title, body, self.clock.now_unix(), actor.username)
+            .await?;
+        self.commit_audited(
+            tx,
+            actor.username,
+            "canned.save",
+            &format!("canned:{id}"),
+            "",
+        )
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn delete_canned(&self, actor: Actor<'_>, id: i64) -> Result<(), Error> {
+        let mut tx = self.store.begin().await?;
+        if !tx.canned_delete(id).await? {
+            return Err(Error::NotFound);
+        }
+        self.commit_audited(
+            tx,
+            actor.username,
+            "canned.delete",
+            &format!("canned:{id}"),
+            "",
+        )
+        .await?;
+        Ok(())
     }
 }
 

@@ -2,7 +2,8 @@
 //! and is deleted when the call is done or the request expires; this module never sees it.
 
 use crate::conversations::insert_contact;
-use crate::{on_pool, Result, Store, WrapUp};
+use crate::tx::on_tx;
+use crate::{on_pool, Result, Store, Tx, WrapUp};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,78 +130,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// Claims a pending callback for one practitioner. Atomic: of two claims, one wins.
-    pub async fn callback_claim(&self, id: i64, staff_id: i64) -> Result<bool> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE callbacks SET claimed_by = $1 \
-                 WHERE id = $2 AND claimed_by IS NULL AND status = 'pending'",
-            )
-            .bind(staff_id)
-            .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
-    }
-
-    /// Records a call that did not get through: the attempt is counted, the claim released,
-    /// and the request stays pending. Only the practitioner holding the claim can do this.
-    pub async fn callback_attempt(&self, id: i64, staff_id: i64, now: i64) -> Result<bool> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE callbacks SET attempts = attempts + 1, last_attempt_at = $1, claimed_by = NULL \
-                 WHERE id = $2 AND claimed_by = $3 AND status = 'pending'",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(staff_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
-    }
-
-    /// Marks a claimed callback done: deletes the number and records the wrap-up as a
-    /// contact, in one transaction. `None` if it is not pending or not claimed by `staff_id`.
-    pub async fn callback_done(
-        &self,
-        id: i64,
-        staff_id: i64,
-        w: &WrapUp,
-        now: i64,
-    ) -> Result<Option<i64>> {
-        let contact = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let done = sqlx::query(
-                "UPDATE callbacks SET status = 'done', phone_sealed = NULL, closed_at = $1 \
-                 WHERE id = $2 AND claimed_by = $3 AND status = 'pending'",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(staff_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done != 1 {
-                tx.rollback().await?;
-                None
-            } else {
-                let contact: i64 = insert_contact!(&mut *tx, w, staff_id, now, None::<i64>);
-                sqlx::query("UPDATE callbacks SET contact_id = $1 WHERE id = $2")
-                    .bind(contact)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Some(contact)
-            }
-        });
-        Ok(contact)
-    }
-
     /// Expires callbacks still pending that were requested before `created_before`, deleting
     /// their numbers; also deletes any number left on a callback that is no longer pending.
     /// Returns how many requests expired.
@@ -226,5 +155,76 @@ impl Store {
             n
         });
         Ok(n)
+    }
+}
+
+impl Tx {
+    /// Claims a pending callback for one practitioner. Atomic: of two claims, one wins.
+    pub async fn callback_claim(&mut self, id: i64, staff_id: i64) -> Result<bool> {
+        let n = on_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE callbacks SET claimed_by = $1 \
+                 WHERE id = $2 AND claimed_by IS NULL AND status = 'pending'",
+            )
+            .bind(staff_id)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Records a call that did not get through: the attempt is counted, the claim released,
+    /// and the request stays pending. Only the practitioner holding the claim can do this.
+    pub async fn callback_attempt(&mut self, id: i64, staff_id: i64, now: i64) -> Result<bool> {
+        let n = on_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE callbacks SET attempts = attempts + 1, last_attempt_at = $1, claimed_by = NULL \
+                 WHERE id = $2 AND claimed_by = $3 AND status = 'pending'",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(staff_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Marks a claimed callback done: deletes the number and records the wrap-up as a
+    /// contact, in one transaction. `None` if it is not pending or not claimed by `staff_id`.
+    pub async fn callback_done(
+        &mut self,
+        id: i64,
+        staff_id: i64,
+        w: &WrapUp,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let contact = on_tx!(self, |c| {
+            let done = sqlx::query(
+                "UPDATE callbacks SET status = 'done', phone_sealed = NULL, closed_at = $1 \
+                 WHERE id = $2 AND claimed_by = $3 AND status = 'pending'",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(staff_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if done != 1 {
+                None
+            } else {
+                let contact: i64 = insert_contact!(&mut *c, w, staff_id, now, None::<i64>);
+                sqlx::query("UPDATE callbacks SET contact_id = $1 WHERE id = $2")
+                    .bind(contact)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                Some(contact)
+            }
+        });
+        Ok(contact)
     }
 }

@@ -2,7 +2,8 @@
 //! the cross-instance event channel (PostgreSQL LISTEN/NOTIFY). Bodies arrive sealed.
 
 use crate::conversations::{conv_from_row, CONV_SELECT};
-use crate::{on_pool, ConversationRow, Pool, Result, Store, StoreError};
+use crate::tx::on_tx;
+use crate::{on_pool, ConversationRow, Pool, Result, Store, StoreError, Tx};
 use sqlx::Row;
 
 /// Within a transaction: a waiting chat becomes missed and leaves a missed-contact record.
@@ -273,101 +274,6 @@ impl Store {
         Ok(n)
     }
 
-    /// Takes a waiting chat for one practitioner. Atomic: of any number of concurrent takes
-    /// of one chat, exactly one succeeds; and a practitioner never goes over `limit` chats.
-    pub async fn chat_take(&self, id: i64, staff_id: i64, limit: i64, now: i64) -> Result<Take> {
-        for _ in 0..20 {
-            let result = on_pool!(self, |pool| {
-                let attempt = async {
-                    let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-                    let mine = active_chats_locked!(tx, staff_id);
-                    if mine >= limit {
-                        tx.rollback().await?;
-                        return Ok::<Take, sqlx::Error>(Take::AtLimit);
-                    }
-                    let n = sqlx::query(
-                        "UPDATE conversations SET claimed_by = $1, status = 'active', taken_at = $2 \
-                         WHERE id = $3 AND channel = 'chat' AND status = 'waiting' AND claimed_by IS NULL",
-                    )
-                    .bind(staff_id)
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    tx.commit().await?;
-                    Ok(if n == 1 { Take::Taken } else { Take::Gone })
-                };
-                attempt.await
-            });
-            match result {
-                Ok(t) => return Ok(t),
-                // A deadlock between two takes on PostgreSQL: one is rolled back; try again.
-                Err(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01") => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict)
-    }
-
-    /// Hands an active chat from one practitioner to another who has room for it.
-    pub async fn chat_transfer(&self, id: i64, from: i64, to: i64, limit: i64) -> Result<Take> {
-        let result = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let theirs = active_chats_locked!(tx, to);
-            if theirs >= limit {
-                tx.rollback().await?;
-                Take::AtLimit
-            } else {
-                let n = sqlx::query(
-                    "UPDATE conversations SET claimed_by = $1 WHERE id = $2 AND claimed_by = $3 \
-                     AND channel = 'chat' AND status = 'active' \
-                     AND EXISTS (SELECT 1 FROM staff WHERE id = $1 AND disabled = 0)",
-                )
-                .bind(to)
-                .bind(id)
-                .bind(from)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                if n == 1 {
-                    Take::Taken
-                } else {
-                    Take::Gone
-                }
-            }
-        });
-        Ok(result)
-    }
-
-    /// Ends a chat. A waiting chat that ends has left the queue unanswered: it becomes a
-    /// missed contact. Returns the status it ended in, or `None` if it had already ended.
-    pub async fn chat_end(&self, id: i64, reason: &str, now: i64) -> Result<Option<String>> {
-        let status = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let active = sqlx::query(
-                "UPDATE conversations SET status = 'ended', ended_at = $1 \
-                 WHERE id = $2 AND channel = 'chat' AND status = 'active'",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            let out = if active == 1 {
-                Some("ended".to_string())
-            } else if missed_in!(tx, id, reason, now) {
-                Some("missed".to_string())
-            } else {
-                None
-            };
-            tx.commit().await?;
-            out
-        });
-        Ok(status)
-    }
-
     /// Moves waiting chats that have waited longer than `queue_before` allows, or whose
     /// help-seeker has not been seen since `seen_before`, to missed. Returns their ids.
     pub async fn chats_expire(
@@ -592,17 +498,6 @@ impl Store {
         }
     }
 
-    pub async fn staff_set_available(&self, staff_id: i64, available: bool) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE staff SET available = $1 WHERE id = $2")
-                .bind(i64::from(available))
-                .bind(staff_id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
     /// Practitioners and supervisors who can chat, with their availability and load.
     pub async fn staff_availability(&self) -> Result<Vec<StaffAvailability>> {
         let rows = on_pool!(self, |pool| {
@@ -719,5 +614,136 @@ impl ChatListener {
     /// once, so the caller can resynchronise.
     pub async fn recv(&mut self) -> Result<Option<String>> {
         Ok(self.0.try_recv().await?.map(|n| n.payload().to_string()))
+    }
+}
+
+impl Store {
+    /// Takes a waiting chat in a transaction of its own (see [`Tx::chat_take`]), trying again
+    /// if PostgreSQL picks it to break a deadlock.
+    pub async fn chat_take(&self, id: i64, staff_id: i64, limit: i64, now: i64) -> Result<Take> {
+        for _ in 0..20 {
+            let attempt = async {
+                let mut tx = self.begin().await?;
+                let take = tx.chat_take(id, staff_id, limit, now).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(take)
+            };
+            match attempt.await {
+                Err(e) if e.is_deadlock() => continue,
+                other => return other,
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Ends a chat in a transaction of its own (the help-seeker leaving, tests); see
+    /// [`Tx::chat_end`].
+    pub async fn chat_end(&self, id: i64, reason: &str, now: i64) -> Result<Option<String>> {
+        let mut tx = self.begin().await?;
+        let status = tx.chat_end(id, reason, now).await?;
+        tx.commit().await?;
+        Ok(status)
+    }
+}
+
+/// Chat changes a practitioner makes, audited by the caller in the same transaction.
+impl Tx {
+    /// Takes a waiting chat for `staff_id` unless they already hold `limit` active chats: the
+    /// practitioner's own row is locked first, so two takes by one person are counted one
+    /// after the other, and the conditional update lets only one practitioner have a chat.
+    pub async fn chat_take(
+        &mut self,
+        id: i64,
+        staff_id: i64,
+        limit: i64,
+        now: i64,
+    ) -> Result<Take> {
+        let take = on_tx!(self, |c| {
+            let mine = active_chats_locked!(c, staff_id);
+            if mine >= limit {
+                Take::AtLimit
+            } else {
+                let n = sqlx::query(
+                    "UPDATE conversations SET claimed_by = $1, status = 'active', taken_at = $2 \
+                     WHERE id = $3 AND channel = 'chat' AND status = 'waiting' AND claimed_by IS NULL",
+                )
+                .bind(staff_id)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 1 {
+                    Take::Taken
+                } else {
+                    Take::Gone
+                }
+            }
+        });
+        Ok(take)
+    }
+
+    /// Hands an active chat from one practitioner to another who has room for it.
+    pub async fn chat_transfer(&mut self, id: i64, from: i64, to: i64, limit: i64) -> Result<Take> {
+        let take = on_tx!(self, |c| {
+            let theirs = active_chats_locked!(c, to);
+            if theirs >= limit {
+                Take::AtLimit
+            } else {
+                let n = sqlx::query(
+                    "UPDATE conversations SET claimed_by = $1 WHERE id = $2 AND claimed_by = $3 \
+                     AND channel = 'chat' AND status = 'active' \
+                     AND EXISTS (SELECT 1 FROM staff WHERE id = $1 AND disabled = 0)",
+                )
+                .bind(to)
+                .bind(id)
+                .bind(from)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if n == 1 {
+                    Take::Taken
+                } else {
+                    Take::Gone
+                }
+            }
+        });
+        Ok(take)
+    }
+
+    /// Ends a chat. A waiting chat that ends has left the queue unanswered: it becomes a
+    /// missed contact. Returns the status it ended in, or `None` if it had already ended.
+    pub async fn chat_end(&mut self, id: i64, reason: &str, now: i64) -> Result<Option<String>> {
+        let status = on_tx!(self, |c| {
+            let active = sqlx::query(
+                "UPDATE conversations SET status = 'ended', ended_at = $1 \
+                 WHERE id = $2 AND channel = 'chat' AND status = 'active'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            let out = if active == 1 {
+                Some("ended".to_string())
+            } else if missed_in!(c, id, reason, now) {
+                Some("missed".to_string())
+            } else {
+                None
+            };
+            out
+        });
+        Ok(status)
+    }
+
+    pub async fn staff_set_available(&mut self, staff_id: i64, available: bool) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query("UPDATE staff SET available = $1 WHERE id = $2")
+                .bind(i64::from(available))
+                .bind(staff_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Conversations and their messages. Bodies arrive sealed; this module never sees text.
 
-use crate::{on_pool, Result, Store, StoreError};
+use crate::tx::on_tx;
+use crate::{on_pool, Result, Store, Tx};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,64 +225,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// Appends a message with the next sequence number and returns it. The caller seals
-    /// the body for that number. Only a committed message is acknowledged.
-    pub async fn message_append(
-        &self,
-        conversation: i64,
-        sender: &str,
-        staff_id: Option<i64>,
-        seal: impl Fn(i64) -> Vec<u8>,
-        now: i64,
-    ) -> Result<i64> {
-        for _ in 0..20 {
-            let result = on_pool!(self, |pool| {
-                let attempt = async {
-                    let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-                    let seq: i64 = sqlx::query(
-                        "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM messages WHERE conversation_id = $1",
-                    )
-                    .bind(conversation)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("s")?;
-                    sqlx::query(
-                        "INSERT INTO messages (conversation_id, seq, sender, staff_id, body_sealed, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(conversation)
-                    .bind(seq)
-                    .bind(sender)
-                    .bind(staff_id)
-                    .bind(seal(seq))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    let from_seeker = sender == "seeker";
-                    sqlx::query(
-                        "UPDATE conversations SET awaiting_reply = $1, \
-                         last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END, \
-                         status = CASE WHEN $1 = 1 AND channel = 'message' THEN 'open' ELSE status END WHERE id = $3",
-                    )
-                    .bind(i64::from(from_seeker))
-                    .bind(now)
-                    .bind(conversation)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok::<i64, sqlx::Error>(seq)
-                };
-                attempt.await
-            });
-            match result {
-                Ok(seq) => return Ok(seq),
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict)
-    }
-
     /// Messages after `after_seq`, in order.
     pub async fn messages(&self, conversation: i64, after_seq: i64) -> Result<Vec<MessageRow>> {
         let rows = on_pool!(self, |pool| {
@@ -306,52 +249,6 @@ impl Store {
             out
         });
         Ok(rows)
-    }
-
-    /// Claims a conversation for one practitioner. Atomic: of two claims, one wins.
-    pub async fn conversation_claim(&self, id: i64, staff_id: i64) -> Result<bool> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-            "UPDATE conversations SET claimed_by = $1 WHERE id = $2 AND claimed_by IS NULL AND status = 'open'"
-        )
-        .bind(staff_id)
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected()
-        });
-        Ok(n == 1)
-    }
-
-    /// Closes a conversation and records its wrap-up as a contact, in one transaction.
-    pub async fn conversation_close(
-        &self,
-        id: i64,
-        staff_id: i64,
-        w: &WrapUp,
-        now: i64,
-    ) -> Result<Option<i64>> {
-        let contact = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let closed = sqlx::query(
-                "UPDATE conversations SET status = 'closed', closed_at = $1, ended_at = COALESCE(ended_at, $1) \
-                 WHERE id = $2 AND status IN ('open', 'active', 'ended')",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if closed != 1 {
-                tx.rollback().await?;
-                None
-            } else {
-                let contact: i64 = insert_contact!(&mut *tx, w, staff_id, now, Some(id));
-                tx.commit().await?;
-                Some(contact)
-            }
-        });
-        Ok(contact)
     }
 
     /// How many earlier conversations this return code had since `since` (for "first contact
@@ -540,5 +437,117 @@ impl Store {
         .await?
         .rows_affected());
         Ok(n)
+    }
+}
+
+impl Store {
+    /// Appends a message in a transaction of its own (the help-seeker's side, which is not
+    /// audited); see [`Tx::message_append`].
+    pub async fn message_append(
+        &self,
+        conversation: i64,
+        sender: &str,
+        staff_id: Option<i64>,
+        seal: impl Fn(i64) -> Vec<u8>,
+        now: i64,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let seq = tx
+            .message_append(conversation, sender, staff_id, seal, now)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+}
+
+impl Tx {
+    /// Claims a conversation for one practitioner. Atomic: of two claims, one wins.
+    pub async fn conversation_claim(&mut self, id: i64, staff_id: i64) -> Result<bool> {
+        let n = on_tx!(self, |c| {
+            sqlx::query(
+            "UPDATE conversations SET claimed_by = $1 WHERE id = $2 AND claimed_by IS NULL AND status = 'open'"
+        )
+        .bind(staff_id)
+        .bind(id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Closes a conversation and records its wrap-up as a contact, in one transaction.
+    pub async fn conversation_close(
+        &mut self,
+        id: i64,
+        staff_id: i64,
+        w: &WrapUp,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let contact = on_tx!(self, |c| {
+            let closed = sqlx::query(
+                "UPDATE conversations SET status = 'closed', closed_at = $1, ended_at = COALESCE(ended_at, $1) \
+                 WHERE id = $2 AND status IN ('open', 'active', 'ended')",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if closed != 1 {
+                None
+            } else {
+                let contact: i64 = insert_contact!(&mut *c, w, staff_id, now, Some(id));
+                Some(contact)
+            }
+        });
+        Ok(contact)
+    }
+    /// Appends a message: the next sequence number of its conversation, the body sealed by
+    /// the caller for that number. The conversation's row is updated first, which locks it
+    /// (PostgreSQL; SQLite's write lock covers the whole transaction), so appends to one
+    /// conversation are numbered one after another.
+    pub async fn message_append(
+        &mut self,
+        conversation: i64,
+        sender: &str,
+        staff_id: Option<i64>,
+        seal: impl Fn(i64) -> Vec<u8>,
+        now: i64,
+    ) -> Result<i64> {
+        let from_seeker = sender == "seeker";
+        let seq = on_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE conversations SET awaiting_reply = $1, \
+                 last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END, \
+                 status = CASE WHEN $1 = 1 AND channel = 'message' THEN 'open' ELSE status END WHERE id = $3",
+            )
+            .bind(i64::from(from_seeker))
+            .bind(now)
+            .bind(conversation)
+            .execute(&mut *c)
+            .await?;
+            let seq: i64 = sqlx::query(
+                "SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM messages WHERE conversation_id = $1",
+            )
+            .bind(conversation)
+            .fetch_one(&mut *c)
+            .await?
+            .try_get("s")?;
+            sqlx::query(
+                "INSERT INTO messages (conversation_id, seq, sender, staff_id, body_sealed, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(conversation)
+            .bind(seq)
+            .bind(sender)
+            .bind(staff_id)
+            .bind(seal(seq))
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            seq
+        });
+        Ok(seq)
     }
 }

@@ -61,6 +61,14 @@ pub enum StoreError {
     Interrupted,
 }
 
+impl StoreError {
+    /// PostgreSQL chose this transaction to break a deadlock: trying the whole transaction
+    /// again is safe.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01"))
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone)]

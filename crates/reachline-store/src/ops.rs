@@ -85,8 +85,10 @@ impl Store {
 
     /// Records that a periodic job (e.g. `housekeeping`) ran at `now`.
     pub async fn heartbeat_put(&self, name: &str, now: i64) -> Result<()> {
-        self.setting_put(&heartbeat_key(name), &now.to_string(), now, "service")
-            .await
+        let mut tx = self.begin().await?;
+        tx.setting_put(&heartbeat_key(name), &now.to_string(), now, "service")
+            .await?;
+        tx.commit().await
     }
 
     /// When a periodic job last recorded a heartbeat, if ever.

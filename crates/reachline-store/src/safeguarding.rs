@@ -1,7 +1,8 @@
 //! Contacts (as far as the console needs them today) and safeguarding concerns.
 
 use crate::conversations::insert_contact;
-use crate::{on_pool, Result, Store, WrapUp};
+use crate::tx::on_tx;
+use crate::{on_pool, Result, Store, Tx, WrapUp};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,31 +132,6 @@ impl Store {
         Ok(id)
     }
 
-    /// Records a contact logged by hand with its wrap-up and, optionally, a note sealed by
-    /// the caller for the new row's id, all in one transaction.
-    pub async fn contact_log(
-        &self,
-        w: &WrapUp,
-        created_by: i64,
-        seal_note: Option<&(dyn Fn(i64) -> Vec<u8> + Sync)>,
-        now: i64,
-    ) -> Result<i64> {
-        let id = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let id: i64 = insert_contact!(&mut *tx, w, created_by, now, None::<i64>);
-            if let Some(seal) = seal_note {
-                sqlx::query("UPDATE contacts SET note_sealed = $1 WHERE id = $2")
-                    .bind(seal(id))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            id
-        });
-        Ok(id)
-    }
-
     pub async fn contact_set_note(&self, id: i64, sealed: &[u8]) -> Result<()> {
         on_pool!(self, |pool| {
             sqlx::query("UPDATE contacts SET note_sealed = $1 WHERE id = $2")
@@ -196,41 +172,6 @@ impl Store {
             out
         });
         Ok(rows)
-    }
-
-    /// Raises a concern and records the `raised` event, atomically.
-    pub async fn concern_create(
-        &self,
-        contact_id: i64,
-        raised_by: i64,
-        category: &str,
-        facts_sealed: &[u8],
-        now: i64,
-    ) -> Result<i64> {
-        let id = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let id: i64 = sqlx::query(
-                "INSERT INTO concerns (contact_id, raised_by, category, facts_sealed, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'open', $5, $5) RETURNING id",
-            )
-            .bind(contact_id)
-            .bind(raised_by)
-            .bind(category)
-            .bind(facts_sealed)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
-            sqlx::query("INSERT INTO concern_events (concern_id, at, actor_id, kind) VALUES ($1, $2, $3, 'raised')")
-                .bind(id)
-                .bind(now)
-                .bind(raised_by)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            id
-        });
-        Ok(id)
     }
 
     pub async fn concern_get(&self, id: i64) -> Result<Option<ConcernRow>> {
@@ -276,61 +217,6 @@ impl Store {
         Ok(n)
     }
 
-    /// Appends an event; when `new_status` is given, moves the concern to it — but only a
-    /// concern still awaiting a decision can be decided (no decision overwrites another).
-    pub async fn concern_event(
-        &self,
-        concern_id: i64,
-        actor_id: i64,
-        event: NewConcernEvent<'_>,
-        now: i64,
-    ) -> Result<bool> {
-        let NewConcernEvent {
-            kind,
-            destination,
-            text_sealed,
-            new_status,
-        } = event;
-        let ok = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let moved = match new_status {
-                Some(status) => {
-                    sqlx::query(
-                        "UPDATE concerns SET status = $1, updated_at = $2 \
-                         WHERE id = $3 AND status IN ('open', 'more-information')",
-                    )
-                    .bind(status)
-                    .bind(now)
-                    .bind(concern_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                        == 1
-                }
-                None => true,
-            };
-            if moved {
-                sqlx::query(
-                    "INSERT INTO concern_events (concern_id, at, actor_id, kind, destination, text_sealed) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(concern_id)
-                .bind(now)
-                .bind(actor_id)
-                .bind(kind)
-                .bind(destination)
-                .bind(text_sealed)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
-            }
-            moved
-        });
-        Ok(ok)
-    }
-
     pub async fn concern_events(&self, concern_id: i64) -> Result<Vec<ConcernEventRow>> {
         let rows = on_pool!(self, |pool| {
             let mut out = Vec::new();
@@ -356,15 +242,124 @@ impl Store {
     }
 }
 
-impl Store {
-    pub async fn concern_set_facts(&self, id: i64, sealed: &[u8]) -> Result<()> {
-        on_pool!(self, |pool| {
+impl Store {}
+
+impl Tx {
+    /// Records a contact logged by hand with its wrap-up and, optionally, a note sealed by
+    /// the caller for the new row's id, all in one transaction.
+    pub async fn contact_log(
+        &mut self,
+        w: &WrapUp,
+        created_by: i64,
+        seal_note: Option<&(dyn Fn(i64) -> Vec<u8> + Sync)>,
+        now: i64,
+    ) -> Result<i64> {
+        let id = on_tx!(self, |c| {
+            let id: i64 = insert_contact!(&mut *c, w, created_by, now, None::<i64>);
+            if let Some(seal) = seal_note {
+                sqlx::query("UPDATE contacts SET note_sealed = $1 WHERE id = $2")
+                    .bind(seal(id))
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            id
+        });
+        Ok(id)
+    }
+
+    /// Raises a concern and records the `raised` event, atomically.
+    pub async fn concern_create(
+        &mut self,
+        contact_id: i64,
+        raised_by: i64,
+        category: &str,
+        facts_sealed: &[u8],
+        now: i64,
+    ) -> Result<i64> {
+        let id = on_tx!(self, |c| {
+            let id: i64 = sqlx::query(
+                "INSERT INTO concerns (contact_id, raised_by, category, facts_sealed, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'open', $5, $5) RETURNING id",
+            )
+            .bind(contact_id)
+            .bind(raised_by)
+            .bind(category)
+            .bind(facts_sealed)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?
+            .try_get("id")?;
+            sqlx::query("INSERT INTO concern_events (concern_id, at, actor_id, kind) VALUES ($1, $2, $3, 'raised')")
+                .bind(id)
+                .bind(now)
+                .bind(raised_by)
+                .execute(&mut *c)
+                .await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn concern_set_facts(&mut self, id: i64, sealed: &[u8]) -> Result<()> {
+        on_tx!(self, |c| {
             sqlx::query("UPDATE concerns SET facts_sealed = $1 WHERE id = $2")
                 .bind(sealed)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?;
         });
         Ok(())
+    }
+
+    /// Appends an event; when `new_status` is given, moves the concern to it — but only a
+    /// concern still awaiting a decision can be decided (no decision overwrites another).
+    pub async fn concern_event(
+        &mut self,
+        concern_id: i64,
+        actor_id: i64,
+        event: NewConcernEvent<'_>,
+        now: i64,
+    ) -> Result<bool> {
+        let NewConcernEvent {
+            kind,
+            destination,
+            text_sealed,
+            new_status,
+        } = event;
+        let ok = on_tx!(self, |c| {
+            let moved = match new_status {
+                Some(status) => {
+                    sqlx::query(
+                        "UPDATE concerns SET status = $1, updated_at = $2 \
+                         WHERE id = $3 AND status IN ('open', 'more-information')",
+                    )
+                    .bind(status)
+                    .bind(now)
+                    .bind(concern_id)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected()
+                        == 1
+                }
+                None => true,
+            };
+            if moved {
+                sqlx::query(
+                    "INSERT INTO concern_events (concern_id, at, actor_id, kind, destination, text_sealed) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(concern_id)
+                .bind(now)
+                .bind(actor_id)
+                .bind(kind)
+                .bind(destination)
+                .bind(text_sealed)
+                .execute(&mut *c)
+                .await?;
+            }
+            moved
+        });
+        Ok(ok)
     }
 }

@@ -1,6 +1,7 @@
 //! Console-managed settings, confidentiality statement versions and canned responses.
 
-use crate::{on_pool, Result, Store};
+use crate::tx::on_tx;
+use crate::{on_pool, Result, Store, Tx};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,50 +34,6 @@ impl Store {
             }
         });
         Ok(v)
-    }
-
-    pub async fn setting_put(&self, key: &str, value: &str, now: i64, by: &str) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3, updated_by = $4",
-            )
-            .bind(key)
-            .bind(value)
-            .bind(now)
-            .bind(by)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Adds a new version of the statement; returns its number.
-    pub async fn statement_add(&self, body: &str, now: i64, by: &str) -> Result<i64> {
-        for _ in 0..10 {
-            let next = self
-                .statement_latest()
-                .await?
-                .map(|s| s.version + 1)
-                .unwrap_or(1);
-            let inserted = on_pool!(self, |pool| {
-                sqlx::query(
-                    "INSERT INTO confidentiality_statements (version, body, created_at, created_by) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING",
-                )
-                .bind(next)
-                .bind(body)
-                .bind(now)
-                .bind(by)
-                .execute(pool)
-                .await?
-                .rows_affected()
-            });
-            if inserted == 1 {
-                return Ok(next);
-            }
-        }
-        Err(crate::StoreError::Conflict)
     }
 
     pub async fn statement_latest(&self) -> Result<Option<StatementRow>> {
@@ -121,55 +78,6 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn canned_save(
-        &self,
-        id: Option<i64>,
-        title: &str,
-        body: &str,
-        now: i64,
-        by: &str,
-    ) -> Result<i64> {
-        let id = on_pool!(self, |pool| {
-            match id {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE canned_responses SET title = $1, body = $2, updated_at = $3, updated_by = $4 WHERE id = $5",
-                )
-                .bind(title)
-                .bind(body)
-                .bind(now)
-                .bind(by)
-                .bind(id)
-                .execute(pool)
-                .await?;
-                id
-            }
-            None => sqlx::query(
-                "INSERT INTO canned_responses (title, body, updated_at, updated_by) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(title)
-            .bind(body)
-            .bind(now)
-            .bind(by)
-            .fetch_one(pool)
-            .await?
-            .try_get::<i64, _>("id")?,
-        }
-        });
-        Ok(id)
-    }
-
-    pub async fn canned_delete(&self, id: i64) -> Result<bool> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "DELETE FROM canned_responses WHERE id = $1"
-        )
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n == 1)
-    }
-
     /// Canned responses whose title or body contains `q` (case-insensitive); all when empty.
     pub async fn canned_search(&self, q: &str) -> Result<Vec<CannedRow>> {
         let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
@@ -208,5 +116,102 @@ impl Store {
         .rows_affected()
         });
         Ok(n)
+    }
+}
+
+impl Tx {
+    pub async fn setting_put(&mut self, key: &str, value: &str, now: i64, by: &str) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3, updated_by = $4",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(now)
+            .bind(by)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Adds a new version of the statement; returns its number.
+    pub async fn statement_add(&mut self, body: &str, now: i64, by: &str) -> Result<i64> {
+        for _ in 0..10 {
+            let inserted = on_tx!(self, |c| {
+                let next: i64 = sqlx::query(
+                    "SELECT COALESCE(MAX(version), 0) + 1 AS next FROM confidentiality_statements",
+                )
+                .fetch_one(&mut *c)
+                .await?
+                .try_get("next")?;
+                let n = sqlx::query(
+                    "INSERT INTO confidentiality_statements (version, body, created_at, created_by) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(next)
+                .bind(body)
+                .bind(now)
+                .bind(by)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                (n == 1).then_some(next)
+            });
+            if let Some(version) = inserted {
+                return Ok(version);
+            }
+        }
+        Err(crate::StoreError::Conflict)
+    }
+
+    pub async fn canned_save(
+        &mut self,
+        id: Option<i64>,
+        title: &str,
+        body: &str,
+        now: i64,
+        by: &str,
+    ) -> Result<i64> {
+        let id = on_tx!(self, |c| {
+            match id {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE canned_responses SET title = $1, body = $2, updated_at = $3, updated_by = $4 WHERE id = $5",
+                )
+                .bind(title)
+                .bind(body)
+                .bind(now)
+                .bind(by)
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+                id
+            }
+            None => sqlx::query(
+                "INSERT INTO canned_responses (title, body, updated_at, updated_by) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(title)
+            .bind(body)
+            .bind(now)
+            .bind(by)
+            .fetch_one(&mut *c)
+            .await?
+            .try_get::<i64, _>("id")?,
+        }
+        });
+        Ok(id)
+    }
+
+    pub async fn canned_delete(&mut self, id: i64) -> Result<bool> {
+        let n = on_tx!(self, |c| sqlx::query(
+            "DELETE FROM canned_responses WHERE id = $1"
+        )
+        .bind(id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
     }
 }

@@ -53,7 +53,7 @@ pub async fn browse(
         object: clip(f.object.trim()),
         limit: 200,
     };
-    let _ = state
+    if let Err(e) = state
         .audit(
             &me.username,
             "audit.browse",
@@ -63,7 +63,10 @@ pub async fn browse(
                 filter.actor, filter.action, filter.object
             ),
         )
-        .await;
+        .await
+    {
+        return super::app_error(&state, &ctx.chrome, Some(&me), e.into());
+    }
     let entries = state
         .store
         .audit_search(&filter)

@@ -5,7 +5,7 @@
 
 use super::inbox::waited;
 use super::wrapup::{self, Defaults};
-use super::{console_message, render, render_form, when, ConsoleChrome, Staff};
+use super::{app_error, console_message, render, render_form, when, ConsoleChrome, Staff};
 use crate::callbacks::{phone_context, window_words};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use reachline_core::areas;
-use reachline_store::CallbackRow;
+use reachline_store::{CallbackRow, StoreError};
 
 pub struct CallbackView {
     pub id: i64,
@@ -40,7 +40,9 @@ pub async fn list(
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    let _ = state.audit(&me.username, "callback.list", "", "").await;
+    if let Err(e) = state.audit(&me.username, "callback.list", "", "").await {
+        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    }
     let now = state.clock.now_unix();
     let k = ConsoleChrome {
         c: &ctx.chrome,
@@ -143,14 +145,17 @@ async fn page_with(
     } else {
         None
     };
-    let _ = state
+    if let Err(e) = state
         .audit(
             &me.username,
             "callback.view",
             &format!("callback:{id}"),
             if phone.is_some() { "number shown" } else { "" },
         )
-        .await;
+        .await
+    {
+        return app_error(state, &ctx.chrome, Some(me), e.into());
+    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
@@ -199,15 +204,24 @@ pub async fn show(
     page(&state, &ctx, &me, id, None).await
 }
 
-async fn claimed(state: &AppState, me: &Staff, id: i64) {
-    let _ = state
-        .audit(
-            &me.username,
-            "callback.claim",
-            &format!("callback:{id}"),
-            "",
-        )
-        .await;
+/// Commits a change to a callback with its audit entry, or drops it (rolling back) when the
+/// change did not apply: `Ok(None)`.
+async fn audited<T>(
+    state: &AppState,
+    me: &Staff,
+    tx: reachline_store::Tx,
+    applied: Option<T>,
+    action: &str,
+    object: &str,
+    detail: &str,
+) -> Result<Option<T>, StoreError> {
+    let Some(v) = applied else {
+        return Ok(None);
+    };
+    state
+        .commit_audited(tx, &me.username, action, object, detail)
+        .await?;
+    Ok(Some(v))
 }
 
 pub async fn claim(
@@ -216,13 +230,16 @@ pub async fn claim(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    match state.store.callback_claim(id, me.id).await {
-        Ok(true) => {
-            claimed(&state, &me, id).await;
-            http::redirect(&format!("/console/callbacks/{id}"))
-        }
-        Ok(false) => refused(&state, &ctx, &me, id).await,
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    let object = format!("callback:{id}");
+    let claimed = async {
+        let mut tx = state.store.begin().await?;
+        let applied = tx.callback_claim(id, me.id).await?.then_some(());
+        audited(&state, &me, tx, applied, "callback.claim", &object, "").await
+    };
+    match claimed.await {
+        Ok(Some(())) => http::redirect(&format!("/console/callbacks/{id}")),
+        Ok(None) => refused(&state, &ctx, &me, id).await,
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
 }
 
@@ -233,24 +250,28 @@ pub async fn attempt(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    match state
-        .store
-        .callback_attempt(id, me.id, state.clock.now_unix())
+    let object = format!("callback:{id}");
+    let attempted = async {
+        let mut tx = state.store.begin().await?;
+        let applied = tx
+            .callback_attempt(id, me.id, state.clock.now_unix())
+            .await?
+            .then_some(());
+        audited(
+            &state,
+            &me,
+            tx,
+            applied,
+            "callback.attempt",
+            &object,
+            "no answer",
+        )
         .await
-    {
-        Ok(true) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "callback.attempt",
-                    &format!("callback:{id}"),
-                    "no answer",
-                )
-                .await;
-            http::redirect("/console/callbacks")
-        }
-        Ok(false) => refused(&state, &ctx, &me, id).await,
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    };
+    match attempted.await {
+        Ok(Some(())) => http::redirect("/console/callbacks"),
+        Ok(None) => refused(&state, &ctx, &me, id).await,
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
 }
 
@@ -317,19 +338,16 @@ pub async fn done(
             .await
         }
     };
-    match state.store.callback_done(id, me.id, &wrap, now).await {
-        Ok(Some(contact)) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "callback.done",
-                    &format!("callback:{id}"),
-                    &format!("contact:{contact}"),
-                )
-                .await;
-            http::redirect(&format!("/console/contacts/{contact}"))
-        }
+    let object = format!("callback:{id}");
+    let done = async {
+        let mut tx = state.store.begin().await?;
+        let contact = tx.callback_done(id, me.id, &wrap, now).await?;
+        let detail = contact.map(|c| format!("contact:{c}")).unwrap_or_default();
+        audited(&state, &me, tx, contact, "callback.done", &object, &detail).await
+    };
+    match done.await {
+        Ok(Some(contact)) => http::redirect(&format!("/console/contacts/{contact}")),
         Ok(None) => refused(&state, &ctx, &me, id).await,
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
 }

@@ -3,7 +3,7 @@
 //! transcript without), canned responses, transfer to a colleague, ending; the wrap-up is
 //! the inbox's (`/console/inbox/{id}`), so every channel's contact record is made alike.
 
-use super::{console_message, render_form, ConsoleChrome, Staff};
+use super::{app_error, console_message, render_form, ConsoleChrome, Staff};
 use crate::chat::{self, Event, Peer};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use reachline_core::areas;
-use reachline_store::{ConversationRow, Take};
+use reachline_store::{ConversationRow, StoreError, Take};
 
 pub struct QueueRow {
     pub id: i64,
@@ -142,21 +142,62 @@ pub async fn queue(
 
 pub async fn availability(
     State(state): State<Shared>,
+    ctx: Ctx,
     Extension(me): Extension<Staff>,
     fields: Fields,
 ) -> Response {
     let on = fields.get("available") == Some("yes");
-    let _ = state.store.staff_set_available(me.id, on).await;
-    let _ = state
-        .audit(
-            &me.username,
-            if on { "chat.available" } else { "chat.away" },
-            "",
-            "",
-        )
-        .await;
+    let action = if on { "chat.available" } else { "chat.away" };
+    let set = async {
+        let mut tx = state.store.begin().await?;
+        tx.staff_set_available(me.id, on).await?;
+        state.commit_audited(tx, &me.username, action, "", "").await
+    };
+    if let Err(e) = set.await {
+        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    }
     chat::publish(&state, Event::Queue).await;
     http::redirect("/console/chats")
+}
+
+/// One change to a chat with its audit entry, in one transaction, tried again if
+/// PostgreSQL picks it to break a deadlock. The change says whether it happened; only then
+/// is the entry written.
+async fn chat_change<F, Fut>(
+    state: &AppState,
+    me: &Staff,
+    id: i64,
+    action: &str,
+    detail: &str,
+    change: F,
+) -> Result<Take, StoreError>
+where
+    F: Fn(reachline_store::Tx) -> Fut,
+    Fut: std::future::Future<Output = Result<(reachline_store::Tx, Take), StoreError>>,
+{
+    for _ in 0..5 {
+        let attempt = async {
+            let tx = state.store.begin().await?;
+            let (tx, take) = change(tx).await?;
+            if take == Take::Taken {
+                state
+                    .commit_audited(
+                        tx,
+                        &me.username,
+                        action,
+                        &format!("conversation:{id}"),
+                        detail,
+                    )
+                    .await?;
+            }
+            Ok::<_, StoreError>(take)
+        };
+        match attempt.await {
+            Err(e) if e.is_deadlock() => continue,
+            other => return other,
+        }
+    }
+    Err(StoreError::Conflict)
 }
 
 pub async fn take(
@@ -166,15 +207,14 @@ pub async fn take(
     Path(id): Path<i64>,
 ) -> Response {
     let limit = state.config.helpline.chat_max_per_practitioner as i64;
-    match state
-        .store
-        .chat_take(id, me.id, limit, state.clock.now_unix())
-        .await
-    {
+    let now = state.clock.now_unix();
+    let taken = chat_change(&state, &me, id, "chat.take", "", |mut tx| async move {
+        let take = tx.chat_take(id, me.id, limit, now).await?;
+        Ok((tx, take))
+    })
+    .await;
+    match taken {
         Ok(Take::Taken) => {
-            let _ = state
-                .audit(&me.username, "chat.take", &format!("conversation:{id}"), "")
-                .await;
             chat::publish(&state, Event::Status { c: id }).await;
             http::redirect(&format!("/console/chats/{id}"))
         }
@@ -249,9 +289,12 @@ async fn chat_page(
             "not-found",
         );
     };
-    let _ = state
+    if let Err(e) = state
         .audit(&me.username, "chat.view", &format!("conversation:{id}"), "")
-        .await;
+        .await
+    {
+        return app_error(state, &ctx.chrome, Some(me), e.into());
+    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
@@ -359,19 +402,29 @@ pub async fn send(
 
 pub async fn end(
     State(state): State<Shared>,
+    ctx: Ctx,
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
     if held(&state, &me, id).await.is_some() {
-        if let Ok(Some(_)) = state
-            .store
-            .chat_end(id, "ended-by-practitioner", state.clock.now_unix())
-            .await
-        {
-            let _ = state
-                .audit(&me.username, "chat.end", &format!("conversation:{id}"), "")
-                .await;
-            chat::publish(&state, Event::Status { c: id }).await;
+        let now = state.clock.now_unix();
+        let ended = chat_change(&state, &me, id, "chat.end", "", |mut tx| async move {
+            let ended = tx.chat_end(id, "ended-by-practitioner", now).await?;
+            Ok((
+                tx,
+                if ended.is_some() {
+                    Take::Taken
+                } else {
+                    Take::Gone
+                },
+            ))
+        })
+        .await;
+        match ended {
+            Ok(Take::Taken) => chat::publish(&state, Event::Status { c: id }).await,
+            // Already ended (the help-seeker left first): on to the wrap-up.
+            Ok(_) => {}
+            Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e.into()),
         }
     }
     http::redirect(&format!("/console/inbox/{id}#wrap-up"))
@@ -396,16 +449,21 @@ pub async fn transfer(
         .await;
     };
     let limit = state.config.helpline.chat_max_per_practitioner as i64;
-    match state.store.chat_transfer(id, me.id, to, limit).await {
+    let detail = format!("staff:{to}");
+    let transferred = chat_change(
+        &state,
+        &me,
+        id,
+        "chat.transfer",
+        &detail,
+        |mut tx| async move {
+            let take = tx.chat_transfer(id, me.id, to, limit).await?;
+            Ok((tx, take))
+        },
+    )
+    .await;
+    match transferred {
         Ok(Take::Taken) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "chat.transfer",
-                    &format!("conversation:{id}"),
-                    &format!("staff:{to}"),
-                )
-                .await;
             chat::publish(&state, Event::Status { c: id }).await;
             http::redirect("/console/chats")
         }
@@ -420,7 +478,7 @@ pub async fn transfer(
             )
             .await
         }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! close with the wrap-up that becomes the contact record.
 
 use super::wrapup::{self, Defaults};
-use super::{console_message, render, render_form, when, ConsoleChrome, Staff};
+use super::{app_error, console_message, render, render_form, when, ConsoleChrome, Staff};
 use crate::conversations::{body_context, message_text, read_messages};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use reachline_core::{areas, clock};
-use reachline_store::ConversationRow;
+use reachline_store::{ConversationRow, StoreError};
 
 pub struct ThreadRow {
     pub id: i64,
@@ -47,7 +47,9 @@ pub async fn list(
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    let _ = state.audit(&me.username, "inbox.list", "", "").await;
+    if let Err(e) = state.audit(&me.username, "inbox.list", "", "").await {
+        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    }
     let now = state.clock.now_unix();
     let target = state.config.helpline.message_reply_days as i64 * 86_400;
     let k = ConsoleChrome {
@@ -130,14 +132,17 @@ async fn page_with(
             "not-found",
         );
     };
-    let _ = state
+    if let Err(e) = state
         .audit(
             &me.username,
             "conversation.view",
             &format!("conversation:{id}"),
             "",
         )
-        .await;
+        .await
+    {
+        return app_error(state, &ctx.chrome, Some(me), e.into());
+    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
@@ -216,18 +221,8 @@ pub async fn claim(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    match state.store.conversation_claim(id, me.id).await {
-        Ok(true) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "conversation.claim",
-                    &format!("conversation:{id}"),
-                    "",
-                )
-                .await;
-            http::redirect(&format!("/console/inbox/{id}"))
-        }
+    match claim_audited(&state, &me, id).await {
+        Ok(true) => http::redirect(&format!("/console/inbox/{id}")),
         Ok(false) => {
             page(
                 &state,
@@ -238,8 +233,26 @@ pub async fn claim(
             )
             .await
         }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
+}
+
+/// Claims a thread nobody holds, with its audit entry; false if someone else has it.
+async fn claim_audited(state: &AppState, me: &Staff, id: i64) -> Result<bool, StoreError> {
+    let mut tx = state.store.begin().await?;
+    if !tx.conversation_claim(id, me.id).await? {
+        return Ok(false);
+    }
+    state
+        .commit_audited(
+            tx,
+            &me.username,
+            "conversation.claim",
+            &format!("conversation:{id}"),
+            "",
+        )
+        .await?;
+    Ok(true)
 }
 
 /// The conversation if this practitioner may write in it (claiming it first if nobody has).
@@ -254,21 +267,7 @@ async fn writable(state: &AppState, me: &Staff, id: i64) -> Result<ConversationR
     if !matches!(c.status.as_str(), "open" | "active" | "ended") {
         return Err("console-thread-closed");
     }
-    if c.claimed_by.is_none()
-        && state
-            .store
-            .conversation_claim(id, me.id)
-            .await
-            .unwrap_or(false)
-    {
-        let _ = state
-            .audit(
-                &me.username,
-                "conversation.claim",
-                &format!("conversation:{id}"),
-                "",
-            )
-            .await;
+    if c.claimed_by.is_none() && claim_audited(state, me, id).await.unwrap_or(false) {
         return state
             .store
             .conversation_get(id)
@@ -320,23 +319,24 @@ pub async fn reply(
         .await;
     };
     let sealed = |seq: i64| key.seal(body_context(id, seq).as_bytes(), text.as_bytes());
-    match state
-        .store
-        .message_append(id, "staff", Some(me.id), sealed, state.clock.now_unix())
-        .await
-    {
-        Ok(seq) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "conversation.reply",
-                    &format!("conversation:{id}"),
-                    &format!("message {seq}"),
-                )
-                .await;
-            http::redirect(&format!("/console/inbox/{id}"))
-        }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+    let replied = async {
+        let mut tx = state.store.begin().await?;
+        let seq = tx
+            .message_append(id, "staff", Some(me.id), sealed, state.clock.now_unix())
+            .await?;
+        state
+            .commit_audited(
+                tx,
+                &me.username,
+                "conversation.reply",
+                &format!("conversation:{id}"),
+                &format!("message {seq}"),
+            )
+            .await
+    };
+    match replied.await {
+        Ok(_) => http::redirect(&format!("/console/inbox/{id}")),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
 }
 
@@ -387,19 +387,27 @@ pub async fn close(
             .await
         }
     };
-    match state.store.conversation_close(id, me.id, &wrap, now).await {
+    let closed = async {
+        let mut tx = state.store.begin().await?;
+        let Some(contact) = tx.conversation_close(id, me.id, &wrap, now).await? else {
+            return Ok(None);
+        };
+        state
+            .commit_audited(
+                tx,
+                &me.username,
+                "conversation.close",
+                &format!("conversation:{id}"),
+                &format!("contact:{contact}"),
+            )
+            .await?;
+        Ok::<_, StoreError>(Some(contact))
+    };
+    match closed.await {
         Ok(Some(contact)) => {
             if c.channel == "chat" {
                 crate::chat::publish(&state, crate::chat::Event::Status { c: id }).await;
             }
-            let _ = state
-                .audit(
-                    &me.username,
-                    "conversation.close",
-                    &format!("conversation:{id}"),
-                    &format!("contact:{contact}"),
-                )
-                .await;
             http::redirect(&format!("/console/contacts/{contact}"))
         }
         Ok(None) => {
@@ -412,6 +420,6 @@ pub async fn close(
             )
             .await
         }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
 }

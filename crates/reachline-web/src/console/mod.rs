@@ -412,9 +412,14 @@ async fn guard(
         Err(resp) => return resp,
     };
     if !staff.is(roles) {
-        let _ = state
-            .audit(&staff.username, "access.denied", req.uri().path(), "")
-            .await;
+        audit_refusal(
+            &state,
+            &staff.username,
+            "access.denied",
+            req.uri().path(),
+            "",
+        )
+        .await;
         return console_message(
             &state,
             &ctx.chrome,
@@ -444,9 +449,14 @@ async fn guard(
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
         if token.is_empty() || !constant_eq(token.as_bytes(), staff.csrf.as_bytes()) {
-            let _ = state
-                .audit(&staff.username, "csrf.refused", parts.uri.path(), "")
-                .await;
+            audit_refusal(
+                &state,
+                &staff.username,
+                "csrf.refused",
+                parts.uri.path(),
+                "",
+            )
+            .await;
             return console_message(
                 &state,
                 &ctx.chrome,
@@ -560,6 +570,20 @@ pub fn console_message(
     resp
 }
 
+/// Records a refusal. The request is refused whether or not the entry can be written; a
+/// failure to write it goes to the operator's log, as an error.
+pub async fn audit_refusal(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    object: &str,
+    detail: &str,
+) {
+    if let Err(e) = state.audit(actor, action, object, detail).await {
+        tracing::error!(error = %e, action, "could not record a refusal in the audit log");
+    }
+}
+
 /// The page for an application error that the handler has no form to show it on: not found,
 /// or a store failure (logged with its cause; the person sees a calm message and nothing was
 /// changed).
@@ -572,7 +596,7 @@ pub fn app_error(
     use reachline_app::Error;
     match e {
         Error::NotFound => console_message(state, c, staff, StatusCode::NOT_FOUND, "not-found"),
-        Error::Invalid(_) | Error::Conflict => {
+        Error::Invalid(_) | Error::Rejected(_) | Error::Conflict => {
             console_message(state, c, staff, StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }
         e @ (Error::Store(_) | Error::Internal(_)) => {

@@ -159,14 +159,17 @@ pub async fn show(
         .unwrap_or_default();
     match build(&state, &me, &f).await {
         Ok((asked, report)) => {
-            let _ = state
+            if let Err(e) = state
                 .audit(
                     &me.username,
                     "report.view",
                     &format!("area:{}", asked.area),
                     &format!("{} {}", asked.period.slug(), asked.dimension),
                 )
-                .await;
+                .await
+            {
+                return super::app_error(&state, &ctx.chrome, Some(&me), e.into());
+            }
             let t = |id: &str| ctx.chrome.t(id);
             let (y, m) = asked.period.bounds().0;
             let (from, to) = asked.period.months();
@@ -200,14 +203,14 @@ pub async fn show(
             })
         }
         Err(StatusCode::FORBIDDEN) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "report.refused",
-                    &format!("area:{}", f.area),
-                    "outside the analyst's areas",
-                )
-                .await;
+            super::audit_refusal(
+                &state,
+                &me.username,
+                "report.refused",
+                &format!("area:{}", f.area),
+                "outside the analyst's areas",
+            )
+            .await;
             console_message(
                 &state,
                 &ctx.chrome,
@@ -231,14 +234,17 @@ pub async fn csv(
         .unwrap_or_default();
     match build(&state, &me, &f).await {
         Ok((asked, report)) => {
-            let _ = state
+            if let Err(e) = state
                 .audit(
                     &me.username,
                     "report.export",
                     &format!("area:{}", asked.area),
                     &format!("{} {} csv", asked.period.slug(), asked.dimension),
                 )
-                .await;
+                .await
+            {
+                return super::app_error(&state, &ctx.chrome, Some(&me), e.into());
+            }
             (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -257,14 +263,14 @@ pub async fn csv(
                 .into_response()
         }
         Err(StatusCode::FORBIDDEN) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "report.refused",
-                    &format!("area:{}", f.area),
-                    "outside the analyst's areas",
-                )
-                .await;
+            super::audit_refusal(
+                &state,
+                &me.username,
+                "report.refused",
+                &format!("area:{}", f.area),
+                "outside the analyst's areas",
+            )
+            .await;
             console_message(
                 &state,
                 &ctx.chrome,

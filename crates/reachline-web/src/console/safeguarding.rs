@@ -3,7 +3,9 @@
 //! information). Every step is an event on the concern's timeline and an audit entry.
 
 use super::wrapup::{self, Defaults};
-use super::{console_message, render, render_form, when, ConsoleChrome, Staff, SUPERVISORS};
+use super::{
+    app_error, console_message, render, render_form, when, ConsoleChrome, Staff, SUPERVISORS,
+};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
@@ -13,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use reachline_core::{areas, clock};
-use reachline_store::{ConcernRow, NewConcernEvent};
+use reachline_store::{ConcernRow, NewConcernEvent, StoreError};
 
 pub const CATEGORIES: &[&str] = &[
     "child-at-risk",
@@ -171,7 +173,9 @@ pub async fn contacts(
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    let _ = state.audit(&me.username, "contact.list", "", "").await;
+    if let Err(e) = state.audit(&me.username, "contact.list", "", "").await {
+        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    }
     contacts_page(&state, &ctx, &me, None, None).await
 }
 
@@ -209,22 +213,24 @@ pub async fn log_contact(
     let seal = |id: i64| content_key.seal(note_context(id).as_bytes(), note.as_bytes());
     let seal_note: Option<&(dyn Fn(i64) -> Vec<u8> + Sync)> =
         if note.is_empty() { None } else { Some(&seal) };
-    let id = match state.store.contact_log(&wrap, me.id, seal_note, now).await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::error!(error = %e, "contact create failed");
-            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-        }
+    let logged = async {
+        let mut tx = state.store.begin().await?;
+        let id = tx.contact_log(&wrap, me.id, seal_note, now).await?;
+        state
+            .commit_audited(
+                tx,
+                &me.username,
+                "contact.create",
+                &format!("contact:{id}"),
+                "phone",
+            )
+            .await?;
+        Ok::<_, StoreError>(id)
     };
-    let _ = state
-        .audit(
-            &me.username,
-            "contact.create",
-            &format!("contact:{id}"),
-            "phone",
-        )
-        .await;
-    http::redirect(&format!("/console/contacts/{id}"))
+    match logged.await {
+        Ok(id) => http::redirect(&format!("/console/contacts/{id}")),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+    }
 }
 
 pub struct ConcernView {
@@ -276,9 +282,12 @@ async fn contact_page(
             "not-found",
         );
     };
-    let _ = state
+    if let Err(e) = state
         .audit(&me.username, "contact.view", &format!("contact:{id}"), "")
-        .await;
+        .await
+    {
+        return app_error(state, &ctx.chrome, Some(me), e.into());
+    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
@@ -359,39 +368,33 @@ pub async fn raise(
     }
     let now = state.clock.now_unix();
     // Facts are sealed with the concern's id in their context, and the id exists only after
-    // the insert: insert with an empty sealed value, then store the real one.
-    let placeholder = state.content_key.seal(b"pending", b"");
-    let concern_id = match state
-        .store
-        .concern_create(id, me.id, category, &placeholder, now)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "concern create failed");
-            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-        }
+    // the insert: insert with an empty sealed value, then store the real one (one
+    // transaction, with the audit entry).
+    let raised = async {
+        let mut tx = state.store.begin().await?;
+        let placeholder = state.content_key.seal(b"pending", b"");
+        let concern_id = tx
+            .concern_create(id, me.id, category, &placeholder, now)
+            .await?;
+        let sealed = state
+            .content_key
+            .seal(facts_context(concern_id).as_bytes(), facts.as_bytes());
+        tx.concern_set_facts(concern_id, &sealed).await?;
+        state
+            .commit_audited(
+                tx,
+                &me.username,
+                "concern.raise",
+                &format!("concern:{concern_id}"),
+                category,
+            )
+            .await?;
+        Ok::<_, StoreError>(concern_id)
     };
-    let sealed = state
-        .content_key
-        .seal(facts_context(concern_id).as_bytes(), facts.as_bytes());
-    if state
-        .store
-        .concern_set_facts(concern_id, &sealed)
-        .await
-        .is_err()
-    {
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+    match raised.await {
+        Ok(concern_id) => http::redirect(&format!("/console/concerns/{concern_id}")),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
     }
-    let _ = state
-        .audit(
-            &me.username,
-            "concern.raise",
-            &format!("concern:{concern_id}"),
-            category,
-        )
-        .await;
-    http::redirect(&format!("/console/concerns/{concern_id}"))
 }
 
 #[derive(Template)]
@@ -406,7 +409,9 @@ pub async fn concerns(
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    let _ = state.audit(&me.username, "concern.list", "", "").await;
+    if let Err(e) = state.audit(&me.username, "concern.list", "", "").await {
+        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(&me),
@@ -462,20 +467,23 @@ async fn concern_page(
     };
     let now = state.clock.now_unix();
     let object = format!("concern:{id}");
-    let _ = state.audit(&me.username, "concern.view", &object, "").await;
-    if me.is(SUPERVISORS) && c.raised_by != me.id {
-        let _ = state
-            .store
-            .concern_event(
-                id,
-                me.id,
-                NewConcernEvent {
-                    kind: "viewed",
-                    ..NewConcernEvent::default()
-                },
-                now,
-            )
-            .await;
+    // The view is audited, and a supervisor's view is also on the concern's timeline; a
+    // concern is not shown if that cannot be recorded.
+    let recorded = async {
+        let mut tx = state.store.begin().await?;
+        if me.is(SUPERVISORS) && c.raised_by != me.id {
+            let viewed = NewConcernEvent {
+                kind: "viewed",
+                ..NewConcernEvent::default()
+            };
+            tx.concern_event(id, me.id, viewed, now).await?;
+        }
+        state
+            .commit_audited(tx, &me.username, "concern.view", &object, "")
+            .await
+    };
+    if let Err(e) = recorded.await {
+        return app_error(state, &ctx.chrome, Some(me), e.into());
     }
     let k = ConsoleChrome {
         c: &ctx.chrome,
@@ -549,14 +557,17 @@ pub async fn decide(
     };
     let object = format!("concern:{id}");
     if c.raised_by == me.id {
-        let _ = state
+        if let Err(e) = state
             .audit(
                 &me.username,
                 "concern.decide.refused",
                 &object,
                 "raised by the same person",
             )
-            .await;
+            .await
+        {
+            return app_error(&state, &ctx.chrome, Some(&me), e.into());
+        }
         return console_message(
             &state,
             &ctx.chrome,
@@ -612,44 +623,60 @@ pub async fn decide(
     let sealed = state
         .content_key
         .seal(event_context(id).as_bytes(), text.as_bytes());
-    let now = state.clock.now_unix();
-    match state
-        .store
-        .concern_event(
-            id,
-            me.id,
-            NewConcernEvent {
-                kind,
-                destination: dest,
-                text_sealed: Some(&sealed),
-                new_status: Some(status),
-            },
-            now,
-        )
-        .await
+    let event = NewConcernEvent {
+        kind,
+        destination: dest,
+        text_sealed: Some(&sealed),
+        new_status: Some(status),
+    };
+    let detail = format!("{kind} {dest}");
+    let result = record_event(&state, &me, id, event, "concern.decide", &detail).await;
+    event_outcome(&state, &ctx, &me, id, result).await
+}
+
+/// Appends an event to a concern's timeline with its audit entry, in one transaction.
+/// False if the concern is no longer awaiting a decision (nothing is stored).
+async fn record_event(
+    state: &AppState,
+    me: &Staff,
+    id: i64,
+    event: NewConcernEvent<'_>,
+    action: &str,
+    detail: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = state.store.begin().await?;
+    if !tx
+        .concern_event(id, me.id, event, state.clock.now_unix())
+        .await?
     {
-        Ok(true) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "concern.decide",
-                    &object,
-                    &format!("{kind} {dest}"),
-                )
-                .await;
-            http::redirect(&format!("/console/concerns/{id}"))
-        }
+        return Ok(false);
+    }
+    state
+        .commit_audited(tx, &me.username, action, &format!("concern:{id}"), detail)
+        .await?;
+    Ok(true)
+}
+
+async fn event_outcome(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    id: i64,
+    result: Result<bool, StoreError>,
+) -> Response {
+    match result {
+        Ok(true) => http::redirect(&format!("/console/concerns/{id}")),
         Ok(false) => {
             concern_page(
-                &state,
-                &ctx,
-                &me,
+                state,
+                ctx,
+                me,
                 id,
                 Some(ctx.chrome.t("console-decision-already")),
             )
             .await
         }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        Err(e) => app_error(state, &ctx.chrome, Some(me), e.into()),
     }
 }
 
@@ -682,45 +709,14 @@ pub async fn add_information(
     let sealed = state
         .content_key
         .seal(event_context(id).as_bytes(), text.as_bytes());
-    let now = state.clock.now_unix();
-    match state
-        .store
-        .concern_event(
-            id,
-            me.id,
-            NewConcernEvent {
-                kind: "information-added",
-                destination: "",
-                text_sealed: Some(&sealed),
-                new_status: Some("open"),
-            },
-            now,
-        )
-        .await
-    {
-        Ok(true) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "concern.information",
-                    &format!("concern:{id}"),
-                    "",
-                )
-                .await;
-            http::redirect(&format!("/console/concerns/{id}"))
-        }
-        Ok(false) => {
-            concern_page(
-                &state,
-                &ctx,
-                &me,
-                id,
-                Some(ctx.chrome.t("console-decision-already")),
-            )
-            .await
-        }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
-    }
+    let event = NewConcernEvent {
+        kind: "information-added",
+        destination: "",
+        text_sealed: Some(&sealed),
+        new_status: Some("open"),
+    };
+    let result = record_event(&state, &me, id, event, "concern.information", "").await;
+    event_outcome(&state, &ctx, &me, id, result).await
 }
 
 pub struct AreaFigure {
@@ -745,14 +741,17 @@ pub async fn reach(
 ) -> Response {
     let year = clock::year_of(state.clock.now_unix());
     let scoped = me.role == reachline_core::staff::Role::Analyst;
-    let _ = state
+    if let Err(e) = state
         .audit(
             &me.username,
             "reach.view",
             "",
             &format!("{year} {}", me.areas.join(",")),
         )
-        .await;
+        .await
+    {
+        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    }
     let figures = state
         .store
         .reach_first_visits(i64::from(year))

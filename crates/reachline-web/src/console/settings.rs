@@ -2,16 +2,16 @@
 //! confidentiality statement (administrators), canned responses (supervisors manage,
 //! practitioners search and use). Every change is audited.
 
-use super::{render_form, when, ConsoleChrome, Staff};
+use super::{app_error, render_form, when, ConsoleChrome, Staff};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use reachline_app::settings::{Hours, Retention, HOURS_KEY, RETENTION_KEY};
+use reachline_app::settings::{Hours, Retention};
+use reachline_app::Error;
 
 pub struct StatementView {
     pub version: i64,
@@ -103,23 +103,23 @@ pub async fn save_hours(
             .trim()
             .to_string(),
     };
-    if let Err(e) = hours.validate() {
-        return page(&state, &ctx, &me, Some(e.to_string()), false).await;
+    let result = state.save_hours(me.actor(), hours).await;
+    settings_outcome(&state, &ctx, &me, result).await
+}
+
+/// Back to the settings page, saved; or the page again with what was wrong.
+async fn settings_outcome(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    result: Result<(), Error>,
+) -> Response {
+    match result {
+        Ok(()) => http::redirect("/console/settings?saved=1"),
+        Err(Error::Rejected(why)) => page(state, ctx, me, Some(why), false).await,
+        Err(Error::Invalid(code)) => page(state, ctx, me, Some(ctx.chrome.t(code)), false).await,
+        Err(e) => app_error(state, &ctx.chrome, Some(me), e),
     }
-    let json = serde_json::to_string(&hours).unwrap_or_default();
-    if state
-        .store
-        .setting_put(HOURS_KEY, &json, state.clock.now_unix(), &me.username)
-        .await
-        .is_err()
-    {
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-    }
-    let _ = state.live.set_hours(hours);
-    let _ = state
-        .audit(&me.username, "settings.hours", "settings:opening_hours", "")
-        .await;
-    http::redirect("/console/settings?saved=1")
 }
 
 pub async fn save_retention(
@@ -141,28 +141,8 @@ pub async fn save_retention(
         selfhelp_unsaved_hours: num("selfhelp_unsaved_hours"),
         contact_note_days: num("contact_note_days"),
     };
-    if let Err(e) = r.validate() {
-        return page(&state, &ctx, &me, Some(e.to_string()), false).await;
-    }
-    let json = serde_json::to_string(&r).unwrap_or_default();
-    if state
-        .store
-        .setting_put(RETENTION_KEY, &json, state.clock.now_unix(), &me.username)
-        .await
-        .is_err()
-    {
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-    }
-    let _ = state.live.set_retention(r);
-    let _ = state
-        .audit(
-            &me.username,
-            "settings.retention",
-            "settings:retention",
-            &json,
-        )
-        .await;
-    http::redirect("/console/settings?saved=1")
+    let result = state.save_retention(me.actor(), r).await;
+    settings_outcome(&state, &ctx, &me, result).await
 }
 
 pub async fn save_statement(
@@ -171,39 +151,11 @@ pub async fn save_statement(
     Extension(me): Extension<Staff>,
     fields: Fields,
 ) -> Response {
-    let body = fields
-        .get("statement")
-        .unwrap_or_default()
-        .replace("\r\n", "\n");
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > 20_000 {
-        return page(
-            &state,
-            &ctx,
-            &me,
-            Some(ctx.chrome.t("console-statement-invalid")),
-            false,
-        )
-        .await;
-    }
-    match state
-        .store
-        .statement_add(body, state.clock.now_unix(), &me.username)
+    let result = state
+        .publish_statement(me.actor(), fields.get("statement").unwrap_or_default())
         .await
-    {
-        Ok(v) => {
-            let _ = state
-                .audit(
-                    &me.username,
-                    "settings.confidentiality",
-                    &format!("statement:{v}"),
-                    "new version",
-                )
-                .await;
-            http::redirect("/console/settings?saved=1")
-        }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
-    }
+        .map(|_| ());
+    settings_outcome(&state, &ctx, &me, result).await
 }
 
 pub struct CannedView {
@@ -297,52 +249,33 @@ pub async fn canned_save(
     Extension(me): Extension<Staff>,
     fields: Fields,
 ) -> Response {
-    let title = fields.get("title").unwrap_or_default().trim().to_string();
-    let body = fields
-        .get("body")
-        .unwrap_or_default()
-        .replace("\r\n", "\n")
-        .trim()
-        .to_string();
     let id = fields.get("id").and_then(|v| v.parse::<i64>().ok());
-    if title.is_empty()
-        || title.chars().count() > 200
-        || body.is_empty()
-        || body.chars().count() > 4000
-    {
-        return canned_page(
-            &state,
-            &ctx,
-            &me,
-            "",
-            Some(ctx.chrome.t("console-canned-invalid")),
+    let result = state
+        .save_canned(
+            me.actor(),
+            id,
+            fields.get("title").unwrap_or_default(),
+            fields.get("body").unwrap_or_default(),
         )
         .await;
-    }
-    match state
-        .store
-        .canned_save(id, &title, &body, state.clock.now_unix(), &me.username)
-        .await
-    {
-        Ok(id) => {
-            let _ = state
-                .audit(&me.username, "canned.save", &format!("canned:{id}"), "")
-                .await;
-            http::redirect("/console/canned")
+    match result {
+        Ok(_) => http::redirect("/console/canned"),
+        Err(Error::Invalid(code)) => {
+            canned_page(&state, &ctx, &me, "", Some(ctx.chrome.t(code))).await
         }
-        Err(_) => state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server"),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e),
     }
 }
 
 pub async fn canned_delete(
     State(state): State<Shared>,
+    ctx: Ctx,
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    if state.store.canned_delete(id).await.unwrap_or(false) {
-        let _ = state
-            .audit(&me.username, "canned.delete", &format!("canned:{id}"), "")
-            .await;
+    match state.delete_canned(me.actor(), id).await {
+        // Already gone (another tab, another supervisor): the list shows what is left.
+        Ok(()) | Err(Error::NotFound) => http::redirect("/console/canned"),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e),
     }
-    http::redirect("/console/canned")
 }
