@@ -1096,3 +1096,87 @@ async fn settings_change_hours_retention_statement_and_canned_responses() -> Tes
     s.stop().await;
     Ok(())
 }
+
+/// Makes every insert into the audit log fail (a full disk, a broken replica, a tampered
+/// trigger), on either database; `false` removes it again.
+async fn audit_log_fails(s: &TestServer, fails: bool) {
+    let sql = match (crate::common::postgres_url().is_some(), fails) {
+        (true, true) => {
+            "CREATE FUNCTION audit_fails() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$; \
+             CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION audit_fails();"
+        }
+        (true, false) => "DROP TRIGGER audit_fails ON audit_log; DROP FUNCTION audit_fails();",
+        (false, true) => {
+            "CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END;"
+        }
+        (false, false) => "DROP TRIGGER audit_fails;",
+    };
+    tamper(s, sql).await;
+}
+
+#[tokio::test]
+async fn an_action_whose_audit_entry_cannot_be_written_does_not_happen() -> TestResult {
+    let s = TestServer::start().await;
+    let (admin, csrf, _) = session_for(&s, Role::Administrator, 1).await;
+    let (pat, _, pat_id) = session_for(&s, Role::Practitioner, 2).await;
+    let entries = s.state.store.audit_all().await?.len();
+    audit_log_fails(&s, true).await;
+
+    // Disabling an account: the administrator is told, and the account stays as it was.
+    let resp = post(
+        &admin,
+        s.url(&format!("/console/staff/{pat_id}/disable")),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(resp.text().await?.contains("nothing was changed"));
+    let row = s.state.store.staff_by_id(pat_id).await?.unwrap();
+    assert!(!row.disabled, "disabled without an audit entry");
+    assert_eq!(
+        pat.get(s.url("/console")).send().await?.status(),
+        StatusCode::OK
+    );
+
+    // A role change is not applied either, and the sessions it would end go on.
+    let resp = post(
+        &admin,
+        s.url(&format!("/console/staff/{pat_id}/role")),
+        &[("csrf", &csrf), ("role", "supervisor"), ("areas", "")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        s.state.store.staff_by_id(pat_id).await?.unwrap().role,
+        "practitioner"
+    );
+
+    // A view whose entry cannot be written is not shown.
+    let resp = admin.get(s.url("/console/staff")).send().await?;
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    // Nothing reached the log, and the chain is whole.
+    audit_log_fails(&s, false).await;
+    assert_eq!(s.state.store.audit_all().await?.len(), entries);
+    let resp = post(
+        &admin,
+        s.url(&format!("/console/staff/{pat_id}/disable")),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(s.state.store.staff_by_id(pat_id).await?.unwrap().disabled);
+    let log = s.state.store.audit_all().await?;
+    assert_eq!(log.len(), entries + 1);
+    assert_eq!(log.last().map(|e| e.action.as_str()), Some("staff.disable"));
+    assert_eq!(
+        pat.get(s.url("/console")).send().await?.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(verify_with_binary(&s).0);
+    s.stop().await;
+    Ok(())
+}

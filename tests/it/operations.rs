@@ -634,19 +634,25 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     let csv = "term,category,match,language\nbluepineapple,test-terms,word,en\n";
     let prepared = lists::prepare(lists::ListKind::Keywords, "neutral", "listed", csv)?;
     let lists_key = reachline_app::data_key(&old.store, &master, "lists", now).await?;
-    old.store
-        .list_import(
-            "keywords",
-            "neutral",
-            "listed",
-            prepared.entries as i64,
-            |v| lists::seal(&lists_key, "keywords", "neutral", v, &prepared.text),
-            now,
-            "cli",
-        )
-        .await?;
-    old.audit("cli", "lists.import", "list:keywords:neutral", "version 1")
-        .await?;
+    let mut tx = old.store.begin().await?;
+    tx.list_import(
+        "keywords",
+        "neutral",
+        "listed",
+        prepared.entries as i64,
+        |v| lists::seal(&lists_key, "keywords", "neutral", v, &prepared.text),
+        now,
+        "cli",
+    )
+    .await?;
+    old.commit_audited(
+        tx,
+        "cli",
+        "lists.import",
+        "list:keywords:neutral",
+        "version 1",
+    )
+    .await?;
     let mut tx = old.store.begin().await?;
     tx.statement_add("Statement, first version.", now, "ada")
         .await?;

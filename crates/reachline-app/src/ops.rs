@@ -1,13 +1,14 @@
 //! Operator commands that run without the server: creating the first administrator and
 //! verifying the audit chain. The binary only parses arguments and calls these.
 
-use crate::{audit_append, data_key, open_store, prepare_data_dir, StartError};
+use crate::{data_key, open_store, prepare_data_dir, StartError};
 use reachline_core::audit;
 use reachline_core::clock::SharedClock;
 use reachline_core::config::Config;
+use reachline_core::keys::Key;
 use reachline_core::keys::MasterKey;
 use reachline_core::staff::{self, Role};
-use reachline_store::{NewAudit, StoreError};
+use reachline_store::{NewAudit, StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -25,6 +26,25 @@ pub enum OpsError {
     Broken(audit::Broken),
     #[error("there is no master key at {0}: nothing can be verified without it")]
     NoKey(String),
+}
+
+/// Commits an operator command's transaction with its audit entry (actor `cli`).
+async fn commit_cli(
+    tx: Tx,
+    audit_key: &Key,
+    now: i64,
+    action: &str,
+    object: &str,
+    detail: &str,
+) -> Result<i64, StoreError> {
+    let entry = NewAudit {
+        at: now,
+        actor: "cli",
+        action,
+        object,
+        detail,
+    };
+    tx.commit_audited(audit_key, entry).await
 }
 
 /// Creates an account and returns the one-time enrolment link. Audited as done by `cli`.
@@ -51,14 +71,15 @@ pub async fn admin_create(
         Err(e) => return Err(e.into()),
     };
     let link = crate::accounts::enrolment_link(&mut tx, config, id, now).await?;
-    let entry = NewAudit {
-        at: now,
-        actor: "cli",
-        action: "staff.create",
-        object: &format!("staff:{id}"),
-        detail: role.as_str(),
-    };
-    tx.commit_audited(&audit_key, entry).await?;
+    commit_cli(
+        tx,
+        &audit_key,
+        now,
+        "staff.create",
+        &format!("staff:{id}"),
+        role.as_str(),
+    )
+    .await?;
     store.close().await;
     Ok(link)
 }
@@ -154,7 +175,8 @@ pub async fn lists_import(
     let prepared = lists::prepare(kind, name, category, text)?;
     let (store, audit_key, lists_key) = open_for_lists(config, &clock).await?;
     let now = clock.now_unix();
-    let version = store
+    let mut tx = store.begin().await?;
+    let version = tx
         .list_import(
             kind.as_str(),
             name,
@@ -165,16 +187,9 @@ pub async fn lists_import(
             "cli",
         )
         .await?;
-    audit_append(
-        &store,
-        &audit_key,
-        now,
-        "cli",
-        "lists.import",
-        &format!("list:{}:{name}", kind.as_str()),
-        &format!("version {version}, {} entries", prepared.entries),
-    )
-    .await?;
+    let object = format!("list:{}:{name}", kind.as_str());
+    let detail = format!("version {version}, {} entries", prepared.entries);
+    commit_cli(tx, &audit_key, now, "lists.import", &object, &detail).await?;
     store.close().await;
     Ok((version, prepared.entries))
 }
@@ -228,16 +243,15 @@ pub async fn lists_disable(
     } else {
         format!("{name}:{entry}")
     };
-    let added = store
-        .tombstone_add(kind, name, &entry_id, now, "cli")
-        .await?;
-    audit_append(
-        &store,
+    let mut tx = store.begin().await?;
+    let added = tx.tombstone_add(kind, name, &entry_id, now, "cli").await?;
+    let object = format!("list:{kind}:{name}");
+    commit_cli(
+        tx,
         &audit_key,
         now,
-        "cli",
         "lists.disable-entry",
-        &format!("list:{kind}:{name}"),
+        &object,
         &entry_id,
     )
     .await?;
@@ -268,7 +282,8 @@ pub async fn partners_add(
     let (store, audit_key, _) = open_for_lists(config, &clock).await?;
     let now = clock.now_unix();
     let key = format!("rlk_{}", staff::new_token());
-    let id = match store
+    let mut tx = store.begin().await?;
+    let id = match tx
         .partner_create(name, &staff::token_hash(&key), frame_ancestors, now)
         .await
     {
@@ -276,11 +291,10 @@ pub async fn partners_add(
         Err(StoreError::Conflict) => return Err(GatewayOpsError::PartnerTaken(name.to_string())),
         Err(e) => return Err(e.into()),
     };
-    audit_append(
-        &store,
+    commit_cli(
+        tx,
         &audit_key,
         now,
-        "cli",
         "partners.add",
         &format!("partner:{id}"),
         name,
@@ -327,10 +341,11 @@ pub async fn partners_revoke(
 ) -> Result<(), GatewayOpsError> {
     let (store, audit_key, _) = open_for_lists(config, &clock).await?;
     let now = clock.now_unix();
-    if !store.partner_revoke(name, now).await? {
+    let mut tx = store.begin().await?;
+    if !tx.partner_revoke(name, now).await? {
         return Err(GatewayOpsError::NoPartner(name.to_string()));
     }
-    audit_append(&store, &audit_key, now, "cli", "partners.revoke", "", name).await?;
+    commit_cli(tx, &audit_key, now, "partners.revoke", "", name).await?;
     store.close().await;
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! The audit log's rows. Appending is done by `reachline_web::audit`, which holds the key;
-//! this module only reads and inserts. There is no UPDATE or DELETE of audit rows anywhere.
+//! The audit log's rows, read. Entries are appended only by `Tx::commit_audited` (`tx.rs`),
+//! as the last statement of the action they record. There is no UPDATE or DELETE of audit
+//! rows anywhere.
 
 use crate::{on_pool, Result, Store};
 use reachline_core::audit::AuditEntry;
@@ -30,50 +31,6 @@ macro_rules! entry_from_row {
 }
 
 impl Store {
-    /// The last entry's sequence number and hash, if any.
-    pub async fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>> {
-        let row = on_pool!(self, |pool| {
-            match sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(pool)
-                .await?
-            {
-                Some(r) => Some((
-                    r.try_get::<i64, _>("seq")?,
-                    r.try_get::<Vec<u8>, _>("hash")?,
-                )),
-                None => None,
-            }
-        });
-        Ok(row)
-    }
-
-    /// Inserts the next entry. False if another writer took that sequence number first; the
-    /// caller reads the new head and tries again.
-    pub async fn audit_insert(&self, e: &AuditEntry) -> Result<bool> {
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor, action, object, detail, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(e.seq)
-            .bind(e.at)
-            .bind(&e.actor)
-            .bind(&e.action)
-            .bind(&e.object)
-            .bind(&e.detail)
-            .bind(&e.prev_hash)
-            .bind(&e.hash)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        });
-        match result {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// The whole log in sequence order, for verification.
     pub async fn audit_all(&self) -> Result<Vec<AuditEntry>> {
         let rows = on_pool!(self, |pool| {

@@ -1,6 +1,7 @@
 //! Deterrence lists (sealed, versioned), tombstones, partners and their daily counters.
 
-use crate::{on_pool, Result, Store, StoreError};
+use crate::tx::on_tx;
+use crate::{on_pool, Result, Store, StoreError, Tx};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,54 +65,6 @@ const LIST_COLUMNS: &str =
     "id, kind, name, version, category, entries, active, created_at, created_by";
 
 impl Store {
-    /// Adds a new version of a list and makes it the active one, in one transaction.
-    /// `seal` gets the version number (for the sealing context) and returns the sealed bytes.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn list_import(
-        &self,
-        kind: &str,
-        name: &str,
-        category: &str,
-        entries: i64,
-        seal: impl Fn(i64) -> Vec<u8>,
-        now: i64,
-        by: &str,
-    ) -> Result<i64> {
-        let version = on_pool!(self, |pool| {
-            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            let version: i64 = sqlx::query(
-                "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM deterrence_lists WHERE kind = $1 AND name = $2",
-            )
-            .bind(kind)
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("v")?;
-            sqlx::query("UPDATE deterrence_lists SET active = 0 WHERE kind = $1 AND name = $2")
-                .bind(kind)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO deterrence_lists (kind, name, version, category, entries, active, sealed, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)",
-            )
-            .bind(kind)
-            .bind(name)
-            .bind(version)
-            .bind(category)
-            .bind(entries)
-            .bind(seal(version))
-            .bind(now)
-            .bind(by)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            version
-        });
-        Ok(version)
-    }
-
     /// Every version of every list, newest first.
     pub async fn lists_all(&self) -> Result<Vec<ListRow>> {
         let rows = on_pool!(self, |pool| {
@@ -162,30 +115,6 @@ impl Store {
         Ok(g)
     }
 
-    /// Disables one entry at once. False if it was already disabled.
-    pub async fn tombstone_add(
-        &self,
-        kind: &str,
-        name: &str,
-        entry_id: &str,
-        now: i64,
-        by: &str,
-    ) -> Result<bool> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "INSERT INTO deterrence_tombstones (kind, name, entry_id, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, name, entry_id) DO NOTHING"
-        )
-        .bind(kind)
-        .bind(name)
-        .bind(entry_id)
-        .bind(now)
-        .bind(by)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n == 1)
-    }
-
     /// Every disabled entry id.
     pub async fn tombstones(&self) -> Result<Vec<String>> {
         let rows = on_pool!(self, |pool| {
@@ -202,32 +131,6 @@ impl Store {
     }
 
     // ---- partners ----------------------------------------------------------------------
-
-    pub async fn partner_create(
-        &self,
-        name: &str,
-        key_hash: &str,
-        frame_ancestors: &str,
-        now: i64,
-    ) -> Result<i64> {
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
-            "INSERT INTO partners (name, key_hash, frame_ancestors, created_at) VALUES ($1, $2, $3, $4) RETURNING id"
-        )
-        .bind(name)
-        .bind(key_hash)
-        .bind(frame_ancestors)
-        .bind(now)
-        .fetch_one(pool)
-        .await
-        .and_then(|r| r.try_get::<i64, _>("id"))
-        });
-        match result {
-            Ok(id) => Ok(id),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(StoreError::Conflict),
-            Err(e) => Err(e.into()),
-        }
-    }
 
     /// The active partner holding this key hash.
     pub async fn partner_by_key(&self, key_hash: &str) -> Result<Option<PartnerRow>> {
@@ -292,18 +195,6 @@ impl Store {
             out
         });
         Ok(rows)
-    }
-
-    pub async fn partner_revoke(&self, name: &str, now: i64) -> Result<bool> {
-        let n = on_pool!(self, |pool| sqlx::query(
-            "UPDATE partners SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL"
-        )
-        .bind(now)
-        .bind(name)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n == 1)
     }
 
     // ---- counters -----------------------------------------------------------------------
@@ -394,5 +285,134 @@ impl Store {
             out
         });
         Ok(rows)
+    }
+}
+
+impl Store {
+    /// Adds a partner in a transaction of its own (tests, demo and benchmark data); the
+    /// operator command adds one with its audit entry through [`Tx::partner_create`].
+    pub async fn partner_create(
+        &self,
+        name: &str,
+        key_hash: &str,
+        frame_ancestors: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let id = tx
+            .partner_create(name, key_hash, frame_ancestors, now)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+impl Tx {
+    /// Adds a new version of a list and makes it the active one, in one transaction.
+    /// `seal` gets the version number (for the sealing context) and returns the sealed bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn list_import(
+        &mut self,
+        kind: &str,
+        name: &str,
+        category: &str,
+        entries: i64,
+        seal: impl Fn(i64) -> Vec<u8>,
+        now: i64,
+        by: &str,
+    ) -> Result<i64> {
+        let version = on_tx!(self, |c| {
+            let version: i64 = sqlx::query(
+                "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM deterrence_lists WHERE kind = $1 AND name = $2",
+            )
+            .bind(kind)
+            .bind(name)
+            .fetch_one(&mut *c)
+            .await?
+            .try_get("v")?;
+            sqlx::query("UPDATE deterrence_lists SET active = 0 WHERE kind = $1 AND name = $2")
+                .bind(kind)
+                .bind(name)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(
+                "INSERT INTO deterrence_lists (kind, name, version, category, entries, active, sealed, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)",
+            )
+            .bind(kind)
+            .bind(name)
+            .bind(version)
+            .bind(category)
+            .bind(entries)
+            .bind(seal(version))
+            .bind(now)
+            .bind(by)
+            .execute(&mut *c)
+            .await?;
+            version
+        });
+        Ok(version)
+    }
+
+    /// Disables one entry at once. False if it was already disabled.
+    pub async fn tombstone_add(
+        &mut self,
+        kind: &str,
+        name: &str,
+        entry_id: &str,
+        now: i64,
+        by: &str,
+    ) -> Result<bool> {
+        let n = on_tx!(self, |c| sqlx::query(
+            "INSERT INTO deterrence_tombstones (kind, name, entry_id, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, name, entry_id) DO NOTHING"
+        )
+        .bind(kind)
+        .bind(name)
+        .bind(entry_id)
+        .bind(now)
+        .bind(by)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    pub async fn partner_create(
+        &mut self,
+        name: &str,
+        key_hash: &str,
+        frame_ancestors: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let result = on_tx!(self, |c| {
+            sqlx::query(
+            "INSERT INTO partners (name, key_hash, frame_ancestors, created_at) VALUES ($1, $2, $3, $4) RETURNING id"
+        )
+        .bind(name)
+        .bind(key_hash)
+        .bind(frame_ancestors)
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await
+        .and_then(|r| r.try_get::<i64, _>("id"))
+        });
+        match result {
+            Ok(id) => Ok(id),
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Err(StoreError::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn partner_revoke(&mut self, name: &str, now: i64) -> Result<bool> {
+        let n = on_tx!(self, |c| sqlx::query(
+            "UPDATE partners SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL"
+        )
+        .bind(now)
+        .bind(name)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
     }
 }

@@ -328,3 +328,63 @@ async fn concurrent_chat_appends_are_stored_once_and_numbered_in_order() {
         db.cleanup().await;
     }
 }
+
+/// Opens a second store on the same database (another instance).
+async fn beside(db: &Db) -> Store {
+    match &db.schema {
+        Some((url, schema)) => Store::open_postgres_in_schema(url, schema).await.unwrap(),
+        None => {
+            let dir = db._dir.as_ref().unwrap();
+            Store::open_sqlite(&dir.path().join("t.db")).await.unwrap()
+        }
+    }
+}
+
+#[tokio::test]
+async fn audited_actions_from_two_instances_form_one_chain_and_a_dropped_one_leaves_nothing() {
+    use reachline_core::keys::Key;
+    use reachline_store::NewAudit;
+    let key = Key::random();
+    for db in backends().await {
+        let a = db.store.clone();
+        let b = beside(&db).await;
+        // 2 instances × 20 accounts, each created with its audit entry in one transaction.
+        let mut tasks = Vec::new();
+        for (n, store) in [a.clone(), b.clone()].into_iter().enumerate() {
+            for i in 0..20 {
+                let (store, key) = (store.clone(), key.clone());
+                tasks.push(tokio::spawn(async move {
+                    let name = format!("staff{n}x{i}");
+                    let mut tx = store.begin().await?;
+                    let id = tx.staff_create(&name, "practitioner", "", 10).await?;
+                    let object = format!("staff:{id}");
+                    let entry = NewAudit {
+                        at: 10,
+                        actor: "test",
+                        action: "staff.invite",
+                        object: &object,
+                        detail: &name,
+                    };
+                    tx.commit_audited(&key, entry).await
+                }));
+            }
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        // An action whose transaction is dropped before its entry: neither is stored.
+        let mut tx = a.begin().await.unwrap();
+        tx.staff_create("rolled-back", "practitioner", "", 11)
+            .await
+            .unwrap();
+        drop(tx);
+        assert!(a.staff_by_username("rolled-back").await.unwrap().is_none());
+
+        let log = a.audit_all().await.unwrap();
+        assert_eq!(log.len(), 40);
+        assert_eq!(reachline_core::audit::verify(&key, &log).unwrap(), 40);
+        assert_eq!(a.staff_list().await.unwrap().len(), 40);
+        b.close().await;
+        db.cleanup().await;
+    }
+}
