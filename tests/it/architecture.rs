@@ -58,7 +58,12 @@ fn the_application_layer_depends_on_no_http_or_template_crate() {
 
 #[test]
 fn the_binary_uses_the_web_crate_only_to_serve() {
-    let main = std::fs::read_to_string(root().join("src/main.rs")).unwrap();
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let main: String = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
     let uses: Vec<&str> = main
         .match_indices("reachline_web::")
         .map(|(i, _)| {
@@ -73,7 +78,7 @@ fn the_binary_uses_the_web_crate_only_to_serve() {
     for u in uses {
         assert!(
             matches!(u, "serve" | "AppState::open" | "AppState"),
-            "src/main.rs uses reachline_web::{u}; commands belong in reachline-app"
+            "the binary uses reachline_web::{u}; commands belong in reachline-app"
         );
     }
 }
