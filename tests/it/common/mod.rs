@@ -285,6 +285,21 @@ pub fn schema_url(url: &str, schema: &str) -> String {
     format!("{url}{sep}options[search_path]={schema}")
 }
 
+/// A test's tool is missing. In CI that fails the test; elsewhere too, unless
+/// `REACHLINE_TEST_SKIP_MISSING=1` says to skip (then it says SKIPPED and returns).
+pub fn missing_tool(what: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    let allowed = std::env::var("REACHLINE_TEST_SKIP_MISSING").is_ok_and(|v| v == "1");
+    if allowed && !ci {
+        eprintln!("SKIPPED: {what} not found (REACHLINE_TEST_SKIP_MISSING=1)");
+        return;
+    }
+    panic!(
+        "{what} not found: this test needs it (.ci/run installs it). Outside CI, \
+         REACHLINE_TEST_SKIP_MISSING=1 skips the test instead."
+    );
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
