@@ -188,7 +188,7 @@ async fn time_report(store: &Store, runs: usize) -> anyhow::Result<(Vec<Duration
             None,
         )
         .await?;
-        let csv = reporting::csv(&r);
+        let csv = reporting::csv(&r)?;
         let html = reporting::html(&r)?;
         times.push(t.elapsed());
         total = format!(

@@ -417,7 +417,9 @@ pub async fn report(
     .map_err(|e| GatewayOpsError::Check(e.to_string()))?;
     store.close().await;
     Ok(match format {
-        "csv" => crate::reporting::csv(&report),
+        "csv" => crate::reporting::csv(&report).map_err(|e| {
+            GatewayOpsError::Check(format!("the CSV report could not be written: {e}"))
+        })?,
         "html" => crate::reporting::html(&report).map_err(|e| {
             GatewayOpsError::Check(format!("the HTML report could not be written: {e}"))
         })?,

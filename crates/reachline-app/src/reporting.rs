@@ -876,27 +876,33 @@ pub fn headline(people: &Published, area_name: &str, sub_national: bool, period:
 
 /// CSV: a header row, then one row per published cell. Every value is an integer or words
 /// ("fewer than 8"; "hidden" in the three-dimension table).
-pub fn csv(r: &Report) -> String {
-    let mut out = String::from("area,period,measure,counts,breakdown,category,value\n");
-    let esc = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let period = esc(&r.period);
+pub fn csv(r: &Report) -> Result<String, csv::Error> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record([
+        "area",
+        "period",
+        "measure",
+        "counts",
+        "breakdown",
+        "category",
+        "value",
+    ])?;
     let mut line = |measure: &str, counts: &str, breakdown: &str, category: &str, v: &Published| {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            r.area_code,
-            period,
-            esc(measure),
-            esc(counts),
-            esc(breakdown),
-            esc(category),
-            v.text()
-        ));
+        let value = v.text();
+        w.write_record(
+            [
+                r.area_code.as_str(),
+                &r.period,
+                measure,
+                counts,
+                breakdown,
+                category,
+                &value,
+            ]
+            .map(|c| spreadsheet_safe(c).into_owned()),
+        )
     };
     for t in &r.tables {
         for row in &t.rows {
@@ -906,9 +912,9 @@ pub fn csv(r: &Report) -> String {
                 &t.breakdown,
                 &row.category,
                 &row.value,
-            );
+            )?;
         }
-        line(&t.measure, &t.counts, &t.breakdown, "total", &t.total);
+        line(&t.measure, &t.counts, &t.breakdown, "total", &t.total)?;
     }
     for row in &r.monthly_contacts {
         line(
@@ -917,7 +923,7 @@ pub fn csv(r: &Report) -> String {
             "month",
             &row.category,
             &row.value,
-        );
+        )?;
     }
     for row in &r.monthly_missed {
         line(
@@ -926,11 +932,11 @@ pub fn csv(r: &Report) -> String {
             "month",
             &row.category,
             &row.value,
-        );
+        )?;
     }
     for f in &r.funnel {
         if let Some(c) = &f.checks {
-            line("Deterrence funnel", "checks", "campaign code", &f.code, c);
+            line("Deterrence funnel", "checks", "campaign code", &f.code, c)?;
         }
         line(
             "Deterrence funnel",
@@ -938,16 +944,29 @@ pub fn csv(r: &Report) -> String {
             "campaign code",
             &f.code,
             &f.warnings,
-        );
+        )?;
         line(
             "Deterrence funnel",
             "help-link arrivals",
             "campaign code",
             &f.code,
             &f.arrivals,
-        );
+        )?;
     }
-    out
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    // Every cell was written from a `&str`, so the bytes are UTF-8.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A cell a spreadsheet would not run as a formula: text that starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a leading `'` (numbers are left as they are).
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err();
+    if risky {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
 }
 
 /// A printable HTML document for partners (`report --format html`): one self-contained file
@@ -1086,6 +1105,28 @@ svg.chart{display:block;width:100%;height:auto;border:1px solid #b1b4b6}
 @page{margin:15mm}
 @media print{body{margin:0;max-width:none;font-size:10.5pt}figure,table{break-inside:avoid}h2{break-after:avoid}}
 ";
+
+#[cfg(test)]
+mod csv_tests {
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_defused_and_quoting_is_right() {
+        use super::spreadsheet_safe as safe;
+        assert_eq!(safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe("+1+1"), "'+1+1");
+        assert_eq!(safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe("-2+3"), "'-2+3");
+        assert_eq!(safe("\tx"), "'\tx");
+        assert_eq!(safe("-5"), "-5");
+        assert_eq!(safe("fewer than 8"), "fewer than 8");
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        w.write_record(["a,b", "line\rbreak", "say \"hi\""])
+            .unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(out, "\"a,b\",\"line\rbreak\",\"say \"\"hi\"\"\"\n");
+    }
+}
 
 #[cfg(test)]
 mod tests {

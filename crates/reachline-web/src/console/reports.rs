@@ -245,6 +245,13 @@ pub async fn csv(
             {
                 return super::app_error(&state, &ctx.chrome, Some(&me), e.into());
             }
+            let csv = match reporting::csv(&report) {
+                Ok(csv) => csv,
+                Err(e) => {
+                    let e = reachline_app::Error::Internal(e.to_string());
+                    return super::app_error(&state, &ctx.chrome, Some(&me), e);
+                }
+            };
             (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -258,7 +265,7 @@ pub async fn csv(
                     ),
                     (header::CACHE_CONTROL, "no-store".to_string()),
                 ],
-                reporting::csv(&report),
+                csv,
             )
                 .into_response()
         }
