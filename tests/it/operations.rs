@@ -599,7 +599,7 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     let token = reachline_core::staff::token_hash("enrol-token");
     old.store.enrolment_create(&token, id, now + 3600).await?;
     let totp = old.content_key.seal(
-        reachline_app::sessions::totp_context(id).as_bytes(),
+        reachline_core::sealing::Context::StaffTotp { staff: id },
         b"JBSWY3DPEHPK3PXP",
     );
     let mut tx = old.store.begin().await?;
@@ -676,7 +676,7 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     let ada = new.store.staff_by_username("ada").await?.expect("staff");
     assert!(ada.enrolled());
     let secret = new.content_key.open(
-        reachline_app::sessions::totp_context(ada.id).as_bytes(),
+        reachline_core::sealing::Context::StaffTotp { staff: ada.id },
         ada.totp_sealed.as_deref().expect("totp"),
     )?;
     assert_eq!(secret, b"JBSWY3DPEHPK3PXP");

@@ -8,6 +8,7 @@ pub mod lists;
 
 use reachline_core::clock;
 use reachline_core::keys::Key;
+use reachline_core::sealing::Context;
 use reachline_matcher::{Matcher, MatcherBuilder};
 use reachline_store::{PartnerRow, Store, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -100,7 +101,11 @@ impl Gateway {
             let text = self
                 .lists_key
                 .open(
-                    lists::seal_context(&row.kind, &row.name, row.version).as_bytes(),
+                    Context::ListVersion {
+                        kind: &row.kind,
+                        name: &row.name,
+                        version: row.version,
+                    },
                     sealed,
                 )
                 .map_err(|_| LoadError::Seal(row.name.clone()))?;

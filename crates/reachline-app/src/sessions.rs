@@ -4,6 +4,7 @@
 
 use crate::accounts::Actor;
 use crate::{App, Error};
+use reachline_core::sealing::Context;
 use reachline_core::staff::{self, totp, Role};
 use reachline_store::StaffRow;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -79,16 +80,6 @@ pub struct Enrolment {
     pub secret: Vec<u8>,
 }
 
-/// The sealing context of a staff member's TOTP secret.
-pub fn totp_context(staff_id: i64) -> String {
-    format!("reachline staff {staff_id} totp")
-}
-
-/// The sealing context of the TOTP secret shown on an enrolment page before it is confirmed.
-fn pending_context(token_hash: &str) -> String {
-    format!("reachline enrolment {token_hash}")
-}
-
 impl App {
     /// Signs a staff member in. `Ok(Err(_))` is a refusal to show; `Err` a failure of the
     /// service (nothing was changed).
@@ -143,7 +134,7 @@ impl App {
         } else if code.chars().filter(|c| c.is_ascii_digit()).count() == 6 && code.len() <= 8 {
             let secret = account.totp_sealed.as_deref().and_then(|s| {
                 self.content_key
-                    .open(totp_context(account.id).as_bytes(), s)
+                    .open(Context::StaffTotp { staff: account.id }, s)
                     .ok()
             });
             match secret.and_then(|s| totp::check(&s, code, now)) {
@@ -264,19 +255,19 @@ impl App {
         let secret = match stored {
             Some(sealed) => self
                 .content_key
-                .open(pending_context(&hash).as_bytes(), &sealed)
+                .open(Context::EnrolmentTotp { token_hash: &hash }, &sealed)
                 .map_err(|_| Error::Invalid("enrol-link"))?,
             None => {
                 let secret = totp::new_secret();
                 let sealed = self
                     .content_key
-                    .seal(pending_context(&hash).as_bytes(), &secret);
+                    .seal(Context::EnrolmentTotp { token_hash: &hash }, &secret);
                 // Two tabs opening the page at once keep whichever secret was stored first.
                 self.store.enrolment_set_pending(&hash, &sealed).await?;
                 let (_, stored) = self.enrolment_account(&hash).await?;
                 let sealed = stored.ok_or(Error::Invalid("enrol-link"))?;
                 self.content_key
-                    .open(pending_context(&hash).as_bytes(), &sealed)
+                    .open(Context::EnrolmentTotp { token_hash: &hash }, &sealed)
                     .map_err(|_| Error::Invalid("enrol-link"))?
             }
         };
@@ -337,7 +328,7 @@ impl App {
         }
         let secret = self
             .content_key
-            .open(pending_context(&hash).as_bytes(), &stored)
+            .open(Context::EnrolmentTotp { token_hash: &hash }, &stored)
             .map_err(|_| Error::Invalid("enrol-link"))?;
         let object = format!("staff:{}", account.id);
         let Some(step) = totp::check(&secret, code, now) else {
@@ -353,7 +344,7 @@ impl App {
         let hashes: Vec<String> = codes.iter().map(|c| staff::token_hash(c)).collect();
         let sealed = self
             .content_key
-            .seal(totp_context(account.id).as_bytes(), &secret);
+            .seal(Context::StaffTotp { staff: account.id }, &secret);
         let mut tx = self.store.begin().await?;
         if !tx
             .staff_enrol(&hash, account.id, &phc, &sealed, &hashes, now)

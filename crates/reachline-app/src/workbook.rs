@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reachline_core::keys::Key;
 use reachline_core::return_code::ReturnCode;
+use reachline_core::sealing::Context;
 use reachline_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -101,17 +102,16 @@ pub enum WorkbookError {
     Conflict,
 }
 
-fn context(id: &str) -> Vec<u8> {
-    format!("reachline workbook {id}").into_bytes()
-}
-
 fn seal(handle: &Handle, answers: &Answers) -> Vec<u8> {
     let json = serde_json::to_vec(answers).unwrap_or_default();
-    handle.key.seal(&context(&handle.id), &json)
+    handle.key.seal(Context::Workbook { id: &handle.id }, &json)
 }
 
 fn open(handle: &Handle, sealed: &[u8]) -> Option<Answers> {
-    let json = handle.key.open(&context(&handle.id), sealed).ok()?;
+    let json = handle
+        .key
+        .open(Context::Workbook { id: &handle.id }, sealed)
+        .ok()?;
     serde_json::from_slice(&json).ok()
 }
 

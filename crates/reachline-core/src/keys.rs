@@ -18,6 +18,8 @@ use std::io::Write;
 use std::path::Path;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::sealing::Context;
+
 const SEAL_VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
 
@@ -75,7 +77,8 @@ impl Key {
     }
 
     /// Encrypts `plaintext`; `context` is authenticated but not stored.
-    pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    pub fn seal(&self, context: Context<'_>, plaintext: &[u8]) -> Vec<u8> {
+        let context = context.bytes();
         let cipher = XChaCha20Poly1305::new(self.0.as_ref().into());
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -85,7 +88,7 @@ impl Key {
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext,
-                    aad: context,
+                    aad: &context,
                 },
             )
             .unwrap_or_default();
@@ -97,7 +100,8 @@ impl Key {
     }
 
     /// Decrypts a value made by [`Key::seal`] with the same `context`.
-    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+    pub fn open(&self, context: Context<'_>, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let context = context.bytes();
         if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != SEAL_VERSION {
             return Err(KeyError::SealedFormat);
         }
@@ -107,7 +111,7 @@ impl Key {
                 XNonce::from_slice(&sealed[1..1 + NONCE_LEN]),
                 Payload {
                     msg: &sealed[1 + NONCE_LEN..],
-                    aad: context,
+                    aad: &context,
                 },
             )
             .map_err(|_| KeyError::Open)
@@ -180,7 +184,7 @@ impl MasterKey {
     /// Wraps a data key for storage in the database.
     pub fn wrap(&self, purpose: &str, version: i64, data_key: &Key) -> Vec<u8> {
         self.0.seal(
-            wrap_context(purpose, version).as_bytes(),
+            Context::KeyringWrap { purpose, version },
             data_key.as_bytes(),
         )
     }
@@ -189,13 +193,9 @@ impl MasterKey {
     pub fn unwrap_key(&self, purpose: &str, version: i64, wrapped: &[u8]) -> Result<Key, KeyError> {
         let bytes = self
             .0
-            .open(wrap_context(purpose, version).as_bytes(), wrapped)?;
+            .open(Context::KeyringWrap { purpose, version }, wrapped)?;
         Key::from_slice(&bytes).ok_or(KeyError::SealedFormat)
     }
-}
-
-fn wrap_context(purpose: &str, version: i64) -> String {
-    format!("reachline keyring {purpose} v{version}")
 }
 
 #[cfg(unix)]
@@ -223,18 +223,22 @@ mod tests {
     #[test]
     fn seal_and_open_round_trip_and_bind_context() {
         let k = Key::random();
-        let sealed = k.seal(b"row 1", b"a private answer");
+        let sealed = k.seal(Context::Workbook { id: "row 1" }, b"a private answer");
         assert_eq!(
-            k.open(b"row 1", &sealed).ok(),
+            k.open(Context::Workbook { id: "row 1" }, &sealed).ok(),
             Some(b"a private answer".to_vec())
         );
-        assert!(k.open(b"row 2", &sealed).is_err());
-        assert!(Key::random().open(b"row 1", &sealed).is_err());
+        assert!(k.open(Context::Workbook { id: "row 2" }, &sealed).is_err());
+        assert!(Key::random()
+            .open(Context::Workbook { id: "row 1" }, &sealed)
+            .is_err());
         let mut altered = sealed.clone();
         let last = altered.len() - 1;
         altered[last] ^= 1;
-        assert!(k.open(b"row 1", &altered).is_err());
-        assert!(k.open(b"row 1", &[1, 2, 3]).is_err());
+        assert!(k.open(Context::Workbook { id: "row 1" }, &altered).is_err());
+        assert!(k
+            .open(Context::Workbook { id: "row 1" }, &[1, 2, 3])
+            .is_err());
         assert!(!sealed.windows(7).any(|w| w == b"private"));
     }
 

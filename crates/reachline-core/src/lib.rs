@@ -15,4 +15,5 @@ pub mod disclosure;
 pub mod keys;
 pub mod opening_hours;
 pub mod return_code;
+pub mod sealing;
 pub mod staff;

@@ -20,6 +20,7 @@ use fluent_bundle::FluentValue;
 use reachline_app::vocabulary::{AGE_GROUPS, WHO};
 use reachline_core::areas::{self, Area};
 use reachline_core::opening_hours::OpeningSpan;
+use reachline_core::sealing::Context;
 use reachline_store::NewCallback;
 
 /// Call windows: id, first and last day (0 = Monday), minutes after midnight (local time).
@@ -32,10 +33,6 @@ pub const WINDOWS: &[(&str, usize, usize, u32, u32)] = &[
 
 pub const MIN_DIGITS: usize = 7;
 pub const MAX_DIGITS: usize = 15;
-
-pub fn phone_context(id: i64) -> String {
-    format!("reachline callback {id} phone")
-}
 
 /// The windows offered: those that overlap the opening hours (all of them if none does,
 /// so the form never offers nothing).
@@ -239,7 +236,8 @@ pub async fn request(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
     let version = statement_version(&state).await;
     let windows_list = windows.join(",");
     let content_key = &state.content_key;
-    let seal = |id: i64| content_key.seal(phone_context(id).as_bytes(), phone.as_bytes());
+    let seal =
+        |id: i64| content_key.seal(Context::CallbackPhone { callback: id }, phone.as_bytes());
     let created = state
         .store
         .callback_create(

@@ -15,7 +15,6 @@
 //! instances by PostgreSQL NOTIFY. Events name a conversation and a sequence number, never
 //! content; every socket reads and opens the message itself.
 
-use crate::conversations::key_context;
 use crate::http::{self, CookieSpec};
 use crate::i18n::Locale;
 use crate::site::{Chrome, Ctx, Fields, Shared};
@@ -31,6 +30,7 @@ use fluent_bundle::FluentValue;
 use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::ReturnCode;
+use reachline_core::sealing::Context;
 use reachline_store::{Appended, ConversationRow};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -338,7 +338,10 @@ pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(Conve
         return None;
     }
     let key = token
-        .open(key_context(id).as_bytes(), c.key_seeker.as_deref()?)
+        .open(
+            Context::ConversationKey { conversation: id },
+            c.key_seeker.as_deref()?,
+        )
         .ok()?;
     Some((c, Key::from_slice(&key)?))
 }
@@ -347,7 +350,10 @@ pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(Conve
 pub fn staff_key(state: &AppState, c: &ConversationRow) -> Option<Key> {
     let raw = state
         .content_key
-        .open(key_context(c.id).as_bytes(), c.key_staff.as_deref()?)
+        .open(
+            Context::ConversationKey { conversation: c.id },
+            c.key_staff.as_deref()?,
+        )
         .ok()?;
     Key::from_slice(&raw)
 }
@@ -465,7 +471,10 @@ pub async fn lines(state: &AppState, c: i64, key: &Key, after: i64) -> Vec<Line>
             at: m.created_at,
             text: key
                 .open(
-                    crate::conversations::body_context(c, m.seq).as_bytes(),
+                    Context::MessageBody {
+                        conversation: c,
+                        seq: m.seq,
+                    },
                     &m.body_sealed,
                 )
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -538,7 +547,10 @@ pub async fn send(
     let (key, plain) = (key.clone(), text.to_string());
     let sealed = move |seq: i64| {
         key.seal(
-            crate::conversations::body_context(c, seq).as_bytes(),
+            Context::MessageBody {
+                conversation: c,
+                seq,
+            },
             plain.as_bytes(),
         )
     };
@@ -997,11 +1009,9 @@ pub async fn start(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Res
     };
     let conversation_key = Key::random();
     let token = Key::random();
-    let context = key_context(id);
-    let staff_wrap = state
-        .content_key
-        .seal(context.as_bytes(), conversation_key.as_bytes());
-    let seeker_wrap = token.seal(context.as_bytes(), conversation_key.as_bytes());
+    let context = Context::ConversationKey { conversation: id };
+    let staff_wrap = state.content_key.seal(context, conversation_key.as_bytes());
+    let seeker_wrap = token.seal(context, conversation_key.as_bytes());
     if let Err(e) = state
         .store
         .conversation_set_keys(id, &staff_wrap, Some(&seeker_wrap))

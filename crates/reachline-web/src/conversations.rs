@@ -21,16 +21,10 @@ use reachline_app::workbook::WorkbookError;
 use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::{CodeError, ReturnCode};
+use reachline_core::sealing::Context;
 use reachline_store::{ConversationRow, NewConversation};
 
 pub const THREAD_COOKIE: &str = "rl_thread";
-
-pub fn key_context(id: i64) -> String {
-    format!("reachline conversation {id} key")
-}
-pub fn body_context(id: i64, seq: i64) -> String {
-    format!("reachline conversation {id} message {seq}")
-}
 
 /// The confidentiality statement version shown now: a published one, else the built-in.
 pub async fn statement_version(state: &AppState) -> String {
@@ -69,7 +63,13 @@ pub async fn read_messages(
         .into_iter()
         .map(|m| {
             let text = key
-                .open(body_context(c.id, m.seq).as_bytes(), &m.body_sealed)
+                .open(
+                    Context::MessageBody {
+                        conversation: c.id,
+                        seq: m.seq,
+                    },
+                    &m.body_sealed,
+                )
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
             (
@@ -289,13 +289,9 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
         Err(e) => return failure(&state, &ctx, WorkbookError::Store(e)),
     };
     let conversation_key = Key::random();
-    let ctx_bytes = key_context(id);
-    let staff_wrap = state
-        .content_key
-        .seal(ctx_bytes.as_bytes(), conversation_key.as_bytes());
-    let seeker_wrap = derived
-        .key
-        .seal(ctx_bytes.as_bytes(), conversation_key.as_bytes());
+    let context = Context::ConversationKey { conversation: id };
+    let staff_wrap = state.content_key.seal(context, conversation_key.as_bytes());
+    let seeker_wrap = derived.key.seal(context, conversation_key.as_bytes());
     if let Err(e) = state
         .store
         .conversation_set_keys(id, &staff_wrap, Some(&seeker_wrap))
@@ -303,8 +299,15 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
     {
         return failure(&state, &ctx, WorkbookError::Store(e));
     }
-    let sealed =
-        |seq: i64| conversation_key.seal(body_context(id, seq).as_bytes(), text.as_bytes());
+    let sealed = |seq: i64| {
+        conversation_key.seal(
+            Context::MessageBody {
+                conversation: id,
+                seq,
+            },
+            text.as_bytes(),
+        )
+    };
     if let Err(e) = state
         .store
         .message_append(id, "seeker", None, sealed, now)
@@ -336,7 +339,9 @@ async fn opened(state: &AppState, cookie: Option<&str>) -> Option<(ConversationR
     let (id, seeker_key) = parse_thread_cookie(cookie)?;
     let c = state.store.conversation_get(id).await.ok().flatten()?;
     let wrapped = c.key_seeker.clone()?;
-    let key = seeker_key.open(key_context(id).as_bytes(), &wrapped).ok()?;
+    let key = seeker_key
+        .open(Context::ConversationKey { conversation: id }, &wrapped)
+        .ok()?;
     Some((c, Key::from_slice(&key)?))
 }
 
@@ -415,7 +420,15 @@ pub async fn reply(
         return http::redirect("/contact/message");
     }
     let id = c.id;
-    let sealed = |seq: i64| key.seal(body_context(id, seq).as_bytes(), text.as_bytes());
+    let sealed = |seq: i64| {
+        key.seal(
+            Context::MessageBody {
+                conversation: id,
+                seq,
+            },
+            text.as_bytes(),
+        )
+    };
     match state
         .store
         .message_append(id, "seeker", None, sealed, state.clock.now_unix())

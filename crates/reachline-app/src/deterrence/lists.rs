@@ -2,6 +2,7 @@
 //! The repository ships no list; operators import their own.
 
 use reachline_core::keys::Key;
+use reachline_core::sealing::Context;
 use reachline_matcher::url::{expression_digest, CanonicalUrl};
 use reachline_matcher::MatcherBuilder;
 
@@ -126,15 +127,13 @@ pub fn prepare(
     })
 }
 
-pub fn seal_context(kind: &str, name: &str, version: i64) -> String {
-    format!("reachline list {kind} {name} v{version}")
-}
-
 pub fn seal(key: &Key, kind: &str, name: &str, version: i64, text: &str) -> Vec<u8> {
-    key.seal(
-        seal_context(kind, name, version).as_bytes(),
-        text.as_bytes(),
-    )
+    let context = Context::ListVersion {
+        kind,
+        name,
+        version,
+    };
+    key.seal(context, text.as_bytes())
 }
 
 #[cfg(test)]

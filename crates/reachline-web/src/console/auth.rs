@@ -99,8 +99,6 @@ pub async fn sign_in(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
     }
 }
 
-pub use reachline_app::sessions::totp_context;
-
 #[derive(Template)]
 #[template(path = "console/enrol.html")]
 struct EnrolPage<'a> {

@@ -6,7 +6,7 @@
 use super::inbox::waited;
 use super::wrapup::{self, Defaults};
 use super::{app_error, console_message, render, render_form, when, ConsoleChrome, Staff};
-use crate::callbacks::{phone_context, window_words};
+use crate::callbacks::window_words;
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use reachline_core::areas;
+use reachline_core::sealing::Context;
 use reachline_store::{CallbackRow, StoreError};
 
 pub struct CallbackView {
@@ -138,7 +139,7 @@ async fn page_with(
         c.phone_sealed.as_deref().and_then(|s| {
             state
                 .content_key
-                .open(phone_context(id).as_bytes(), s)
+                .open(Context::CallbackPhone { callback: id }, s)
                 .ok()
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
         })

@@ -3,7 +3,7 @@
 
 use super::wrapup::{self, Defaults};
 use super::{app_error, console_message, render, render_form, when, ConsoleChrome, Staff};
-use crate::conversations::{body_context, message_text, read_messages};
+use crate::conversations::{message_text, read_messages};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
+use reachline_core::sealing::Context;
 use reachline_core::{areas, clock};
 use reachline_store::{ConversationRow, StoreError};
 
@@ -318,7 +319,15 @@ pub async fn reply(
         )
         .await;
     };
-    let sealed = |seq: i64| key.seal(body_context(id, seq).as_bytes(), text.as_bytes());
+    let sealed = |seq: i64| {
+        key.seal(
+            Context::MessageBody {
+                conversation: id,
+                seq,
+            },
+            text.as_bytes(),
+        )
+    };
     let replied = async {
         let mut tx = state.store.begin().await?;
         let seq = tx

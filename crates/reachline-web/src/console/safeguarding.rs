@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
+use reachline_core::sealing::Context;
 use reachline_core::{areas, clock};
 use reachline_store::{ConcernRow, NewConcernEvent, StoreError};
 
@@ -26,19 +27,9 @@ pub const CATEGORIES: &[&str] = &[
 pub const DESTINATIONS: &[&str] = &["police", "childrens-social-care", "other"];
 const MAX_TEXT: usize = 8000;
 
-fn note_context(contact: i64) -> String {
-    format!("reachline contact {contact} note")
-}
-fn facts_context(concern: i64) -> String {
-    format!("reachline concern {concern} facts")
-}
-fn event_context(concern: i64) -> String {
-    format!("reachline concern {concern} event")
-}
-
-fn open_text(state: &AppState, context: &str, sealed: Option<&[u8]>) -> String {
+fn open_text(state: &AppState, context: Context<'_>, sealed: Option<&[u8]>) -> String {
     sealed
-        .and_then(|s| state.content_key.open(context.as_bytes(), s).ok())
+        .and_then(|s| state.content_key.open(context, s).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
 }
@@ -210,7 +201,7 @@ pub async fn log_contact(
         }
     };
     let content_key = &state.content_key;
-    let seal = |id: i64| content_key.seal(note_context(id).as_bytes(), note.as_bytes());
+    let seal = |id: i64| content_key.seal(Context::ContactNote { contact: id }, note.as_bytes());
     let seal_note: Option<&(dyn Fn(i64) -> Vec<u8> + Sync)> =
         if note.is_empty() { None } else { Some(&seal) };
     let logged = async {
@@ -292,7 +283,11 @@ async fn contact_page(
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let note = open_text(state, &note_context(id), c.note_sealed.as_deref());
+    let note = open_text(
+        state,
+        Context::ContactNote { contact: id },
+        c.note_sealed.as_deref(),
+    );
     let concerns = state
         .store
         .concerns_list(Some(id))
@@ -372,13 +367,16 @@ pub async fn raise(
     // transaction, with the audit entry).
     let raised = async {
         let mut tx = state.store.begin().await?;
-        let placeholder = state.content_key.seal(b"pending", b"");
+        let placeholder = state.content_key.seal(Context::Pending, b"");
         let concern_id = tx
             .concern_create(id, me.id, category, &placeholder, now)
             .await?;
-        let sealed = state
-            .content_key
-            .seal(facts_context(concern_id).as_bytes(), facts.as_bytes());
+        let sealed = state.content_key.seal(
+            Context::ConcernFacts {
+                concern: concern_id,
+            },
+            facts.as_bytes(),
+        );
         tx.concern_set_facts(concern_id, &sealed).await?;
         state
             .commit_audited(
@@ -489,7 +487,11 @@ async fn concern_page(
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let facts = open_text(state, &facts_context(id), Some(&c.facts_sealed));
+    let facts = open_text(
+        state,
+        Context::ConcernFacts { concern: id },
+        Some(&c.facts_sealed),
+    );
     let events = state
         .store
         .concern_events(id)
@@ -505,7 +507,11 @@ async fn concern_page(
             } else {
                 k.t(&format!("concern-destination-{}", e.destination))
             },
-            text: open_text(state, &event_context(id), e.text_sealed.as_deref()),
+            text: open_text(
+                state,
+                Context::ConcernEvent { concern: id },
+                e.text_sealed.as_deref(),
+            ),
         })
         .collect();
     let awaiting = c.status == "open" || c.status == "more-information";
@@ -622,7 +628,7 @@ pub async fn decide(
     };
     let sealed = state
         .content_key
-        .seal(event_context(id).as_bytes(), text.as_bytes());
+        .seal(Context::ConcernEvent { concern: id }, text.as_bytes());
     let event = NewConcernEvent {
         kind,
         destination: dest,
@@ -708,7 +714,7 @@ pub async fn add_information(
     };
     let sealed = state
         .content_key
-        .seal(event_context(id).as_bytes(), text.as_bytes());
+        .seal(Context::ConcernEvent { concern: id }, text.as_bytes());
     let event = NewConcernEvent {
         kind: "information-added",
         destination: "",
