@@ -142,9 +142,9 @@ impl Gateway {
             entries,
             versions,
         });
-        if let Ok(mut slot) = self.current.write() {
-            *slot = loaded;
-        }
+        // Replacing the Arc cannot be left half done, so a lock poisoned by a panic elsewhere
+        // is used as it is: the new lists always take effect.
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = loaded;
         *generation = Some(now_gen);
         self.ready.store(true, std::sync::atomic::Ordering::Release);
         tracing::info!(lists, entries, "deterrence lists loaded");
@@ -177,8 +177,18 @@ impl Gateway {
 
     /// Token bucket per partner: `cost` checks against `rate` per second, `burst` at once.
     pub fn allow(&self, partner: i64, cost: u64, rate: u64, burst: u64) -> bool {
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return true;
+        let mut buckets = match self.buckets.lock() {
+            Ok(b) => b,
+            Err(poisoned) => {
+                // A panic while a bucket was being updated: its state cannot be trusted.
+                // Refuse this request (fail closed) and start every bucket afresh.
+                tracing::error!(
+                    "partner rate limits were poisoned by a panic; refusing and resetting them"
+                );
+                poisoned.into_inner().clear();
+                self.buckets.clear_poison();
+                return false;
+            }
         };
         let now = Instant::now();
         let (tokens, last) = buckets.entry(partner).or_insert((burst as f64, now));
@@ -201,24 +211,22 @@ impl Gateway {
         variant: &str,
         metric: &'static str,
     ) {
-        if let Ok(mut c) = self.counters.lock() {
-            *c.entry((
-                clock::day_of(now),
-                partner,
-                category.to_string(),
-                variant.to_string(),
-                metric,
-            ))
-            .or_default() += 1;
-        }
+        // Counts are plain numbers: a panic elsewhere cannot leave them inconsistent, so a
+        // poisoned lock is used as it is rather than dropping the count.
+        let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        *c.entry((
+            clock::day_of(now),
+            partner,
+            category.to_string(),
+            variant.to_string(),
+            metric,
+        ))
+        .or_default() += 1;
     }
 
     /// Writes buffered counts; on failure they are kept for the next try.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
-        let taken = match self.counters.lock() {
-            Ok(mut c) => std::mem::take(&mut *c),
-            Err(_) => return Ok(()),
-        };
+        let taken = std::mem::take(&mut *self.counters.lock().unwrap_or_else(|e| e.into_inner()));
         let mut failed = HashMap::new();
         let mut result = Ok(());
         for (k, n) in taken {
@@ -230,10 +238,9 @@ impl Gateway {
             }
             failed.insert(k, n);
         }
-        if let Ok(mut c) = self.counters.lock() {
-            for (k, n) in failed {
-                *c.entry(k).or_default() += n;
-            }
+        let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, n) in failed {
+            *c.entry(k).or_default() += n;
         }
         result
     }
@@ -248,4 +255,42 @@ pub fn parse_code(code: &str) -> Option<(i64, &str)> {
 
 pub fn code(partner: i64, variant: &str) -> String {
     format!("p{partner}-{variant}")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limit_poisoned_by_a_panic_refuses_then_starts_afresh() {
+        let gw = Gateway::new(Key::random());
+        assert!(gw.allow(1, 1, 10, 2));
+        // A panic while the buckets are held poisons their lock.
+        let poisoned = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _held = gw.buckets.lock();
+                panic!("a panic while a bucket is updated");
+            })
+            .join()
+        });
+        assert!(poisoned.is_err());
+        assert!(gw.buckets.is_poisoned());
+        assert!(!gw.allow(1, 1, 10, 2), "a poisoned limiter must refuse");
+        assert!(gw.allow(1, 1, 10, 2), "then it starts afresh");
+        // Counts survive a poisoned lock too.
+        let counting = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _held = gw.counters.lock();
+                panic!("a panic while counting");
+            })
+            .join()
+        });
+        assert!(counting.is_err());
+        gw.count(0, 1, "test-terms", "illegal", "checks");
+        assert_eq!(
+            gw.counters.lock().unwrap_or_else(|e| e.into_inner()).len(),
+            1
+        );
+    }
 }

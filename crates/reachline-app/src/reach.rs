@@ -40,25 +40,28 @@ impl Reach {
         }
     }
 
+    /// The counts waiting to be written. They are plain numbers, so a lock poisoned by a
+    /// panic elsewhere is used as it is rather than losing counts.
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn count_daily(&self, day: String, metric: &str, subject: &str) {
-        if let Ok(mut p) = self.pending.lock() {
-            *p.daily
-                .entry((day, metric.to_string(), subject.to_string()))
-                .or_default() += 1;
-        }
+        let mut p = self.pending();
+        *p.daily
+            .entry((day, metric.to_string(), subject.to_string()))
+            .or_default() += 1;
     }
 
     pub fn count_first_visit(&self, year: i64, area: &str) {
-        if let Ok(mut p) = self.pending.lock() {
-            *p.visits.entry((year, area.to_string())).or_default() += 1;
-        }
+        let mut p = self.pending();
+        *p.visits.entry((year, area.to_string())).or_default() += 1;
     }
 
     pub fn move_first_visit(&self, year: i64, from: &str, to: &str) {
-        if let Ok(mut p) = self.pending.lock() {
-            *p.visits.entry((year, from.to_string())).or_default() -= 1;
-            *p.visits.entry((year, to.to_string())).or_default() += 1;
-        }
+        let mut p = self.pending();
+        *p.visits.entry((year, from.to_string())).or_default() -= 1;
+        *p.visits.entry((year, to.to_string())).or_default() += 1;
     }
 
     /// The area for an address, if a GeoIP database is configured and knows it.
@@ -72,10 +75,7 @@ impl Reach {
     /// Writes buffered counts to the store. On failure the counts are put back.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
         let _writing = self.flushing.lock().await;
-        let taken = match self.pending.lock() {
-            Ok(mut p) => std::mem::take(&mut *p),
-            Err(_) => return Ok(()),
-        };
+        let taken = std::mem::take(&mut *self.pending());
         let mut result = Ok(());
         let mut failed = Pending::default();
         for ((day, metric, subject), n) in taken.daily {
@@ -101,13 +101,12 @@ impl Reach {
             }
             failed.visits.insert((year, area), n);
         }
-        if let Ok(mut p) = self.pending.lock() {
-            for (k, n) in failed.daily {
-                *p.daily.entry(k).or_default() += n;
-            }
-            for (k, n) in failed.visits {
-                *p.visits.entry(k).or_default() += n;
-            }
+        let mut p = self.pending();
+        for (k, n) in failed.daily {
+            *p.daily.entry(k).or_default() += n;
+        }
+        for (k, n) in failed.visits {
+            *p.visits.entry(k).or_default() += n;
         }
         result
     }

@@ -315,9 +315,11 @@ impl Publisher {
     }
 
     fn publish_at(&self, n: i64, level: Level) -> Published {
-        let n = match (self.privacy, self.rng.lock()) {
-            (Some(p), Ok(mut rng)) => p.apply(n, &mut *rng),
-            _ => n,
+        // Noise is never skipped: a generator whose lock a panic poisoned is still a
+        // generator, so it is used as it is.
+        let n = match self.privacy {
+            Some(p) => p.apply(n, &mut *self.rng.lock().unwrap_or_else(|e| e.into_inner())),
+            None => n,
         };
         self.rules.publish(n, level)
     }

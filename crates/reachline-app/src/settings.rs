@@ -204,17 +204,14 @@ impl Live {
 
     pub fn set_hours(&self, hours: Hours) -> Result<(), SettingsError> {
         let spans = hours.validate()?;
-        if let Ok(mut h) = self.hours.write() {
-            *h = (hours, spans);
-        }
+        // A whole value is replaced, so a poisoned lock is used as it is.
+        *self.hours.write().unwrap_or_else(|e| e.into_inner()) = (hours, spans);
         Ok(())
     }
 
     pub fn set_retention(&self, r: Retention) -> Result<(), SettingsError> {
         r.validate()?;
-        if let Ok(mut slot) = self.retention.write() {
-            *slot = r;
-        }
+        *self.retention.write().unwrap_or_else(|e| e.into_inner()) = r;
         Ok(())
     }
 
