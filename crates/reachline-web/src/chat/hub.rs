@@ -1,0 +1,368 @@
+//! The chat hub: events to rooms on this instance and, through PostgreSQL NOTIFY, on the
+//! others; the latest messages of each room with a socket; the queue as one snapshot.
+
+use super::*;
+
+/// A chat event. Carries no content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Event {
+    /// A message with this sequence number was committed.
+    Message { c: i64, seq: i64 },
+    /// Someone in the chat is typing (`seeker` says which side).
+    Typing { c: i64, seeker: bool },
+    /// The `seeker` side (or the practitioner side) has received messages up to `seq`.
+    Delivered { c: i64, seeker: bool, seq: i64 },
+    /// The chat changed state (taken, transferred, ended, missed).
+    Status { c: i64 },
+    /// The queue changed.
+    Queue,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    i: String,
+    e: Event,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Fans chat events out to the sockets of this instance and to other instances.
+pub struct Hub {
+    instance: String,
+    rooms: Mutex<HashMap<i64, broadcast::Sender<Event>>>,
+    /// Bumped whenever the queue may have changed. A watch keeps only the latest, so a
+    /// waiting socket that was busy sees one change, not a backlog of them.
+    pub(crate) queue: watch::Sender<u64>,
+    pub(crate) closing: watch::Sender<bool>,
+    buckets: Mutex<HashMap<(i64, bool), Bucket>>,
+    /// Waiting chats whose help-seeker was seen since the last flush.
+    seen: Mutex<std::collections::HashSet<i64>>,
+    /// The last few messages of each chat with a socket here, as sent through this instance,
+    /// so that delivering one does not make every socket in the room read it back from the
+    /// database. Dropped with the room (see [`Hub::tidy`]); never written anywhere.
+    recent: Mutex<HashMap<i64, std::collections::VecDeque<Line>>>,
+    /// The queue as last read, shared by every waiting socket (see [`queue_snapshot`]).
+    snapshot: tokio::sync::Mutex<Option<Arc<QueueSnapshot>>>,
+}
+
+/// The queue order and the practitioners available, read once for all waiting sockets.
+pub struct QueueSnapshot {
+    /// How many chats are ahead of each waiting chat.
+    pub ahead: HashMap<i64, i64>,
+    pub available: i64,
+    pub(crate) at: Instant,
+}
+
+/// How many of a chat's latest messages [`Hub`] keeps for delivery.
+const RECENT_PER_CHAT: usize = 32;
+
+/// How long one reading of the queue serves every socket that asks.
+pub(crate) const SNAPSHOT_FOR: Duration = Duration::from_secs(2);
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        let mut id = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+        Hub {
+            instance: hex::encode(id),
+            rooms: Mutex::new(HashMap::new()),
+            queue: watch::channel(0).0,
+            closing: watch::channel(false).0,
+            buckets: Mutex::new(HashMap::new()),
+            seen: Mutex::new(std::collections::HashSet::new()),
+            recent: Mutex::new(HashMap::new()),
+            snapshot: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Notes that a help-seeker is still there; written in batches by [`Hub::flush_seen`].
+    pub fn seen(&self, c: i64) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(c);
+    }
+
+    /// Writes the batch of "still there" marks (one statement for all of them).
+    pub async fn flush_seen(&self, store: &reachline_store::Store, now: i64) {
+        let ids: Vec<i64> = {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.drain().collect()
+        };
+        if !ids.is_empty() {
+            if let Err(e) = store.chats_seen(&ids, now).await {
+                tracing::warn!(error = %e, "could not note waiting help-seekers as present");
+            }
+        }
+    }
+
+    pub(crate) fn room(&self, c: i64) -> broadcast::Receiver<Event> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .entry(c)
+            .or_insert_with(|| broadcast::channel(32).0)
+            .subscribe()
+    }
+
+    fn deliver(&self, e: Event) {
+        match e {
+            Event::Queue => self.queue_changed(),
+            Event::Message { c, .. }
+            | Event::Typing { c, .. }
+            | Event::Delivered { c, .. }
+            | Event::Status { c } => {
+                let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(tx) = rooms.get(&c) {
+                    let _ = tx.send(e);
+                }
+                if matches!(e, Event::Status { .. }) {
+                    self.queue_changed();
+                }
+            }
+        }
+    }
+
+    fn queue_changed(&self) {
+        self.queue.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Keeps a message just stored, for delivery to the sockets of its chat.
+    pub(crate) fn remember(&self, c: i64, m: Line) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = recent.entry(c).or_default();
+        // Messages stored together may arrive here out of order: keep them sorted.
+        let at = q.partition_point(|r| r.seq < m.seq);
+        if q.get(at).is_some_and(|r| r.seq == m.seq) {
+            return;
+        }
+        q.insert(at, m);
+        while q.len() > RECENT_PER_CHAT {
+            q.pop_front();
+        }
+    }
+
+    /// Every message after `after` up to `upto`, if all of them are at hand; `None` means
+    /// read the database.
+    pub(crate) fn recent(&self, c: i64, after: i64, upto: i64) -> Option<Vec<Line>> {
+        if upto <= after {
+            return Some(Vec::new());
+        }
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = recent.get(&c)?;
+        let from = q.partition_point(|r| r.seq <= after);
+        let run: Vec<Line> = q
+            .range(from..)
+            .take_while(|r| r.seq <= upto)
+            .cloned()
+            .collect();
+        let complete = run.len() as i64 == upto - after
+            && run.iter().zip(after + 1..).all(|(r, n)| r.seq == n);
+        complete.then_some(run)
+    }
+
+    /// Forgets rooms nobody listens to.
+    pub fn tidy(&self) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        rooms.retain(|_, tx| tx.receiver_count() > 0);
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|c, _| rooms.contains_key(c));
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.retain(|_, b| b.at.elapsed() < Duration::from_secs(60));
+    }
+
+    /// Sockets open on this instance (for metrics and tests).
+    pub fn listeners(&self) -> usize {
+        let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        rooms.values().map(|tx| tx.receiver_count()).sum()
+    }
+
+    /// Whether one more message from this side of this chat is within the flood limit.
+    pub fn allow(&self, c: i64, seeker: bool) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let b = buckets.entry((c, seeker)).or_insert(Bucket {
+            tokens: FLOOD_BURST,
+            at: Instant::now(),
+        });
+        let now = Instant::now();
+        b.tokens =
+            (b.tokens + now.duration_since(b.at).as_secs_f64() * FLOOD_PER_SECOND).min(FLOOD_BURST);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Tells every socket on this instance to reconnect (shutdown), and closes them.
+    pub fn close_all(&self) {
+        let _ = self.closing.send(true);
+    }
+}
+
+/// Publishes an event here and to other instances.
+pub async fn publish(state: &AppState, e: Event) {
+    state.chat.deliver(e);
+    if let Ok(payload) = serde_json::to_string(&Wire {
+        i: state.chat.instance.clone(),
+        e,
+    }) {
+        if let Err(err) = state.store.chat_notify(&payload).await {
+            tracing::warn!(error = %err, "could not tell other instances about a chat event");
+        }
+    }
+}
+
+/// Relays other instances' events to this one's sockets (PostgreSQL only). Runs until the
+/// task is aborted; reconnects after errors.
+pub async fn relay(state: Shared) {
+    loop {
+        let mut listener = match state.store.chat_listener().await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "chat relay cannot listen; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        loop {
+            match listener.recv().await {
+                Ok(Some(payload)) => {
+                    if let Ok(w) = serde_json::from_str::<Wire>(&payload) {
+                        if w.i != state.chat.instance {
+                            state.chat.deliver(w.e);
+                        }
+                    }
+                }
+                Ok(None) => {
+                    // The connection dropped and came back: events may have been missed,
+                    // so every socket here re-reads its chat.
+                    let ids: Vec<i64> = {
+                        let rooms = state.chat.rooms.lock().unwrap_or_else(|e| e.into_inner());
+                        rooms.keys().copied().collect()
+                    };
+                    for c in ids {
+                        state.chat.deliver(Event::Status { c });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "chat relay lost its connection; reconnecting");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The queue, read at most once every two seconds however many sockets ask.
+pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
+    let mut slot = state.chat.snapshot.lock().await;
+    if let Some(s) = slot.as_ref() {
+        if s.at.elapsed() < SNAPSHOT_FOR {
+            return s.clone();
+        }
+    }
+    let ahead = state
+        .store
+        .chat_queue()
+        .await
+        .map(|q| q.into_iter().zip(0..).map(|(c, i)| (c.id, i)).collect())
+        .unwrap_or_default();
+    let available = state
+        .store
+        .staff_availability()
+        .await
+        .map(|v| v.iter().filter(|s| s.available).count() as i64)
+        .unwrap_or(0);
+    let fresh = Arc::new(QueueSnapshot {
+        ahead,
+        available,
+        at: Instant::now(),
+    });
+    *slot = Some(fresh.clone());
+    fresh
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn line(seq: i64) -> Line {
+        Line {
+            seq,
+            from_seeker: seq % 2 == 1,
+            staff_name: None,
+            at: 1_000 + seq,
+            text: format!("message {seq}"),
+        }
+    }
+
+    fn seqs(v: Option<Vec<Line>>) -> Option<Vec<i64>> {
+        v.map(|v| v.iter().map(|r| r.seq).collect())
+    }
+
+    #[test]
+    fn recent_messages_are_used_only_when_none_is_missing() {
+        let hub = Hub::new();
+        assert_eq!(
+            seqs(hub.recent(7, 0, 1)),
+            None,
+            "nothing at hand: read the database"
+        );
+        assert_eq!(
+            seqs(hub.recent(7, 3, 3)),
+            Some(vec![]),
+            "nothing newer is wanted"
+        );
+        // Stored together, remembered out of order.
+        hub.remember(7, line(2));
+        hub.remember(7, line(1));
+        hub.remember(7, line(3));
+        hub.remember(7, line(3));
+        assert_eq!(seqs(hub.recent(7, 0, 3)), Some(vec![1, 2, 3]));
+        assert_eq!(seqs(hub.recent(7, 1, 2)), Some(vec![2]));
+        // 4 went through another instance: 5 alone is not enough.
+        hub.remember(7, line(5));
+        assert_eq!(seqs(hub.recent(7, 3, 5)), None);
+        assert_eq!(seqs(hub.recent(7, 2, 3)), Some(vec![3]));
+        // Another chat is separate.
+        assert_eq!(seqs(hub.recent(8, 0, 1)), None);
+        let first = hub.recent(7, 0, 1).unwrap();
+        assert_eq!(first[0].text, "message 1");
+        assert!(first[0].from_seeker);
+    }
+
+    #[test]
+    fn recent_messages_are_bounded_and_go_with_the_room() {
+        let hub = Hub::new();
+        for seq in 1..=100 {
+            hub.remember(3, line(seq));
+        }
+        let kept = RECENT_PER_CHAT as i64;
+        assert_eq!(seqs(hub.recent(3, 0, 100)), None, "the oldest were let go");
+        assert_eq!(
+            seqs(hub.recent(3, 100 - kept, 100)).map(|v| v.len()),
+            Some(RECENT_PER_CHAT)
+        );
+        // A room with a socket keeps its messages; one without loses them.
+        let _listener = hub.room(4);
+        hub.remember(4, line(1));
+        hub.tidy();
+        assert_eq!(seqs(hub.recent(4, 0, 1)), Some(vec![1]));
+        assert_eq!(seqs(hub.recent(3, 99, 100)), None);
+    }
+}

@@ -1,0 +1,308 @@
+//! Live chat, the help-seeker's side, and the socket both sides share.
+//!
+//! A chat is a conversation (channel `chat`) with its own key, wrapped for staff by the
+//! content data key and for the help-seeker by a random key that lives only in their
+//! `rl_chat` cookie. Messages are sealed with the conversation key and acknowledged only
+//! after commit; each carries the sender's client id, so a message re-sent after a lost
+//! acknowledgement is stored once. Sequence numbers let a reconnecting client ask for
+//! everything after the last message it has: nothing lost, nothing twice.
+//!
+//! Without JavaScript the page is a form that posts, and a transcript frame that reloads
+//! itself (`Refresh` header). With JavaScript, `static/chat.js` uses the WebSocket at
+//! `/chat/ws` for messages, typing and delivery state, and reconnects on its own.
+//!
+//! Events between instances go through the [`Hub`]: locally by broadcast channels, across
+//! instances by PostgreSQL NOTIFY. Events name a conversation and a sequence number, never
+//! content; every socket reads and opens the message itself.
+//!
+//! Three rooms: `hub` (events, rooms, recent messages, the queue snapshot), `socket` (the
+//! protocol both sides speak), `pages` (the help-seeker's pages and forms). This file keeps
+//! what they share: the chat cookie and keys, status views, message lines and sending.
+
+mod hub;
+mod pages;
+mod socket;
+
+pub use hub::*;
+pub use pages::*;
+pub use socket::*;
+
+use crate::http::{self, CookieSpec};
+use crate::i18n::Locale;
+use crate::site::{Chrome, Ctx, Fields, Shared};
+use crate::AppState;
+use askama::Template;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use fluent_bundle::FluentValue;
+use reachline_core::areas::{self, Area};
+use reachline_core::keys::Key;
+use reachline_core::return_code::ReturnCode;
+use reachline_core::sealing::Context;
+use reachline_store::{Appended, ConversationRow};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+
+pub const CHAT_COOKIE: &str = "rl_chat";
+/// Messages a sender may send in a burst, and how fast the allowance refills.
+const FLOOD_BURST: f64 = 6.0;
+const FLOOD_PER_SECOND: f64 = 1.0;
+/// How often a socket tells the store the help-seeker is still there.
+const SEEN_EVERY: Duration = Duration::from_secs(20);
+/// A waiting help-seeker not seen for this long (page closed) has left the queue.
+pub const GONE_AFTER_SECONDS: i64 = 120;
+
+fn chat_cookie(resp: &mut Response, ctx: &Ctx, value: Option<(i64, &Key)>) {
+    let v = value
+        .map(|(id, k)| format!("{id}.{}", URL_SAFE_NO_PAD.encode(k.as_bytes())))
+        .unwrap_or_default();
+    http::set_cookie(
+        resp,
+        CookieSpec {
+            name: CHAT_COOKIE,
+            value: &v,
+            max_age: if value.is_some() { None } else { Some(0) },
+            same_site_strict: true,
+            http_only: true,
+            secure: ctx.https,
+        },
+    );
+}
+
+/// The help-seeker's chat and its key, from the cookie.
+pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(ConversationRow, Key)> {
+    let (id, token) = http::cookie(headers, CHAT_COOKIE)?.split_once('.')?;
+    let id: i64 = id.parse().ok()?;
+    let token = Key::from_slice(&URL_SAFE_NO_PAD.decode(token).ok()?)?;
+    let c = state.store.conversation_get(id).await.ok().flatten()?;
+    if c.channel != "chat" {
+        return None;
+    }
+    let key = token
+        .open(
+            Context::ConversationKey { conversation: id },
+            c.key_seeker.as_deref()?,
+        )
+        .ok()?;
+    Some((c, Key::from_slice(&key)?))
+}
+
+/// The conversation key as staff open it (any channel).
+pub fn staff_key(state: &AppState, c: &ConversationRow) -> Option<Key> {
+    let raw = state
+        .content_key
+        .open(
+            Context::ConversationKey { conversation: c.id },
+            c.key_staff.as_deref()?,
+        )
+        .ok()?;
+    Key::from_slice(&raw)
+}
+
+/// A fresh client id for a form (so a form posted twice stores one message).
+pub fn new_client_id() -> String {
+    let mut b = [0u8; 12];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    format!("f{}", hex::encode(b))
+}
+
+fn valid_client_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// What the help-seeker is told about their chat's state.
+pub struct StatusView {
+    pub status: String,
+    pub text: String,
+    pub ahead: i64,
+}
+
+pub async fn seeker_status(state: &AppState, l: &Locale, c: &ConversationRow) -> StatusView {
+    let (text, ahead) = match c.status.as_str() {
+        "waiting" => {
+            let snap = queue_snapshot(state).await;
+            let ahead = match snap.ahead.get(&c.id) {
+                Some(i) => *i,
+                // Newer than the snapshot: count it exactly.
+                None => state.store.chat_ahead(c.id).await.unwrap_or(0),
+            };
+            return waiting_view(state, l, ahead, snap.available);
+        }
+        "active" => (l.text("chat-status-active", &[]), 0),
+        "missed" => (l.text("chat-status-missed", &[]), 0),
+        _ => (l.text("chat-status-ended", &[]), 0),
+    };
+    StatusView {
+        status: c.status.clone(),
+        text,
+        ahead,
+    }
+}
+
+/// A waiting help-seeker's place and expected wait.
+fn waiting_view(state: &AppState, l: &Locale, ahead: i64, available: i64) -> StatusView {
+    let available = available.max(1);
+    let per = state.config.helpline.chat_minutes_per_person as i64;
+    let minutes = ((ahead + 1) * per + available - 1) / available;
+    StatusView {
+        status: "waiting".to_string(),
+        text: l.text(
+            "chat-status-waiting",
+            &[
+                ("place", FluentValue::from(ahead + 1)),
+                ("minutes", FluentValue::from(minutes.max(1))),
+            ],
+        ),
+        ahead,
+    }
+}
+
+/// One message, opened, as a socket frame or a page row.
+#[derive(Clone)]
+pub struct Line {
+    pub seq: i64,
+    pub from_seeker: bool,
+    pub staff_name: Option<String>,
+    pub at: i64,
+    pub text: String,
+}
+
+pub async fn lines(state: &AppState, c: i64, key: &Key, after: i64) -> Vec<Line> {
+    state
+        .store
+        .messages(c, after)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| Line {
+            seq: m.seq,
+            from_seeker: m.sender == "seeker",
+            staff_name: m.staff_name,
+            at: m.created_at,
+            text: key
+                .open(
+                    Context::MessageBody {
+                        conversation: c,
+                        seq: m.seq,
+                    },
+                    &m.body_sealed,
+                )
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+pub fn clock_text(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!("[hour]:[minute] UTC"))
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Validates and stores one chat message; shared by the socket and the form.
+pub enum SendError {
+    Empty,
+    TooLong,
+    Flood,
+    Closed,
+    Server,
+}
+
+impl SendError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SendError::Empty => "message-empty",
+            SendError::TooLong => "message-too-long",
+            SendError::Flood => "chat-flood",
+            SendError::Closed => "chat-closed",
+            SendError::Server => "chat-server",
+        }
+    }
+    pub fn text(&self, state: &AppState, l: &Locale) -> String {
+        let max = state.config.helpline.max_message_chars as usize;
+        match self {
+            SendError::Empty | SendError::TooLong => l.text(
+                &format!("contact-{}", self.code()),
+                &[("max", FluentValue::from(max))],
+            ),
+            _ => l.text(self.code(), &[]),
+        }
+    }
+}
+
+pub async fn send(
+    state: &AppState,
+    c: i64,
+    key: &Key,
+    staff: Option<(i64, &str)>,
+    client_id: &str,
+    text: &str,
+) -> Result<i64, SendError> {
+    let staff_id = staff.map(|s| s.0);
+    let text = text.replace("\r\n", "\n");
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(SendError::Empty);
+    }
+    if text.chars().count() > state.config.helpline.max_message_chars as usize {
+        return Err(SendError::TooLong);
+    }
+    if !state.chat.allow(c, staff_id.is_none()) {
+        return Err(SendError::Flood);
+    }
+    let (key, plain) = (key.clone(), text.to_string());
+    let sealed = move |seq: i64| {
+        key.seal(
+            Context::MessageBody {
+                conversation: c,
+                seq,
+            },
+            plain.as_bytes(),
+        )
+    };
+    let now = state.clock.now_unix();
+    match state
+        .store
+        .chat_append(c, staff_id, client_id, sealed, now)
+        .await
+    {
+        Ok(Appended::New(seq)) => {
+            state.chat.remember(
+                c,
+                Line {
+                    seq,
+                    from_seeker: staff.is_none(),
+                    staff_name: staff.map(|s| s.1.to_string()),
+                    at: now,
+                    text: text.to_string(),
+                },
+            );
+            state.metrics.add_counter(
+                "reachline_chat_messages_total",
+                "Chat messages stored (both sides).",
+                1,
+            );
+            publish(state, Event::Message { c, seq }).await;
+            Ok(seq)
+        }
+        Ok(Appended::Again(seq)) => Ok(seq),
+        Ok(Appended::Closed) => Err(SendError::Closed),
+        Err(e) => {
+            tracing::error!(error = %e, "chat message not stored");
+            Err(SendError::Server)
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The help-seeker's chat pages: start, queue, form posts without JavaScript, the
+//! self-reloading transcript frame, ending, continuing by secure message.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "chat.html")]
+struct ChatPage<'a> {
+    c: &'a Chrome,
+    /// `None`: no chat yet.
+    chat: Option<ChatView>,
+    now: crate::site::HelplineNow,
+    areas: Vec<Area>,
+    error: Option<String>,
+    text: String,
+    max: usize,
+    version: String,
+    hours: Vec<String>,
+}
+
+struct ChatView {
+    status: StatusView,
+    under_18: bool,
+    client_id: String,
+    writable: bool,
+}
+
+async fn chat_page(
+    state: &AppState,
+    ctx: &Ctx,
+    chat: Option<&ConversationRow>,
+    error: Option<String>,
+    text: String,
+) -> Response {
+    let chat = match chat {
+        Some(c) => Some(ChatView {
+            status: seeker_status(state, &ctx.chrome.l, c).await,
+            under_18: c.age_group == "under-18",
+            client_id: new_client_id(),
+            writable: c.status == "waiting" || c.status == "active",
+        }),
+        None => None,
+    };
+    let (_, spans) = state.live.hours();
+    let has_error = error.is_some();
+    crate::site::render_form_page(
+        &ChatPage {
+            c: &ctx.chrome,
+            chat,
+            now: crate::site::helpline_now(state, &ctx.chrome),
+            areas: areas::all(),
+            error,
+            text,
+            max: state.config.helpline.max_message_chars as usize,
+            version: crate::conversations::statement_version(state).await,
+            hours: crate::site::hours_lines(&ctx.chrome, &spans),
+        },
+        has_error,
+    )
+}
+
+/// `/chat`: the start form (when open), the out-of-hours offer, or the chat itself.
+pub async fn page(State(state): State<Shared>, ctx: Ctx, headers: HeaderMap) -> Response {
+    match seeker_chat(&state, &headers).await {
+        Some((c, _)) => {
+            if c.status == "waiting" {
+                state.chat.seen(c.id);
+            }
+            chat_page(&state, &ctx, Some(&c), None, String::new()).await
+        }
+        None => chat_page(&state, &ctx, None, None, String::new()).await,
+    }
+}
+
+/// Starts a chat: statement read, optional questions; joins the queue.
+pub async fn start(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Response {
+    if !state.live.open_at(state.clock.now_unix()) {
+        return chat_page(&state, &ctx, None, None, String::new()).await;
+    }
+    if fields.get("statement") != Some("read") {
+        return chat_page(
+            &state,
+            &ctx,
+            None,
+            Some(ctx.chrome.t("contact-statement-needed")),
+            String::new(),
+        )
+        .await;
+    }
+    let pick = |name: &str, allowed: &[&str]| {
+        fields
+            .get(name)
+            .filter(|v| allowed.contains(v))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let who = pick("who", reachline_app::vocabulary::WHO);
+    let age = pick("age", reachline_app::vocabulary::AGE_GROUPS);
+    let area = fields
+        .get("area")
+        .filter(|a| areas::find(a).is_some())
+        .unwrap_or_default()
+        .to_string();
+    let now = state.clock.now_unix();
+    let version = crate::conversations::statement_version(&state).await;
+    let id = match state
+        .store
+        .chat_create(&who, &age, &area, &version, &ctx.chrome.l.tag, now)
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "chat not created");
+            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
+    };
+    let conversation_key = Key::random();
+    let token = Key::random();
+    let context = Context::ConversationKey { conversation: id };
+    let staff_wrap = state.content_key.seal(context, conversation_key.as_bytes());
+    let seeker_wrap = token.seal(context, conversation_key.as_bytes());
+    if let Err(e) = state
+        .store
+        .conversation_set_keys(id, &staff_wrap, Some(&seeker_wrap))
+        .await
+    {
+        tracing::error!(error = %e, "chat keys not stored");
+        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+    }
+    publish(&state, Event::Queue).await;
+    let mut resp = http::redirect("/chat");
+    chat_cookie(&mut resp, &ctx, Some((id, &token)));
+    resp
+}
+
+/// Sends a message with a plain form post.
+pub async fn send_form(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    let Some((c, key)) = seeker_chat(&state, &headers).await else {
+        return http::redirect("/chat");
+    };
+    let typed = fields.get("message").unwrap_or_default().to_string();
+    let cid = fields
+        .get("cid")
+        .filter(|c| valid_client_id(c))
+        .map(str::to_string)
+        .unwrap_or_else(new_client_id);
+    match send(&state, c.id, &key, None, &cid, &typed).await {
+        Ok(_) => http::redirect("/chat#compose"),
+        Err(e) => {
+            let msg = e.text(&state, &ctx.chrome.l);
+            let mut resp = chat_page(&state, &ctx, Some(&c), Some(msg), typed).await;
+            if matches!(e, SendError::Flood) {
+                *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            }
+            resp
+        }
+    }
+}
+
+/// Ends the chat (or, once it has ended, forgets it in this browser).
+pub async fn end(State(state): State<Shared>, ctx: Ctx, headers: HeaderMap) -> Response {
+    let Some((c, _)) = seeker_chat(&state, &headers).await else {
+        let mut resp = http::redirect("/chat");
+        chat_cookie(&mut resp, &ctx, None);
+        return resp;
+    };
+    if c.status == "waiting" || c.status == "active" {
+        let reason = "left-queue";
+        if let Ok(Some(_)) = state
+            .store
+            .chat_end(c.id, reason, state.clock.now_unix())
+            .await
+        {
+            publish(&state, Event::Status { c: c.id }).await;
+        }
+        http::redirect("/chat")
+    } else {
+        let mut resp = http::redirect("/chat");
+        chat_cookie(&mut resp, &ctx, None);
+        resp
+    }
+}
+
+#[derive(Template)]
+#[template(path = "chat_transcript.html")]
+struct TranscriptPage<'a> {
+    c: &'a Chrome,
+    lines: Vec<crate::conversations::MessageView>,
+    status: String,
+    live: bool,
+}
+
+/// The transcript frame for browsers without JavaScript: reloads itself while the chat is on.
+pub async fn transcript(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some((c, key)) = seeker_chat(&state, &headers).await else {
+        return state.message(&ctx, StatusCode::NOT_FOUND, "not-found");
+    };
+    if c.status == "waiting" {
+        state.chat.seen(c.id);
+    }
+    let you = ctx.chrome.t("contact-you");
+    let them = ctx.chrome.t("contact-practitioner");
+    let view = lines(&state, c.id, &key, 0)
+        .await
+        .into_iter()
+        .map(|m| crate::conversations::MessageView {
+            seq: m.seq,
+            from_seeker: m.from_seeker,
+            who: if m.from_seeker {
+                you.clone()
+            } else {
+                them.clone()
+            },
+            when: clock_text(m.at),
+            text: m.text,
+        })
+        .collect();
+    let live = (c.status == "waiting" || c.status == "active") && !q.contains_key("still");
+    let status = seeker_status(&state, &ctx.chrome.l, &c).await.text;
+    transcript_response(
+        &TranscriptPage {
+            c: &ctx.chrome,
+            lines: view,
+            status,
+            live,
+        },
+        live,
+        "/chat/transcript",
+    )
+}
+
+/// A transcript frame: framable by this site only, reloading every few seconds when live.
+pub fn transcript_response<T: Template>(t: &T, live: bool, path: &str) -> Response {
+    let mut resp = crate::site::render_page(t);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+        ),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    if live {
+        // A fresh query each time: a reload to the same URL with only a fragment would be a
+        // scroll, not a reload.
+        let url = format!("4; url={path}?r={}#latest", new_client_id());
+        if let Ok(v) = HeaderValue::from_str(&url) {
+            h.insert(header::REFRESH, v);
+        }
+    }
+    resp
+}
+
+/// The socket for the help-seeker's chat.
+pub async fn socket(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(after): Query<After>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if foreign_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "cross-site").into_response();
+    }
+    let Some((c, key)) = seeker_chat(&state, &headers).await else {
+        return (StatusCode::FORBIDDEN, "no chat").into_response();
+    };
+    let peer = Peer {
+        staff: None,
+        locale: ctx.chrome.l.clone(),
+    };
+    upgrade(state.clone(), ws, c.id, key, peer, after.after)
+}
+
+/// After a chat: a return code to continue by secure message.
+pub async fn continue_by_message(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    headers: HeaderMap,
+) -> Response {
+    let Some((c, _)) = seeker_chat(&state, &headers).await else {
+        return http::redirect("/contact/message");
+    };
+    let code = ReturnCode::generate();
+    let shown = code.display();
+    let derived = match state
+        .workbooks
+        .guard
+        .derive(code, state.workbooks.pepper.clone())
+        .await
+    {
+        Ok(d) => d,
+        Err(_) => return state.message(&ctx, StatusCode::SERVICE_UNAVAILABLE, "busy"),
+    };
+    // The chat now belongs to this code too, so a later contact is recognised as a return.
+    let _ = state
+        .store
+        .conversation_set_lookup(c.id, &hex::encode(derived.lookup))
+        .await;
+    crate::conversations::write_page_with_code(&state, &ctx, shown).await
+}

@@ -1,0 +1,306 @@
+//! The socket both sides share: acknowledgement after commit, resume after a sequence
+//! number, typing and delivery state, flood limits, text only.
+
+use super::*;
+
+/// Who is on this end of a socket.
+#[derive(Clone)]
+pub struct Peer {
+    /// `None` for the help-seeker.
+    pub staff: Option<(i64, String)>,
+    pub locale: Arc<Locale>,
+}
+
+impl Peer {
+    fn is_seeker(&self) -> bool {
+        self.staff.is_none()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+enum ClientFrame {
+    Send { cid: String, text: String },
+    Typing,
+    Seen { seq: i64 },
+}
+
+#[derive(Deserialize)]
+pub struct After {
+    #[serde(default)]
+    pub after: i64,
+}
+
+/// Upper bound for one frame from a client: the longest message, as JSON-escaped UTF-8.
+fn max_frame(state: &AppState) -> usize {
+    state.config.helpline.max_message_chars as usize * 12 + 1024
+}
+
+/// Refuses a WebSocket opened from another site (the browser always sends Origin).
+pub fn foreign_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        host,
+    ) {
+        (Some(origin), Some(host)) => {
+            origin.split_once("://").map(|(_, h)| h).unwrap_or(origin) != host
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+pub fn upgrade(
+    state: Shared,
+    ws: WebSocketUpgrade,
+    c: i64,
+    key: Key,
+    peer: Peer,
+    after: i64,
+) -> Response {
+    let limit = max_frame(&state);
+    // Small buffers: most sockets sit idle in the queue, and memory per idle connection is
+    // what bounds how many people can wait at once (bench/chat.sh measures it).
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| run(state, socket, c, key, peer, after))
+}
+
+async fn frame(socket: &mut WebSocket, v: serde_json::Value) -> bool {
+    socket
+        .send(Message::Text(v.to_string().into()))
+        .await
+        .is_ok()
+}
+
+async fn status_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_json::Value> {
+    let row = state.store.conversation_get(c).await.ok().flatten()?;
+    let view = if peer.is_seeker() {
+        seeker_status(state, &peer.locale, &row).await
+    } else {
+        let text = match row.status.as_str() {
+            "active" => peer.locale.text(
+                "console-chat-status-active",
+                &[(
+                    "name",
+                    FluentValue::from(row.claimed_by_name.clone().unwrap_or_default()),
+                )],
+            ),
+            "waiting" => peer.locale.text("console-chat-status-waiting", &[]),
+            "missed" => peer.locale.text("console-chat-status-missed", &[]),
+            _ => peer.locale.text("console-chat-status-ended", &[]),
+        };
+        StatusView {
+            status: row.status.clone(),
+            text,
+            ahead: 0,
+        }
+    };
+    // A practitioner whose chat was transferred away is told so by the status: the socket
+    // stays read-only for them (the store refuses their messages).
+    let mine = match &peer.staff {
+        Some((id, _)) => row.claimed_by == Some(*id),
+        None => true,
+    };
+    Some(status_json(view, mine))
+}
+
+fn status_json(view: StatusView, mine: bool) -> serde_json::Value {
+    serde_json::json!({
+        "t": "status", "status": view.status, "text": view.text, "ahead": view.ahead, "mine": mine,
+    })
+}
+
+/// A waiting help-seeker's status from the shared queue snapshot, without reading their
+/// chat: thousands of waiting sockets re-check their place whenever the queue moves. A chat
+/// no longer in the queue reads its own row (it was taken or ended; its room hears that too).
+async fn waiting_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_json::Value> {
+    let snap = queue_snapshot(state).await;
+    match snap.ahead.get(&c) {
+        Some(ahead) => Some(status_json(
+            waiting_view(state, &peer.locale, *ahead, snap.available),
+            true,
+        )),
+        None => status_frame(state, peer, c).await,
+    }
+}
+
+async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer, after: i64) {
+    let mut room = state.chat.room(c);
+    let mut queue = state.chat.queue.subscribe();
+    let mut closing = state.chat.closing.subscribe();
+    let mut last = after.max(0);
+    let mut last_typing: Option<Instant> = None;
+    // Each socket's keep-alive at its own moment, so thousands opened together do not all
+    // ping at once.
+    let offset = SEEN_EVERY.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..1.5));
+    let mut seen_tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, SEEN_EVERY);
+    let mut queue_dirty = false;
+    let mut queue_tick = tokio::time::interval(SNAPSHOT_FOR);
+    queue_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let you = peer.locale.text("contact-you", &[]);
+    let them = if peer.is_seeker() {
+        peer.locale.text("contact-practitioner", &[])
+    } else {
+        peer.locale.text("console-thread-help-seeker", &[])
+    };
+    // Sends every message after `last`: up to a known number from the messages just stored
+    // here when they are all at hand, otherwise (and with no number) from the database.
+    macro_rules! catch_up {
+        () => {
+            catch_up!(None)
+        };
+        ($upto:expr) => {{
+            let upto: Option<i64> = $upto;
+            let batch = match upto.and_then(|u| state.chat.recent(c, last, u)) {
+                Some(run) => run,
+                None => lines(&state, c, &key, last).await,
+            };
+            let mut ok = true;
+            for m in batch {
+                last = last.max(m.seq);
+                let mine = m.from_seeker == peer.is_seeker();
+                let who = if mine { you.clone() } else { them.clone() };
+                ok = frame(
+                    &mut socket,
+                    serde_json::json!({
+                        "t": "msg", "seq": m.seq, "mine": mine, "who": who,
+                        "at": clock_text(m.at), "text": m.text,
+                    }),
+                )
+                .await;
+                if !ok {
+                    break;
+                }
+            }
+            ok
+        }};
+    }
+    if *closing.borrow() {
+        let _ = frame(&mut socket, serde_json::json!({"t": "reconnect"})).await;
+        return;
+    }
+    let mut status = status_frame(&state, &peer, c).await;
+    if let Some(s) = &status {
+        if !frame(&mut socket, s.clone()).await {
+            return;
+        }
+    }
+    if !catch_up!() {
+        return;
+    }
+    if peer.is_seeker() {
+        state.chat.seen(c);
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(msg)) = incoming else { break };
+                let text = match msg {
+                    Message::Text(t) => t,
+                    Message::Close(_) => break,
+                    Message::Binary(_) => {
+                        // Text only: nothing else is accepted, ever.
+                        if !frame(&mut socket, serde_json::json!({
+                            "t": "error", "code": "text-only",
+                            "text": peer.locale.text("chat-text-only", &[]),
+                        })).await { break }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                match serde_json::from_str::<ClientFrame>(text.as_str()) {
+                    Ok(ClientFrame::Send { cid, text }) => {
+                        if !valid_client_id(&cid) {
+                            if !frame(&mut socket, serde_json::json!({"t": "error", "code": "bad-frame"})).await { break }
+                            continue;
+                        }
+                        let staff = peer.staff.as_ref().map(|(id, name)| (*id, name.as_str()));
+                        let sent = send(&state, c, &key, staff, &cid, &text).await;
+                        let reply = match &sent {
+                            Ok(seq) => serde_json::json!({"t": "ack", "cid": cid, "seq": seq}),
+                            Err(e) => serde_json::json!({
+                                "t": "error", "cid": cid, "code": e.code(), "text": e.text(&state, &peer.locale),
+                            }),
+                        };
+                        if !frame(&mut socket, reply).await { break }
+                        if !catch_up!(sent.ok()) { break }
+                    }
+                    Ok(ClientFrame::Typing) => {
+                        let now = Instant::now();
+                        if last_typing.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(1500)) {
+                            last_typing = Some(now);
+                            publish(&state, Event::Typing { c, seeker: peer.is_seeker() }).await;
+                        }
+                    }
+                    Ok(ClientFrame::Seen { seq }) => {
+                        if seq > 0 && seq <= last {
+                            publish(&state, Event::Delivered { c, seeker: peer.is_seeker(), seq }).await;
+                        }
+                    }
+                    Err(_) => {
+                        if !frame(&mut socket, serde_json::json!({"t": "error", "code": "bad-frame"})).await { break }
+                    }
+                }
+            }
+            event = room.recv() => {
+                match event {
+                    Ok(Event::Message { seq, .. }) => {
+                        if seq > last && !catch_up!(Some(seq)) { break }
+                    }
+                    Ok(Event::Typing { seeker, .. }) => {
+                        if seeker != peer.is_seeker()
+                            && !frame(&mut socket, serde_json::json!({"t": "typing"})).await { break }
+                    }
+                    Ok(Event::Delivered { seeker, seq, .. }) => {
+                        if seeker != peer.is_seeker()
+                            && !frame(&mut socket, serde_json::json!({"t": "delivered", "seq": seq})).await { break }
+                    }
+                    Ok(Event::Status { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        status = status_frame(&state, &peer, c).await;
+                        if let Some(s) = &status {
+                            if !frame(&mut socket, s.clone()).await { break }
+                        }
+                        if !catch_up!() { break }
+                    }
+                    Ok(Event::Queue) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+            q = queue.changed(), if !queue_dirty => {
+                // A waiting help-seeker's place in the queue moves as others are taken; the
+                // new place is worked out on the next queue tick, from the shared snapshot.
+                let waiting = status.as_ref().is_some_and(|s| s["status"] == "waiting");
+                if q.is_err() {
+                    break;
+                }
+                queue_dirty = peer.is_seeker() && waiting;
+            }
+            _ = queue_tick.tick(), if queue_dirty => {
+                queue_dirty = false;
+                let fresh = waiting_frame(&state, &peer, c).await;
+                if fresh != status {
+                    status = fresh;
+                    if let Some(s) = &status {
+                        if !frame(&mut socket, s.clone()).await { break }
+                    }
+                }
+            }
+            _ = seen_tick.tick() => {
+                // Only a waiting chat is given up on when its help-seeker goes quiet.
+                if peer.is_seeker() && status.as_ref().is_some_and(|s| s["status"] == "waiting") {
+                    state.chat.seen(c);
+                }
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break }
+            }
+            _ = closing.changed() => {
+                let _ = frame(&mut socket, serde_json::json!({"t": "reconnect"})).await;
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
+        }
+    }
+}
