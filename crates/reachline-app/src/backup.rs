@@ -18,7 +18,7 @@ use crate::{open_store, StartError};
 use reachline_core::clock::SharedClock;
 use reachline_core::config::Config;
 use reachline_core::keys::MasterKey;
-use reachline_store::{Backend, Store};
+use reachline_store::{Backend, PgClientTarget, Store};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -222,73 +222,9 @@ fn load_identities(path: &Path) -> Result<Vec<age::x25519::Identity>, BackupErro
     Ok(ids)
 }
 
-/// A PostgreSQL address as Reachline takes it, split for libpq tools: the address without
-/// password or sqlx-only options, the password (passed in the environment, never on the
-/// command line) and the schema named by `options[search_path]=`.
-struct PgTarget {
-    url: String,
-    password: Option<String>,
-    schema: Option<String>,
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn pg_target(url: &str) -> PgTarget {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut schema = None;
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = percent_decode(k);
-        if k == "options[search_path]" {
-            schema = Some(percent_decode(v));
-        } else if !k.starts_with("options[") && k != "statement-cache-capacity" {
-            kept.push(pair.to_string());
-        }
-    }
-    let mut password = None;
-    let mut base = base.to_string();
-    if let Some((scheme, rest)) = base.clone().split_once("://") {
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        if let Some((userinfo, host)) = authority.rsplit_once('@') {
-            if let Some((user, pass)) = userinfo.split_once(':') {
-                password = Some(percent_decode(pass));
-                base = format!("{scheme}://{user}@{host}/{path}");
-            }
-        }
-    }
-    let url = if kept.is_empty() {
-        base
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
-    PgTarget {
-        url,
-        password,
-        schema,
-    }
-}
-
-fn run_tool(mut cmd: Command, target: &PgTarget, name: &str) -> Result<Vec<u8>, BackupError> {
-    if let Some(p) = &target.password {
-        cmd.env("PGPASSWORD", p);
-    }
+fn run_tool(mut cmd: Command, target: &PgClientTarget, name: &str) -> Result<Vec<u8>, BackupError> {
+    // The connection (password included) goes in libpq's environment, never the command line.
+    cmd.envs(target.env.iter().map(|(k, v)| (k, v)));
     let out = cmd.output().map_err(|e| {
         BackupError::Tool(format!(
             "could not run {name} ({e}); PostgreSQL backups need the PostgreSQL client tools \
@@ -359,7 +295,7 @@ pub async fn backup(
         result?;
         (tmp, cleanup)
     } else {
-        let target = pg_target(&config.storage.database_url);
+        let target = PgClientTarget::from_url(&config.storage.database_url)?;
         let dir = out
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -374,7 +310,7 @@ pub async fn backup(
         if let Some(schema) = &target.schema {
             cmd.arg(format!("--schema={schema}"));
         }
-        cmd.arg(format!("--dbname={}", target.url));
+        cmd.arg(format!("--dbname={}", target.database));
         run_tool(cmd, &target, "pg_dump")?;
         (tmp, cleanup)
     };
@@ -608,7 +544,7 @@ pub async fn restore(
         store.close().await;
         checked?
     } else {
-        let target = pg_target(&config.storage.database_url);
+        let target = PgClientTarget::from_url(&config.storage.database_url)?;
         // Check the master key against the dump's keyring before touching the database.
         let mut cmd = Command::new("pg_restore");
         cmd.arg("--data-only")
@@ -633,7 +569,7 @@ pub async fn restore(
             .arg("--no-privileges")
             .arg("--exit-on-error")
             .arg("--single-transaction")
-            .arg(format!("--dbname={}", target.url))
+            .arg(format!("--dbname={}", target.database))
             .arg(&payload);
         run_tool(cmd, &target, "pg_restore")?;
         let checked = match open_store(config).await {
@@ -691,17 +627,6 @@ pub async fn restore(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn postgres_addresses_are_split_for_libpq() {
-        let t = pg_target("postgres://u:p%40ss@h:5432/db?sslmode=disable&options[search_path]=t_1");
-        assert_eq!(t.url, "postgres://u@h:5432/db?sslmode=disable");
-        assert_eq!(t.password.as_deref(), Some("p@ss"));
-        assert_eq!(t.schema.as_deref(), Some("t_1"));
-        let t = pg_target("postgres://postgres@127.0.0.1/test");
-        assert_eq!(t.url, "postgres://postgres@127.0.0.1/test");
-        assert!(t.password.is_none() && t.schema.is_none());
-    }
 
     #[test]
     fn keyring_rows_are_read_from_a_copy_script() {

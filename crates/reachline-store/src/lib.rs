@@ -33,7 +33,7 @@ pub use callbacks::{CallbackRow, NewCallback};
 pub use chat::{Appended, ChatListener, MissedGroup, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, FunnelCount, ListRow, PartnerRow};
-pub use ops::{KeyringRow, PoolStats, Rewrap};
+pub use ops::{KeyringRow, PgClientTarget, PoolStats, Rewrap};
 pub use reach::{DailyCount, FirstVisitCount, MonthlyCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use settings::{CannedRow, StatementRow};

@@ -233,3 +233,95 @@ impl Store {
         Ok(())
     }
 }
+
+/// Where libpq's command-line tools (`pg_dump`, `psql`) find the database Reachline uses,
+/// from the same address the store connects with, parsed by sqlx: libpq's environment
+/// variables (the password among them, so it is never on a command line) and the schema
+/// named by `options[search_path]=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgClientTarget {
+    pub env: Vec<(&'static str, String)>,
+    /// The database name (`--dbname`); libpq's default, the user name, when none is given.
+    pub database: String,
+    pub schema: Option<String>,
+}
+
+impl PgClientTarget {
+    pub fn from_url(url: &str) -> Result<PgClientTarget> {
+        use sqlx::postgres::PgSslMode;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Url("not a postgres:// address".into()));
+        }
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let host = match opts.get_socket() {
+            Some(dir) => dir.display().to_string(),
+            None => opts.get_host().to_string(),
+        };
+        let mut env = vec![
+            ("PGHOST", host),
+            ("PGPORT", opts.get_port().to_string()),
+            ("PGUSER", opts.get_username().to_string()),
+        ];
+        let database = opts
+            .get_database()
+            .unwrap_or(opts.get_username())
+            .to_string();
+        env.push(("PGDATABASE", database.clone()));
+        let ssl = match opts.get_ssl_mode() {
+            PgSslMode::Disable => "disable",
+            PgSslMode::Allow => "allow",
+            PgSslMode::Prefer => "prefer",
+            PgSslMode::Require => "require",
+            PgSslMode::VerifyCa => "verify-ca",
+            PgSslMode::VerifyFull => "verify-full",
+        };
+        env.push(("PGSSLMODE", ssl.to_string()));
+        // sqlx keeps the password to itself; the URL parser reads it the same way.
+        if let Some(p) = url::Url::parse(url)
+            .ok()
+            .as_ref()
+            .and_then(|u| u.password())
+        {
+            let p = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
+            env.push(("PGPASSWORD", p.into_owned()));
+        }
+        // `options[search_path]=x` arrives as `-c search_path=x`.
+        let schema = opts.get_options().and_then(|o| {
+            o.split_whitespace()
+                .find_map(|part| part.strip_prefix("search_path="))
+                .map(str::to_string)
+        });
+        Ok(PgClientTarget {
+            env,
+            database,
+            schema,
+        })
+    }
+}
+
+#[cfg(test)]
+mod pg_client_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::PgClientTarget;
+
+    #[test]
+    fn postgres_addresses_become_libpq_settings() {
+        let t = PgClientTarget::from_url(
+            "postgres://u:p%40ss@h:5433/db?sslmode=disable&options[search_path]=t_1",
+        )
+        .unwrap();
+        let get = |k: &str| t.env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("PGHOST"), Some("h"));
+        assert_eq!(get("PGPORT"), Some("5433"));
+        assert_eq!(get("PGUSER"), Some("u"));
+        assert_eq!(get("PGDATABASE"), Some("db"));
+        assert_eq!(get("PGSSLMODE"), Some("disable"));
+        assert_eq!(get("PGPASSWORD"), Some("p@ss"));
+        assert_eq!(t.schema.as_deref(), Some("t_1"));
+        assert_eq!(t.database, "db");
+        let t = PgClientTarget::from_url("postgres://postgres@127.0.0.1/test").unwrap();
+        assert!(t.env.iter().all(|(n, _)| *n != "PGPASSWORD"));
+        assert!(t.schema.is_none());
+        assert!(PgClientTarget::from_url("mysql://x").is_err());
+    }
+}
