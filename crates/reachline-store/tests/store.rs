@@ -388,3 +388,259 @@ async fn audited_actions_from_two_instances_form_one_chain_and_a_dropped_one_lea
         db.cleanup().await;
     }
 }
+
+// ---- Operation groups, each on both databases ----------------------------------------
+
+fn wrap_up(channel: &str) -> reachline_store::WrapUp {
+    reachline_store::WrapUp {
+        channel: channel.into(),
+        started_at: 100,
+        ended_at: 200,
+        who: "self".into(),
+        age_group: "adult".into(),
+        area: "E23000015".into(),
+        concerns: "viewing-images".into(),
+        arrested: "no".into(),
+        actions: "safety-plan".into(),
+        signposting: String::new(),
+        first_this_year: true,
+        statement_version: "1".into(),
+        synthetic: false,
+    }
+}
+
+#[tokio::test]
+async fn staff_accounts_sessions_codes_and_enrolment_links() {
+    use reachline_store::StoreError;
+    for db in backends().await {
+        let s = &db.store;
+        let id = s.staff_create("ada", "admin", "", 1).await.unwrap();
+        assert!(matches!(
+            s.staff_create("ada", "practitioner", "", 2).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(s.staff_by_username("ada").await.unwrap().unwrap().id, id);
+        assert!(s.staff_by_username("nobody").await.unwrap().is_none());
+
+        // An enrolment link works once and not after it expires.
+        s.enrolment_create("link-a", id, 1_000).await.unwrap();
+        assert_eq!(
+            s.enrolment_get("link-a", 999).await.unwrap().map(|l| l.0),
+            Some(id)
+        );
+        assert!(s.enrolment_get("link-a", 1_000).await.unwrap().is_none());
+        s.enrolment_create("link-b", id, 1_000).await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        let codes = ["code-1".to_string(), "code-2".to_string()];
+        assert!(tx
+            .staff_enrol("link-b", id, "phc", b"totp", &codes, 10)
+            .await
+            .unwrap());
+        assert!(!tx
+            .staff_enrol("link-b", id, "phc", b"totp", &codes, 11)
+            .await
+            .unwrap());
+        // TOTP steps only move forward; a recovery code works once.
+        assert!(tx.staff_accept_totp_step(id, 5).await.unwrap());
+        assert!(!tx.staff_accept_totp_step(id, 5).await.unwrap());
+        assert!(tx.staff_use_recovery_code(id, "code-1", 12).await.unwrap());
+        assert!(!tx.staff_use_recovery_code(id, "code-1", 13).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(s.staff_recovery_codes_left(id).await.unwrap(), 1);
+
+        // Failures count up and lock; success clears them.
+        let mut tx = s.begin().await.unwrap();
+        assert_eq!(tx.staff_login_failed(id, None).await.unwrap(), 1);
+        assert_eq!(tx.staff_login_failed(id, Some(500)).await.unwrap(), 2);
+        tx.commit().await.unwrap();
+        let row = s.staff_by_id(id).await.unwrap().unwrap();
+        assert_eq!((row.failed_logins, row.locked_until), (2, 500));
+        let mut tx = s.begin().await.unwrap();
+        tx.staff_login_succeeded(id).await.unwrap();
+        tx.commit().await.unwrap();
+        let row = s.staff_by_id(id).await.unwrap().unwrap();
+        assert_eq!((row.failed_logins, row.locked_until), (0, 0));
+
+        // Sessions: touched, purged when idle or old, ended by a role change or disabling.
+        s.session_create("sess-1", id, "csrf", 100).await.unwrap();
+        s.session_touch("sess-1", 150).await.unwrap();
+        assert_eq!(
+            s.session_get("sess-1").await.unwrap().unwrap().last_seen,
+            150
+        );
+        assert_eq!(s.sessions_purge(149, 0).await.unwrap(), 0);
+        assert_eq!(s.sessions_purge(151, 0).await.unwrap(), 1);
+        s.session_create("sess-2", id, "csrf", 200).await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.staff_set_role(id, "supervisor", "").await.unwrap());
+        tx.commit().await.unwrap();
+        assert!(s.session_get("sess-2").await.unwrap().is_none());
+        s.session_create("sess-3", id, "csrf", 300).await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.staff_set_disabled(id, true).await.unwrap());
+        assert!(!tx.staff_set_disabled(id + 1000, true).await.unwrap());
+        tx.commit().await.unwrap();
+        assert!(s.session_get("sess-3").await.unwrap().is_none());
+        assert!(s.staff_by_id(id).await.unwrap().unwrap().disabled);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn settings_statements_and_canned_responses() {
+    for db in backends().await {
+        let s = &db.store;
+        let mut tx = s.begin().await.unwrap();
+        tx.setting_put("k", "one", 1, "ada").await.unwrap();
+        tx.setting_put("k", "two", 2, "ada").await.unwrap();
+        assert_eq!(tx.statement_add("first", 3, "ada").await.unwrap(), 1);
+        assert_eq!(tx.statement_add("second", 4, "ada").await.unwrap(), 2);
+        let id = tx
+            .canned_save(None, "Hello", "Welcome", 5, "sup")
+            .await
+            .unwrap();
+        assert_eq!(
+            tx.canned_save(Some(id), "Hello", "Welcome back", 6, "sup")
+                .await
+                .unwrap(),
+            id
+        );
+        let gone = tx
+            .canned_save(None, "Old", "Remove me", 7, "sup")
+            .await
+            .unwrap();
+        assert!(tx.canned_delete(gone).await.unwrap());
+        assert!(!tx.canned_delete(gone).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(s.setting_get("k").await.unwrap().as_deref(), Some("two"));
+        assert_eq!(s.statement_latest().await.unwrap().unwrap().body, "second");
+        assert_eq!(s.statement_versions().await.unwrap().len(), 2);
+        let found = s.canned_search("welcome").await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].body, "Welcome back");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn threads_number_messages_claim_once_close_into_a_contact_and_purge_content() {
+    use reachline_store::NewConversation;
+    for db in backends().await {
+        let s = &db.store;
+        let staff = s.staff_create("pat", "practitioner", "", 1).await.unwrap();
+        let other = s.staff_create("sam", "practitioner", "", 1).await.unwrap();
+        let thread = NewConversation {
+            channel: "message",
+            who: "self",
+            age_group: "adult",
+            area: "",
+            statement_version: "1",
+            lookup: Some("lookup-1"),
+        };
+        let id = s.conversation_create(&thread, 10).await.unwrap();
+        for i in 1..=3 {
+            let seq = s
+                .message_append(id, "seeker", None, |seq| vec![seq as u8], 10 + i)
+                .await
+                .unwrap();
+            assert_eq!(seq, i);
+        }
+        assert_eq!(
+            s.messages(id, 1)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.seq)
+                .collect::<Vec<_>>(),
+            [2, 3]
+        );
+        assert!(
+            s.conversation_get(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .awaiting_reply
+        );
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.conversation_claim(id, staff).await.unwrap());
+        assert!(!tx.conversation_claim(id, other).await.unwrap());
+        assert_eq!(
+            tx.message_append(id, "staff", Some(staff), |seq| vec![seq as u8], 20)
+                .await
+                .unwrap(),
+            4
+        );
+        let contact = tx
+            .conversation_close(id, staff, &wrap_up("message"), 30)
+            .await
+            .unwrap();
+        assert!(contact.is_some());
+        assert!(tx
+            .conversation_close(id, staff, &wrap_up("message"), 31)
+            .await
+            .unwrap()
+            .is_none());
+        tx.commit().await.unwrap();
+        let c = s.conversation_get(id).await.unwrap().unwrap();
+        assert_eq!((c.status.as_str(), c.claimed_by), ("closed", Some(staff)));
+        assert!(!c.awaiting_reply);
+        // Content goes after retention; the conversation row stays.
+        assert_eq!(s.conversations_purge(29, 40).await.unwrap(), 0);
+        assert!(s.conversations_purge(31, 40).await.unwrap() >= 1);
+        assert!(s.messages(id, 0).await.unwrap().is_empty());
+        assert!(s.conversation_get(id).await.unwrap().is_some());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn callbacks_claim_once_record_attempts_and_lose_the_number_when_done_or_expired() {
+    use reachline_store::NewCallback;
+    for db in backends().await {
+        let s = &db.store;
+        let staff = s.staff_create("pat", "practitioner", "", 1).await.unwrap();
+        let other = s.staff_create("sam", "practitioner", "", 1).await.unwrap();
+        let request = NewCallback {
+            windows: "weekday-morning",
+            who: "self",
+            age_group: "adult",
+            area: "",
+            statement_version: "1",
+        };
+        let done = s
+            .callback_create(&request, |_| b"sealed".to_vec(), 10)
+            .await
+            .unwrap();
+        let expiring = s
+            .callback_create(&request, |_| b"sealed".to_vec(), 11)
+            .await
+            .unwrap();
+        assert_eq!(s.callbacks_pending().await.unwrap().len(), 2);
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.callback_claim(done, staff).await.unwrap());
+        assert!(!tx.callback_claim(done, other).await.unwrap());
+        assert!(tx.callback_attempt(done, staff, 20).await.unwrap());
+        assert!(!tx.callback_attempt(done, other, 21).await.unwrap());
+        // An attempt releases the claim: claim again, then it is done.
+        assert!(tx.callback_claim(done, staff).await.unwrap());
+        assert!(tx
+            .callback_done(done, staff, &wrap_up("callback"), 30)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(tx
+            .callback_done(done, staff, &wrap_up("callback"), 31)
+            .await
+            .unwrap()
+            .is_none());
+        tx.commit().await.unwrap();
+        let row = s.callback_get(done).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.attempts), ("done", 1));
+        assert!(row.phone_sealed.is_none());
+        assert_eq!(s.callbacks_purge(12, 40).await.unwrap(), 1);
+        let row = s.callback_get(expiring).await.unwrap().unwrap();
+        assert_eq!(row.status, "expired");
+        assert!(row.phone_sealed.is_none());
+        db.cleanup().await;
+    }
+}
