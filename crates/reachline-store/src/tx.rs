@@ -70,11 +70,16 @@ impl Store {
 }
 
 impl Tx {
-    /// Commits without an audit entry (for actions that are not audited).
+    /// Commits without an audit entry (for actions that are not audited). A transaction in
+    /// which a statement failed is refused: PostgreSQL would answer COMMIT by rolling back
+    /// and reporting success, so a statement runs first to surface the failure.
     pub async fn commit(self) -> Result<()> {
         match self.inner {
             Inner::Sqlite(t) => t.commit().await?,
-            Inner::Postgres(t) => t.commit().await?,
+            Inner::Postgres(mut t) => {
+                sqlx::query("SELECT 1").execute(&mut *t).await?;
+                t.commit().await?
+            }
         }
         Ok(())
     }

@@ -644,3 +644,128 @@ async fn callbacks_claim_once_record_attempts_and_lose_the_number_when_done_or_e
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn list_versions_tombstones_and_partners() {
+    for db in backends().await {
+        let s = &db.store;
+        let mut tx = s.begin().await.unwrap();
+        let seal = |v: i64| format!("sealed v{v}").into_bytes();
+        for expected in 1..=2 {
+            let v = tx
+                .list_import("keywords", "neutral", "listed", 3, seal, 10, "cli")
+                .await
+                .unwrap();
+            assert_eq!(v, expected);
+        }
+        assert!(tx
+            .tombstone_add("keywords", "neutral", "neutral:2", 11, "cli")
+            .await
+            .unwrap());
+        assert!(!tx
+            .tombstone_add("keywords", "neutral", "neutral:2", 12, "cli")
+            .await
+            .unwrap());
+        let p = tx
+            .partner_create("searchco", "key-hash", "", 13)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // A name taken: refused, and that transaction cannot be committed after it.
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx
+            .partner_create("searchco", "other-hash", "", 14)
+            .await
+            .is_err());
+        // (SQLite keeps a transaction usable after a failed statement, and nothing was
+        // written; PostgreSQL would report a silent rollback as a commit.)
+        let committed = tx.commit().await;
+        if s.backend() == Backend::Postgres {
+            assert!(committed.is_err(), "a failed transaction was committed");
+        }
+        // Only the newest version is active; both are kept.
+        let all = s.lists_all().await.unwrap();
+        assert_eq!(all.len(), 2);
+        let active = s.lists_active().await.unwrap();
+        assert_eq!(active.len(), 1);
+        assert_eq!(
+            (active[0].0.version, active[0].1.clone()),
+            (2, b"sealed v2".to_vec())
+        );
+        assert_eq!(s.tombstones().await.unwrap(), ["neutral:2"]);
+        assert_eq!(
+            s.partner_by_key("key-hash").await.unwrap().map(|r| r.id),
+            Some(p)
+        );
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.partner_revoke("searchco", 15).await.unwrap());
+        assert!(!tx.partner_revoke("searchco", 16).await.unwrap());
+        tx.commit().await.unwrap();
+        // The key still names the partner, now revoked (the gateway refuses it).
+        let revoked = s.partner_by_key("key-hash").await.unwrap().unwrap();
+        assert_eq!(revoked.revoked_at, Some(15));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn concerns_keep_a_timeline_and_are_decided_once() {
+    use reachline_store::NewConcernEvent;
+    for db in backends().await {
+        let s = &db.store;
+        let staff = s.staff_create("pat", "practitioner", "", 1).await.unwrap();
+        let sup = s.staff_create("sue", "supervisor", "", 1).await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        let sealed_note = |id: i64| format!("note {id}").into_bytes();
+        let contact = tx
+            .contact_log(&wrap_up("phone"), staff, Some(&sealed_note), 10)
+            .await
+            .unwrap();
+        let concern = tx
+            .concern_create(contact, staff, "child-at-risk", b"pending", 11)
+            .await
+            .unwrap();
+        tx.concern_set_facts(concern, b"sealed facts")
+            .await
+            .unwrap();
+        let decide = |status| NewConcernEvent {
+            kind: "decided",
+            destination: "police",
+            text_sealed: Some(b"why"),
+            new_status: Some(status),
+        };
+        assert!(tx
+            .concern_event(concern, sup, decide("referred"), 12)
+            .await
+            .unwrap());
+        // A second decision does not overwrite the first.
+        assert!(!tx
+            .concern_event(concern, sup, decide("no-action"), 13)
+            .await
+            .unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            s.contact_get(contact)
+                .await
+                .unwrap()
+                .unwrap()
+                .note_sealed
+                .as_deref(),
+            Some(format!("note {contact}").as_bytes())
+        );
+        let c = s.concern_get(concern).await.unwrap().unwrap();
+        assert_eq!(
+            (c.status.as_str(), c.facts_sealed.as_slice()),
+            ("referred", &b"sealed facts"[..])
+        );
+        let kinds: Vec<String> = s
+            .concern_events(concern)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["raised", "decided"]);
+        db.cleanup().await;
+    }
+}
