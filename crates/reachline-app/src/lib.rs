@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod callbacks;
 pub mod charts;
 pub mod deterrence;
 pub mod doctor;

@@ -5,19 +5,18 @@
 
 use super::inbox::waited;
 use super::wrapup::{self, Defaults};
-use super::{app_error, console_message, render, render_form, when, ConsoleChrome, Staff};
+use super::{app_error, render, render_form, when, ConsoleChrome, Staff};
 use crate::callbacks::window_words;
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
+use reachline_app::Error;
 use reachline_core::areas;
-use reachline_core::sealing::Context;
-use reachline_store::{CallbackRow, StoreError};
+use reachline_store::CallbackRow;
 
 pub struct CallbackView {
     pub id: i64,
@@ -41,19 +40,16 @@ pub async fn list(
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    if let Err(e) = state.audit(&me.username, "callback.list", "", "").await {
-        return app_error(&state, &ctx.chrome, Some(&me), e.into());
-    }
+    let pending = match state.callbacks_worklist(me.actor()).await {
+        Ok(rows) => rows,
+        Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e),
+    };
     let now = state.clock.now_unix();
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(&me),
     };
-    let callbacks = state
-        .store
-        .callbacks_pending()
-        .await
-        .unwrap_or_default()
+    let callbacks = pending
         .into_iter()
         .map(|c| CallbackView {
             id: c.id,
@@ -123,40 +119,13 @@ async fn page_with(
     posted: Option<&Fields>,
     error_field: &str,
 ) -> Response {
-    let Some(c) = state.store.callback_get(id).await.ok().flatten() else {
-        return console_message(
-            state,
-            &ctx.chrome,
-            Some(me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
+    let view = match state.callback_view(me.actor(), id).await {
+        Ok(v) => v,
+        Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
+    let (c, phone) = (view.row, view.phone);
     let pending = c.status == "pending";
     let mine = c.claimed_by == Some(me.id);
-    // The number is shown only to the practitioner who claimed the call.
-    let phone = if pending && mine {
-        c.phone_sealed.as_deref().and_then(|s| {
-            state
-                .content_key
-                .open(Context::CallbackPhone { callback: id }, s)
-                .ok()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-        })
-    } else {
-        None
-    };
-    if let Err(e) = state
-        .audit(
-            &me.username,
-            "callback.view",
-            &format!("callback:{id}"),
-            if phone.is_some() { "number shown" } else { "" },
-        )
-        .await
-    {
-        return app_error(state, &ctx.chrome, Some(me), e.into());
-    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
@@ -205,42 +174,15 @@ pub async fn show(
     page(&state, &ctx, &me, id, None).await
 }
 
-/// Commits a change to a callback with its audit entry, or drops it (rolling back) when the
-/// change did not apply: `Ok(None)`.
-async fn audited<T>(
-    state: &AppState,
-    me: &Staff,
-    tx: reachline_store::Tx,
-    applied: Option<T>,
-    action: &str,
-    object: &str,
-    detail: &str,
-) -> Result<Option<T>, StoreError> {
-    let Some(v) = applied else {
-        return Ok(None);
-    };
-    state
-        .commit_audited(tx, &me.username, action, object, detail)
-        .await?;
-    Ok(Some(v))
-}
-
 pub async fn claim(
     State(state): State<Shared>,
     ctx: Ctx,
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    let object = format!("callback:{id}");
-    let claimed = async {
-        let mut tx = state.store.begin().await?;
-        let applied = tx.callback_claim(id, me.id).await?.then_some(());
-        audited(&state, &me, tx, applied, "callback.claim", &object, "").await
-    };
-    match claimed.await {
-        Ok(Some(())) => http::redirect(&format!("/console/callbacks/{id}")),
-        Ok(None) => refused(&state, &ctx, &me, id).await,
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+    match state.callback_claim(me.actor(), id).await {
+        Ok(()) => http::redirect(&format!("/console/callbacks/{id}")),
+        Err(e) => refused(&state, &ctx, &me, id, e).await,
     }
 }
 
@@ -251,48 +193,19 @@ pub async fn attempt(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    let object = format!("callback:{id}");
-    let attempted = async {
-        let mut tx = state.store.begin().await?;
-        let applied = tx
-            .callback_attempt(id, me.id, state.clock.now_unix())
-            .await?
-            .then_some(());
-        audited(
-            &state,
-            &me,
-            tx,
-            applied,
-            "callback.attempt",
-            &object,
-            "no answer",
-        )
-        .await
-    };
-    match attempted.await {
-        Ok(Some(())) => http::redirect("/console/callbacks"),
-        Ok(None) => refused(&state, &ctx, &me, id).await,
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+    match state.callback_attempt(me.actor(), id).await {
+        Ok(()) => http::redirect("/console/callbacks"),
+        Err(e) => refused(&state, &ctx, &me, id, e).await,
     }
 }
 
-/// Why an action on a callback was refused, shown on its page (or 404 if there is none).
-async fn refused(state: &AppState, ctx: &Ctx, me: &Staff, id: i64) -> Response {
-    let key = match state.store.callback_get(id).await.ok().flatten() {
-        None => {
-            return console_message(
-                state,
-                &ctx.chrome,
-                Some(me),
-                StatusCode::NOT_FOUND,
-                "not-found",
-            )
-        }
-        Some(c) if c.status != "pending" => "console-callback-closed",
-        Some(c) if c.claimed_by.is_none() => "console-callback-claim-first",
-        Some(_) => "console-callback-taken",
-    };
-    page(state, ctx, me, id, Some(ctx.chrome.t(key))).await
+/// A refused change: the reason on the request's page, or the error page (404 when there
+/// is no such request).
+async fn refused(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, e: Error) -> Response {
+    match e {
+        Error::Invalid(key) => page(state, ctx, me, id, Some(ctx.chrome.t(key))).await,
+        e => app_error(state, &ctx.chrome, Some(me), e),
+    }
 }
 
 /// The call happened: the wrap-up becomes the contact record and the number is deleted, in
@@ -304,18 +217,10 @@ pub async fn done(
     Path(id): Path<i64>,
     fields: Fields,
 ) -> Response {
-    let Some(c) = state.store.callback_get(id).await.ok().flatten() else {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
+    let c = match state.callback_held(me.actor(), id).await {
+        Ok(c) => c,
+        Err(e) => return refused(&state, &ctx, &me, id, e).await,
     };
-    if c.status != "pending" || c.claimed_by != Some(me.id) {
-        return refused(&state, &ctx, &me, id).await;
-    }
     let now = state.clock.now_unix();
     let wrap = match wrapup::parse(
         &fields,
@@ -339,16 +244,8 @@ pub async fn done(
             .await
         }
     };
-    let object = format!("callback:{id}");
-    let done = async {
-        let mut tx = state.store.begin().await?;
-        let contact = tx.callback_done(id, me.id, &wrap, now).await?;
-        let detail = contact.map(|c| format!("contact:{c}")).unwrap_or_default();
-        audited(&state, &me, tx, contact, "callback.done", &object, &detail).await
-    };
-    match done.await {
-        Ok(Some(contact)) => http::redirect(&format!("/console/contacts/{contact}")),
-        Ok(None) => refused(&state, &ctx, &me, id).await,
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+    match state.callback_done(me.actor(), id, &wrap).await {
+        Ok(contact) => http::redirect(&format!("/console/contacts/{contact}")),
+        Err(e) => refused(&state, &ctx, &me, id, e).await,
     }
 }
