@@ -205,14 +205,16 @@ impl App {
         object: &str,
         detail: &str,
     ) -> Result<i64, StoreError> {
-        let entry = NewAudit {
-            at: self.clock.now_unix(),
+        commit_entry(
+            tx,
+            &self.audit_key,
+            self.clock.now_unix(),
             actor,
             action,
             object,
             detail,
-        };
-        tx.commit_audited(&self.audit_key, entry).await
+        )
+        .await
     }
 
     /// The address staff use, for links: `server.public_url` or the listen address.
@@ -297,6 +299,21 @@ pub async fn audit_append(
     object: &str,
     detail: &str,
 ) -> Result<i64, StoreError> {
+    let tx = store.begin().await?;
+    commit_entry(tx, key, now, actor, action, object, detail).await
+}
+
+/// Commits `tx` with the audit entry that records it (see [`reachline_store::Tx::commit_audited`]).
+#[must_use = "an audit entry that is not checked can vanish"]
+pub async fn commit_entry(
+    tx: Tx,
+    key: &Key,
+    now: i64,
+    actor: &str,
+    action: &str,
+    object: &str,
+    detail: &str,
+) -> Result<i64, StoreError> {
     let entry = NewAudit {
         at: now,
         actor,
@@ -304,5 +321,5 @@ pub async fn audit_append(
         object,
         detail,
     };
-    store.begin().await?.commit_audited(key, entry).await
+    tx.commit_audited(key, entry).await
 }

@@ -8,7 +8,7 @@ use reachline_core::config::Config;
 use reachline_core::keys::Key;
 use reachline_core::keys::MasterKey;
 use reachline_core::staff::{self, Role};
-use reachline_store::{NewAudit, StoreError, Tx};
+use reachline_store::{StoreError, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -37,14 +37,7 @@ async fn commit_cli(
     object: &str,
     detail: &str,
 ) -> Result<i64, StoreError> {
-    let entry = NewAudit {
-        at: now,
-        actor: "cli",
-        action,
-        object,
-        detail,
-    };
-    tx.commit_audited(audit_key, entry).await
+    crate::commit_entry(tx, audit_key, now, "cli", action, object, detail).await
 }
 
 /// Creates an account and returns the one-time enrolment link. Audited as done by `cli`.

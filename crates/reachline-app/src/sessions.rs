@@ -74,6 +74,21 @@ pub struct SessionStaff {
     pub session_hash: String,
 }
 
+impl SessionStaff {
+    /// This staff member as the actor of a use case.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            id: self.id,
+            username: &self.username,
+        }
+    }
+
+    /// Whether their role is one of `roles`.
+    pub fn is(&self, roles: &[Role]) -> bool {
+        roles.contains(&self.role)
+    }
+}
+
 /// What an enrolment page shows: whose account, and the TOTP secret to add to an app.
 pub struct Enrolment {
     pub username: String,

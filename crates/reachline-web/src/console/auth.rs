@@ -26,14 +26,7 @@ pub async fn current_staff(
         return Ok(None);
     };
     match state.session(token).await {
-        Ok(s) => Ok(s.map(|s| Staff {
-            id: s.id,
-            username: s.username,
-            role: s.role,
-            areas: s.areas,
-            csrf: s.csrf,
-            session_hash: s.session_hash,
-        })),
+        Ok(s) => Ok(s),
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");
             Err(state.message_default(StatusCode::INTERNAL_SERVER_ERROR, "server"))

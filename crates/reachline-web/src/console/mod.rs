@@ -32,30 +32,8 @@ use reachline_core::staff::{token_hash, Role};
 
 pub const SESSION_COOKIE: &str = "rl_console";
 
-/// Who is signed in, put into request extensions by [`guard`].
-#[derive(Debug, Clone)]
-pub struct Staff {
-    pub id: i64,
-    pub username: String,
-    pub role: Role,
-    pub areas: Vec<String>,
-    pub csrf: String,
-    pub session_hash: String,
-}
-
-impl Staff {
-    /// This staff member as the application's actor.
-    pub fn actor(&self) -> reachline_app::accounts::Actor<'_> {
-        reachline_app::accounts::Actor {
-            id: self.id,
-            username: &self.username,
-        }
-    }
-
-    pub fn is(&self, roles: &[Role]) -> bool {
-        roles.contains(&self.role)
-    }
-}
+/// Who is signed in (the application's session), put into request extensions by [`guard`].
+pub use reachline_app::sessions::SessionStaff as Staff;
 
 const ALL: &[Role] = &[
     Role::Practitioner,
