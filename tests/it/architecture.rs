@@ -113,7 +113,12 @@ fn no_call_site_discards_an_audit_append() {
     let mut checked = 0;
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        for call in [".audit(", "commit_audited(", "audit_append(", "commit_entry("] {
+        for call in [
+            ".audit(",
+            "commit_audited(",
+            "audit_append(",
+            "commit_entry(",
+        ] {
             for (at, _) in text.match_indices(call) {
                 let s = statement(&text, at);
                 if s.trim_start().starts_with("pub ") || s.contains("async fn") || s.contains("///")

@@ -16,6 +16,10 @@ pub enum Error {
     /// setting that does not validate).
     #[error("refused: {0}")]
     Rejected(String),
+    /// Not this person's to do, whatever their role allows (the two-person rule); the code
+    /// names why.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     /// It exists already (a username, a name).
     #[error("that already exists")]
     Conflict,

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod ops;
 pub mod reach;
 pub mod reporting;
+pub mod safeguarding;
 pub mod sessions;
 pub mod settings;
 pub mod time;

@@ -574,6 +574,7 @@ pub fn app_error(
     use reachline_app::Error;
     match e {
         Error::NotFound => console_message(state, c, staff, StatusCode::NOT_FOUND, "not-found"),
+        Error::Forbidden(key) => console_message(state, c, staff, StatusCode::FORBIDDEN, key),
         Error::Invalid(_) | Error::Rejected(_) | Error::Conflict => {
             console_message(state, c, staff, StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }

@@ -14,31 +14,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use reachline_core::sealing::Context;
+use reachline_app::safeguarding::Decision;
+use reachline_app::Error;
 use reachline_core::{areas, clock};
-use reachline_store::{ConcernRow, NewConcernEvent, StoreError};
+use reachline_store::ConcernRow;
 
-pub const CATEGORIES: &[&str] = &[
-    "child-at-risk",
-    "risk-to-person",
-    "offence-in-progress",
-    "other",
-];
-pub const DESTINATIONS: &[&str] = &["police", "childrens-social-care", "other"];
-const MAX_TEXT: usize = 8000;
-
-fn open_text(state: &AppState, context: Context<'_>, sealed: Option<&[u8]>) -> String {
-    sealed
-        .and_then(|s| state.content_key.open(context, s).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
-}
-
-fn text_field(fields: &Fields, name: &str) -> Option<String> {
-    let v = fields.get(name).unwrap_or_default().replace("\r\n", "\n");
-    let v = v.trim().to_string();
-    (!v.is_empty() && v.chars().count() <= MAX_TEXT).then_some(v)
-}
+pub use reachline_app::safeguarding::{CATEGORIES, DESTINATIONS};
 
 pub struct ContactView {
     pub id: i64,
@@ -129,14 +110,10 @@ async fn contacts_page(
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let contacts = state
-        .store
-        .contacts_recent(100)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| contact_view(&k, c))
-        .collect();
+    let contacts = match state.recent_contacts().await {
+        Ok(rows) => rows.into_iter().map(|c| contact_view(&k, c)).collect(),
+        Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
+    };
     let has_error = error.is_some();
     let (error, field) = match error {
         Some((e, f)) => (Some(e), f),
@@ -164,8 +141,8 @@ pub async fn contacts(
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    if let Err(e) = state.audit(&me.username, "contact.list", "", "").await {
-        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    if let Err(e) = state.contacts(me.actor()).await {
+        return app_error(&state, &ctx.chrome, Some(&me), e);
     }
     contacts_page(&state, &ctx, &me, None, None).await
 }
@@ -179,48 +156,21 @@ pub async fn log_contact(
     fields: Fields,
 ) -> Response {
     let now = state.clock.now_unix();
-    let note = fields
-        .get("note")
-        .unwrap_or_default()
-        .replace("\r\n", "\n")
-        .trim()
-        .to_string();
-    let parsed = if note.chars().count() > MAX_TEXT {
-        Err(wrapup::Refused {
-            message: "console-text-too-long",
-            field: "note",
-        })
-    } else {
-        wrapup::parse(&fields, "phone", "", &phone_defaults(), true, now)
-    };
-    let wrap = match parsed {
+    let wrap = match wrapup::parse(&fields, "phone", "", &phone_defaults(), true, now) {
         Ok(w) => w,
         Err(r) => {
             let error = (ctx.chrome.t(r.message), r.field);
             return contacts_page(&state, &ctx, &me, Some(error), Some(&fields)).await;
         }
     };
-    let content_key = &state.content_key;
-    let seal = |id: i64| content_key.seal(Context::ContactNote { contact: id }, note.as_bytes());
-    let seal_note: Option<&(dyn Fn(i64) -> Vec<u8> + Sync)> =
-        if note.is_empty() { None } else { Some(&seal) };
-    let logged = async {
-        let mut tx = state.store.begin().await?;
-        let id = tx.contact_log(&wrap, me.id, seal_note, now).await?;
-        state
-            .commit_audited(
-                tx,
-                &me.username,
-                "contact.create",
-                &format!("contact:{id}"),
-                "phone",
-            )
-            .await?;
-        Ok::<_, StoreError>(id)
-    };
-    match logged.await {
+    let note = fields.get("note").unwrap_or_default();
+    match state.log_contact(me.actor(), &wrap, note).await {
         Ok(id) => http::redirect(&format!("/console/contacts/{id}")),
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+        Err(Error::Invalid(key)) => {
+            let error = (ctx.chrome.t(key), "note");
+            contacts_page(&state, &ctx, &me, Some(error), Some(&fields)).await
+        }
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e),
     }
 }
 
@@ -264,38 +214,15 @@ async fn contact_page(
     id: i64,
     error: Option<String>,
 ) -> Response {
-    let Some(c) = state.store.contact_get(id).await.ok().flatten() else {
-        return console_message(
-            state,
-            &ctx.chrome,
-            Some(me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
+    let (c, note, concerns) = match state.contact(me.actor(), id).await {
+        Ok(found) => found,
+        Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
-    if let Err(e) = state
-        .audit(&me.username, "contact.view", &format!("contact:{id}"), "")
-        .await
-    {
-        return app_error(state, &ctx.chrome, Some(me), e.into());
-    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let note = open_text(
-        state,
-        Context::ContactNote { contact: id },
-        c.note_sealed.as_deref(),
-    );
-    let concerns = state
-        .store
-        .concerns_list(Some(id))
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|x| concern_view(&k, x))
-        .collect();
+    let concerns = concerns.iter().map(|x| concern_view(&k, x)).collect();
     let categories = CATEGORIES
         .iter()
         .map(|c| (c.to_string(), k.t(&format!("concern-category-{c}"))))
@@ -331,67 +258,20 @@ pub async fn raise(
     Path(id): Path<i64>,
     fields: Fields,
 ) -> Response {
-    if state.store.contact_get(id).await.ok().flatten().is_none() {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
-    }
-    let category = fields.get("category").unwrap_or_default();
-    let Some(facts) = text_field(&fields, "facts") else {
-        return contact_page(
-            &state,
-            &ctx,
-            &me,
+    let raised = state
+        .raise_concern(
+            me.actor(),
             id,
-            Some(ctx.chrome.t("console-concern-needs-facts")),
+            fields.get("category").unwrap_or_default(),
+            fields.get("facts").unwrap_or_default(),
         )
         .await;
-    };
-    if !CATEGORIES.contains(&category) {
-        return contact_page(
-            &state,
-            &ctx,
-            &me,
-            id,
-            Some(ctx.chrome.t("console-concern-needs-category")),
-        )
-        .await;
-    }
-    let now = state.clock.now_unix();
-    // Facts are sealed with the concern's id in their context, and the id exists only after
-    // the insert: insert with an empty sealed value, then store the real one (one
-    // transaction, with the audit entry).
-    let raised = async {
-        let mut tx = state.store.begin().await?;
-        let placeholder = state.content_key.seal(Context::Pending, b"");
-        let concern_id = tx
-            .concern_create(id, me.id, category, &placeholder, now)
-            .await?;
-        let sealed = state.content_key.seal(
-            Context::ConcernFacts {
-                concern: concern_id,
-            },
-            facts.as_bytes(),
-        );
-        tx.concern_set_facts(concern_id, &sealed).await?;
-        state
-            .commit_audited(
-                tx,
-                &me.username,
-                "concern.raise",
-                &format!("concern:{concern_id}"),
-                category,
-            )
-            .await?;
-        Ok::<_, StoreError>(concern_id)
-    };
-    match raised.await {
-        Ok(concern_id) => http::redirect(&format!("/console/concerns/{concern_id}")),
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+    match raised {
+        Ok(concern) => http::redirect(&format!("/console/concerns/{concern}")),
+        Err(Error::Invalid(key)) => {
+            contact_page(&state, &ctx, &me, id, Some(ctx.chrome.t(key))).await
+        }
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e),
     }
 }
 
@@ -407,21 +287,15 @@ pub async fn concerns(
     ctx: Ctx,
     Extension(me): Extension<Staff>,
 ) -> Response {
-    if let Err(e) = state.audit(&me.username, "concern.list", "", "").await {
-        return app_error(&state, &ctx.chrome, Some(&me), e.into());
-    }
+    let rows = match state.concerns(me.actor()).await {
+        Ok(rows) => rows,
+        Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e),
+    };
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(&me),
     };
-    let concerns = state
-        .store
-        .concerns_list(None)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|c| concern_view(&k, c))
-        .collect();
+    let concerns = rows.iter().map(|c| concern_view(&k, c)).collect();
     render(&ConcernsPage { k, concerns })
 }
 
@@ -454,51 +328,19 @@ async fn concern_page(
     id: i64,
     error: Option<String>,
 ) -> Response {
-    let Some(c) = state.store.concern_get(id).await.ok().flatten() else {
-        return console_message(
-            state,
-            &ctx.chrome,
-            Some(me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
+    let detail = match state.concern(me.actor(), me.is(SUPERVISORS), id).await {
+        Ok(d) => d,
+        Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
-    let now = state.clock.now_unix();
-    let object = format!("concern:{id}");
-    // The view is audited, and a supervisor's view is also on the concern's timeline; a
-    // concern is not shown if that cannot be recorded.
-    let recorded = async {
-        let mut tx = state.store.begin().await?;
-        if me.is(SUPERVISORS) && c.raised_by != me.id {
-            let viewed = NewConcernEvent {
-                kind: "viewed",
-                ..NewConcernEvent::default()
-            };
-            tx.concern_event(id, me.id, viewed, now).await?;
-        }
-        state
-            .commit_audited(tx, &me.username, "concern.view", &object, "")
-            .await
-    };
-    if let Err(e) = recorded.await {
-        return app_error(state, &ctx.chrome, Some(me), e.into());
-    }
+    let (c, facts) = (detail.concern, detail.facts);
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let facts = open_text(
-        state,
-        Context::ConcernFacts { concern: id },
-        Some(&c.facts_sealed),
-    );
-    let events = state
-        .store
-        .concern_events(id)
-        .await
-        .unwrap_or_default()
+    let events = detail
+        .events
         .into_iter()
-        .map(|e| EventView {
+        .map(|(e, text)| EventView {
             at: when(&e.at),
             actor: e.actor,
             kind: k.t(&format!("concern-event-{}", e.kind)),
@@ -507,11 +349,7 @@ async fn concern_page(
             } else {
                 k.t(&format!("concern-destination-{}", e.destination))
             },
-            text: open_text(
-                state,
-                Context::ConcernEvent { concern: id },
-                e.text_sealed.as_deref(),
-            ),
+            text,
         })
         .collect();
     let awaiting = c.status == "open" || c.status == "more-information";
@@ -552,137 +390,43 @@ pub async fn decide(
     Path(id): Path<i64>,
     fields: Fields,
 ) -> Response {
-    let Some(c) = state.store.concern_get(id).await.ok().flatten() else {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
-    };
-    let object = format!("concern:{id}");
-    if c.raised_by == me.id {
-        if let Err(e) = state
-            .audit(
-                &me.username,
-                "concern.decide.refused",
-                &object,
-                "raised by the same person",
-            )
-            .await
-        {
-            return app_error(&state, &ctx.chrome, Some(&me), e.into());
-        }
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::FORBIDDEN,
-            "two-person",
-        );
-    }
-    let decision = fields.get("decision").unwrap_or_default();
-    let text = text_field(&fields, "reason");
     let destination = fields.get("destination").unwrap_or_default();
-    let other = fields.get("destination_other").unwrap_or_default().trim();
-    let (kind, status, dest) = match decision {
-        "refer" if DESTINATIONS.contains(&destination) => ("referred", "referred", destination),
-        "no-referral" => ("no-referral", "no-referral", ""),
-        "more-information" => ("more-information-requested", "more-information", ""),
+    let decision = match fields.get("decision").unwrap_or_default() {
+        "refer" => Decision::Refer { destination },
+        "no-referral" => Decision::NoReferral,
+        "more-information" => Decision::MoreInformation,
         _ => {
-            return concern_page(
-                &state,
-                &ctx,
-                &me,
-                id,
-                Some(ctx.chrome.t("console-decision-needs-choice")),
-            )
-            .await
+            let msg = ctx.chrome.t("console-decision-needs-choice");
+            return concern_page(&state, &ctx, &me, id, Some(msg)).await;
         }
     };
-    let Some(text) = text else {
-        return concern_page(
-            &state,
-            &ctx,
-            &me,
+    let decided = state
+        .decide_concern(
+            me.actor(),
             id,
-            Some(ctx.chrome.t("console-decision-needs-reason")),
+            decision,
+            fields.get("reason").unwrap_or_default(),
+            fields.get("destination_other").unwrap_or_default(),
         )
         .await;
-    };
-    let text = if dest == "other" {
-        if other.is_empty() {
-            return concern_page(
-                &state,
-                &ctx,
-                &me,
-                id,
-                Some(ctx.chrome.t("console-decision-needs-destination")),
-            )
-            .await;
-        }
-        format!("{other}: {text}")
-    } else {
-        text
-    };
-    let sealed = state
-        .content_key
-        .seal(Context::ConcernEvent { concern: id }, text.as_bytes());
-    let event = NewConcernEvent {
-        kind,
-        destination: dest,
-        text_sealed: Some(&sealed),
-        new_status: Some(status),
-    };
-    let detail = format!("{kind} {dest}");
-    let result = record_event(&state, &me, id, event, "concern.decide", &detail).await;
-    event_outcome(&state, &ctx, &me, id, result).await
+    outcome(&state, &ctx, &me, id, decided).await
 }
 
-/// Appends an event to a concern's timeline with its audit entry, in one transaction.
-/// False if the concern is no longer awaiting a decision (nothing is stored).
-async fn record_event(
-    state: &AppState,
-    me: &Staff,
-    id: i64,
-    event: NewConcernEvent<'_>,
-    action: &str,
-    detail: &str,
-) -> Result<bool, StoreError> {
-    let mut tx = state.store.begin().await?;
-    if !tx
-        .concern_event(id, me.id, event, state.clock.now_unix())
-        .await?
-    {
-        return Ok(false);
-    }
-    state
-        .commit_audited(tx, &me.username, action, &format!("concern:{id}"), detail)
-        .await?;
-    Ok(true)
-}
-
-async fn event_outcome(
+/// Back to the concern, or the concern again with why not.
+async fn outcome(
     state: &AppState,
     ctx: &Ctx,
     me: &Staff,
     id: i64,
-    result: Result<bool, StoreError>,
+    result: Result<(), Error>,
 ) -> Response {
     match result {
-        Ok(true) => http::redirect(&format!("/console/concerns/{id}")),
-        Ok(false) => {
-            concern_page(
-                state,
-                ctx,
-                me,
-                id,
-                Some(ctx.chrome.t("console-decision-already")),
-            )
-            .await
+        Ok(()) => http::redirect(&format!("/console/concerns/{id}")),
+        Err(Error::Invalid(key)) => concern_page(state, ctx, me, id, Some(ctx.chrome.t(key))).await,
+        Err(Error::Forbidden(key)) => {
+            console_message(state, &ctx.chrome, Some(me), StatusCode::FORBIDDEN, key)
         }
-        Err(e) => app_error(state, &ctx.chrome, Some(me), e.into()),
+        Err(e) => app_error(state, &ctx.chrome, Some(me), e),
     }
 }
 
@@ -693,36 +437,14 @@ pub async fn add_information(
     Path(id): Path<i64>,
     fields: Fields,
 ) -> Response {
-    if state.store.concern_get(id).await.ok().flatten().is_none() {
-        return console_message(
-            &state,
-            &ctx.chrome,
-            Some(&me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
-    }
-    let Some(text) = text_field(&fields, "information") else {
-        return concern_page(
-            &state,
-            &ctx,
-            &me,
+    let added = state
+        .add_concern_information(
+            me.actor(),
             id,
-            Some(ctx.chrome.t("console-concern-needs-facts")),
+            fields.get("information").unwrap_or_default(),
         )
         .await;
-    };
-    let sealed = state
-        .content_key
-        .seal(Context::ConcernEvent { concern: id }, text.as_bytes());
-    let event = NewConcernEvent {
-        kind: "information-added",
-        destination: "",
-        text_sealed: Some(&sealed),
-        new_status: Some("open"),
-    };
-    let result = record_event(&state, &me, id, event, "concern.information", "").await;
-    event_outcome(&state, &ctx, &me, id, result).await
+    outcome(&state, &ctx, &me, id, added).await
 }
 
 pub struct AreaFigure {
