@@ -14,6 +14,7 @@ pub mod deterrence;
 pub mod doctor;
 pub mod error;
 pub mod keys;
+pub mod messages;
 pub mod ops;
 pub mod reach;
 pub mod reporting;

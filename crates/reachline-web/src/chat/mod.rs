@@ -94,18 +94,6 @@ pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(Conve
     Some((c, Key::from_slice(&key)?))
 }
 
-/// The conversation key as staff open it (any channel).
-pub fn staff_key(state: &AppState, c: &ConversationRow) -> Option<Key> {
-    let raw = state
-        .content_key
-        .open(
-            Context::ConversationKey { conversation: c.id },
-            c.key_staff.as_deref()?,
-        )
-        .ok()?;
-    Key::from_slice(&raw)
-}
-
 /// A fresh client id for a form (so a form posted twice stores one message).
 pub fn new_client_id() -> String {
     let mut b = [0u8; 12];

@@ -368,7 +368,7 @@ pub async fn send(
     let Some(c) = held(&state, &me, id).await else {
         return chat_page(&state, &ctx, &me, id, None, String::new()).await;
     };
-    let Some(key) = chat::staff_key(&state, &c) else {
+    let Some(key) = state.staff_conversation_key(&c) else {
         return state.message(&ctx, StatusCode::GONE, "not-found");
     };
     // Without JavaScript, choosing a canned response with an empty message sends it.
@@ -501,7 +501,7 @@ pub async fn transcript(
     let Some(c) = held(&state, &me, id).await else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let Some(key) = chat::staff_key(&state, &c) else {
+    let Some(key) = state.staff_conversation_key(&c) else {
         return (StatusCode::GONE, "gone").into_response();
     };
     let k = ConsoleChrome {
@@ -555,7 +555,7 @@ pub async fn socket(
     let Some(c) = held(&state, &me, id).await else {
         return (StatusCode::FORBIDDEN, "not your chat").into_response();
     };
-    let Some(key) = chat::staff_key(&state, &c) else {
+    let Some(key) = state.staff_conversation_key(&c) else {
         return (StatusCode::GONE, "gone").into_response();
     };
     let peer = Peer {

@@ -2,19 +2,18 @@
 //! close with the wrap-up that becomes the contact record.
 
 use super::wrapup::{self, Defaults};
-use super::{app_error, console_message, render, render_form, when, ConsoleChrome, Staff};
+use super::{app_error, render, render_form, when, ConsoleChrome, Staff};
 use crate::conversations::{message_text, read_messages};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
-use reachline_core::sealing::Context;
+use reachline_app::Error;
 use reachline_core::{areas, clock};
-use reachline_store::{ConversationRow, StoreError};
+use reachline_store::ConversationRow;
 
 pub struct ThreadRow {
     pub id: i64,
@@ -124,31 +123,15 @@ async fn page_with(
     posted: Option<&Fields>,
     error_field: &str,
 ) -> Response {
-    let Some(c) = state.store.conversation_get(id).await.ok().flatten() else {
-        return console_message(
-            state,
-            &ctx.chrome,
-            Some(me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
+    let c = match state.conversation_view(me.actor(), id).await {
+        Ok(c) => c,
+        Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
-    if let Err(e) = state
-        .audit(
-            &me.username,
-            "conversation.view",
-            &format!("conversation:{id}"),
-            "",
-        )
-        .await
-    {
-        return app_error(state, &ctx.chrome, Some(me), e.into());
-    }
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
     };
-    let messages = match crate::chat::staff_key(state, &c) {
+    let messages = match state.staff_conversation_key(&c) {
         Some(key) => read_messages(state, &c, &key, 0)
             .await
             .into_iter()
@@ -222,65 +205,18 @@ pub async fn claim(
     Extension(me): Extension<Staff>,
     Path(id): Path<i64>,
 ) -> Response {
-    match claim_audited(&state, &me, id).await {
-        Ok(true) => http::redirect(&format!("/console/inbox/{id}")),
-        Ok(false) => {
-            page(
-                &state,
-                &ctx,
-                &me,
-                id,
-                Some(ctx.chrome.t("console-thread-taken")),
-            )
-            .await
-        }
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+    match state.thread_claim(me.actor(), id).await {
+        Ok(()) => http::redirect(&format!("/console/inbox/{id}")),
+        Err(e) => refused(&state, &ctx, &me, id, e).await,
     }
 }
 
-/// Claims a thread nobody holds, with its audit entry; false if someone else has it.
-async fn claim_audited(state: &AppState, me: &Staff, id: i64) -> Result<bool, StoreError> {
-    let mut tx = state.store.begin().await?;
-    if !tx.conversation_claim(id, me.id).await? {
-        return Ok(false);
+/// A refused change: the reason on the thread's page, or the error page.
+async fn refused(state: &AppState, ctx: &Ctx, me: &Staff, id: i64, e: Error) -> Response {
+    match e {
+        Error::Invalid(key) => page(state, ctx, me, id, Some(ctx.chrome.t(key))).await,
+        e => app_error(state, &ctx.chrome, Some(me), e),
     }
-    state
-        .commit_audited(
-            tx,
-            &me.username,
-            "conversation.claim",
-            &format!("conversation:{id}"),
-            "",
-        )
-        .await?;
-    Ok(true)
-}
-
-/// The conversation if this practitioner may write in it (claiming it first if nobody has).
-async fn writable(state: &AppState, me: &Staff, id: i64) -> Result<ConversationRow, &'static str> {
-    let c = state
-        .store
-        .conversation_get(id)
-        .await
-        .ok()
-        .flatten()
-        .ok_or("console-thread-gone")?;
-    if !matches!(c.status.as_str(), "open" | "active" | "ended") {
-        return Err("console-thread-closed");
-    }
-    if c.claimed_by.is_none() && claim_audited(state, me, id).await.unwrap_or(false) {
-        return state
-            .store
-            .conversation_get(id)
-            .await
-            .ok()
-            .flatten()
-            .ok_or("console-thread-gone");
-    }
-    if c.claimed_by != Some(me.id) {
-        return Err("console-thread-taken");
-    }
-    Ok(c)
 }
 
 pub async fn reply(
@@ -290,9 +226,9 @@ pub async fn reply(
     Path(id): Path<i64>,
     fields: Fields,
 ) -> Response {
-    let c = match writable(&state, &me, id).await {
+    let c = match state.thread_writable(me.actor(), id).await {
         Ok(c) => c,
-        Err(key) => return page(&state, &ctx, &me, id, Some(ctx.chrome.t(key))).await,
+        Err(e) => return refused(&state, &ctx, &me, id, e).await,
     };
     if c.channel == "chat" {
         // A chat is answered in the chat, where the help-seeker is.
@@ -309,43 +245,9 @@ pub async fn reply(
             return page(&state, &ctx, &me, id, Some(msg)).await;
         }
     };
-    let Some(key) = crate::chat::staff_key(&state, &c) else {
-        return page(
-            &state,
-            &ctx,
-            &me,
-            id,
-            Some(ctx.chrome.t("console-thread-gone")),
-        )
-        .await;
-    };
-    let sealed = |seq: i64| {
-        key.seal(
-            Context::MessageBody {
-                conversation: id,
-                seq,
-            },
-            text.as_bytes(),
-        )
-    };
-    let replied = async {
-        let mut tx = state.store.begin().await?;
-        let seq = tx
-            .message_append(id, "staff", Some(me.id), sealed, state.clock.now_unix())
-            .await?;
-        state
-            .commit_audited(
-                tx,
-                &me.username,
-                "conversation.reply",
-                &format!("conversation:{id}"),
-                &format!("message {seq}"),
-            )
-            .await
-    };
-    match replied.await {
+    match state.thread_reply(me.actor(), &c, &text).await {
         Ok(_) => http::redirect(&format!("/console/inbox/{id}")),
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+        Err(e) => refused(&state, &ctx, &me, id, e).await,
     }
 }
 
@@ -369,9 +271,9 @@ pub async fn close(
     Path(id): Path<i64>,
     fields: Fields,
 ) -> Response {
-    let c = match writable(&state, &me, id).await {
+    let c = match state.thread_writable(me.actor(), id).await {
         Ok(c) => c,
-        Err(key) => return page(&state, &ctx, &me, id, Some(ctx.chrome.t(key))).await,
+        Err(e) => return refused(&state, &ctx, &me, id, e).await,
     };
     let now = state.clock.now_unix();
     let wrap = match wrapup::parse(
@@ -396,39 +298,13 @@ pub async fn close(
             .await
         }
     };
-    let closed = async {
-        let mut tx = state.store.begin().await?;
-        let Some(contact) = tx.conversation_close(id, me.id, &wrap, now).await? else {
-            return Ok(None);
-        };
-        state
-            .commit_audited(
-                tx,
-                &me.username,
-                "conversation.close",
-                &format!("conversation:{id}"),
-                &format!("contact:{contact}"),
-            )
-            .await?;
-        Ok::<_, StoreError>(Some(contact))
-    };
-    match closed.await {
-        Ok(Some(contact)) => {
+    match state.thread_close(me.actor(), id, &wrap).await {
+        Ok(contact) => {
             if c.channel == "chat" {
                 crate::chat::publish(&state, crate::chat::Event::Status { c: id }).await;
             }
             http::redirect(&format!("/console/contacts/{contact}"))
         }
-        Ok(None) => {
-            page(
-                &state,
-                &ctx,
-                &me,
-                id,
-                Some(ctx.chrome.t("console-thread-closed")),
-            )
-            .await
-        }
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+        Err(e) => refused(&state, &ctx, &me, id, e).await,
     }
 }
