@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod backup;
 pub mod callbacks;
 pub mod charts;
+pub mod chat;
 pub mod deterrence;
 pub mod doctor;
 pub mod error;

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use reachline_core::areas;
-use reachline_store::{ConversationRow, StoreError, Take};
+use reachline_store::{ConversationRow, Take};
 
 pub struct QueueRow {
     pub id: i64,
@@ -147,57 +147,11 @@ pub async fn availability(
     fields: Fields,
 ) -> Response {
     let on = fields.get("available") == Some("yes");
-    let action = if on { "chat.available" } else { "chat.away" };
-    let set = async {
-        let mut tx = state.store.begin().await?;
-        tx.staff_set_available(me.id, on).await?;
-        state.commit_audited(tx, &me.username, action, "", "").await
-    };
-    if let Err(e) = set.await {
-        return app_error(&state, &ctx.chrome, Some(&me), e.into());
+    if let Err(e) = state.set_available(me.actor(), on).await {
+        return app_error(&state, &ctx.chrome, Some(&me), e);
     }
     chat::publish(&state, Event::Queue).await;
     http::redirect("/console/chats")
-}
-
-/// One change to a chat with its audit entry, in one transaction, tried again if
-/// PostgreSQL picks it to break a deadlock. The change says whether it happened; only then
-/// is the entry written.
-async fn chat_change<F, Fut>(
-    state: &AppState,
-    me: &Staff,
-    id: i64,
-    action: &str,
-    detail: &str,
-    change: F,
-) -> Result<Take, StoreError>
-where
-    F: Fn(reachline_store::Tx) -> Fut,
-    Fut: std::future::Future<Output = Result<(reachline_store::Tx, Take), StoreError>>,
-{
-    for _ in 0..5 {
-        let attempt = async {
-            let tx = state.store.begin().await?;
-            let (tx, take) = change(tx).await?;
-            if take == Take::Taken {
-                state
-                    .commit_audited(
-                        tx,
-                        &me.username,
-                        action,
-                        &format!("conversation:{id}"),
-                        detail,
-                    )
-                    .await?;
-            }
-            Ok::<_, StoreError>(take)
-        };
-        match attempt.await {
-            Err(e) if e.is_deadlock() => continue,
-            other => return other,
-        }
-    }
-    Err(StoreError::Conflict)
 }
 
 pub async fn take(
@@ -207,12 +161,7 @@ pub async fn take(
     Path(id): Path<i64>,
 ) -> Response {
     let limit = state.config.helpline.chat_max_per_practitioner as i64;
-    let now = state.clock.now_unix();
-    let taken = chat_change(&state, &me, id, "chat.take", "", |mut tx| async move {
-        let take = tx.chat_take(id, me.id, limit, now).await?;
-        Ok((tx, take))
-    })
-    .await;
+    let taken = state.chat_take(me.actor(), id).await;
     match taken {
         Ok(Take::Taken) => {
             chat::publish(&state, Event::Status { c: id }).await;
@@ -407,24 +356,12 @@ pub async fn end(
     Path(id): Path<i64>,
 ) -> Response {
     if held(&state, &me, id).await.is_some() {
-        let now = state.clock.now_unix();
-        let ended = chat_change(&state, &me, id, "chat.end", "", |mut tx| async move {
-            let ended = tx.chat_end(id, "ended-by-practitioner", now).await?;
-            Ok((
-                tx,
-                if ended.is_some() {
-                    Take::Taken
-                } else {
-                    Take::Gone
-                },
-            ))
-        })
-        .await;
+        let ended = state.chat_end(me.actor(), id).await;
         match ended {
             Ok(Take::Taken) => chat::publish(&state, Event::Status { c: id }).await,
             // Already ended (the help-seeker left first): on to the wrap-up.
             Ok(_) => {}
-            Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e.into()),
+            Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e),
         }
     }
     http::redirect(&format!("/console/inbox/{id}#wrap-up"))
@@ -448,20 +385,7 @@ pub async fn transfer(
         )
         .await;
     };
-    let limit = state.config.helpline.chat_max_per_practitioner as i64;
-    let detail = format!("staff:{to}");
-    let transferred = chat_change(
-        &state,
-        &me,
-        id,
-        "chat.transfer",
-        &detail,
-        |mut tx| async move {
-            let take = tx.chat_transfer(id, me.id, to, limit).await?;
-            Ok((tx, take))
-        },
-    )
-    .await;
+    let transferred = state.chat_transfer(me.actor(), id, to).await;
     match transferred {
         Ok(Take::Taken) => {
             chat::publish(&state, Event::Status { c: id }).await;
@@ -478,7 +402,7 @@ pub async fn transfer(
             )
             .await
         }
-        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e.into()),
+        Err(e) => app_error(&state, &ctx.chrome, Some(&me), e),
     }
 }
 
