@@ -262,14 +262,6 @@ impl Report {
             .collect()
     }
 
-    /// The tables for one dimension (all of them for `""` or `all`).
-    pub fn tables_for(&self, dimension: &str) -> Vec<&Table> {
-        self.tables
-            .iter()
-            .filter(|t| dimension.is_empty() || dimension == "all" || t.dimension == dimension)
-            .collect()
-    }
-
     /// The same report with only one dimension's tables (for the dashboard's filter).
     pub fn only(mut self, dimension: &str) -> Report {
         if !(dimension.is_empty() || dimension == "all") {

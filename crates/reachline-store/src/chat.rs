@@ -319,18 +319,6 @@ impl Store {
         Ok(missed)
     }
 
-    /// Notes that the help-seeker is still there (their page or socket is open).
-    pub async fn chat_seen(&self, id: i64, now: i64) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE conversations SET seeker_seen_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
     /// How many chats are active now (for metrics).
     pub async fn chats_active_count(&self) -> Result<i64> {
         let n = on_pool!(self, |pool| {

@@ -107,14 +107,6 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn staff_count(&self) -> Result<i64> {
-        let n = on_pool!(self, |pool| sqlx::query("SELECT COUNT(*) AS n FROM staff")
-            .fetch_one(pool)
-            .await?
-            .try_get::<i64, _>("n")?);
-        Ok(n)
-    }
-
     pub async fn staff_recovery_codes_left(&self, id: i64) -> Result<i64> {
         let n = on_pool!(self, |pool| {
             sqlx::query(

@@ -125,14 +125,6 @@ impl Module {
             })
         })
     }
-
-    pub fn exercise_count(&self) -> usize {
-        self.chapters
-            .iter()
-            .flat_map(|c| &c.parts)
-            .filter(|p| matches!(p, Part::Exercise(_)))
-            .count()
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -491,10 +491,3 @@ pub async fn serve(
     state.store.close().await;
     result
 }
-
-/// Whole-page HTML budget (HTML + CSS + JS), checked by tests.
-pub const PAGE_BUDGET_BYTES: usize = 60 * 1024;
-
-pub fn static_bytes() -> usize {
-    SITE_CSS.len() + SITE_JS.len()
-}
