@@ -84,6 +84,15 @@ impl Tx {
         Ok(())
     }
 
+    /// Commits right after a statement that succeeded (so the transaction is not failed).
+    async fn commit_now(self) -> Result<()> {
+        match self.inner {
+            Inner::Sqlite(t) => t.commit().await?,
+            Inner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
     /// Appends the audit entry, linked after the newest one with `key`, as the last statement
     /// of the transaction, and commits: the action and its entry are stored together or not
     /// at all. Returns the entry's sequence number.
@@ -123,7 +132,8 @@ impl Tx {
             .await?;
             seq
         });
-        self.commit().await?;
+        // The insert just succeeded, so the transaction has not failed.
+        self.commit_now().await?;
         Ok(seq)
     }
 }
