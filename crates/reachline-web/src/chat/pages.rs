@@ -307,9 +307,14 @@ pub async fn continue_by_message(
         Err(_) => return state.message(&ctx, StatusCode::SERVICE_UNAVAILABLE, "busy"),
     };
     // The chat now belongs to this code too, so a later contact is recognised as a return.
-    let _ = state
+    // If that cannot be written, the secure message still works (it has its own link to the
+    // code); the operator is told.
+    if let Err(e) = state
         .store
         .conversation_set_lookup(c.id, &hex::encode(derived.lookup))
-        .await;
+        .await
+    {
+        tracing::warn!(error = %e, "could not link a chat to its return code");
+    }
     crate::conversations::write_page_with_code(&state, &ctx, shown).await
 }
