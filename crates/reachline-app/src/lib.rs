@@ -14,6 +14,7 @@ pub mod chat;
 pub mod deterrence;
 pub mod doctor;
 pub mod error;
+pub mod intake;
 pub mod keys;
 pub mod messages;
 pub mod ops;

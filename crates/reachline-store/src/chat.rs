@@ -195,35 +195,6 @@ pub struct StaffAvailability {
 pub const CHAT_CHANNEL: &str = "reachline_chat";
 
 impl Store {
-    /// Creates a chat waiting in the queue.
-    pub async fn chat_create(
-        &self,
-        who: &str,
-        age_group: &str,
-        area: &str,
-        statement_version: &str,
-        language: &str,
-        now: i64,
-    ) -> Result<i64> {
-        let id = on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, language, \
-                 awaiting_reply, last_seeker_at, seeker_seen_at, created_at) \
-                 VALUES ('chat', 'waiting', $1, $2, $3, $4, $5, 1, $6, $6, $6) RETURNING id",
-            )
-            .bind(who)
-            .bind(age_group)
-            .bind(area)
-            .bind(statement_version)
-            .bind(language)
-            .bind(now)
-            .fetch_one(pool)
-            .await?
-            .try_get::<i64, _>("id")?
-        });
-        Ok(id)
-    }
-
     /// Chats waiting in the queue, longest-waiting first.
     pub async fn chat_queue(&self) -> Result<Vec<ConversationRow>> {
         self.chats_where(
@@ -606,6 +577,25 @@ impl ChatListener {
 }
 
 impl Store {
+    /// Opens a waiting chat in a transaction of its own (tests and load tools); the service
+    /// opens one with its keys through `Tx::chat_create`.
+    pub async fn chat_create(
+        &self,
+        who: &str,
+        age_group: &str,
+        area: &str,
+        statement_version: &str,
+        language: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let id = tx
+            .chat_create(who, age_group, area, statement_version, language, now)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Takes a waiting chat in a transaction of its own (see [`Tx::chat_take`]), trying again
     /// if PostgreSQL picks it to break a deadlock.
     pub async fn chat_take(&self, id: i64, staff_id: i64, limit: i64, now: i64) -> Result<Take> {
@@ -733,5 +723,36 @@ impl Tx {
                 .await?;
         });
         Ok(())
+    }
+}
+
+impl Tx {
+    /// Creates a chat waiting in the queue.
+    pub async fn chat_create(
+        &mut self,
+        who: &str,
+        age_group: &str,
+        area: &str,
+        statement_version: &str,
+        language: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let id = on_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, language, \
+                 awaiting_reply, last_seeker_at, seeker_seen_at, created_at) \
+                 VALUES ('chat', 'waiting', $1, $2, $3, $4, $5, 1, $6, $6, $6) RETURNING id",
+            )
+            .bind(who)
+            .bind(age_group)
+            .bind(area)
+            .bind(statement_version)
+            .bind(language)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?
+            .try_get::<i64, _>("id")?
+        });
+        Ok(id)
     }
 }

@@ -135,45 +135,6 @@ macro_rules! insert_contact {
 pub(crate) use insert_contact;
 
 impl Store {
-    /// Creates a conversation. Its key is wrapped by the caller once the id is known
-    /// (see [`Store::conversation_set_keys`]).
-    pub async fn conversation_create(&self, c: &NewConversation<'_>, now: i64) -> Result<i64> {
-        let id = on_pool!(self, |pool| {
-            sqlx::query(
-            "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, lookup, \
-             awaiting_reply, last_seeker_at, created_at) VALUES ($1, 'open', $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id"
-        )
-        .bind(c.channel)
-        .bind(c.who)
-        .bind(c.age_group)
-        .bind(c.area)
-        .bind(c.statement_version)
-        .bind(c.lookup)
-        .bind(now)
-        .fetch_one(pool)
-        .await?
-        .try_get::<i64, _>("id")?
-        });
-        Ok(id)
-    }
-
-    pub async fn conversation_set_keys(
-        &self,
-        id: i64,
-        key_staff: &[u8],
-        key_seeker: Option<&[u8]>,
-    ) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE conversations SET key_staff = $1, key_seeker = $2 WHERE id = $3")
-                .bind(key_staff)
-                .bind(key_seeker)
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
     pub async fn conversation_get(&self, id: i64) -> Result<Option<ConversationRow>> {
         let row = on_pool!(self, |pool| {
             match sqlx::query(&format!("{CONV_SELECT} WHERE c.id = $1"))
@@ -441,6 +402,15 @@ impl Store {
 }
 
 impl Store {
+    /// Opens a conversation in a transaction of its own (tests); the service opens one with
+    /// its keys through `Tx::conversation_create` and `Tx::conversation_set_keys`.
+    pub async fn conversation_create(&self, c: &NewConversation<'_>, now: i64) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let id = tx.conversation_create(c, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Appends a message in a transaction of its own (the help-seeker's side, which is not
     /// audited); see [`Tx::message_append`].
     pub async fn message_append(
@@ -549,5 +519,46 @@ impl Tx {
             seq
         });
         Ok(seq)
+    }
+}
+
+impl Tx {
+    pub async fn conversation_set_keys(
+        &mut self,
+        id: i64,
+        key_staff: &[u8],
+        key_seeker: Option<&[u8]>,
+    ) -> Result<()> {
+        on_tx!(self, |c| {
+            sqlx::query("UPDATE conversations SET key_staff = $1, key_seeker = $2 WHERE id = $3")
+                .bind(key_staff)
+                .bind(key_seeker)
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Creates a conversation. Its key is wrapped by the caller once the id is known
+    /// (see [`Tx::conversation_set_keys`]), in the same transaction.
+    pub async fn conversation_create(&mut self, c: &NewConversation<'_>, now: i64) -> Result<i64> {
+        let id = on_tx!(self, |conn| {
+            sqlx::query(
+            "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, lookup, \
+             awaiting_reply, last_seeker_at, created_at) VALUES ($1, 'open', $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id"
+        )
+        .bind(c.channel)
+        .bind(c.who)
+        .bind(c.age_group)
+        .bind(c.area)
+        .bind(c.statement_version)
+        .bind(c.lookup)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>("id")?
+        });
+        Ok(id)
     }
 }

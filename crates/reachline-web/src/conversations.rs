@@ -22,7 +22,7 @@ use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::{CodeError, ReturnCode};
 use reachline_core::sealing::Context;
-use reachline_store::{ConversationRow, NewConversation};
+use reachline_store::ConversationRow;
 
 pub const THREAD_COOKIE: &str = "rl_thread";
 
@@ -268,53 +268,23 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
         Err(e) => return failure(&state, &ctx, e),
     };
     let lookup = hex::encode(derived.lookup);
-    let now = state.clock.now_unix();
     let version = statement_version(&state).await;
+    let intake = reachline_app::intake::Intake {
+        who: &who,
+        age_group: &age,
+        area: &area,
+        statement_version: &version,
+    };
     let id = match state
-        .store
-        .conversation_create(
-            &NewConversation {
-                channel: "message",
-                who: &who,
-                age_group: &age,
-                area: &area,
-                statement_version: &version,
-                lookup: Some(&lookup),
-            },
-            now,
-        )
+        .start_thread(&intake, &lookup, &derived.key, &text)
         .await
     {
         Ok(id) => id,
-        Err(e) => return failure(&state, &ctx, WorkbookError::Store(e)),
+        Err(e) => {
+            tracing::error!(error = %e, "thread not created");
+            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
     };
-    let conversation_key = Key::random();
-    let context = Context::ConversationKey { conversation: id };
-    let staff_wrap = state.content_key.seal(context, conversation_key.as_bytes());
-    let seeker_wrap = derived.key.seal(context, conversation_key.as_bytes());
-    if let Err(e) = state
-        .store
-        .conversation_set_keys(id, &staff_wrap, Some(&seeker_wrap))
-        .await
-    {
-        return failure(&state, &ctx, WorkbookError::Store(e));
-    }
-    let sealed = |seq: i64| {
-        conversation_key.seal(
-            Context::MessageBody {
-                conversation: id,
-                seq,
-            },
-            text.as_bytes(),
-        )
-    };
-    if let Err(e) = state
-        .store
-        .message_append(id, "seeker", None, sealed, now)
-        .await
-    {
-        return failure(&state, &ctx, WorkbookError::Store(e));
-    }
     let mut resp = crate::site::render_page(&SentPage {
         c: &ctx.chrome,
         code: shown,

@@ -101,32 +101,20 @@ pub async fn start(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Res
         .filter(|a| areas::find(a).is_some())
         .unwrap_or_default()
         .to_string();
-    let now = state.clock.now_unix();
     let version = crate::conversations::statement_version(&state).await;
-    let id = match state
-        .store
-        .chat_create(&who, &age, &area, &version, &ctx.chrome.l.tag, now)
-        .await
-    {
-        Ok(id) => id,
+    let intake = reachline_app::intake::Intake {
+        who: &who,
+        age_group: &age,
+        area: &area,
+        statement_version: &version,
+    };
+    let (id, token) = match state.start_chat(&intake, &ctx.chrome.l.tag).await {
+        Ok(started) => started,
         Err(e) => {
             tracing::error!(error = %e, "chat not created");
             return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
         }
     };
-    let conversation_key = Key::random();
-    let token = Key::random();
-    let context = Context::ConversationKey { conversation: id };
-    let staff_wrap = state.content_key.seal(context, conversation_key.as_bytes());
-    let seeker_wrap = token.seal(context, conversation_key.as_bytes());
-    if let Err(e) = state
-        .store
-        .conversation_set_keys(id, &staff_wrap, Some(&seeker_wrap))
-        .await
-    {
-        tracing::error!(error = %e, "chat keys not stored");
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
-    }
     publish(&state, Event::Queue).await;
     let mut resp = http::redirect("/chat");
     chat_cookie(&mut resp, &ctx, Some((id, &token)));
