@@ -5,7 +5,7 @@
 use crate::{App, Error};
 use reachline_core::keys::Key;
 use reachline_core::sealing::Context;
-use reachline_store::{NewConversation, Tx};
+use reachline_store::{NewCallback, NewConversation, Tx};
 
 /// What the help-seeker chose to tell us before a contact (all optional) and the version of
 /// the confidentiality statement they read.
@@ -90,5 +90,31 @@ impl App {
         tx.message_append(id, "seeker", None, sealed, now).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Records a callback request: the times that suit (window ids) and the phone number,
+    /// sealed for the new row in the same transaction. Returns the request's id.
+    pub async fn request_callback(
+        &self,
+        intake: &Intake<'_>,
+        windows: &[&str],
+        phone: &str,
+    ) -> Result<i64, Error> {
+        let windows = windows.join(",");
+        let seal = |id: i64| {
+            self.content_key
+                .seal(Context::CallbackPhone { callback: id }, phone.as_bytes())
+        };
+        let request = NewCallback {
+            windows: &windows,
+            who: intake.who,
+            age_group: intake.age_group,
+            area: intake.area,
+            statement_version: intake.statement_version,
+        };
+        Ok(self
+            .store
+            .callback_create(&request, seal, self.clock.now_unix())
+            .await?)
     }
 }

@@ -20,8 +20,6 @@ use fluent_bundle::FluentValue;
 use reachline_app::vocabulary::{AGE_GROUPS, WHO};
 use reachline_core::areas::{self, Area};
 use reachline_core::opening_hours::OpeningSpan;
-use reachline_core::sealing::Context;
-use reachline_store::NewCallback;
 
 /// Call windows: id, first and last day (0 = Monday), minutes after midnight (local time).
 pub const WINDOWS: &[(&str, usize, usize, u32, u32)] = &[
@@ -234,25 +232,13 @@ pub async fn request(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
         .unwrap_or_default()
         .to_string();
     let version = statement_version(&state).await;
-    let windows_list = windows.join(",");
-    let content_key = &state.content_key;
-    let seal =
-        |id: i64| content_key.seal(Context::CallbackPhone { callback: id }, phone.as_bytes());
-    let created = state
-        .store
-        .callback_create(
-            &NewCallback {
-                windows: &windows_list,
-                who: &who,
-                age_group: &age,
-                area: &area,
-                statement_version: &version,
-            },
-            seal,
-            state.clock.now_unix(),
-        )
-        .await;
-    if let Err(e) = created {
+    let intake = reachline_app::intake::Intake {
+        who: &who,
+        age_group: &age,
+        area: &area,
+        statement_version: &version,
+    };
+    if let Err(e) = state.request_callback(&intake, &windows, &phone).await {
         tracing::error!(error = %e, "callback store error");
         return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
     }
