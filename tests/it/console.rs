@@ -1253,3 +1253,30 @@ async fn an_action_whose_audit_entry_cannot_be_written_does_not_happen() -> Test
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_safeguarding_text_that_does_not_open_is_said_not_shown_empty() -> TestResult {
+    let s = TestServer::start().await;
+    let (_, _, pid) = session_for(&s, Role::Practitioner, 1).await;
+    let (sup, _, _) = session_for(&s, Role::Supervisor, 2).await;
+    let contact = s
+        .state
+        .store
+        .contact_create("phone", s.now() - 600, Some(s.now()), pid, s.now())
+        .await?;
+    // Facts that are there but damaged (not sealed under this concern's context).
+    let mut tx = s.state.store.begin().await?;
+    let concern = tx
+        .concern_create(contact, pid, "other", b"damaged sealed bytes", s.now())
+        .await?;
+    tx.commit().await?;
+    let html = sup
+        .get(s.url(&format!("/console/concerns/{concern}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(html.contains("This text could not be opened"), "{html}");
+    s.stop().await;
+    Ok(())
+}

@@ -18,12 +18,12 @@ pub const DESTINATIONS: &[&str] = &["police", "childrens-social-care", "other"];
 /// The longest note, facts or reason, in characters.
 pub const MAX_TEXT: usize = 8000;
 
-/// A concern with its facts and timeline, opened.
+/// A concern with its facts and timeline, opened. A text that does not open is `None`.
 pub struct ConcernDetail {
     pub concern: ConcernRow,
-    pub facts: String,
-    /// Each event with its text opened (empty if none).
-    pub events: Vec<(ConcernEventRow, String)>,
+    pub facts: Option<String>,
+    /// Each event with its text opened (empty if it has none).
+    pub events: Vec<(ConcernEventRow, Option<String>)>,
 }
 
 /// What a supervisor decided.
@@ -40,11 +40,20 @@ pub fn text(input: &str) -> Option<String> {
 }
 
 impl App {
-    fn open_text(&self, context: Context<'_>, sealed: Option<&[u8]>) -> String {
-        sealed
-            .and_then(|s| self.content_key.open(context, s).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+    /// A sealed text, opened: empty where there is none (never written, or purged after
+    /// retention); `None` where it is there but does not open (a wrong key or damaged data),
+    /// which is logged and must be shown as such, never as an empty text.
+    fn open_text(&self, context: Context<'_>, sealed: Option<&[u8]>) -> Option<String> {
+        let Some(sealed) = sealed else {
+            return Some(String::new());
+        };
+        match self.content_key.open(context, sealed) {
+            Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) => {
+                tracing::error!(error = %e, %context, "a sealed safeguarding text does not open");
+                None
+            }
+        }
     }
 
     /// The newest contacts (the list is audited as viewed).
@@ -86,12 +95,12 @@ impl App {
         Ok(id)
     }
 
-    /// One contact, its note opened, and its concerns (audited).
+    /// One contact, its note opened (`None` if it does not open), and its concerns (audited).
     pub async fn contact(
         &self,
         actor: Actor<'_>,
         id: i64,
-    ) -> Result<(ContactRow, String, Vec<ConcernRow>), Error> {
+    ) -> Result<(ContactRow, Option<String>, Vec<ConcernRow>), Error> {
         let c = self.store.contact_get(id).await?.ok_or(Error::NotFound)?;
         self.audit(actor.username, "contact.view", &format!("contact:{id}"), "")
             .await?;

@@ -137,6 +137,7 @@ impl App {
                 .await?;
             return Ok(Err(Refused::Locked));
         }
+        // An enrolled account has a hash; an empty one verifies nothing.
         let phc = account.password_hash.clone().unwrap_or_default();
         let pw = password.to_string();
         let password_ok = tokio::task::spawn_blocking(move || staff::verify_password(&phc, &pw))

@@ -307,6 +307,7 @@ console-error-too-large-title = Too much to send
 console-error-too-large-body = What you sent was too large. Nothing was saved.
 console-error-not-found-title = Not found
 console-error-not-found-body = There is nothing here. It may have been removed.
+console-text-unreadable = (This text could not be opened. It has not been lost; tell an administrator.)
 console-error-server-title = That did not work
 console-error-server-body = Something went wrong on our side, so nothing was changed. Please try again; if it keeps happening, tell an administrator.
 console-error-invalid-title = That could not be done

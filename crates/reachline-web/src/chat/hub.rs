@@ -123,6 +123,7 @@ impl Hub {
             | Event::Status { c } => {
                 let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(tx) = rooms.get(&c) {
+                    // Fails only when no socket listens in this room any more: nobody to tell.
                     let _ = tx.send(e);
                 }
                 if matches!(e, Event::Status { .. }) {
@@ -207,6 +208,7 @@ impl Hub {
 
     /// Tells every socket on this instance to reconnect (shutdown), and closes them.
     pub fn close_all(&self) {
+        // Fails only when no socket is open: nothing to close.
         let _ = self.closing.send(true);
     }
 }
@@ -275,18 +277,25 @@ pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
             return s.clone();
         }
     }
-    let ahead = state
-        .store
-        .chat_queue()
-        .await
-        .map(|q| q.into_iter().zip(0..).map(|(c, i)| (c.id, i)).collect())
-        .unwrap_or_default();
-    let available = state
-        .store
-        .staff_availability()
-        .await
-        .map(|v| v.iter().filter(|s| s.available).count() as i64)
-        .unwrap_or(0);
+    let read = async {
+        let queue = state.store.chat_queue().await?;
+        let staff = state.store.staff_availability().await?;
+        Ok::<_, reachline_store::StoreError>((queue, staff))
+    };
+    let (queue, staff) = match read.await {
+        Ok(read) => read,
+        Err(e) => {
+            // Waiting help-seekers keep the last reading (a place, a wait) rather than being
+            // told the queue is empty; the next ask tries again.
+            tracing::warn!(error = %e, "could not read the chat queue; keeping the last reading");
+            if let Some(s) = slot.as_ref() {
+                return s.clone();
+            }
+            (Vec::new(), Vec::new())
+        }
+    };
+    let ahead = queue.into_iter().zip(0..).map(|(c, i)| (c.id, i)).collect();
+    let available = staff.iter().filter(|s| s.available).count() as i64;
     let fresh = Arc::new(QueueSnapshot {
         ahead,
         available,

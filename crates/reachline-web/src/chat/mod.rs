@@ -60,6 +60,7 @@ const SEEN_EVERY: Duration = Duration::from_secs(20);
 pub const GONE_AFTER_SECONDS: i64 = 120;
 
 fn chat_cookie(resp: &mut Response, ctx: &Ctx, value: Option<(i64, &Key)>) {
+    // No value: an empty cookie that expires at once (the chat is forgotten).
     let v = value
         .map(|(id, k)| format!("{id}.{}", URL_SAFE_NO_PAD.encode(k.as_bytes())))
         .unwrap_or_default();
@@ -164,12 +165,18 @@ pub struct Line {
     pub text: String,
 }
 
-pub async fn lines(state: &AppState, c: i64, key: &Key, after: i64) -> Vec<Line> {
-    state
+/// The messages of a chat after `after`, opened. A message that does not open with the
+/// chat's key (damaged data) is logged and comes with an empty text, so the others still show.
+pub async fn lines(
+    state: &AppState,
+    c: i64,
+    key: &Key,
+    after: i64,
+) -> Result<Vec<Line>, reachline_store::StoreError> {
+    Ok(state
         .store
         .messages(c, after)
-        .await
-        .unwrap_or_default()
+        .await?
         .into_iter()
         .map(|m| Line {
             seq: m.seq,
@@ -185,9 +192,12 @@ pub async fn lines(state: &AppState, c: i64, key: &Key, after: i64) -> Vec<Line>
                     &m.body_sealed,
                 )
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default(),
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, chat = c, seq = m.seq, "a chat message does not open");
+                    String::new()
+                }),
         })
-        .collect()
+        .collect())
 }
 
 pub fn clock_text(unix: i64) -> String {

@@ -198,8 +198,14 @@ pub async fn transcript(
     }
     let you = ctx.chrome.t("contact-you");
     let them = ctx.chrome.t("contact-practitioner");
-    let view = lines(&state, c.id, &key, 0)
-        .await
+    let messages = match lines(&state, c.id, &key, 0).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "chat transcript could not be read");
+            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
+    };
+    let view = messages
         .into_iter()
         .map(|m| crate::conversations::MessageView {
             seq: m.seq,

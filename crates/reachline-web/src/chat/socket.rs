@@ -157,7 +157,15 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
             let upto: Option<i64> = $upto;
             let batch = match upto.and_then(|u| state.chat.recent(c, last, u)) {
                 Some(run) => run,
-                None => lines(&state, c, &key, last).await,
+                None => match lines(&state, c, &key, last).await {
+                    Ok(batch) => batch,
+                    // Nothing is sent and `last` stays where it was, so the next catch-up
+                    // (the next event, or the client's reconnect) asks again.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "chat catch-up could not read messages; will retry");
+                        Vec::new()
+                    }
+                },
             };
             let mut ok = true;
             for m in batch {

@@ -433,8 +433,11 @@ pub async fn transcript(
         staff: Some(&me),
     };
     let seeker = k.t("console-thread-help-seeker");
-    let lines = chat::lines(&state, id, &key, 0)
-        .await
+    let lines = match chat::lines(&state, id, &key, 0).await {
+        Ok(lines) => lines,
+        Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e.into()),
+    };
+    let lines = lines
         .into_iter()
         .map(|m| crate::conversations::MessageView {
             seq: m.seq,

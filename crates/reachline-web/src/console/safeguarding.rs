@@ -215,7 +215,11 @@ async fn contact_page(
     error: Option<String>,
 ) -> Response {
     let (c, note, concerns) = match state.contact(me.actor(), id).await {
-        Ok(found) => found,
+        Ok((c, note, concerns)) => (
+            c,
+            note.unwrap_or_else(|| ctx.chrome.t("console-text-unreadable")),
+            concerns,
+        ),
         Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
     let k = ConsoleChrome {
@@ -332,7 +336,8 @@ async fn concern_page(
         Ok(d) => d,
         Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
-    let (c, facts) = (detail.concern, detail.facts);
+    let unreadable = || ctx.chrome.t("console-text-unreadable");
+    let (c, facts) = (detail.concern, detail.facts.unwrap_or_else(unreadable));
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
@@ -349,7 +354,7 @@ async fn concern_page(
             } else {
                 k.t(&format!("concern-destination-{}", e.destination))
             },
-            text,
+            text: text.unwrap_or_else(unreadable),
         })
         .collect();
     let awaiting = c.status == "open" || c.status == "more-information";
