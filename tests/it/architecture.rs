@@ -143,3 +143,169 @@ fn no_call_site_discards_an_audit_append() {
         "only {checked} audit call sites found: is the scan still right?"
     );
 }
+
+/// The module a source file is, as a path below its crate root (`""` for the root).
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// The modules each module of one crate names (by `crate::…` or `super::…`), from the
+/// source text with its unit-test modules left out.
+fn module_graph(
+    src: &Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let files: Vec<(String, String)> = files
+        .iter()
+        .filter(|f| !f.components().any(|c| c.as_os_str() == "bin"))
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let text = match text.find("#[cfg(test)]\nmod tests") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            };
+            (module_of(src, f), text)
+        })
+        .collect();
+    let modules: std::collections::BTreeSet<String> =
+        files.iter().map(|(m, _)| m.clone()).collect();
+    let resolve = |segments: &[&str]| -> String {
+        let mut best = String::new();
+        for n in 1..=segments.len() {
+            let candidate = segments[..n].join("::");
+            if modules.contains(&candidate) {
+                best = candidate;
+            }
+        }
+        best
+    };
+    let ident = |s: &str| -> Vec<String> {
+        s.split("::")
+            .map(|p| {
+                p.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .take_while(|p| !p.is_empty())
+            .collect()
+    };
+    let mut graph = std::collections::BTreeMap::new();
+    for (module, text) in &files {
+        let mut uses = std::collections::BTreeSet::new();
+        let code: String = text
+            .lines()
+            .filter(|l| {
+                let t = l.trim_start();
+                !t.starts_with("//") && !t.starts_with("mod ") && !t.starts_with("pub mod ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + "crate::".len()..];
+            // `crate::{a, b::c}` names each of its parts.
+            let paths: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                    .split(',')
+                    .map(str::trim)
+                    .collect(),
+                None => vec![rest],
+            };
+            for path in paths {
+                let segs = ident(path);
+                let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+                uses.insert(resolve(&segs));
+            }
+        }
+        for (i, _) in code.match_indices("super::") {
+            if i > 0 && code[..i].ends_with("::") {
+                continue;
+            }
+            let parent = module.rsplit_once("::").map(|p| p.0).unwrap_or("");
+            let rest = &code[i + "super::".len()..];
+            let mut segs: Vec<String> = parent
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            segs.extend(ident(rest));
+            let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+            let target = resolve(&segs);
+            uses.insert(if target.len() < parent.len() {
+                parent.to_string()
+            } else {
+                target
+            });
+        }
+        // A module is made of its children and may use them freely; what counts is a
+        // module leaning on a sibling or on an ancestor's own items.
+        uses.retain(|t| {
+            !(t == module || module.is_empty() || t.starts_with(&format!("{module}::")))
+        });
+        graph.insert(module.clone(), uses);
+    }
+    graph
+}
+
+/// A cycle through `start`, if there is one.
+fn cycle_from(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    start: &str,
+) -> Option<Vec<String>> {
+    let mut stack = vec![(start.to_string(), vec![start.to_string()])];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some((at, path)) = stack.pop() {
+        for next in graph.get(&at).into_iter().flatten() {
+            if next == start {
+                let mut cycle = path.clone();
+                cycle.push(start.to_string());
+                return Some(cycle);
+            }
+            if seen.insert(next.clone()) {
+                let mut p = path.clone();
+                p.push(next.clone());
+                stack.push((next.clone(), p));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_module_imports_in_a_circle() {
+    let mut crates = vec![root().join("src")];
+    for entry in std::fs::read_dir(root().join("crates")).unwrap().flatten() {
+        crates.push(entry.path().join("src"));
+    }
+    let mut cycles = Vec::new();
+    for src in crates {
+        let graph = module_graph(&src);
+        for module in graph.keys() {
+            if let Some(c) = cycle_from(&graph, module) {
+                let shown = c
+                    .iter()
+                    .map(|m| if m.is_empty() { "(root)" } else { m.as_str() })
+                    .collect::<Vec<_>>()
+                    .join(" -> ");
+                cycles.push(format!("{}: {shown}", src.display()));
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "modules that import each other in a circle (a module's parts are one thing only \
+         when each can be read without the others; move what both need to where it belongs):\n{}",
+        cycles.join("\n")
+    );
+}

@@ -370,12 +370,12 @@ async fn pending_callbacks_expire_after_retention_and_lose_their_number() -> Tes
     assert!(sent.contains("within 3 days") && !sent.contains("class=\"notice\""));
     let id = s.state.store.callbacks_pending().await?[0].id;
     s.clock.advance(2 * 86_400);
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     let row = s.state.store.callback_get(id).await?.unwrap();
     assert_eq!(row.status, "pending", "expired too early");
     assert!(row.phone_sealed.is_some());
     s.clock.advance(86_400 + 60);
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     let row = s.state.store.callback_get(id).await?.unwrap();
     assert_eq!(row.status, "expired");
     assert_eq!(row.phone_sealed, None);

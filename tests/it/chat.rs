@@ -500,7 +500,7 @@ async fn chats_left_unanswered_become_missed_contacts() -> TestResult {
     for _ in 0..31 {
         s.clock.advance(60);
         seeker.get(s.url("/chat/transcript")).send().await?;
-        s.state.housekeeping().await;
+        reachline_web::housekeeping(&s.state).await;
     }
     let c = s.state.store.conversation_get(id).await?.unwrap();
     assert_eq!(c.status, "missed");
@@ -510,7 +510,7 @@ async fn chats_left_unanswered_become_missed_contacts() -> TestResult {
     // Someone who closes the page leaves the queue too.
     let (_gone, _) = start_chat(&s.base, "adult").await;
     s.clock.advance(150);
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     assert!(s.state.store.chat_queue().await?.is_empty());
     let month = reachline_store::month_of(s.now());
     assert_eq!(
@@ -523,7 +523,7 @@ async fn chats_left_unanswered_become_missed_contacts() -> TestResult {
     // What they wrote goes after the retention period, like any chat's content.
     assert_eq!(s.state.store.messages(id, 0).await?.len(), 1);
     s.clock.advance(31 * 86_400);
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     let c = s.state.store.conversation_get(id).await?.unwrap();
     assert!(
         c.key_staff.is_none() && c.key_seeker.is_none(),

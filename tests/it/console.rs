@@ -1100,7 +1100,7 @@ async fn settings_change_hours_retention_statement_and_canned_responses() -> Tes
         .await?;
     s.state.store.contact_set_note(old, b"sealed note").await?;
     s.clock.advance(31 * 86_400);
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     let contact = s.state.store.contact_get(old).await?.unwrap();
     assert!(contact.note_sealed.is_none(), "note kept past retention");
     // A month has passed: sign in afresh.

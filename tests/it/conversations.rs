@@ -269,10 +269,10 @@ async fn message_text_is_sealed_at_rest_and_purged_after_retention() -> TestResu
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.state.store.messages_count().await?, 2);
     s.clock.advance(29 * 86_400);
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     assert_eq!(s.state.store.messages_count().await?, 2, "purged too early");
     s.clock.advance(2 * 86_400);
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     assert_eq!(s.state.store.messages_count().await?, 0);
     // The contact record remains; the code no longer opens anything.
     assert_eq!(s.state.store.contacts_recent(10).await?.len(), 1);

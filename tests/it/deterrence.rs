@@ -40,7 +40,7 @@ async fn gateway(tweak: impl FnOnce(&mut Config)) -> (TestServer, String) {
     let key = reachline_app::ops::partners_add(c, clock, "searchco", "https://search.example")
         .await
         .unwrap();
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     (s, key)
 }
 
@@ -345,7 +345,7 @@ async fn new_list_versions_and_disabled_entries_take_effect_without_failing_requ
         &big,
     )
     .await?;
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(worker.await? > 0);
     assert_eq!(
@@ -360,7 +360,7 @@ async fn new_list_versions_and_disabled_entries_take_effect_without_failing_requ
     // A false positive is disabled at once by its entry id (the file's line number).
     reachline_app::ops::lists_disable(&s.state.config, clock, "keywords", "invented-terms", "5002")
         .await?;
-    s.state.housekeeping().await;
+    reachline_web::housekeeping(&s.state).await;
     assert_eq!(
         check(&s, &key, json!({"query": "zebrafig"})).await.1["match"],
         false

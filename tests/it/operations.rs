@@ -292,12 +292,7 @@ async fn readyz_answers_and_metrics_count_routes_without_addresses_or_agents() -
             .send()
             .await?;
     }
-    s.state
-        .metrics
-        .set_gauge("reachline_test_chats_waiting", "Chats waiting (test).", 4.0);
-    s.state
-        .metrics
-        .add_counter("reachline_test_messages_total", "Messages (test).", 2);
+    s.state.metrics.chat_messages.inc_by(2);
     let metrics = c
         .get(format!("http://127.0.0.1:{port}/metrics"))
         .send()
@@ -309,14 +304,15 @@ async fn readyz_answers_and_metrics_count_routes_without_addresses_or_agents() -
         "route=\"/modules/{slug}\"",
         "route=\"unmatched\",method=\"GET\",status=\"404\"",
         "route=\"/readyz\"",
-        "reachline_http_request_duration_seconds_bucket{route=\"/\",le=\"+Inf\"} 1",
+        "reachline_http_request_duration_seconds_bucket{le=\"+Inf\",route=\"/\"} 1",
         "reachline_db_pool_connections ",
         "reachline_db_pool_idle_connections ",
         "reachline_deterrence_lists 0",
         "reachline_housekeeping_runs_total ",
         "reachline_uptime_seconds ",
-        "reachline_test_chats_waiting 4",
-        "reachline_test_messages_total 2",
+        "reachline_chats_waiting ",
+        "reachline_chat_messages_total 2",
+        "# EOF",
     ] {
         assert!(body.contains(want), "metrics lack {want:?}:\n{body}");
     }

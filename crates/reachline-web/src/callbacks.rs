@@ -11,7 +11,7 @@
 
 use crate::conversations::statement_version;
 use crate::site::{Chrome, Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -8,7 +8,7 @@
 
 use crate::http::{self, CookieSpec};
 use crate::site::{Chrome, Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -335,7 +335,7 @@ async fn thread_page(
             } else {
                 ctx.chrome.t("contact-practitioner")
             },
-            when: crate::console::when(&at),
+            when: reachline_app::time::utc_minute(at),
             text,
         })
         .collect::<Vec<_>>();

@@ -2,7 +2,7 @@
 //! document, help-link arrivals (`/help?c=CODE`) and the embeddable warning widget.
 
 use crate::site::Shared;
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
@@ -511,10 +511,6 @@ struct WidgetPage {
     code: String,
 }
 
-/// Marks a response as meant to be framed (by the partner's own origins only).
-#[derive(Clone)]
-pub struct Framable;
-
 /// The warning as a small page a partner can frame.
 pub async fn widget(State(state): State<Shared>, uri: axum::http::Uri) -> Response {
     let q = Query::<HelpQuery>::try_from_uri(&uri)
@@ -565,6 +561,6 @@ pub async fn widget(State(state): State<Shared>, uri: axum::http::Uri) -> Respon
         resp.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    resp.extensions_mut().insert(Framable);
+    resp.extensions_mut().insert(crate::http::Framable);
     resp
 }

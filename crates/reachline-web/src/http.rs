@@ -7,6 +7,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use http_body_util::BodyExt;
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,19 @@ pub async fn log_request(req: Request, next: Next) -> Response {
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 font-src 'none'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// Shown if even the error template fails: plain, static, with the quick exit.
+pub const FALLBACK_ERROR_PAGE: &str =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Something went wrong</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>\
+<nav class=\"exit-bar\" aria-label=\"Leave this site quickly\"><a href=\"/exit\" class=\"quick-exit\">Quick exit</a></nav><main>\
+<h1>Something went wrong</h1><p>Sorry, something went wrong on our side. Please try again.</p>\
+<p><a href=\"/\">Home</a></p></main></body></html>";
+
+/// Marks a response as meant to be framed (by the partner's own origins only): the
+/// security headers then leave out `X-Frame-Options`.
+#[derive(Clone)]
+pub struct Framable;
+
 /// Security headers on every response; `no-store` unless a route chose otherwise.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
@@ -65,11 +79,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     // The embeddable warning sets its own frame-ancestors for the partner's origins.
-    if resp
-        .extensions()
-        .get::<crate::gateway_api::Framable>()
-        .is_none()
-    {
+    if resp.extensions().get::<Framable>().is_none() {
         set(resp.headers_mut(), header::X_FRAME_OPTIONS, "DENY");
     }
     let h = resp.headers_mut();
@@ -160,10 +170,10 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
 }
 
 /// Whether the request arrived over TLS, as far as we may know: only a trusted proxy's
@@ -186,22 +196,20 @@ pub struct CookieSpec<'a> {
 }
 
 pub fn set_cookie(resp: &mut Response, spec: CookieSpec<'_>) {
-    let mut c = format!("{}={}; Path=/", spec.name, spec.value);
+    let mut c = Cookie::build((spec.name, spec.value))
+        .path("/")
+        .same_site(if spec.same_site_strict {
+            SameSite::Strict
+        } else {
+            SameSite::Lax
+        })
+        .http_only(spec.http_only)
+        .secure(spec.secure);
     if let Some(age) = spec.max_age {
-        c.push_str(&format!("; Max-Age={age}"));
+        c = c.max_age(time::Duration::seconds(age));
     }
-    c.push_str(if spec.same_site_strict {
-        "; SameSite=Strict"
-    } else {
-        "; SameSite=Lax"
-    });
-    if spec.http_only {
-        c.push_str("; HttpOnly");
-    }
-    if spec.secure {
-        c.push_str("; Secure");
-    }
-    if let Ok(v) = HeaderValue::from_str(&c) {
+    // A cookie value is only ever ours (codes, keys, a year): it is always a valid header.
+    if let Ok(v) = HeaderValue::from_str(&c.build().encoded().to_string()) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
 }

@@ -14,6 +14,7 @@ pub mod http;
 pub mod i18n;
 pub mod metrics;
 pub mod site;
+pub mod state;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -21,25 +22,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use reachline_app::{reach, App};
-use reachline_core::clock::{self, SharedClock};
-use reachline_core::config::Config;
-use reachline_core::keys::MasterKey;
-use reachline_store::Store;
+use reachline_app::reach;
+use reachline_core::clock::{self};
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-pub use site::Shared;
-
-/// Shown if even the error template fails: plain, static, with the quick exit.
-pub const FALLBACK_ERROR_PAGE: &str =
-    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<title>Something went wrong</title><link rel=\"stylesheet\" href=\"/static/site.css\"></head><body>\
-<nav class=\"exit-bar\" aria-label=\"Leave this site quickly\"><a href=\"/exit\" class=\"quick-exit\">Quick exit</a></nav><main>\
-<h1>Something went wrong</h1><p>Sorry, something went wrong on our side. Please try again.</p>\
-<p><a href=\"/\">Home</a></p></main></body></html>";
+pub use state::{AppState, Shared, StartError};
 
 static SITE_CSS: &str = include_str!("../static/site.css");
 static SITE_JS: &str = include_str!("../static/site.js");
@@ -49,126 +38,38 @@ static WIDGET_CSS: &str = include_str!("../static/widget.css");
 static WIDGET_JS: &str = include_str!("../static/widget.js");
 static CHAT_JS: &str = include_str!("../static/chat.js");
 
-/// What the web server holds: the application (every use case; reached through `Deref`, so
-/// handlers write `state.store` or `state.audit(...)`) and what only HTTP needs: locales,
-/// content, the chat hub with its sockets, and metrics.
-pub struct AppState {
-    pub app: App,
-    pub i18n: i18n::Localiser,
-    pub languages: Vec<(String, String)>,
-    pub content: content::Library,
-    /// Live chat events, here and across instances.
-    pub chat: chat::Hub,
-    /// Prometheus counters and gauges (served on `metrics.listen`).
-    pub metrics: metrics::Metrics,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = App;
-    fn deref(&self) -> &App {
-        &self.app
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    App(#[from] reachline_app::StartError),
-    #[error(transparent)]
-    Content(#[from] content::ContentError),
-    #[error(transparent)]
-    I18n(#[from] i18n::I18nError),
-}
-
-impl AppState {
-    /// Opens everything the server needs, creating the data directory, master key and
-    /// database on first run.
-    pub async fn open(config: Config, clock: SharedClock) -> Result<Arc<AppState>, StartError> {
-        Self::with_app(App::open(config, clock).await?)
-    }
-
-    pub async fn with_store(
-        config: Config,
-        clock: SharedClock,
-        store: Store,
-        master: &MasterKey,
-    ) -> Result<Arc<AppState>, StartError> {
-        Self::with_app(App::with_store(config, clock, store, master).await?)
-    }
-
-    fn with_app(app: App) -> Result<Arc<AppState>, StartError> {
-        let config = &app.config;
-        let i18n = i18n::Localiser::new(&config.site.default_locale, true)?;
-        let languages = i18n
-            .all()
-            .iter()
-            .filter(|l| config.site.pseudo_locales || i18n::pseudo_transform(&l.tag).is_none())
-            .map(|l| (l.tag.clone(), l.name.clone()))
-            .collect();
-        let locales: Vec<_> = i18n
-            .all()
-            .iter()
-            .map(|l| {
-                (
-                    l.tag.clone(),
-                    l.content_tag.clone(),
-                    i18n::pseudo_transform(&l.tag),
-                )
-            })
-            .collect();
-        let operator_dir = (!config.site.content_dir.is_empty())
-            .then(|| std::path::PathBuf::from(&config.site.content_dir));
-        let content = content::Library::load(
-            operator_dir.as_deref(),
-            &locales,
-            &config.site.default_locale,
-        )?;
-        Ok(Arc::new(AppState {
-            app,
-            i18n,
-            languages,
-            content,
-            chat: chat::Hub::new(),
-            metrics: metrics::Metrics::new(),
-        }))
-    }
-
-    /// The application's housekeeping, then live chat's: chats left unanswered become
-    /// missed (and their sockets are told), and the chat gauges are refreshed.
-    pub async fn housekeeping(&self) {
-        self.app.housekeeping().await;
-        let now = self.clock.now_unix();
-        self.chat.flush_seen(&self.store, now).await;
-        let queue_before = now - (self.config.helpline.chat_queue_timeout_minutes as i64) * 60;
-        match self
-            .store
-            .chats_expire(queue_before, now - chat::GONE_AFTER_SECONDS, now)
-            .await
-        {
-            Ok(missed) => {
-                for c in missed {
-                    chat::publish(self, chat::Event::Status { c }).await;
-                }
+/// The application's housekeeping, then live chat's: chats left unanswered become
+/// missed (and their sockets are told), and the chat gauges are refreshed.
+pub async fn housekeeping(state: &AppState) {
+    state.app.housekeeping().await;
+    let now = state.clock.now_unix();
+    state.chat.flush_seen(&state.store, now).await;
+    let queue_before = now - (state.config.helpline.chat_queue_timeout_minutes as i64) * 60;
+    match state
+        .store
+        .chats_expire(queue_before, now - chat::GONE_AFTER_SECONDS, now)
+        .await
+    {
+        Ok(missed) => {
+            for c in missed {
+                chat::publish(state, chat::Event::Status { c }).await;
             }
-            Err(e) => tracing::warn!(error = %e, "could not move unanswered chats to missed"),
         }
-        self.chat.tidy();
-        let waiting = chat::queue_snapshot(self).await.ahead.len();
-        self.metrics.set_gauge(
-            "reachline_chats_waiting",
-            "Chats waiting in the queue.",
-            waiting as f64,
-        );
-        if let Ok(n) = self.store.chats_active_count().await {
-            self.metrics
-                .set_gauge("reachline_chats_active", "Chats in progress.", n as f64);
-        }
-        self.metrics.set_gauge(
-            "reachline_chat_sockets",
-            "Chat WebSockets open on this instance.",
-            self.chat.listeners() as f64,
-        );
+        Err(e) => tracing::warn!(error = %e, "could not move unanswered chats to missed"),
     }
+    state.chat.tidy();
+    let waiting = chat::queue_snapshot(state).await.ahead.len();
+    state.metrics.chats_waiting.set(waiting as i64);
+    match state.store.chats_active_count().await {
+        Ok(n) => {
+            state.metrics.chats_active.set(n);
+        }
+        Err(e) => tracing::warn!(error = %e, "could not count the chats in progress"),
+    }
+    state
+        .metrics
+        .chat_sockets
+        .set(state.chat.listeners() as i64);
 }
 
 async fn static_file(body: &'static str, content_type: &'static str) -> Response {
@@ -399,8 +300,52 @@ pub fn router(state: Shared) -> Router {
         .layer(middleware::from_fn(http::log_request))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            track_requests,
         ))
+        .with_state(state)
+}
+
+/// Outermost layer: counts every request under its matched route template.
+async fn track_requests(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let route = resp
+        .extensions()
+        .get::<http::RouteName>()
+        .map(|r| r.0.as_str())
+        .unwrap_or("unmatched");
+    state.metrics.observe_request(
+        route,
+        &method,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+async fn scrape(State(state): State<Shared>) -> Response {
+    match state.metrics.render(&state.app) {
+        Ok(text) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => {
+            tracing::error!("could not write the metrics text");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The metrics listener's whole router: `/metrics` and nothing else.
+fn metrics_router(state: Shared) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
         .with_state(state)
 }
 
@@ -419,14 +364,17 @@ pub async fn serve(
             loop {
                 tick.tick().await;
                 let started = std::time::Instant::now();
-                state.housekeeping().await;
+                housekeeping(&state).await;
                 state
                     .metrics
                     .housekeeping_ran(started.elapsed().as_secs_f64());
             }
         })
     };
-    let relay = tokio::spawn(chat::relay(state.clone()));
+    let relay = {
+        let state = state.clone();
+        tokio::spawn(async move { state.chat.relay(&state.store).await })
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let metrics_server = if state.config.metrics.listen.is_empty() {
         None
@@ -434,7 +382,7 @@ pub async fn serve(
         let listener = tokio::net::TcpListener::bind(&state.config.metrics.listen).await?;
         tracing::info!(addr = %listener.local_addr()?, "metrics listening");
         let mut stop = stop_rx.clone();
-        let app = metrics::router(state.clone());
+        let app = metrics_router(state.clone());
         Some(tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {

@@ -3,7 +3,7 @@
 use crate::content::{Audience, Chapter, Exercise, ExerciseKind, Module, Page, Part};
 use crate::http::{self, CookieSpec};
 use crate::i18n::Locale;
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -21,7 +21,7 @@ use reachline_core::return_code::{CodeError, ReturnCode};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub type Shared = Arc<AppState>;
+pub use crate::state::Shared;
 
 /// What every page template needs: the locale, the current path, the language list.
 pub struct Chrome {
@@ -159,7 +159,7 @@ fn render<T: Template>(t: &T) -> Response {
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                crate::FALLBACK_ERROR_PAGE,
+                crate::http::FALLBACK_ERROR_PAGE,
             )
                 .into_response()
         }

@@ -1,7 +1,28 @@
 //! The chat hub: events to rooms on this instance and, through PostgreSQL NOTIFY, on the
 //! others; the latest messages of each room with a socket; the queue as one snapshot.
 
-use super::*;
+use reachline_store::Store;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+
+/// Messages a sender may send in a burst, and how fast the allowance refills.
+const FLOOD_BURST: f64 = 6.0;
+const FLOOD_PER_SECOND: f64 = 1.0;
+/// A waiting help-seeker not seen for this long (page closed) has left the queue.
+pub const GONE_AFTER_SECONDS: i64 = 120;
+
+/// One message, opened, as a socket frame or a page row.
+#[derive(Clone)]
+pub struct Line {
+    pub seq: i64,
+    pub from_seeker: bool,
+    pub staff_name: Option<String>,
+    pub at: i64,
+    pub text: String,
+}
 
 /// A chat event. Carries no content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,96 +234,98 @@ impl Hub {
     }
 }
 
-/// Publishes an event here and to other instances.
-pub async fn publish(state: &AppState, e: Event) {
-    state.chat.deliver(e);
-    if let Ok(payload) = serde_json::to_string(&Wire {
-        i: state.chat.instance.clone(),
-        e,
-    }) {
-        if let Err(err) = state.store.chat_notify(&payload).await {
-            tracing::warn!(error = %err, "could not tell other instances about a chat event");
+impl Hub {
+    /// Publishes an event here and to other instances.
+    pub async fn publish(&self, store: &Store, e: Event) {
+        self.deliver(e);
+        if let Ok(payload) = serde_json::to_string(&Wire {
+            i: self.instance.clone(),
+            e,
+        }) {
+            if let Err(err) = store.chat_notify(&payload).await {
+                tracing::warn!(error = %err, "could not tell other instances about a chat event");
+            }
         }
     }
-}
 
-/// Relays other instances' events to this one's sockets (PostgreSQL only). Runs until the
-/// task is aborted; reconnects after errors.
-pub async fn relay(state: Shared) {
-    loop {
-        let mut listener = match state.store.chat_listener().await {
-            Ok(Some(l)) => l,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "chat relay cannot listen; retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                continue;
-            }
-        };
+    /// Relays other instances' events to this one's sockets (PostgreSQL only). Runs until the
+    /// task is aborted; reconnects after errors.
+    pub async fn relay(&self, store: &Store) {
         loop {
-            match listener.recv().await {
-                Ok(Some(payload)) => {
-                    if let Ok(w) = serde_json::from_str::<Wire>(&payload) {
-                        if w.i != state.chat.instance {
-                            state.chat.deliver(w.e);
+            let mut listener = match store.chat_listener().await {
+                Ok(Some(l)) => l,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "chat relay cannot listen; retrying");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            loop {
+                match listener.recv().await {
+                    Ok(Some(payload)) => {
+                        if let Ok(w) = serde_json::from_str::<Wire>(&payload) {
+                            if w.i != self.instance {
+                                self.deliver(w.e);
+                            }
                         }
                     }
-                }
-                Ok(None) => {
-                    // The connection dropped and came back: events may have been missed,
-                    // so every socket here re-reads its chat.
-                    let ids: Vec<i64> = {
-                        let rooms = state.chat.rooms.lock().unwrap_or_else(|e| e.into_inner());
-                        rooms.keys().copied().collect()
-                    };
-                    for c in ids {
-                        state.chat.deliver(Event::Status { c });
+                    Ok(None) => {
+                        // The connection dropped and came back: events may have been missed,
+                        // so every socket here re-reads its chat.
+                        let ids: Vec<i64> = {
+                            let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+                            rooms.keys().copied().collect()
+                        };
+                        for c in ids {
+                            self.deliver(Event::Status { c });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "chat relay lost its connection; reconnecting");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break;
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "chat relay lost its connection; reconnecting");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    break;
-                }
             }
         }
     }
-}
 
-/// The queue, read at most once every two seconds however many sockets ask.
-pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
-    let mut slot = state.chat.snapshot.lock().await;
-    if let Some(s) = slot.as_ref() {
-        if s.at.elapsed() < SNAPSHOT_FOR {
-            return s.clone();
-        }
-    }
-    let read = async {
-        let queue = state.store.chat_queue().await?;
-        let staff = state.store.staff_availability().await?;
-        Ok::<_, reachline_store::StoreError>((queue, staff))
-    };
-    let (queue, staff) = match read.await {
-        Ok(read) => read,
-        Err(e) => {
-            // Waiting help-seekers keep the last reading (a place, a wait) rather than being
-            // told the queue is empty; the next ask tries again.
-            tracing::warn!(error = %e, "could not read the chat queue; keeping the last reading");
-            if let Some(s) = slot.as_ref() {
+    /// The queue, read at most once every two seconds however many sockets ask.
+    pub async fn queue_snapshot(&self, store: &Store) -> Arc<QueueSnapshot> {
+        let mut slot = self.snapshot.lock().await;
+        if let Some(s) = slot.as_ref() {
+            if s.at.elapsed() < SNAPSHOT_FOR {
                 return s.clone();
             }
-            (Vec::new(), Vec::new())
         }
-    };
-    let ahead = queue.into_iter().zip(0..).map(|(c, i)| (c.id, i)).collect();
-    let available = staff.iter().filter(|s| s.available).count() as i64;
-    let fresh = Arc::new(QueueSnapshot {
-        ahead,
-        available,
-        at: Instant::now(),
-    });
-    *slot = Some(fresh.clone());
-    fresh
+        let read = async {
+            let queue = store.chat_queue().await?;
+            let staff = store.staff_availability().await?;
+            Ok::<_, reachline_store::StoreError>((queue, staff))
+        };
+        let (queue, staff) = match read.await {
+            Ok(read) => read,
+            Err(e) => {
+                // Waiting help-seekers keep the last reading (a place, a wait) rather than being
+                // told the queue is empty; the next ask tries again.
+                tracing::warn!(error = %e, "could not read the chat queue; keeping the last reading");
+                if let Some(s) = slot.as_ref() {
+                    return s.clone();
+                }
+                (Vec::new(), Vec::new())
+            }
+        };
+        let ahead = queue.into_iter().zip(0..).map(|(c, i)| (c.id, i)).collect();
+        let available = staff.iter().filter(|s| s.available).count() as i64;
+        let fresh = Arc::new(QueueSnapshot {
+            ahead,
+            available,
+            at: Instant::now(),
+        });
+        *slot = Some(fresh.clone());
+        fresh
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 //! protocol both sides speak), `pages` (the help-seeker's pages and forms). This file keeps
 //! what they share: the chat cookie and keys, status views, message lines and sending.
 
-mod hub;
+pub mod hub;
 mod pages;
 mod socket;
 
@@ -30,7 +30,7 @@ pub use socket::*;
 use crate::http::{self, CookieSpec};
 use crate::i18n::Locale;
 use crate::site::{Chrome, Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -44,20 +44,15 @@ use reachline_core::keys::Key;
 use reachline_core::return_code::ReturnCode;
 use reachline_core::sealing::Context;
 use reachline_store::{Appended, ConversationRow};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 pub const CHAT_COOKIE: &str = "rl_chat";
-/// Messages a sender may send in a burst, and how fast the allowance refills.
-const FLOOD_BURST: f64 = 6.0;
-const FLOOD_PER_SECOND: f64 = 1.0;
 /// How often a socket tells the store the help-seeker is still there.
 const SEEN_EVERY: Duration = Duration::from_secs(20);
-/// A waiting help-seeker not seen for this long (page closed) has left the queue.
-pub const GONE_AFTER_SECONDS: i64 = 120;
 
 fn chat_cookie(resp: &mut Response, ctx: &Ctx, value: Option<(i64, &Key)>) {
     // No value: an empty cookie that expires at once (the chat is forgotten).
@@ -96,6 +91,16 @@ pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(Conve
 }
 
 /// A fresh client id for a form (so a form posted twice stores one message).
+/// Publishes a chat event here and to the other instances.
+pub async fn publish(state: &AppState, e: Event) {
+    state.chat.publish(&state.store, e).await
+}
+
+/// The queue as every waiting socket sees it (read at most once every two seconds).
+pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
+    state.chat.queue_snapshot(&state.store).await
+}
+
 pub fn new_client_id() -> String {
     let mut b = [0u8; 12];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
@@ -155,16 +160,6 @@ fn waiting_view(state: &AppState, l: &Locale, ahead: i64, available: i64) -> Sta
     }
 }
 
-/// One message, opened, as a socket frame or a page row.
-#[derive(Clone)]
-pub struct Line {
-    pub seq: i64,
-    pub from_seeker: bool,
-    pub staff_name: Option<String>,
-    pub at: i64,
-    pub text: String,
-}
-
 /// The messages of a chat after `after`, opened. A message that does not open with the
 /// chat's key (damaged data) is logged and comes with an empty text, so the others still show.
 pub async fn lines(
@@ -198,16 +193,6 @@ pub async fn lines(
                 }),
         })
         .collect())
-}
-
-pub fn clock_text(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!("[hour]:[minute] UTC"))
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// Validates and stores one chat message; shared by the socket and the form.
@@ -288,11 +273,7 @@ pub async fn send(
                     text: text.to_string(),
                 },
             );
-            state.metrics.add_counter(
-                "reachline_chat_messages_total",
-                "Chat messages stored (both sides).",
-                1,
-            );
+            state.metrics.chat_messages.inc();
             publish(state, Event::Message { c, seq }).await;
             Ok(seq)
         }

@@ -2,6 +2,7 @@
 //! self-reloading transcript frame, ending, continuing by secure message.
 
 use super::*;
+use reachline_app::time::utc_clock;
 
 #[derive(Template)]
 #[template(path = "chat.html")]
@@ -215,7 +216,7 @@ pub async fn transcript(
             } else {
                 them.clone()
             },
-            when: clock_text(m.at),
+            when: utc_clock(m.at),
             text: m.text,
         })
         .collect();

@@ -2,6 +2,7 @@
 //! number, typing and delivery state, flood limits, text only.
 
 use super::*;
+use reachline_app::time::utc_clock;
 
 /// Who is on this end of a socket.
 #[derive(Clone)]
@@ -176,7 +177,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                     &mut socket,
                     serde_json::json!({
                         "t": "msg", "seq": m.seq, "mine": mine, "who": who,
-                        "at": clock_text(m.at), "text": m.text,
+                        "at": utc_clock(m.at), "text": m.text,
                     }),
                 )
                 .await;

@@ -4,7 +4,7 @@
 use super::{app_error, render_form, ConsoleChrome, Staff};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;

@@ -1,11 +1,12 @@
 //! Browsing the audit log (supervisors and administrators). Browsing is itself audited.
 
-use super::{render, when, ConsoleChrome, Staff};
+use super::{render, ConsoleChrome, Staff};
 use crate::site::{Ctx, Shared};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Extension;
+use reachline_app::time::utc_minute;
 use reachline_store::AuditFilter;
 
 #[derive(serde::Deserialize, Default)]
@@ -75,7 +76,7 @@ pub async fn browse(
         .into_iter()
         .map(|e| EntryView {
             seq: e.seq,
-            at: when(&e.at),
+            at: utc_minute(e.at),
             actor: e.actor,
             action: e.action,
             object: e.object,

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

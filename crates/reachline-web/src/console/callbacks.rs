@@ -5,15 +5,16 @@
 
 use super::inbox::waited;
 use super::wrapup::{self, Defaults};
-use super::{app_error, render, render_form, when, ConsoleChrome, Staff};
+use super::{app_error, render, render_form, ConsoleChrome, Staff};
 use crate::callbacks::window_words;
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
+use reachline_app::time::utc_minute;
 use reachline_app::Error;
 use reachline_core::areas;
 use reachline_store::CallbackRow;
@@ -146,7 +147,7 @@ async fn page_with(
             mine,
             status: k.t(&format!("console-callback-status-{}", c.status)),
             claimed_by: c.claimed_by_name.clone().unwrap_or_default(),
-            requested: when(&c.created_at),
+            requested: utc_minute(c.created_at),
             windows: window_words(&ctx.chrome, &c.windows),
             who: one("wrapup-who", &c.who),
             age: one("wrapup-age", &c.age_group),
@@ -155,7 +156,7 @@ async fn page_with(
                 .unwrap_or_else(|| k.t("console-wrapup-not-known")),
             statement: c.statement_version.clone(),
             attempts: c.attempts,
-            last_attempt: c.last_attempt_at.as_ref().map(when).unwrap_or_default(),
+            last_attempt: c.last_attempt_at.map(utc_minute).unwrap_or_default(),
             phone,
             error,
             w: wrapup::form(&k, posted, &wrapup_defaults(&c, now), true, error_field),

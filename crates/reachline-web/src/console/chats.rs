@@ -7,13 +7,14 @@ use super::{app_error, console_message, render_form, ConsoleChrome, Staff};
 use crate::chat::{self, Event, Peer};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use reachline_app::time::utc_clock;
 use reachline_core::areas;
 use reachline_store::{ConversationRow, Take};
 
@@ -447,7 +448,7 @@ pub async fn transcript(
             } else {
                 m.staff_name.clone().unwrap_or_default()
             },
-            when: chat::clock_text(m.at),
+            when: utc_clock(m.at),
             text: m.text,
         })
         .collect();

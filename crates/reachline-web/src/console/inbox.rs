@@ -2,15 +2,16 @@
 //! close with the wrap-up that becomes the contact record.
 
 use super::wrapup::{self, Defaults};
-use super::{app_error, render, render_form, when, ConsoleChrome, Staff};
+use super::{app_error, render, render_form, ConsoleChrome, Staff};
 use crate::conversations::{message_text, read_messages};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
+use reachline_app::time::utc_minute;
 use reachline_app::Error;
 use reachline_core::{areas, clock};
 use reachline_store::ConversationRow;
@@ -142,7 +143,7 @@ async fn page_with(
                 } else {
                     staff.unwrap_or_default()
                 },
-                when: when(&at),
+                when: utc_minute(at),
                 text,
             })
             .collect(),

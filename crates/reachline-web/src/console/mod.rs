@@ -18,7 +18,7 @@ pub mod wrapup;
 
 use crate::http::{self, CookieSpec};
 use crate::site::{Chrome, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -643,11 +643,6 @@ pub fn session_cookie(resp: &mut Response, token: Option<&str>, https: bool) {
             secure: https,
         },
     );
-}
-
-/// Formats a Unix time for staff, in UTC (templates call it as `when`).
-pub fn when(unix: &i64) -> String {
-    reachline_app::time::utc_minute(*unix)
 }
 
 pub fn session_hash(token: &str) -> String {

@@ -99,7 +99,7 @@ fn allowed(me: &Staff) -> Vec<(String, String)> {
 }
 
 async fn build(
-    state: &crate::AppState,
+    state: &crate::state::AppState,
     me: &Staff,
     f: &Filter,
 ) -> Result<(Asked, Report), StatusCode> {

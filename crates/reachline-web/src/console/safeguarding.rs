@@ -3,18 +3,17 @@
 //! information). Every step is an event on the concern's timeline and an audit entry.
 
 use super::wrapup::{self, Defaults};
-use super::{
-    app_error, console_message, render, render_form, when, ConsoleChrome, Staff, SUPERVISORS,
-};
+use super::{app_error, console_message, render, render_form, ConsoleChrome, Staff, SUPERVISORS};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use reachline_app::safeguarding::Decision;
+use reachline_app::time::utc_minute;
 use reachline_app::Error;
 use reachline_core::{areas, clock};
 use reachline_store::ConcernRow;
@@ -59,8 +58,8 @@ fn contact_view(k: &ConsoleChrome<'_>, c: reachline_store::ContactRow) -> Contac
     ContactView {
         id: c.id,
         channel: k.t(&format!("channel-{}", c.channel)),
-        started: when(&c.started_at),
-        ended: c.ended_at.as_ref().map(when).unwrap_or_default(),
+        started: utc_minute(c.started_at),
+        ended: c.ended_at.map(utc_minute).unwrap_or_default(),
         who: one("wrapup-who", &c.who),
         age: one("wrapup-age", &c.age_group),
         area: areas::find(&c.area)
@@ -192,7 +191,7 @@ fn concern_view(k: &ConsoleChrome<'_>, c: &ConcernRow) -> ConcernView {
         status: k.t(&format!("concern-status-{}", c.status)),
         status_key: c.status.clone(),
         raised_by: c.raised_by_name.clone(),
-        raised: when(&c.created_at),
+        raised: utc_minute(c.created_at),
     }
 }
 
@@ -346,7 +345,7 @@ async fn concern_page(
         .events
         .into_iter()
         .map(|(e, text)| EventView {
-            at: when(&e.at),
+            at: utc_minute(e.at),
             actor: e.actor,
             kind: k.t(&format!("concern-event-{}", e.kind)),
             destination: if e.destination.is_empty() {

@@ -2,15 +2,16 @@
 //! confidentiality statement (administrators), canned responses (supervisors manage,
 //! practitioners search and use). Every change is audited.
 
-use super::{app_error, render_form, when, ConsoleChrome, Staff};
+use super::{app_error, render_form, ConsoleChrome, Staff};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
-use crate::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Extension;
 use reachline_app::settings::{Hours, Retention};
+use reachline_app::time::utc_minute;
 use reachline_app::Error;
 
 pub struct StatementView {
@@ -59,7 +60,7 @@ async fn page(
                 .iter()
                 .map(|v| StatementView {
                     version: v.version,
-                    when: when(&v.created_at),
+                    when: utc_minute(v.created_at),
                     by: v.created_by.clone(),
                 })
                 .collect(),
