@@ -11,6 +11,7 @@
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use reachline_core::staff;
+use reachline_core::staff::Role;
 use reachline_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -168,7 +169,7 @@ async fn main() {
     let suffix = now % 100_000;
     for i in 0..a.practitioners {
         let id = store
-            .staff_create(&format!("bench{suffix}p{i}"), "practitioner", "", now)
+            .staff_create(&format!("bench{suffix}p{i}"), Role::Practitioner, "", now)
             .await
             .unwrap();
         let token = staff::new_token();

@@ -9,6 +9,7 @@
 
 use reachline_app::reporting::{self, Period};
 use reachline_core::disclosure::Rules;
+use reachline_core::staff::Role;
 use reachline_store::{Store, WrapUp};
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[self.below(xs.len() as u64) as usize]
     }
 }
@@ -44,11 +45,18 @@ fn unix(year: i32) -> i64 {
 async fn seed(store: &Store, contacts: usize) -> anyhow::Result<Duration> {
     let t = Instant::now();
     let staff = store
-        .staff_create("demo-data", "practitioner", "", 0)
+        .staff_create("demo-data", Role::Practitioner, "", 0)
         .await?;
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    use reachline_core::vocabulary::Channel;
     let channels = [
-        "phone", "phone", "phone", "chat", "chat", "message", "callback",
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Chat,
+        Channel::Chat,
+        Channel::Message,
+        Channel::Callback,
     ];
     let who = [
         "self",
@@ -89,7 +97,7 @@ async fn seed(store: &Store, contacts: usize) -> anyhow::Result<Duration> {
     for i in 0..contacts {
         let at = start + (rng.below(span as u64) as i64);
         batch.push(WrapUp {
-            channel: rng.pick(&channels).into(),
+            channel: rng.pick(&channels),
             started_at: at,
             ended_at: at + 600 + rng.below(3000) as i64,
             who: rng.pick(&who).into(),

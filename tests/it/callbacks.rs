@@ -6,6 +6,8 @@
 use crate::common::{between, post_form as post, walk_files, TestResult, TestServer};
 use crate::console::session_for;
 use reachline_core::staff::Role;
+use reachline_core::vocabulary::CallbackStatus;
+use reachline_core::vocabulary::Channel;
 use reqwest::StatusCode;
 
 /// A number nobody else uses (Ofcom's drama range), typed as people do.
@@ -248,14 +250,14 @@ async fn a_callback_is_requested_without_javascript_sealed_claimed_once_and_done
         .unwrap()
         .parse()?;
     let contact = s.state.store.contact_get(contact_id).await?.unwrap();
-    assert_eq!(contact.channel, "callback");
+    assert_eq!(contact.channel, Channel::Callback);
     assert_eq!(contact.concerns, "viewing-images");
     assert_eq!(contact.age_group, "under-18");
     assert_eq!(contact.actions, "safety-plan");
     assert_eq!(contact.ended_at.unwrap() - contact.started_at, 25 * 60);
     assert!(contact.wrapped_up);
     let row = s.state.store.callback_get(id.parse()?).await?.unwrap();
-    assert_eq!(row.status, "done");
+    assert_eq!(row.status, CallbackStatus::Done);
     assert_eq!(row.phone_sealed, None);
     assert_eq!(row.contact_id, Some(contact_id));
     // Done once: a second wrap-up is refused and records nothing.
@@ -372,12 +374,12 @@ async fn pending_callbacks_expire_after_retention_and_lose_their_number() -> Tes
     s.clock.advance(2 * 86_400);
     reachline_web::housekeeping(&s.state).await;
     let row = s.state.store.callback_get(id).await?.unwrap();
-    assert_eq!(row.status, "pending", "expired too early");
+    assert_eq!(row.status, CallbackStatus::Pending, "expired too early");
     assert!(row.phone_sealed.is_some());
     s.clock.advance(86_400 + 60);
     reachline_web::housekeeping(&s.state).await;
     let row = s.state.store.callback_get(id).await?.unwrap();
-    assert_eq!(row.status, "expired");
+    assert_eq!(row.status, CallbackStatus::Expired);
     assert_eq!(row.phone_sealed, None);
     assert!(s.state.store.callbacks_pending().await?.is_empty());
     // An expired request cannot be claimed.
@@ -475,7 +477,7 @@ async fn a_phone_contact_logged_by_hand_carries_the_wrap_up_into_reporting() -> 
         .unwrap()
         .parse()?;
     let c = s.state.store.contact_get(id).await?.unwrap();
-    assert_eq!(c.channel, "phone");
+    assert_eq!(c.channel, Channel::Phone);
     assert_eq!(
         (c.who.as_str(), c.age_group.as_str(), c.area.as_str()),
         ("someone-else", "adult", "E23000015")

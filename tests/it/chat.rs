@@ -6,6 +6,8 @@ use crate::common::{between, post_form as post, walk_files, BinaryServer, TestRe
 use crate::console::{session_for, session_with_token};
 use futures_util::{SinkExt, StreamExt};
 use reachline_core::staff::Role;
+use reachline_core::vocabulary::Channel;
+use reachline_core::vocabulary::ConversationStatus;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -257,7 +259,7 @@ async fn help_seeker_and_practitioner_chat_over_websockets_and_the_contact_is_sa
         .unwrap()
         .parse()?;
     let contact = s.state.store.contact_get(contact_id).await?.unwrap();
-    assert_eq!(contact.channel, "chat");
+    assert_eq!(contact.channel, Channel::Chat);
     let log = s.state.store.audit_all().await?;
     for a in [
         "chat.available",
@@ -503,7 +505,7 @@ async fn chats_left_unanswered_become_missed_contacts() -> TestResult {
         reachline_web::housekeeping(&s.state).await;
     }
     let c = s.state.store.conversation_get(id).await?.unwrap();
-    assert_eq!(c.status, "missed");
+    assert_eq!(c.status, ConversationStatus::Missed);
     let page = seeker.get(s.url("/chat")).send().await?.text().await?;
     assert!(page.contains("nobody was free"));
     assert!(page.contains("href=\"/contact/callback\""));

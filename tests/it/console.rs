@@ -4,6 +4,7 @@
 use crate::common::{between, post_form as post, TestResult, TestServer};
 use reachline_core::config::Config;
 use reachline_core::staff::{self, totp, Role};
+use reachline_core::vocabulary::Channel;
 use reqwest::{Client, StatusCode};
 use std::sync::Arc;
 
@@ -439,7 +440,7 @@ pub(crate) async fn session_with_token(
     let id = s
         .state
         .store
-        .staff_create(&name, role.as_str(), areas, s.now())
+        .staff_create(&name, role, areas, s.now())
         .await
         .unwrap();
     let token = staff::new_token();
@@ -535,7 +536,7 @@ async fn every_console_route_allows_exactly_the_roles_it_declares() -> TestResul
     let contact = s
         .state
         .store
-        .contact_create("phone", s.now() - 600, Some(s.now()), pid, s.now())
+        .contact_create(Channel::Phone, s.now() - 600, Some(s.now()), pid, s.now())
         .await?;
     let mut tx = s.state.store.begin().await?;
     let concern = tx
@@ -1096,7 +1097,7 @@ async fn settings_change_hours_retention_statement_and_canned_responses() -> Tes
     let old = s
         .state
         .store
-        .contact_create("phone", s.now() - 600, Some(s.now()), pid, s.now())
+        .contact_create(Channel::Phone, s.now() - 600, Some(s.now()), pid, s.now())
         .await?;
     s.state.store.contact_set_note(old, b"sealed note").await?;
     s.clock.advance(31 * 86_400);
@@ -1224,7 +1225,7 @@ async fn an_action_whose_audit_entry_cannot_be_written_does_not_happen() -> Test
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
         s.state.store.staff_by_id(pat_id).await?.unwrap().role,
-        "practitioner"
+        Role::Practitioner
     );
 
     // A view whose entry cannot be written is not shown.
@@ -1262,7 +1263,7 @@ async fn a_safeguarding_text_that_does_not_open_is_said_not_shown_empty() -> Tes
     let contact = s
         .state
         .store
-        .contact_create("phone", s.now() - 600, Some(s.now()), pid, s.now())
+        .contact_create(Channel::Phone, s.now() - 600, Some(s.now()), pid, s.now())
         .await?;
     // Facts that are there but damaged (not sealed under this concern's context).
     let mut tx = s.state.store.begin().await?;
@@ -1277,6 +1278,30 @@ async fn a_safeguarding_text_that_does_not_open_is_said_not_shown_empty() -> Tes
         .text()
         .await?;
     assert!(html.contains("This text could not be opened"), "{html}");
+    s.stop().await;
+    Ok(())
+}
+
+/// A stored value outside its closed set (a role no release ever wrote, a thread in a state
+/// that does not exist) is an error the practitioner sees, never read as some default.
+#[tokio::test]
+async fn a_stored_value_outside_its_set_is_refused_not_guessed() -> TestResult {
+    let s = TestServer::start().await;
+    let (pat, _, pat_id) = session_for(&s, Role::Practitioner, 1).await;
+    assert_eq!(
+        pat.get(s.url("/console")).send().await?.status(),
+        StatusCode::OK
+    );
+    tamper(
+        &s,
+        &format!("UPDATE staff SET role = 'overlord' WHERE id = {pat_id}"),
+    )
+    .await;
+    let resp = pat.get(s.url("/console")).send().await?;
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!resp.text().await?.contains("overlord"));
+    let err = s.state.store.staff_by_id(pat_id).await.unwrap_err();
+    assert!(err.to_string().contains("role"), "{err}");
     s.stop().await;
     Ok(())
 }

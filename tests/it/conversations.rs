@@ -4,6 +4,7 @@
 use crate::common::{between, post_form as post, walk_files, TestResult, TestServer};
 use crate::console::session_for;
 use reachline_core::staff::Role;
+use reachline_core::vocabulary::Channel;
 use reqwest::{Client, StatusCode};
 
 const MARKER: &str = "bluepineapple marker sentence 4471";
@@ -155,7 +156,7 @@ async fn a_help_seeker_and_a_practitioner_exchange_messages_without_javascript()
     assert!(contact_path.starts_with("/console/contacts/"));
     let contact_id: i64 = contact_path.rsplit('/').next().unwrap().parse()?;
     let contact = s.state.store.contact_get(contact_id).await?.unwrap();
-    assert_eq!(contact.channel, "message");
+    assert_eq!(contact.channel, Channel::Message);
     let log = s.state.store.audit_all().await?;
     for a in [
         "conversation.view",
@@ -237,7 +238,7 @@ async fn message_text_is_sealed_at_rest_and_purged_after_retention() -> TestResu
     let s = TestServer::start_with(|c| c.helpline.conversation_retention_days = 30).await;
     let (_seeker, code) = write_first(&s, MARKER).await;
     let (p, csrf, _) = session_for(&s, Role::Practitioner, 1).await;
-    let id = s.state.store.conversations_open("message").await?[0].id;
+    let id = s.state.store.conversations_open(Channel::Message).await?[0].id;
     post(
         &p,
         s.url(&format!("/console/inbox/{id}/reply")),

@@ -591,7 +591,10 @@ async fn a_database_made_by_an_older_release_upgrades_with_every_record_readable
     // Populate the old schema with the project's own code, as that release's service did.
     let old = AppState::with_store(config.clone(), clock.clone(), old_store, &master).await?;
     let now = T0;
-    let id = old.store.staff_create("ada", "admin", "", now).await?;
+    let id = old
+        .store
+        .staff_create("ada", reachline_core::staff::Role::Administrator, "", now)
+        .await?;
     let token = reachline_core::staff::token_hash("enrol-token");
     old.store.enrolment_create(&token, id, now + 3600).await?;
     let totp = old.content_key.seal(

@@ -3,6 +3,8 @@
 
 use crate::common::{TestResult, TestServer};
 use reachline_app::reporting::Period;
+use reachline_core::staff::Role;
+use reachline_core::vocabulary::Channel;
 use reachline_store::WrapUp;
 use std::sync::Arc;
 
@@ -15,12 +17,12 @@ async fn a_seeded_area_report_is_rounded_and_the_headline_uses_it() -> TestResul
     let staff = s
         .state
         .store
-        .staff_create("pat", "practitioner", "", s.now())
+        .staff_create("pat", Role::Practitioner, "", s.now())
         .await?;
     let real = s
         .state
         .store
-        .contact_create("phone", s.now() - 600, Some(s.now()), staff, s.now())
+        .contact_create(Channel::Phone, s.now() - 600, Some(s.now()), staff, s.now())
         .await?;
     reachline_app::ops::demo_seed(c, clock.clone(), 2021, "E23000015", 1853).await?;
     reachline_app::ops::demo_seed(c, clock.clone(), 2021, "E23000002", 5).await?;
@@ -214,7 +216,7 @@ fn at(month: u32, day: u32) -> i64 {
 
 fn record(channel: &str, who: &str, age: &str, area: &str, t: i64, first: bool) -> WrapUp {
     WrapUp {
-        channel: channel.into(),
+        channel: channel.parse().unwrap(),
         started_at: t,
         ended_at: t + 900,
         who: who.into(),
@@ -235,7 +237,7 @@ fn record(channel: &str, who: &str, age: &str, area: &str, t: i64, first: bool) 
 async fn seed_known(s: &TestServer) -> TestResult {
     let store = &s.state.store;
     let staff = store
-        .staff_create("demo-data", "practitioner", "", s.now())
+        .staff_create("demo-data", Role::Practitioner, "", s.now())
         .await?;
     let a = "E23000015";
     let mut rows = Vec::new();
@@ -477,7 +479,7 @@ async fn periods_select_exactly_their_months() -> TestResult {
     let s = TestServer::start().await;
     let store = &s.state.store;
     let staff = store
-        .staff_create("demo-data", "practitioner", "", s.now())
+        .staff_create("demo-data", Role::Practitioner, "", s.now())
         .await?;
     let a = "E23000015";
     // One contact on the first and the last day of every month from 2020-10 to 2021-04.
@@ -547,7 +549,7 @@ async fn no_sub_national_csv_value_is_small_or_off_base_whatever_the_size() -> T
     let s = TestServer::start().await;
     let store = &s.state.store;
     let staff = store
-        .staff_create("demo-data", "practitioner", "", s.now())
+        .staff_create("demo-data", Role::Practitioner, "", s.now())
         .await?;
     let channels = ["phone", "chat", "message", "callback"];
     let who = ["self", "someone-else", "professional", ""];

@@ -106,9 +106,7 @@ impl App {
         let (role, areas) = role_and_areas(role, areas)?;
         let now = self.clock.now_unix();
         let mut tx = self.store.begin().await?;
-        let id = tx
-            .staff_create(username, role.as_str(), &areas, now)
-            .await?;
+        let id = tx.staff_create(username, role, &areas, now).await?;
         let link = enrolment_link(&mut tx, &self.config, id, now).await?;
         self.commit_audited(
             tx,
@@ -140,7 +138,7 @@ impl App {
             return Err(Error::Invalid("console-staff-not-yourself"));
         }
         let mut tx = self.store.begin().await?;
-        if !tx.staff_set_role(id, role.as_str(), &areas).await? {
+        if !tx.staff_set_role(id, role, &areas).await? {
             return Err(Error::NotFound);
         }
         self.commit_audited(

@@ -6,6 +6,7 @@
 use crate::accounts::Actor;
 use crate::{App, Error};
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::CallbackStatus;
 use reachline_store::{CallbackRow, Tx, WrapUp};
 
 /// One request as a practitioner sees it.
@@ -26,7 +27,7 @@ impl App {
     /// view says whether it was shown.
     pub async fn callback_view(&self, actor: Actor<'_>, id: i64) -> Result<CallbackView, Error> {
         let row = self.store.callback_get(id).await?.ok_or(Error::NotFound)?;
-        let phone = if row.status == "pending" && row.claimed_by == Some(actor.id) {
+        let phone = if row.status == CallbackStatus::Pending && row.claimed_by == Some(actor.id) {
             row.phone_sealed.as_deref().and_then(|s| {
                 self.content_key
                     .open(Context::CallbackPhone { callback: id }, s)
@@ -95,7 +96,7 @@ impl App {
     /// The request if this practitioner may wrap it up (pending, claimed by them).
     pub async fn callback_held(&self, actor: Actor<'_>, id: i64) -> Result<CallbackRow, Error> {
         let row = self.store.callback_get(id).await?.ok_or(Error::NotFound)?;
-        if row.status != "pending" || row.claimed_by != Some(actor.id) {
+        if row.status != CallbackStatus::Pending || row.claimed_by != Some(actor.id) {
             return Err(self.callback_refusal(id).await);
         }
         Ok(row)
@@ -129,7 +130,9 @@ impl App {
     async fn callback_refusal(&self, id: i64) -> Error {
         match self.store.callback_get(id).await {
             Ok(None) => Error::NotFound,
-            Ok(Some(c)) if c.status != "pending" => Error::Invalid("console-callback-closed"),
+            Ok(Some(c)) if c.status != CallbackStatus::Pending => {
+                Error::Invalid("console-callback-closed")
+            }
             Ok(Some(c)) if c.claimed_by.is_none() => Error::Invalid("console-callback-claim-first"),
             Ok(Some(_)) => Error::Invalid("console-callback-taken"),
             Err(e) => Error::from(e),

@@ -9,6 +9,7 @@ pub mod lists;
 use reachline_core::clock;
 use reachline_core::keys::Key;
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::ListKind;
 use reachline_matcher::{Matcher, MatcherBuilder};
 use reachline_store::{PartnerRow, Store, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -102,7 +103,7 @@ impl Gateway {
                 .lists_key
                 .open(
                     Context::ListVersion {
-                        kind: &row.kind,
+                        kind: row.kind.as_str(),
                         name: &row.name,
                         version: row.version,
                     },
@@ -115,17 +116,17 @@ impl Gateway {
         let lists = texts.len();
         let versions = texts
             .iter()
-            .map(|(row, _)| (row.kind.clone(), row.name.clone(), row.version))
+            .map(|(row, _)| (row.kind.to_string(), row.name.clone(), row.version))
             .collect();
         let matcher = tokio::task::spawn_blocking(move || -> Result<Matcher, LoadError> {
             let mut builder = MatcherBuilder::new();
             for (row, text) in &texts {
-                let result = match row.kind.as_str() {
-                    "keywords" => builder.add_keywords_csv(&row.name, text).map(|_| ()),
-                    "urls" => builder
+                let result = match row.kind {
+                    ListKind::Keywords => builder.add_keywords_csv(&row.name, text).map(|_| ()),
+                    ListKind::Urls => builder
                         .add_url_lines(&row.name, &row.category, text)
                         .map(|_| ()),
-                    _ => builder.add_hashes_csv(&row.name, text).map(|_| ()),
+                    ListKind::Hashes => builder.add_hashes_csv(&row.name, text).map(|_| ()),
                 };
                 result.map_err(|e| LoadError::List(row.name.clone(), e.to_string()))?;
             }

@@ -5,6 +5,8 @@
 use crate::{App, Error};
 use reachline_core::keys::Key;
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::Channel;
+use reachline_core::vocabulary::Sender;
 use reachline_store::{NewCallback, NewConversation, Tx};
 
 /// What the help-seeker chose to tell us before a contact (all optional) and the version of
@@ -67,7 +69,7 @@ impl App {
         let id = tx
             .conversation_create(
                 &NewConversation {
-                    channel: "message",
+                    channel: Channel::Message,
                     who: intake.who,
                     age_group: intake.age_group,
                     area: intake.area,
@@ -87,7 +89,8 @@ impl App {
                 text.as_bytes(),
             )
         };
-        tx.message_append(id, "seeker", None, sealed, now).await?;
+        tx.message_append(id, Sender::Seeker, None, sealed, now)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }

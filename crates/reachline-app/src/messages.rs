@@ -6,6 +6,7 @@ use crate::accounts::Actor;
 use crate::{App, Error};
 use reachline_core::keys::Key;
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::Sender;
 use reachline_store::{ConversationRow, StoreError, WrapUp};
 
 impl App {
@@ -77,7 +78,7 @@ impl App {
     ) -> Result<ConversationRow, Error> {
         let gone = Error::Invalid("console-thread-gone");
         let c = self.store.conversation_get(id).await?.ok_or(gone)?;
-        if !matches!(c.status.as_str(), "open" | "active" | "ended") {
+        if !c.status.not_closed() {
             return Err(Error::Invalid("console-thread-closed"));
         }
         if c.claimed_by.is_none() && self.claim_audited(actor, id).await? {
@@ -116,7 +117,13 @@ impl App {
         };
         let mut tx = self.store.begin().await?;
         let seq = tx
-            .message_append(id, "staff", Some(actor.id), sealed, self.clock.now_unix())
+            .message_append(
+                id,
+                Sender::Staff,
+                Some(actor.id),
+                sealed,
+                self.clock.now_unix(),
+            )
             .await?;
         self.commit_audited(
             tx,

@@ -58,7 +58,7 @@ pub async fn admin_create(
     let now = clock.now_unix();
     let audit_key = data_key(&store, &master, "audit", now).await?;
     let mut tx = store.begin().await?;
-    let id = match tx.staff_create(username, role.as_str(), "", now).await {
+    let id = match tx.staff_create(username, role, "", now).await {
         Ok(id) => id,
         Err(StoreError::Conflict) => return Err(OpsError::Taken(username.to_string())),
         Err(e) => return Err(e.into()),
@@ -163,8 +163,9 @@ pub async fn lists_import(
     text: &str,
 ) -> Result<(i64, usize), GatewayOpsError> {
     use crate::deterrence::lists;
-    let kind =
-        lists::ListKind::parse(kind).ok_or_else(|| GatewayOpsError::Kind(kind.to_string()))?;
+    let kind = kind
+        .parse::<lists::ListKind>()
+        .map_err(|_| GatewayOpsError::Kind(kind.to_string()))?;
     let prepared = lists::prepare(kind, name, category, text)?;
     let (store, audit_key, lists_key) = open_for_lists(config, &clock).await?;
     let now = clock.now_unix();
@@ -444,7 +445,7 @@ pub async fn demo_seed(
         Some(s) => s.id,
         None => {
             store
-                .staff_create("demo-data", "practitioner", "", now)
+                .staff_create("demo-data", Role::Practitioner, "", now)
                 .await?
         }
     };
@@ -453,8 +454,15 @@ pub async fn demo_seed(
         .map_err(|e| GatewayOpsError::Check(e.to_string()))?;
     let mut rng =
         rand::rngs::StdRng::seed_from_u64(u64::from(year.unsigned_abs()) * 7919 + people as u64);
+    use reachline_core::vocabulary::Channel;
     let channels = [
-        "phone", "phone", "phone", "chat", "chat", "message", "callback",
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Phone,
+        Channel::Chat,
+        Channel::Chat,
+        Channel::Message,
+        Channel::Callback,
     ];
     let who = [
         "self",
@@ -476,7 +484,7 @@ pub async fn demo_seed(
         for i in 0..=repeats {
             let c = concerns[rng.gen_range(0..concerns.len())];
             records.push(reachline_store::WrapUp {
-                channel: channels[rng.gen_range(0..channels.len())].to_string(),
+                channel: channels[rng.gen_range(0..channels.len())],
                 started_at: t,
                 ended_at: t + rng.gen_range(300..3600),
                 who: who[rng.gen_range(0..who.len())].to_string(),

@@ -6,15 +6,11 @@
 use crate::accounts::Actor;
 use crate::{App, Error};
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::ConcernStatus;
 use reachline_store::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent, WrapUp};
 
-pub const CATEGORIES: &[&str] = &[
-    "child-at-risk",
-    "risk-to-person",
-    "offence-in-progress",
-    "other",
-];
-pub const DESTINATIONS: &[&str] = &["police", "childrens-social-care", "other"];
+pub const CATEGORIES: &[&str] = crate::vocabulary::ConcernCategory::NAMES;
+pub const DESTINATIONS: &[&str] = crate::vocabulary::Destination::NAMES;
 /// The longest note, facts or reason, in characters.
 pub const MAX_TEXT: usize = 8000;
 
@@ -90,8 +86,14 @@ impl App {
             .contact_log(wrap, actor.id, seal_note, self.clock.now_unix())
             .await?;
         let object = format!("contact:{id}");
-        self.commit_audited(tx, actor.username, "contact.create", &object, &wrap.channel)
-            .await?;
+        self.commit_audited(
+            tx,
+            actor.username,
+            "contact.create",
+            &object,
+            wrap.channel.as_str(),
+        )
+        .await?;
         Ok(id)
     }
 
@@ -229,11 +231,15 @@ impl App {
         }
         let (kind, status, destination) = match decision {
             Decision::Refer { destination } if DESTINATIONS.contains(&destination) => {
-                ("referred", "referred", destination)
+                ("referred", ConcernStatus::Referred, destination)
             }
             Decision::Refer { .. } => return Err(Error::Invalid("console-decision-needs-choice")),
-            Decision::NoReferral => ("no-referral", "no-referral", ""),
-            Decision::MoreInformation => ("more-information-requested", "more-information", ""),
+            Decision::NoReferral => ("no-referral", ConcernStatus::NoReferral, ""),
+            Decision::MoreInformation => (
+                "more-information-requested",
+                ConcernStatus::MoreInformation,
+                "",
+            ),
         };
         let reason = text(reason).ok_or(Error::Invalid("console-decision-needs-reason"))?;
         let reason = if destination == "other" {
@@ -277,7 +283,7 @@ impl App {
             kind: "information-added",
             destination: "",
             text_sealed: None,
-            new_status: Some("open"),
+            new_status: Some(ConcernStatus::Open),
         };
         self.concern_event(actor, id, event, &information, "concern.information", "")
             .await

@@ -207,7 +207,7 @@ impl App {
         let now = self.clock.now_unix();
         let idle = self.config.console.session_idle_minutes as i64 * 60;
         let max = self.config.console.session_max_hours as i64 * 3600;
-        let role = Role::parse(&session.staff.role);
+        let role = Some(session.staff.role);
         let Some(role) = role.filter(|_| {
             !session.staff.disabled
                 && now - session.last_seen <= idle

@@ -2,31 +2,16 @@
 //! contact's wrap-up may take, as stored and as reported. The web's forms and the console's
 //! wrap-up offer exactly these; reporting and demo data count exactly these.
 
+pub use reachline_core::vocabulary::{
+    Action, AgeGroup, Arrested, Concern, ConcernCategory, Destination, Signpost, Unknown, Who,
+};
+
 /// Who is asking for help.
-pub const WHO: &[&str] = &["self", "someone-else", "professional"];
-pub const AGE_GROUPS: &[&str] = &["adult", "under-18"];
-pub const CONCERNS: &[&str] = &[
-    "viewing-images",
-    "sexual-communication",
-    "contact-offending",
-    "ai-or-drawn-images",
-    "someone-elses-behaviour",
-    "other",
-];
+pub const WHO: &[&str] = Who::NAMES;
+pub const AGE_GROUPS: &[&str] = AgeGroup::NAMES;
+pub const CONCERNS: &[&str] = Concern::NAMES;
 /// Protective actions agreed.
-pub const ACTIONS: &[&str] = &[
-    "safety-plan",
-    "device-changes",
-    "avoid-situations",
-    "talk-to-someone",
-    "therapy",
-];
-pub const SIGNPOSTS: &[&str] = &[
-    "self-help-modules",
-    "gp-or-mental-health",
-    "samaritans",
-    "legal-advice",
-    "family-support",
-];
+pub const ACTIONS: &[&str] = Action::NAMES;
+pub const SIGNPOSTS: &[&str] = Signpost::NAMES;
 /// Whether the person has been arrested or is under investigation.
-pub const ARRESTED: &[&str] = &["no", "arrested", "under-investigation", "not-asked"];
+pub const ARRESTED: &[&str] = Arrested::NAMES;

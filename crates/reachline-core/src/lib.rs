@@ -6,6 +6,8 @@
 //! - [`keys`]: the master key file, wrapped data keys and sealing (encryption at rest).
 //! - [`return_code`]: the help-seeker's only key, and what the server derives from it.
 //! - [`areas`]: police force areas (ONS codes) used for reach figures.
+//! - [`vocabulary`]: the closed sets of values (channels, states, senders, wrap-up
+//!   categories), each an enum with one string form.
 
 pub mod areas;
 pub mod audit;
@@ -17,3 +19,4 @@ pub mod opening_hours;
 pub mod return_code;
 pub mod sealing;
 pub mod staff;
+pub mod vocabulary;

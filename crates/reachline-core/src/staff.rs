@@ -11,39 +11,22 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Practitioner,
-    Supervisor,
-    Administrator,
-    Analyst,
+crate::vocabulary::vocabulary! {
+    /// What a staff account may do; the console's route table grants routes to roles.
+    Role ("role") {
+        Practitioner = "practitioner",
+        Supervisor = "supervisor",
+        Administrator = "administrator",
+        Analyst = "analyst",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Practitioner,
-        Role::Supervisor,
-        Role::Administrator,
-        Role::Analyst,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Practitioner => "practitioner",
-            Role::Supervisor => "supervisor",
-            Role::Administrator => "administrator",
-            Role::Analyst => "analyst",
-        }
-    }
-
-    /// Accepts the stored names and the short `admin`.
+    /// What an operator types: the stored names in any case, and the short `admin`.
     pub fn parse(s: &str) -> Option<Role> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "practitioner" => Some(Role::Practitioner),
-            "supervisor" => Some(Role::Supervisor),
-            "administrator" | "admin" => Some(Role::Administrator),
-            "analyst" => Some(Role::Analyst),
-            _ => None,
+            "admin" => Some(Role::Administrator),
+            other => other.parse().ok(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::{on_pool, Result, Store};
 use reachline_core::audit::AuditEntry;
-use sqlx::Row;
+use sqlx::FromRow;
 
 /// Filters for browsing the log; empty strings match everything.
 #[derive(Debug, Clone, Default)]
@@ -15,19 +15,32 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-macro_rules! entry_from_row {
-    ($r:expr) => {
+/// An audit row as stored; [`AuditEntry`] (core) knows nothing of the database.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    seq: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    object: String,
+    detail: String,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> AuditEntry {
         AuditEntry {
-            seq: $r.try_get("seq")?,
-            at: $r.try_get("at")?,
-            actor: $r.try_get("actor")?,
-            action: $r.try_get("action")?,
-            object: $r.try_get("object")?,
-            detail: $r.try_get("detail")?,
-            prev_hash: $r.try_get("prev_hash")?,
-            hash: $r.try_get("hash")?,
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            object: r.object,
+            detail: r.detail,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
         }
-    };
+    }
 }
 
 impl Store {
@@ -41,7 +54,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(entry_from_row!(r));
+                out.push(AuditEntry::from(AuditRow::from_row(&r)?));
             }
             out
         });
@@ -64,7 +77,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(entry_from_row!(r));
+                out.push(AuditEntry::from(AuditRow::from_row(&r)?));
             }
             out
         });

@@ -4,13 +4,14 @@
 use crate::conversations::insert_contact;
 use crate::tx::on_tx;
 use crate::{on_pool, Result, Store, Tx, WrapUp};
-use sqlx::Row;
+use reachline_core::vocabulary::CallbackStatus;
+use sqlx::{FromRow, Row};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CallbackRow {
     pub id: i64,
-    /// `pending`, `done` or `expired`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: CallbackStatus,
     /// Comma-separated window ids, e.g. `weekday-morning,weekend`.
     pub windows: String,
     pub who: String,
@@ -41,28 +42,6 @@ const CALLBACK_SELECT: &str = "SELECT c.id, c.status, c.windows, c.who, c.age_gr
      c.statement_version, c.phone_sealed, c.claimed_by, s.username AS claimed_by_name, c.attempts, \
      c.last_attempt_at, c.created_at, c.closed_at, c.contact_id FROM callbacks c \
      LEFT JOIN staff s ON s.id = c.claimed_by";
-
-macro_rules! callback_from_row {
-    ($r:expr) => {
-        CallbackRow {
-            id: $r.try_get("id")?,
-            status: $r.try_get("status")?,
-            windows: $r.try_get("windows")?,
-            who: $r.try_get("who")?,
-            age_group: $r.try_get("age_group")?,
-            area: $r.try_get("area")?,
-            statement_version: $r.try_get("statement_version")?,
-            phone_sealed: $r.try_get("phone_sealed")?,
-            claimed_by: $r.try_get("claimed_by")?,
-            claimed_by_name: $r.try_get("claimed_by_name")?,
-            attempts: $r.try_get("attempts")?,
-            last_attempt_at: $r.try_get("last_attempt_at")?,
-            created_at: $r.try_get("created_at")?,
-            closed_at: $r.try_get("closed_at")?,
-            contact_id: $r.try_get("contact_id")?,
-        }
-    };
-}
 
 impl Store {
     /// Records a callback request with its number, sealed by `seal` for the new row's id,
@@ -106,7 +85,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
             {
-                Some(r) => Some(callback_from_row!(r)),
+                Some(r) => Some(CallbackRow::from_row(&r)?),
                 None => None,
             }
         });
@@ -123,7 +102,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(callback_from_row!(r));
+                out.push(CallbackRow::from_row(&r)?);
             }
             out
         });

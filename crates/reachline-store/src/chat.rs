@@ -1,9 +1,10 @@
 //! Live chat: the queue, atomic take, transfer, ending, missed contacts, availability, and
 //! the cross-instance event channel (PostgreSQL LISTEN/NOTIFY). Bodies arrive sealed.
 
-use crate::conversations::{conv_from_row, CONV_SELECT};
+use crate::conversations::CONV_SELECT;
 use crate::tx::on_tx;
 use crate::{on_pool, ConversationRow, Pool, Result, Store, StoreError, Tx};
+use sqlx::FromRow;
 use sqlx::Row;
 
 /// Within a transaction: a waiting chat becomes missed and leaves a missed-contact record.
@@ -222,7 +223,7 @@ impl Store {
             }
             let mut out = Vec::new();
             for r in q.fetch_all(pool).await? {
-                out.push(conv_from_row!(r));
+                out.push(ConversationRow::from_row(&r)?);
             }
             out
         });

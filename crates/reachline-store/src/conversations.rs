@@ -2,13 +2,16 @@
 
 use crate::tx::on_tx;
 use crate::{on_pool, Result, Store, Tx};
-use sqlx::Row;
+use reachline_core::vocabulary::{Channel, ConversationStatus, Sender};
+use sqlx::{FromRow, Row};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConversationRow {
     pub id: i64,
-    pub channel: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
+    #[sqlx(try_from = "String")]
+    pub status: ConversationStatus,
     pub who: String,
     pub age_group: String,
     pub area: String,
@@ -28,19 +31,21 @@ pub struct ConversationRow {
     pub seeker_seen_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageRow {
     pub seq: i64,
-    pub sender: String,
+    #[sqlx(try_from = "String")]
+    pub sender: Sender,
+    #[sqlx(rename = "username")]
     pub staff_name: Option<String>,
     pub body_sealed: Vec<u8>,
     pub created_at: i64,
 }
 
 /// What a new conversation starts with.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewConversation<'a> {
-    pub channel: &'a str,
+    pub channel: Channel,
     pub who: &'a str,
     pub age_group: &'a str,
     pub area: &'a str,
@@ -49,9 +54,9 @@ pub struct NewConversation<'a> {
 }
 
 /// A contact record's wrap-up: what reporting counts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WrapUp {
-    pub channel: String,
+    pub channel: Channel,
     pub started_at: i64,
     pub ended_at: i64,
     pub who: String,
@@ -68,37 +73,9 @@ pub struct WrapUp {
 }
 
 pub(crate) const CONV_SELECT: &str = "SELECT c.id, c.channel, c.status, c.who, c.age_group, c.area, c.statement_version, \
-     c.lookup, c.key_staff, c.key_seeker, c.claimed_by, s.username AS claimed_by_name, c.awaiting_reply, \
+     c.lookup, c.key_staff, c.key_seeker, c.claimed_by, s.username AS claimed_by_name, (c.awaiting_reply <> 0) AS awaiting_reply, \
      c.last_seeker_at, c.created_at, c.closed_at, c.language, c.taken_at, c.ended_at, c.seeker_seen_at FROM conversations c LEFT JOIN staff s ON s.id = c.claimed_by";
 
-macro_rules! conv_from_row {
-    ($r:expr) => {
-        ConversationRow {
-            id: $r.try_get("id")?,
-            channel: $r.try_get("channel")?,
-            status: $r.try_get("status")?,
-            who: $r.try_get("who")?,
-            age_group: $r.try_get("age_group")?,
-            area: $r.try_get("area")?,
-            statement_version: $r.try_get("statement_version")?,
-            lookup: $r.try_get("lookup")?,
-            key_staff: $r.try_get("key_staff")?,
-            key_seeker: $r.try_get("key_seeker")?,
-            claimed_by: $r.try_get("claimed_by")?,
-            claimed_by_name: $r.try_get("claimed_by_name")?,
-            awaiting_reply: $r.try_get::<i64, _>("awaiting_reply")? != 0,
-            last_seeker_at: $r.try_get("last_seeker_at")?,
-            created_at: $r.try_get("created_at")?,
-            closed_at: $r.try_get("closed_at")?,
-            language: $r.try_get("language")?,
-            taken_at: $r.try_get("taken_at")?,
-            ended_at: $r.try_get("ended_at")?,
-            seeker_seen_at: $r.try_get("seeker_seen_at")?,
-        }
-    };
-}
-
-pub(crate) use conv_from_row;
 /// Inserts a wrapped-up contact record inside a transaction and evaluates to its id. One
 /// statement for every channel (messages, callbacks, phone contacts logged by hand).
 macro_rules! insert_contact {
@@ -110,7 +87,7 @@ macro_rules! insert_contact {
              statement_version, wrapped_up, month, synthetic) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $17) RETURNING id",
         )
-        .bind(&w.channel)
+        .bind(w.channel.as_str())
         .bind(w.started_at)
         .bind(w.ended_at)
         .bind($staff)
@@ -142,7 +119,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
             {
-                Some(r) => Some(conv_from_row!(r)),
+                Some(r) => Some(ConversationRow::from_row(&r)?),
                 None => None,
             }
         });
@@ -160,7 +137,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(conv_from_row!(r));
+                out.push(ConversationRow::from_row(&r)?);
             }
             out
         });
@@ -168,18 +145,18 @@ impl Store {
     }
 
     /// Open threads of a channel, the longest-waiting first.
-    pub async fn conversations_open(&self, channel: &str) -> Result<Vec<ConversationRow>> {
+    pub async fn conversations_open(&self, channel: Channel) -> Result<Vec<ConversationRow>> {
         let rows = on_pool!(self, |pool| {
             let mut out = Vec::new();
             for r in sqlx::query(&format!(
                 "{CONV_SELECT} WHERE c.channel = $1 AND c.status = 'open' \
                  ORDER BY c.awaiting_reply DESC, c.last_seeker_at, c.id"
             ))
-            .bind(channel)
+            .bind(channel.as_str())
             .fetch_all(pool)
             .await?
             {
-                out.push(conv_from_row!(r));
+                out.push(ConversationRow::from_row(&r)?);
             }
             out
         });
@@ -199,13 +176,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(MessageRow {
-                    seq: r.try_get("seq")?,
-                    sender: r.try_get("sender")?,
-                    staff_name: r.try_get("username")?,
-                    body_sealed: r.try_get("body_sealed")?,
-                    created_at: r.try_get("created_at")?,
-                });
+                out.push(MessageRow::from_row(&r)?);
             }
             out
         });
@@ -365,7 +336,7 @@ impl Store {
                 let mut q = sqlx::query(&sql);
                 for w in chunk {
                     q = q
-                        .bind(&w.channel)
+                        .bind(w.channel.as_str())
                         .bind(w.started_at)
                         .bind(w.ended_at)
                         .bind(staff_id)
@@ -416,7 +387,7 @@ impl Store {
     pub async fn message_append(
         &self,
         conversation: i64,
-        sender: &str,
+        sender: Sender,
         staff_id: Option<i64>,
         seal: impl Fn(i64) -> Vec<u8>,
         now: i64,
@@ -480,12 +451,12 @@ impl Tx {
     pub async fn message_append(
         &mut self,
         conversation: i64,
-        sender: &str,
+        sender: Sender,
         staff_id: Option<i64>,
         seal: impl Fn(i64) -> Vec<u8>,
         now: i64,
     ) -> Result<i64> {
-        let from_seeker = sender == "seeker";
+        let from_seeker = sender == Sender::Seeker;
         let seq = on_tx!(self, |c| {
             sqlx::query(
                 "UPDATE conversations SET awaiting_reply = $1, \
@@ -510,7 +481,7 @@ impl Tx {
             )
             .bind(conversation)
             .bind(seq)
-            .bind(sender)
+            .bind(sender.as_str())
             .bind(staff_id)
             .bind(seal(seq))
             .bind(now)
@@ -548,7 +519,7 @@ impl Tx {
             "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, lookup, \
              awaiting_reply, last_seeker_at, created_at) VALUES ($1, 'open', $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id"
         )
-        .bind(c.channel)
+        .bind(c.channel.as_str())
         .bind(c.who)
         .bind(c.age_group)
         .bind(c.area)

@@ -2,12 +2,14 @@
 
 use crate::tx::on_tx;
 use crate::{on_pool, Result, Store, StoreError, Tx};
-use sqlx::Row;
+use reachline_core::vocabulary::ListKind;
+use sqlx::{FromRow, Row};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ListRow {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: ListKind,
     pub name: String,
     pub version: i64,
     pub category: String,
@@ -45,24 +47,8 @@ pub struct FunnelCount {
     pub n: i64,
 }
 
-macro_rules! list_from_row {
-    ($r:expr) => {
-        ListRow {
-            id: $r.try_get("id")?,
-            kind: $r.try_get("kind")?,
-            name: $r.try_get("name")?,
-            version: $r.try_get("version")?,
-            category: $r.try_get("category")?,
-            entries: $r.try_get("entries")?,
-            active: $r.try_get::<i64, _>("active")? != 0,
-            created_at: $r.try_get("created_at")?,
-            created_by: $r.try_get("created_by")?,
-        }
-    };
-}
-
 const LIST_COLUMNS: &str =
-    "id, kind, name, version, category, entries, active, created_at, created_by";
+    "id, kind, name, version, category, entries, (active <> 0) AS active, created_at, created_by";
 
 impl Store {
     /// Every version of every list, newest first.
@@ -75,7 +61,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(list_from_row!(r));
+                out.push(ListRow::from_row(&r)?);
             }
             out
         });
@@ -92,7 +78,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push((list_from_row!(r), r.try_get::<Vec<u8>, _>("sealed")?));
+                out.push((ListRow::from_row(&r)?, r.try_get::<Vec<u8>, _>("sealed")?));
             }
             out
         });

@@ -3,15 +3,18 @@
 use crate::conversations::insert_contact;
 use crate::tx::on_tx;
 use crate::{on_pool, Result, Store, Tx, WrapUp};
-use sqlx::Row;
+use reachline_core::vocabulary::{Channel, ConcernStatus};
+use sqlx::{FromRow, Row};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ContactRow {
     pub id: i64,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
     pub started_at: i64,
     pub ended_at: Option<i64>,
     pub created_by: i64,
+    #[sqlx(rename = "username")]
     pub created_by_name: String,
     pub note_sealed: Option<Vec<u8>>,
     /// The wrap-up (empty for contacts logged before it existed).
@@ -26,15 +29,17 @@ pub struct ContactRow {
     pub wrapped_up: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConcernRow {
     pub id: i64,
     pub contact_id: i64,
     pub raised_by: i64,
+    #[sqlx(rename = "username")]
     pub raised_by_name: String,
     pub category: String,
     pub facts_sealed: Vec<u8>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ConcernStatus,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -55,51 +60,12 @@ pub struct NewConcernEvent<'a> {
     pub destination: &'a str,
     pub text_sealed: Option<&'a [u8]>,
     /// Move the concern to this status (only while it awaits a decision).
-    pub new_status: Option<&'a str>,
-}
-
-macro_rules! contact_from_row {
-    ($r:expr) => {
-        ContactRow {
-            id: $r.try_get("id")?,
-            channel: $r.try_get("channel")?,
-            started_at: $r.try_get("started_at")?,
-            ended_at: $r.try_get("ended_at")?,
-            created_by: $r.try_get("created_by")?,
-            created_by_name: $r.try_get("username")?,
-            note_sealed: $r.try_get("note_sealed")?,
-            who: $r.try_get("who")?,
-            age_group: $r.try_get("age_group")?,
-            area: $r.try_get("area")?,
-            concerns: $r.try_get("concerns")?,
-            arrested: $r.try_get("arrested")?,
-            actions: $r.try_get("actions")?,
-            signposting: $r.try_get("signposting")?,
-            first_this_year: $r.try_get::<i64, _>("first_this_year")? != 0,
-            wrapped_up: $r.try_get::<i64, _>("wrapped_up")? != 0,
-        }
-    };
-}
-
-macro_rules! concern_from_row {
-    ($r:expr) => {
-        ConcernRow {
-            id: $r.try_get("id")?,
-            contact_id: $r.try_get("contact_id")?,
-            raised_by: $r.try_get("raised_by")?,
-            raised_by_name: $r.try_get("username")?,
-            category: $r.try_get("category")?,
-            facts_sealed: $r.try_get("facts_sealed")?,
-            status: $r.try_get("status")?,
-            created_at: $r.try_get("created_at")?,
-            updated_at: $r.try_get("updated_at")?,
-        }
-    };
+    pub new_status: Option<ConcernStatus>,
 }
 
 const CONTACT_SELECT: &str = "SELECT c.id, c.channel, c.started_at, c.ended_at, c.created_by, \
      c.note_sealed, c.who, c.age_group, c.area, c.concerns, c.arrested, c.actions, c.signposting, \
-     c.first_this_year, c.wrapped_up, s.username FROM contacts c JOIN staff s ON s.id = c.created_by";
+     (c.first_this_year <> 0) AS first_this_year, (c.wrapped_up <> 0) AS wrapped_up, s.username FROM contacts c JOIN staff s ON s.id = c.created_by";
 const CONCERN_SELECT: &str = "SELECT c.id, c.contact_id, c.raised_by, c.category, c.facts_sealed, \
      c.status, c.created_at, c.updated_at, s.username FROM concerns c JOIN staff s ON s.id = c.raised_by";
 
@@ -108,7 +74,7 @@ impl Store {
     /// so it is written in a second step.
     pub async fn contact_create(
         &self,
-        channel: &str,
+        channel: Channel,
         started_at: i64,
         ended_at: Option<i64>,
         created_by: i64,
@@ -119,7 +85,7 @@ impl Store {
             "INSERT INTO contacts (channel, started_at, ended_at, created_by, created_at, month) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
         )
-        .bind(channel)
+        .bind(channel.as_str())
         .bind(started_at)
         .bind(ended_at)
         .bind(created_by)
@@ -150,7 +116,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
             {
-                Some(r) => Some(contact_from_row!(r)),
+                Some(r) => Some(ContactRow::from_row(&r)?),
                 None => None,
             }
         });
@@ -167,7 +133,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(contact_from_row!(r));
+                out.push(ContactRow::from_row(&r)?);
             }
             out
         });
@@ -181,7 +147,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
             {
-                Some(r) => Some(concern_from_row!(r)),
+                Some(r) => Some(ConcernRow::from_row(&r)?),
                 None => None,
             }
         });
@@ -200,7 +166,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             {
-                out.push(concern_from_row!(r));
+                out.push(ConcernRow::from_row(&r)?);
             }
             out
         });
@@ -334,7 +300,7 @@ impl Tx {
                         "UPDATE concerns SET status = $1, updated_at = $2 \
                          WHERE id = $3 AND status IN ('open', 'more-information')",
                     )
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(now)
                     .bind(concern_id)
                     .execute(&mut *c)

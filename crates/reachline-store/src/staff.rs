@@ -2,13 +2,15 @@
 
 use crate::tx::on_tx;
 use crate::{on_pool, Result, Store, StoreError, Tx};
-use sqlx::Row;
+use reachline_core::staff::Role;
+use sqlx::{FromRow, Row};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StaffRow {
     pub id: i64,
     pub username: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub areas: String,
     pub password_hash: Option<String>,
     pub totp_sealed: Option<Vec<u8>>,
@@ -25,26 +27,12 @@ impl StaffRow {
     }
 }
 
-const STAFF_COLUMNS: &str =
-    "id, username, role, areas, password_hash, totp_sealed, totp_last_step, \
-     failed_logins, locked_until, disabled, created_at";
-
-macro_rules! staff_from_row {
-    ($r:expr) => {
-        StaffRow {
-            id: $r.try_get("id")?,
-            username: $r.try_get("username")?,
-            role: $r.try_get("role")?,
-            areas: $r.try_get("areas")?,
-            password_hash: $r.try_get("password_hash")?,
-            totp_sealed: $r.try_get("totp_sealed")?,
-            totp_last_step: $r.try_get("totp_last_step")?,
-            failed_logins: $r.try_get("failed_logins")?,
-            locked_until: $r.try_get("locked_until")?,
-            disabled: $r.try_get::<i64, _>("disabled")? != 0,
-            created_at: $r.try_get("created_at")?,
-        }
-    };
+/// The columns of a [`StaffRow`], of the table named `p` (`""` or `"s."`).
+fn staff_columns(p: &str) -> String {
+    format!(
+        "{p}id, {p}username, {p}role, {p}areas, {p}password_hash, {p}totp_sealed, {p}totp_last_step, \
+         {p}failed_logins, {p}locked_until, ({p}disabled <> 0) AS disabled, {p}created_at"
+    )
 }
 
 /// A session as read back with its account.
@@ -64,13 +52,14 @@ impl Store {
     pub async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRow>> {
         let row = on_pool!(self, |pool| {
             match sqlx::query(&format!(
-                "SELECT {STAFF_COLUMNS} FROM staff WHERE username = $1"
+                "SELECT {} FROM staff WHERE username = $1",
+                staff_columns("")
             ))
             .bind(username)
             .fetch_optional(pool)
             .await?
             {
-                Some(r) => Some(staff_from_row!(r)),
+                Some(r) => Some(StaffRow::from_row(&r)?),
                 None => None,
             }
         });
@@ -79,12 +68,15 @@ impl Store {
 
     pub async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRow>> {
         let row = on_pool!(self, |pool| {
-            match sqlx::query(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
+            match sqlx::query(&format!(
+                "SELECT {} FROM staff WHERE id = $1",
+                staff_columns("")
+            ))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
             {
-                Some(r) => Some(staff_from_row!(r)),
+                Some(r) => Some(StaffRow::from_row(&r)?),
                 None => None,
             }
         });
@@ -95,12 +87,13 @@ impl Store {
         let rows = on_pool!(self, |pool| {
             let mut out = Vec::new();
             for r in sqlx::query(&format!(
-                "SELECT {STAFF_COLUMNS} FROM staff ORDER BY username"
+                "SELECT {} FROM staff ORDER BY username",
+                staff_columns("")
             ))
             .fetch_all(pool)
             .await?
             {
-                out.push(staff_from_row!(r));
+                out.push(StaffRow::from_row(&r)?);
             }
             out
         });
@@ -165,11 +158,7 @@ impl Store {
 
     pub async fn session_get(&self, token_hash: &str) -> Result<Option<SessionRow>> {
         let row = on_pool!(self, |pool| {
-            let cols = STAFF_COLUMNS
-                .split(", ")
-                .map(|c| format!("s.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let cols = staff_columns("s.");
             match sqlx::query(&format!(
                 "SELECT {cols}, x.csrf, x.created_at AS session_created, x.last_seen \
                  FROM staff_sessions x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = $1"
@@ -179,7 +168,7 @@ impl Store {
             .await?
             {
                 Some(r) => Some(SessionRow {
-                    staff: staff_from_row!(r),
+                    staff: StaffRow::from_row(&r)?,
                     csrf: r.try_get("csrf")?,
                     created_at: r.try_get("session_created")?,
                     last_seen: r.try_get("last_seen")?,
@@ -220,7 +209,7 @@ impl Store {
     pub async fn staff_create(
         &self,
         username: &str,
-        role: &str,
+        role: Role,
         areas: &str,
         now: i64,
     ) -> Result<i64> {
@@ -263,7 +252,7 @@ impl Tx {
     pub async fn staff_create(
         &mut self,
         username: &str,
-        role: &str,
+        role: Role,
         areas: &str,
         now: i64,
     ) -> Result<i64> {
@@ -272,7 +261,7 @@ impl Tx {
                 "INSERT INTO staff (username, role, areas, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(username)
-            .bind(role)
+            .bind(role.as_str())
             .bind(areas)
             .bind(now)
             .fetch_one(&mut *c)
@@ -288,10 +277,10 @@ impl Tx {
 
     /// Sets an account's role and areas and ends its sessions, so the change takes effect at
     /// once. False if there is no such account.
-    pub async fn staff_set_role(&mut self, id: i64, role: &str, areas: &str) -> Result<bool> {
+    pub async fn staff_set_role(&mut self, id: i64, role: Role, areas: &str) -> Result<bool> {
         let n = on_tx!(self, |c| {
             let n = sqlx::query("UPDATE staff SET role = $1, areas = $2 WHERE id = $3")
-                .bind(role)
+                .bind(role.as_str())
                 .bind(areas)
                 .bind(id)
                 .execute(&mut *c)

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use reachline_core::staff::Role;
+use reachline_core::vocabulary::{CallbackStatus, Channel, ConcernStatus, Sender};
 use reachline_store::{Backend, Store};
 
 struct Db {
@@ -244,7 +246,7 @@ async fn concurrent_chat_appends_are_stored_once_and_numbered_in_order() {
             }
         };
         let staff = a
-            .staff_create("appender", "practitioner", "", 1)
+            .staff_create("appender", Role::Practitioner, "", 1)
             .await
             .unwrap();
         let active = a.chat_create("self", "", "", "1", "en", 1).await.unwrap();
@@ -321,7 +323,7 @@ async fn concurrent_chat_appends_are_stored_once_and_numbered_in_order() {
                     "{body} sealed for its number"
                 );
                 let cid = body.split_once('/').unwrap().1.split('@').next().unwrap();
-                assert_eq!(m.sender == "staff", cid.starts_with('p'), "{body}");
+                assert_eq!(m.sender == Sender::Staff, cid.starts_with('p'), "{body}");
             }
         }
         b.close().await;
@@ -356,7 +358,7 @@ async fn audited_actions_from_two_instances_form_one_chain_and_a_dropped_one_lea
                 tasks.push(tokio::spawn(async move {
                     let name = format!("staff{n}x{i}");
                     let mut tx = store.begin().await?;
-                    let id = tx.staff_create(&name, "practitioner", "", 10).await?;
+                    let id = tx.staff_create(&name, Role::Practitioner, "", 10).await?;
                     let object = format!("staff:{id}");
                     let entry = NewAudit {
                         at: 10,
@@ -374,7 +376,7 @@ async fn audited_actions_from_two_instances_form_one_chain_and_a_dropped_one_lea
         }
         // An action whose transaction is dropped before its entry: neither is stored.
         let mut tx = a.begin().await.unwrap();
-        tx.staff_create("rolled-back", "practitioner", "", 11)
+        tx.staff_create("rolled-back", Role::Practitioner, "", 11)
             .await
             .unwrap();
         drop(tx);
@@ -393,7 +395,7 @@ async fn audited_actions_from_two_instances_form_one_chain_and_a_dropped_one_lea
 
 fn wrap_up(channel: &str) -> reachline_store::WrapUp {
     reachline_store::WrapUp {
-        channel: channel.into(),
+        channel: channel.parse().unwrap(),
         started_at: 100,
         ended_at: 200,
         who: "self".into(),
@@ -414,9 +416,12 @@ async fn staff_accounts_sessions_codes_and_enrolment_links() {
     use reachline_store::StoreError;
     for db in backends().await {
         let s = &db.store;
-        let id = s.staff_create("ada", "admin", "", 1).await.unwrap();
+        let id = s
+            .staff_create("ada", Role::Administrator, "", 1)
+            .await
+            .unwrap();
         assert!(matches!(
-            s.staff_create("ada", "practitioner", "", 2).await,
+            s.staff_create("ada", Role::Practitioner, "", 2).await,
             Err(StoreError::Conflict)
         ));
         assert_eq!(s.staff_by_username("ada").await.unwrap().unwrap().id, id);
@@ -472,7 +477,7 @@ async fn staff_accounts_sessions_codes_and_enrolment_links() {
         assert_eq!(s.sessions_purge(151, 0).await.unwrap(), 1);
         s.session_create("sess-2", id, "csrf", 200).await.unwrap();
         let mut tx = s.begin().await.unwrap();
-        assert!(tx.staff_set_role(id, "supervisor", "").await.unwrap());
+        assert!(tx.staff_set_role(id, Role::Supervisor, "").await.unwrap());
         tx.commit().await.unwrap();
         assert!(s.session_get("sess-2").await.unwrap().is_none());
         s.session_create("sess-3", id, "csrf", 300).await.unwrap();
@@ -527,10 +532,16 @@ async fn threads_number_messages_claim_once_close_into_a_contact_and_purge_conte
     use reachline_store::NewConversation;
     for db in backends().await {
         let s = &db.store;
-        let staff = s.staff_create("pat", "practitioner", "", 1).await.unwrap();
-        let other = s.staff_create("sam", "practitioner", "", 1).await.unwrap();
+        let staff = s
+            .staff_create("pat", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
+        let other = s
+            .staff_create("sam", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
         let thread = NewConversation {
-            channel: "message",
+            channel: Channel::Message,
             who: "self",
             age_group: "adult",
             area: "",
@@ -540,7 +551,7 @@ async fn threads_number_messages_claim_once_close_into_a_contact_and_purge_conte
         let id = s.conversation_create(&thread, 10).await.unwrap();
         for i in 1..=3 {
             let seq = s
-                .message_append(id, "seeker", None, |seq| vec![seq as u8], 10 + i)
+                .message_append(id, Sender::Seeker, None, |seq| vec![seq as u8], 10 + i)
                 .await
                 .unwrap();
             assert_eq!(seq, i);
@@ -565,7 +576,7 @@ async fn threads_number_messages_claim_once_close_into_a_contact_and_purge_conte
         assert!(tx.conversation_claim(id, staff).await.unwrap());
         assert!(!tx.conversation_claim(id, other).await.unwrap());
         assert_eq!(
-            tx.message_append(id, "staff", Some(staff), |seq| vec![seq as u8], 20)
+            tx.message_append(id, Sender::Staff, Some(staff), |seq| vec![seq as u8], 20)
                 .await
                 .unwrap(),
             4
@@ -598,8 +609,14 @@ async fn callbacks_claim_once_record_attempts_and_lose_the_number_when_done_or_e
     use reachline_store::NewCallback;
     for db in backends().await {
         let s = &db.store;
-        let staff = s.staff_create("pat", "practitioner", "", 1).await.unwrap();
-        let other = s.staff_create("sam", "practitioner", "", 1).await.unwrap();
+        let staff = s
+            .staff_create("pat", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
+        let other = s
+            .staff_create("sam", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
         let request = NewCallback {
             windows: "weekday-morning",
             who: "self",
@@ -639,7 +656,7 @@ async fn callbacks_claim_once_record_attempts_and_lose_the_number_when_done_or_e
         assert!(row.phone_sealed.is_none());
         assert_eq!(s.callbacks_purge(12, 40).await.unwrap(), 1);
         let row = s.callback_get(expiring).await.unwrap().unwrap();
-        assert_eq!(row.status, "expired");
+        assert_eq!(row.status, CallbackStatus::Expired);
         assert!(row.phone_sealed.is_none());
         db.cleanup().await;
     }
@@ -713,8 +730,14 @@ async fn concerns_keep_a_timeline_and_are_decided_once() {
     use reachline_store::NewConcernEvent;
     for db in backends().await {
         let s = &db.store;
-        let staff = s.staff_create("pat", "practitioner", "", 1).await.unwrap();
-        let sup = s.staff_create("sue", "supervisor", "", 1).await.unwrap();
+        let staff = s
+            .staff_create("pat", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
+        let sup = s
+            .staff_create("sue", Role::Supervisor, "", 1)
+            .await
+            .unwrap();
         let mut tx = s.begin().await.unwrap();
         let sealed_note = |id: i64| format!("note {id}").into_bytes();
         let contact = tx
@@ -735,12 +758,12 @@ async fn concerns_keep_a_timeline_and_are_decided_once() {
             new_status: Some(status),
         };
         assert!(tx
-            .concern_event(concern, sup, decide("referred"), 12)
+            .concern_event(concern, sup, decide(ConcernStatus::Referred), 12)
             .await
             .unwrap());
         // A second decision does not overwrite the first.
         assert!(!tx
-            .concern_event(concern, sup, decide("no-action"), 13)
+            .concern_event(concern, sup, decide(ConcernStatus::NoReferral), 13)
             .await
             .unwrap());
         tx.commit().await.unwrap();

@@ -22,6 +22,7 @@ use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::{CodeError, ReturnCode};
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::Sender;
 use reachline_store::ConversationRow;
 
 pub const THREAD_COOKIE: &str = "rl_thread";
@@ -74,7 +75,7 @@ pub async fn read_messages(
                 .unwrap_or_default();
             (
                 m.seq,
-                m.sender == "seeker",
+                m.sender == Sender::Seeker,
                 m.staff_name,
                 m.created_at,
                 text,
@@ -401,7 +402,7 @@ pub async fn reply(
     };
     match state
         .store
-        .message_append(id, "seeker", None, sealed, state.clock.now_unix())
+        .message_append(id, Sender::Seeker, None, sealed, state.clock.now_unix())
         .await
     {
         Ok(_) => http::redirect("/contact/thread#latest"),

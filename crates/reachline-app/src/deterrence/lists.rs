@@ -6,30 +6,7 @@ use reachline_core::sealing::Context;
 use reachline_matcher::url::{expression_digest, CanonicalUrl};
 use reachline_matcher::MatcherBuilder;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKind {
-    Keywords,
-    Urls,
-    Hashes,
-}
-
-impl ListKind {
-    pub fn parse(s: &str) -> Option<ListKind> {
-        match s {
-            "keywords" => Some(ListKind::Keywords),
-            "urls" => Some(ListKind::Urls),
-            "hashes" => Some(ListKind::Hashes),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ListKind::Keywords => "keywords",
-            ListKind::Urls => "urls",
-            ListKind::Hashes => "hashes",
-        }
-    }
-}
+pub use reachline_core::vocabulary::ListKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {

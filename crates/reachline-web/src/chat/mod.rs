@@ -43,6 +43,7 @@ use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::ReturnCode;
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::{Channel, ConversationStatus, Sender};
 use reachline_store::{Appended, ConversationRow};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -78,7 +79,7 @@ pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(Conve
     let id: i64 = id.parse().ok()?;
     let token = Key::from_slice(&URL_SAFE_NO_PAD.decode(token).ok()?)?;
     let c = state.store.conversation_get(id).await.ok().flatten()?;
-    if c.channel != "chat" {
+    if c.channel != Channel::Chat {
         return None;
     }
     let key = token
@@ -121,8 +122,8 @@ pub struct StatusView {
 }
 
 pub async fn seeker_status(state: &AppState, l: &Locale, c: &ConversationRow) -> StatusView {
-    let (text, ahead) = match c.status.as_str() {
-        "waiting" => {
+    let (text, ahead) = match c.status {
+        ConversationStatus::Waiting => {
             let snap = queue_snapshot(state).await;
             let ahead = match snap.ahead.get(&c.id) {
                 Some(i) => *i,
@@ -131,12 +132,12 @@ pub async fn seeker_status(state: &AppState, l: &Locale, c: &ConversationRow) ->
             };
             return waiting_view(state, l, ahead, snap.available);
         }
-        "active" => (l.text("chat-status-active", &[]), 0),
-        "missed" => (l.text("chat-status-missed", &[]), 0),
+        ConversationStatus::Active => (l.text("chat-status-active", &[]), 0),
+        ConversationStatus::Missed => (l.text("chat-status-missed", &[]), 0),
         _ => (l.text("chat-status-ended", &[]), 0),
     };
     StatusView {
-        status: c.status.clone(),
+        status: c.status.to_string(),
         text,
         ahead,
     }
@@ -148,7 +149,7 @@ fn waiting_view(state: &AppState, l: &Locale, ahead: i64, available: i64) -> Sta
     let per = state.config.helpline.chat_minutes_per_person as i64;
     let minutes = ((ahead + 1) * per + available - 1) / available;
     StatusView {
-        status: "waiting".to_string(),
+        status: ConversationStatus::Waiting.to_string(),
         text: l.text(
             "chat-status-waiting",
             &[
@@ -175,7 +176,7 @@ pub async fn lines(
         .into_iter()
         .map(|m| Line {
             seq: m.seq,
-            from_seeker: m.sender == "seeker",
+            from_seeker: m.sender == Sender::Seeker,
             staff_name: m.staff_name,
             at: m.created_at,
             text: key

@@ -3,6 +3,7 @@
 
 use super::*;
 use reachline_app::time::utc_clock;
+use reachline_core::vocabulary::ConversationStatus;
 
 #[derive(Template)]
 #[template(path = "chat.html")]
@@ -38,7 +39,7 @@ async fn chat_page(
             status: seeker_status(state, &ctx.chrome.l, c).await,
             under_18: c.age_group == "under-18",
             client_id: new_client_id(),
-            writable: c.status == "waiting" || c.status == "active",
+            writable: c.status.chat_writable(),
         }),
         None => None,
     };
@@ -64,7 +65,7 @@ async fn chat_page(
 pub async fn page(State(state): State<Shared>, ctx: Ctx, headers: HeaderMap) -> Response {
     match seeker_chat(&state, &headers).await {
         Some((c, _)) => {
-            if c.status == "waiting" {
+            if c.status == ConversationStatus::Waiting {
                 state.chat.seen(c.id);
             }
             chat_page(&state, &ctx, Some(&c), None, String::new()).await
@@ -158,7 +159,7 @@ pub async fn end(State(state): State<Shared>, ctx: Ctx, headers: HeaderMap) -> R
         chat_cookie(&mut resp, &ctx, None);
         return resp;
     };
-    if c.status == "waiting" || c.status == "active" {
+    if c.status.chat_writable() {
         let reason = "left-queue";
         if let Ok(Some(_)) = state
             .store
@@ -194,7 +195,7 @@ pub async fn transcript(
     let Some((c, key)) = seeker_chat(&state, &headers).await else {
         return state.message(&ctx, StatusCode::NOT_FOUND, "not-found");
     };
-    if c.status == "waiting" {
+    if c.status == ConversationStatus::Waiting {
         state.chat.seen(c.id);
     }
     let you = ctx.chrome.t("contact-you");
@@ -220,7 +221,7 @@ pub async fn transcript(
             text: m.text,
         })
         .collect();
-    let live = (c.status == "waiting" || c.status == "active") && !q.contains_key("still");
+    let live = (c.status.chat_writable()) && !q.contains_key("still");
     let status = seeker_status(&state, &ctx.chrome.l, &c).await.text;
     transcript_response(
         &TranscriptPage {

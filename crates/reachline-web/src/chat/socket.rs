@@ -3,6 +3,7 @@
 
 use super::*;
 use reachline_app::time::utc_clock;
+use reachline_core::vocabulary::ConversationStatus;
 
 /// Who is on this end of a socket.
 #[derive(Clone)]
@@ -82,20 +83,20 @@ async fn status_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_jso
     let view = if peer.is_seeker() {
         seeker_status(state, &peer.locale, &row).await
     } else {
-        let text = match row.status.as_str() {
-            "active" => peer.locale.text(
+        let text = match row.status {
+            ConversationStatus::Active => peer.locale.text(
                 "console-chat-status-active",
                 &[(
                     "name",
                     FluentValue::from(row.claimed_by_name.clone().unwrap_or_default()),
                 )],
             ),
-            "waiting" => peer.locale.text("console-chat-status-waiting", &[]),
-            "missed" => peer.locale.text("console-chat-status-missed", &[]),
+            ConversationStatus::Waiting => peer.locale.text("console-chat-status-waiting", &[]),
+            ConversationStatus::Missed => peer.locale.text("console-chat-status-missed", &[]),
             _ => peer.locale.text("console-chat-status-ended", &[]),
         };
         StatusView {
-            status: row.status.clone(),
+            status: row.status.to_string(),
             text,
             ahead: 0,
         }

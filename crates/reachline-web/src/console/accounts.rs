@@ -45,7 +45,7 @@ fn view(k: &ConsoleChrome<'_>, s: &StaffRow) -> StaffView {
         id: s.id,
         username: s.username.clone(),
         role: k.t(&format!("role-{}", s.role)),
-        role_key: s.role.clone(),
+        role_key: s.role.to_string(),
         areas: s.areas.clone(),
         state: k.t(state),
     }

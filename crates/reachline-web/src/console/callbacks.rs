@@ -17,6 +17,8 @@ use axum::Extension;
 use reachline_app::time::utc_minute;
 use reachline_app::Error;
 use reachline_core::areas;
+use reachline_core::vocabulary::CallbackStatus;
+use reachline_core::vocabulary::Channel;
 use reachline_store::CallbackRow;
 
 pub struct CallbackView {
@@ -125,7 +127,7 @@ async fn page_with(
         Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
     let (c, phone) = (view.row, view.phone);
-    let pending = c.status == "pending";
+    let pending = c.status == CallbackStatus::Pending;
     let mine = c.claimed_by == Some(me.id);
     let k = ConsoleChrome {
         c: &ctx.chrome,
@@ -225,7 +227,7 @@ pub async fn done(
     let now = state.clock.now_unix();
     let wrap = match wrapup::parse(
         &fields,
-        "callback",
+        Channel::Callback,
         &c.statement_version,
         &wrapup_defaults(&c, now),
         true,

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use reachline_app::time::utc_clock;
 use reachline_core::areas;
+use reachline_core::vocabulary::{Channel, ConversationStatus};
 use reachline_store::{ConversationRow, Take};
 
 pub struct QueueRow {
@@ -188,7 +189,7 @@ pub async fn take(
 /// A chat this practitioner holds (or held, until wrap-up).
 async fn held(state: &AppState, me: &Staff, id: i64) -> Option<ConversationRow> {
     let c = state.store.conversation_get(id).await.ok().flatten()?;
-    (c.channel == "chat" && c.claimed_by == Some(me.id)).then_some(c)
+    (c.channel == Channel::Chat && c.claimed_by == Some(me.id)).then_some(c)
 }
 
 pub struct Colleague {
@@ -278,7 +279,7 @@ async fn chat_page(
         &ChatPage {
             id,
             status: k.t(&format!("console-chat-state-{}", c.status)),
-            active: c.status == "active",
+            active: c.status == ConversationStatus::Active,
             who: who_text(&k, &c.who),
             age: age_text(&k, &c.age_group),
             under_18: c.age_group == "under-18",
@@ -452,7 +453,7 @@ pub async fn transcript(
             text: m.text,
         })
         .collect();
-    let live = c.status == "active" && !q.contains_key("still");
+    let live = c.status == ConversationStatus::Active && !q.contains_key("still");
     let page = TranscriptPage {
         status: k.t(&format!("console-chat-state-{}", c.status)),
         k,

@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::Extension;
 use reachline_app::time::utc_minute;
 use reachline_app::Error;
+use reachline_core::vocabulary::Channel;
 use reachline_core::{areas, clock};
 use reachline_store::ConversationRow;
 
@@ -59,7 +60,7 @@ pub async fn list(
     };
     let threads = state
         .store
-        .conversations_open("message")
+        .conversations_open(Channel::Message)
         .await
         .unwrap_or_default()
         .into_iter()
@@ -165,8 +166,8 @@ async fn page_with(
     render_form(
         &ThreadPage {
             id,
-            open: matches!(c.status.as_str(), "open" | "active" | "ended"),
-            is_chat: c.channel == "chat",
+            open: c.status.not_closed(),
+            is_chat: c.channel == Channel::Chat,
             mine: c.claimed_by == Some(me.id),
             claimed_by: c.claimed_by_name.clone().unwrap_or_default(),
             who: c.who.clone(),
@@ -231,7 +232,7 @@ pub async fn reply(
         Ok(c) => c,
         Err(e) => return refused(&state, &ctx, &me, id, e).await,
     };
-    if c.channel == "chat" {
+    if c.channel == Channel::Chat {
         // A chat is answered in the chat, where the help-seeker is.
         return http::redirect(&format!("/console/chats/{id}"));
     }
@@ -279,7 +280,7 @@ pub async fn close(
     let now = state.clock.now_unix();
     let wrap = match wrapup::parse(
         &fields,
-        &c.channel,
+        c.channel,
         &c.statement_version,
         &wrapup_defaults(&c, true),
         false,
@@ -301,7 +302,7 @@ pub async fn close(
     };
     match state.thread_close(me.actor(), id, &wrap).await {
         Ok(contact) => {
-            if c.channel == "chat" {
+            if c.channel == Channel::Chat {
                 crate::chat::publish(&state, crate::chat::Event::Status { c: id }).await;
             }
             http::redirect(&format!("/console/contacts/{contact}"))

@@ -15,6 +15,7 @@ use axum::Extension;
 use reachline_app::safeguarding::Decision;
 use reachline_app::time::utc_minute;
 use reachline_app::Error;
+use reachline_core::vocabulary::Channel;
 use reachline_core::{areas, clock};
 use reachline_store::ConcernRow;
 
@@ -155,7 +156,7 @@ pub async fn log_contact(
     fields: Fields,
 ) -> Response {
     let now = state.clock.now_unix();
-    let wrap = match wrapup::parse(&fields, "phone", "", &phone_defaults(), true, now) {
+    let wrap = match wrapup::parse(&fields, Channel::Phone, "", &phone_defaults(), true, now) {
         Ok(w) => w,
         Err(r) => {
             let error = (ctx.chrome.t(r.message), r.field);
@@ -189,7 +190,7 @@ fn concern_view(k: &ConsoleChrome<'_>, c: &ConcernRow) -> ConcernView {
         contact_id: c.contact_id,
         category: k.t(&format!("concern-category-{}", c.category)),
         status: k.t(&format!("concern-status-{}", c.status)),
-        status_key: c.status.clone(),
+        status_key: c.status.to_string(),
         raised_by: c.raised_by_name.clone(),
         raised: utc_minute(c.created_at),
     }
@@ -356,7 +357,7 @@ async fn concern_page(
             text: text.unwrap_or_else(unreadable),
         })
         .collect();
-    let awaiting = c.status == "open" || c.status == "more-information";
+    let awaiting = c.status.awaiting_decision();
     let destinations = DESTINATIONS
         .iter()
         .map(|d| (d.to_string(), k.t(&format!("concern-destination-{d}"))))

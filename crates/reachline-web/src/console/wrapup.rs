@@ -6,6 +6,7 @@ use super::ConsoleChrome;
 use crate::site::Fields;
 use reachline_app::vocabulary::{ACTIONS, AGE_GROUPS, ARRESTED, CONCERNS, SIGNPOSTS, WHO};
 use reachline_core::areas;
+use reachline_core::vocabulary::Channel;
 use reachline_store::WrapUp;
 
 /// One choice in the form: value, label, chosen.
@@ -197,7 +198,7 @@ pub struct Refused {
 /// sensible; otherwise from the defaults (or now).
 pub fn parse(
     fields: &Fields,
-    channel: &str,
+    channel: Channel,
     statement_version: &str,
     d: &Defaults,
     times: bool,
@@ -232,7 +233,7 @@ pub fn parse(
         });
     }
     Ok(WrapUp {
-        channel: channel.to_string(),
+        channel,
         started_at,
         ended_at,
         who: single(Some(fields), "who", WHO, &d.who),
@@ -273,7 +274,7 @@ mod tests {
             area: "E23000015".into(),
             ..Defaults::default()
         };
-        let refused = parse(&fields(&[]), "phone", "", &d, false, 100);
+        let refused = parse(&fields(&[]), Channel::Phone, "", &d, false, 100);
         assert_eq!(
             refused.err().map(|r| r.message),
             Some("console-wrapup-needs-concern")
@@ -285,14 +286,13 @@ mod tests {
                 ("arrested", "maybe"),
                 ("who", "nobody"),
             ]),
-            "phone",
+            Channel::Phone,
             "v1",
             &d,
             false,
             100,
         )
-        .ok()
-        .unwrap_or_default();
+        .unwrap();
         assert_eq!(w.concerns, "other");
         assert_eq!(w.arrested, "not-asked");
         // A posted unknown value is "not known"; an absent field keeps the default.
@@ -308,7 +308,7 @@ mod tests {
         let at = |s: &str, e: &str| {
             parse(
                 &fields(&[("concern-other", "on"), ("started", s), ("ended", e)]),
-                "phone",
+                Channel::Phone,
                 "",
                 &d,
                 true,
