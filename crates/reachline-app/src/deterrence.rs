@@ -37,7 +37,8 @@ pub struct Gateway {
     generation: tokio::sync::Mutex<Option<(i64, i64)>>,
     counters: Mutex<HashMap<CounterKey, i64>>,
     keys: Mutex<HashMap<String, (Option<PartnerRow>, Instant)>>,
-    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+    /// Each partner's allowance of checks.
+    rate: crate::limits::Rate<i64>,
     lists_key: Key,
     /// True once lists have been loaded from the store at least once.
     ready: std::sync::atomic::AtomicBool,
@@ -54,7 +55,9 @@ pub enum LoadError {
 }
 
 impl Gateway {
-    pub fn new(lists_key: Key) -> Gateway {
+    /// A gateway with no lists yet; each partner may check `per_second` a second, in
+    /// bursts of `burst`.
+    pub fn new(lists_key: Key, per_second: u64, burst: u64) -> Gateway {
         Gateway {
             current: RwLock::new(Arc::new(Loaded {
                 matcher: Matcher::empty(),
@@ -66,7 +69,7 @@ impl Gateway {
             generation: tokio::sync::Mutex::new(None),
             counters: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
-            buckets: Mutex::new(HashMap::new()),
+            rate: crate::limits::Rate::new(crate::limits::per_second(per_second, burst)),
             lists_key,
             ready: std::sync::atomic::AtomicBool::new(false),
         }
@@ -176,32 +179,14 @@ impl Gateway {
         Ok(p)
     }
 
-    /// Token bucket per partner: `cost` checks against `rate` per second, `burst` at once.
-    pub fn allow(&self, partner: i64, cost: u64, rate: u64, burst: u64) -> bool {
-        let mut buckets = match self.buckets.lock() {
-            Ok(b) => b,
-            Err(poisoned) => {
-                // A panic while a bucket was being updated: its state cannot be trusted.
-                // Refuse this request (fail closed) and start every bucket afresh.
-                tracing::error!(
-                    "partner rate limits were poisoned by a panic; refusing and resetting them"
-                );
-                poisoned.into_inner().clear();
-                self.buckets.clear_poison();
-                return false;
-            }
-        };
-        let now = Instant::now();
-        let (tokens, last) = buckets.entry(partner).or_insert((burst as f64, now));
-        let refill = now.duration_since(*last).as_secs_f64() * rate as f64;
-        *tokens = (*tokens + refill).min(burst as f64);
-        *last = now;
-        if *tokens >= cost as f64 {
-            *tokens -= cost as f64;
-            true
-        } else {
-            false
-        }
+    /// Spends `cost` of the partner's allowance of checks, or says when to come back.
+    pub fn allow(&self, partner: i64, cost: u64) -> Result<(), crate::limits::RetryAfter> {
+        self.rate.check_n(&partner, cost)
+    }
+
+    /// Forgets partners whose allowance is full again.
+    pub fn tidy(&self) {
+        self.rate.tidy();
     }
 
     pub fn count(
@@ -264,21 +249,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rate_limit_poisoned_by_a_panic_refuses_then_starts_afresh() {
-        let gw = Gateway::new(Key::random());
-        assert!(gw.allow(1, 1, 10, 2));
-        // A panic while the buckets are held poisons their lock.
-        let poisoned = std::thread::scope(|s| {
-            s.spawn(|| {
-                let _held = gw.buckets.lock();
-                panic!("a panic while a bucket is updated");
-            })
-            .join()
-        });
-        assert!(poisoned.is_err());
-        assert!(gw.buckets.is_poisoned());
-        assert!(!gw.allow(1, 1, 10, 2), "a poisoned limiter must refuse");
-        assert!(gw.allow(1, 1, 10, 2), "then it starts afresh");
+    fn counts_survive_a_lock_poisoned_by_a_panic() {
+        let gw = Gateway::new(Key::random(), 10, 2);
         // Counts survive a poisoned lock too.
         let counting = std::thread::scope(|s| {
             s.spawn(|| {

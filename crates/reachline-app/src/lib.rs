@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod error;
 pub mod intake;
 pub mod keys;
+pub mod limits;
 pub mod messages;
 pub mod ops;
 pub mod reach;
@@ -151,7 +152,11 @@ impl App {
         let content_key = data_key(&store, master, "content", now).await?;
         let audit_key = data_key(&store, master, "audit", now).await?;
         let lists_key = data_key(&store, master, "lists", now).await?;
-        let gateway = deterrence::Gateway::new(lists_key);
+        let gateway = deterrence::Gateway::new(
+            lists_key,
+            config.deterrence.requests_per_second,
+            config.deterrence.burst,
+        );
         gateway.reload(&store).await?;
         let geoip = if config.reach.geoip_database.is_empty() {
             None
@@ -165,9 +170,13 @@ impl App {
         let workbooks = workbook::Workbooks {
             store: store.clone(),
             pepper,
-            guard: workbook::CodeGuard::new(config.selfhelp.failed_codes_per_minute),
+            guard: workbook::CodeGuard::new(config.selfhelp.failed_codes_per_minute, clock.clone()),
             live: live.clone(),
         };
+        let sign_in_guard = sessions::SignInGuard::new(
+            limits::per_minute(config.console.failed_sign_ins_per_minute),
+            clock.clone(),
+        );
         Ok(App {
             clock,
             store,
@@ -177,7 +186,7 @@ impl App {
             content_key,
             audit_key,
             gateway,
-            sign_in_guard: sessions::SignInGuard::new(config.console.failed_sign_ins_per_minute),
+            sign_in_guard,
             heartbeat_at: AtomicI64::new(i64::MIN),
             config,
         })
@@ -240,6 +249,9 @@ impl App {
         if let Err(e) = self.gateway.flush(&self.store).await {
             tracing::warn!(error = %e, "could not write deterrence counts; will retry");
         }
+        self.gateway.tidy();
+        self.sign_in_guard.tidy();
+        self.workbooks.guard.tidy();
         let now = self.clock.now_unix();
         let content_before =
             now - (self.config.helpline.conversation_retention_days as i64) * 86_400;

@@ -360,7 +360,7 @@ pub async fn deterrence_check(
     explain: bool,
 ) -> Result<serde_json::Value, GatewayOpsError> {
     let (store, _, lists_key) = open_for_lists(config, &clock).await?;
-    let gateway = crate::deterrence::Gateway::new(lists_key);
+    let gateway = crate::deterrence::Gateway::new(lists_key, 1, 1);
     gateway.reload(&store).await?;
     store.close().await;
     let loaded = gateway.loaded();

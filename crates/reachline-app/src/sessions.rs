@@ -7,44 +7,10 @@ use crate::{App, Error};
 use reachline_core::sealing::Context;
 use reachline_core::staff::{self, totp, Role};
 use reachline_store::StaffRow;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// A service-wide budget of failed sign-ins per minute: guessing across many accounts is
 /// slowed without relying on IP addresses.
-pub struct SignInGuard {
-    per_minute: u64,
-    window: AtomicI64,
-    failures: AtomicU64,
-}
-
-impl SignInGuard {
-    pub fn new(per_minute: u64) -> Self {
-        SignInGuard {
-            per_minute,
-            window: AtomicI64::new(0),
-            failures: AtomicU64::new(0),
-        }
-    }
-    fn roll(&self, now: i64) {
-        let start = self.window.load(Ordering::SeqCst);
-        if now - start >= 60
-            && self
-                .window
-                .compare_exchange(start, now, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            self.failures.store(0, Ordering::SeqCst);
-        }
-    }
-    pub fn open(&self, now: i64) -> bool {
-        self.roll(now);
-        self.failures.load(Ordering::SeqCst) < self.per_minute
-    }
-    pub fn failed(&self, now: i64) {
-        self.roll(now);
-        self.failures.fetch_add(1, Ordering::SeqCst);
-    }
-}
+pub type SignInGuard = crate::limits::FailureBudget<crate::limits::Whole>;
 
 /// Why a sign-in was refused (what the person is told; the audit log says more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +71,7 @@ impl App {
         code: &str,
     ) -> Result<Result<SignedIn, Refused>, Error> {
         let now = self.clock.now_unix();
-        if !self.sign_in_guard.open(now) {
+        if !self.sign_in_guard.open(&()) {
             self.audit(
                 "system",
                 "sign-in.throttled",
@@ -121,7 +87,7 @@ impl App {
             // As slow as a real check, so timing does not tell which usernames exist; a
             // failure of the blocking task changes nothing.
             let _ = tokio::task::spawn_blocking(move || staff::dummy_password_check(&pw)).await;
-            self.sign_in_guard.failed(now);
+            self.sign_in_guard.failed(&());
             self.audit(
                 "unknown",
                 "sign-in.failed",
@@ -179,7 +145,7 @@ impl App {
                 Ok(Ok(SignedIn { token }))
             }
             Err(why) => {
-                self.sign_in_guard.failed(now);
+                self.sign_in_guard.failed(&());
                 let failures = account.failed_logins + 1;
                 let lock = (failures >= self.config.console.failures_before_lock as i64)
                     .then(|| now + self.config.console.lock_minutes as i64 * 60);

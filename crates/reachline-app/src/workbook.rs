@@ -13,7 +13,7 @@ use reachline_core::sealing::Context;
 use reachline_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -123,47 +123,37 @@ fn new_id() -> String {
 /// Guards the slow code derivation: a global budget of failed attempts per minute (guessing
 /// is throttled without IP addresses: Tor users share one) and a cap on concurrent work.
 pub struct CodeGuard {
-    per_minute: u64,
-    window_start: AtomicI64,
-    failures: AtomicU64,
+    failures: crate::limits::FailureBudget<crate::limits::Whole>,
     workers: Arc<Semaphore>,
     waiting: AtomicU64,
 }
 
 impl CodeGuard {
-    pub fn new(per_minute: u64) -> Self {
+    pub fn new(per_minute: u64, clock: reachline_core::clock::SharedClock) -> Self {
         CodeGuard {
-            per_minute,
-            window_start: AtomicI64::new(0),
-            failures: AtomicU64::new(0),
+            failures: crate::limits::FailureBudget::new(
+                crate::limits::per_minute(per_minute),
+                clock,
+            ),
             workers: Arc::new(Semaphore::new(2)),
             waiting: AtomicU64::new(0),
         }
     }
 
-    fn roll(&self, now: i64) {
-        let start = self.window_start.load(Ordering::SeqCst);
-        if now - start >= 60
-            && self
-                .window_start
-                .compare_exchange(start, now, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            self.failures.store(0, Ordering::SeqCst);
-        }
-    }
-
-    pub fn check(&self, now: i64) -> Result<(), WorkbookError> {
-        self.roll(now);
-        if self.failures.load(Ordering::SeqCst) >= self.per_minute {
+    pub fn check(&self) -> Result<(), WorkbookError> {
+        if !self.failures.open(&()) {
             return Err(WorkbookError::Throttled);
         }
         Ok(())
     }
 
-    pub fn failed(&self, now: i64) {
-        self.roll(now);
-        self.failures.fetch_add(1, Ordering::SeqCst);
+    pub fn failed(&self) {
+        self.failures.failed(&());
+    }
+
+    /// Forgets spent allowances that have come back.
+    pub fn tidy(&self) {
+        self.failures.tidy();
     }
 
     /// Runs the Argon2id derivation off the async threads, at most two at a time.
@@ -324,7 +314,7 @@ impl Workbooks {
         code: ReturnCode,
         now: i64,
     ) -> Result<Option<Opened>, WorkbookError> {
-        self.guard.check(now)?;
+        self.guard.check()?;
         let derived = self.guard.derive(code, self.pepper.clone()).await?;
         let lookup = hex::encode(derived.lookup);
         let found = match self.store.workbook_find(&lookup, now).await? {
@@ -360,7 +350,7 @@ impl Workbooks {
                 Ok(Some(wb))
             }
             None => {
-                self.guard.failed(now);
+                self.guard.failed();
                 Ok(None)
             }
         }
@@ -396,12 +386,15 @@ mod tests {
 
     #[test]
     fn guard_throttles_after_the_budget_and_recovers() {
-        let g = CodeGuard::new(3);
+        let clock = std::sync::Arc::new(reachline_core::clock::ManualClock::new(1000));
+        let g = CodeGuard::new(3, clock.clone());
         for _ in 0..3 {
-            assert!(g.check(1000).is_ok());
-            g.failed(1000);
+            assert!(g.check().is_ok());
+            g.failed();
         }
-        assert!(matches!(g.check(1001), Err(WorkbookError::Throttled)));
-        assert!(g.check(1061).is_ok());
+        clock.advance(1);
+        assert!(matches!(g.check(), Err(WorkbookError::Throttled)));
+        clock.advance(60);
+        assert!(g.check().is_ok());
     }
 }

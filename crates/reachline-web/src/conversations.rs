@@ -440,8 +440,7 @@ pub async fn continue_thread(State(state): State<Shared>, ctx: Ctx, fields: Fiel
         Err(CodeError::Symbol) => return refuse("resume-code-symbol", StatusCode::BAD_REQUEST),
         Err(CodeError::Check) => return refuse("resume-code-check", StatusCode::BAD_REQUEST),
     };
-    let now = state.clock.now_unix();
-    if let Err(e) = state.workbooks.guard.check(now) {
+    if let Err(e) = state.workbooks.guard.check() {
         return failure(&state, &ctx, e);
     }
     let derived = match state
@@ -465,7 +464,7 @@ pub async fn continue_thread(State(state): State<Shared>, ctx: Ctx, fields: Fiel
             resp
         }
         None => {
-            state.workbooks.guard.failed(now);
+            state.workbooks.guard.failed();
             refuse("contact-no-thread", StatusCode::NOT_FOUND)
         }
     }

@@ -362,11 +362,7 @@ pub async fn check(
         Ok(b) => b,
         Err(r) => return json_rejection(r),
     };
-    let d = &state.config.deterrence;
-    if !state
-        .gateway
-        .allow(partner.id, 1, d.requests_per_second, d.burst)
-    {
+    if state.gateway.allow(partner.id, 1).is_err() {
         return api_error(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -423,12 +419,11 @@ pub async fn check_batch(
             format!("a batch holds 1 to {} items", d.batch_max),
         );
     }
-    if !state.gateway.allow(
-        partner.id,
-        batch.items.len() as u64,
-        d.requests_per_second,
-        d.burst,
-    ) {
+    if state
+        .gateway
+        .allow(partner.id, batch.items.len() as u64)
+        .is_err()
+    {
         return api_error(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

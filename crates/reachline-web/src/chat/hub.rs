@@ -1,6 +1,7 @@
 //! The chat hub: events to rooms on this instance and, through PostgreSQL NOTIFY, on the
 //! others; the latest messages of each room with a socket; the queue as one snapshot.
 
+use reachline_app::limits::{self, Rate};
 use reachline_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -8,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
-/// Messages a sender may send in a burst, and how fast the allowance refills.
-const FLOOD_BURST: f64 = 6.0;
-const FLOOD_PER_SECOND: f64 = 1.0;
+/// Messages a sender may send in a burst, and how many a second after it.
+const FLOOD_BURST: u64 = 6;
+const FLOOD_PER_SECOND: u64 = 1;
 /// A waiting help-seeker not seen for this long (page closed) has left the queue.
 pub const GONE_AFTER_SECONDS: i64 = 120;
 
@@ -46,11 +47,6 @@ struct Wire {
     e: Event,
 }
 
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 /// Fans chat events out to the sockets of this instance and to other instances.
 pub struct Hub {
     instance: String,
@@ -59,7 +55,8 @@ pub struct Hub {
     /// waiting socket that was busy sees one change, not a backlog of them.
     pub(crate) queue: watch::Sender<u64>,
     pub(crate) closing: watch::Sender<bool>,
-    buckets: Mutex<HashMap<(i64, bool), Bucket>>,
+    /// Each side of each chat's allowance of messages.
+    flood: Rate<(i64, bool)>,
     /// Waiting chats whose help-seeker was seen since the last flush.
     seen: Mutex<std::collections::HashSet<i64>>,
     /// The last few messages of each chat with a socket here, as sent through this instance,
@@ -99,7 +96,7 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             queue: watch::channel(0).0,
             closing: watch::channel(false).0,
-            buckets: Mutex::new(HashMap::new()),
+            flood: Rate::new(limits::per_second(FLOOD_PER_SECOND, FLOOD_BURST)),
             seen: Mutex::new(std::collections::HashSet::new()),
             recent: Mutex::new(HashMap::new()),
             snapshot: tokio::sync::Mutex::new(None),
@@ -198,8 +195,7 @@ impl Hub {
         rooms.retain(|_, tx| tx.receiver_count() > 0);
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         recent.retain(|c, _| rooms.contains_key(c));
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        buckets.retain(|_, b| b.at.elapsed() < Duration::from_secs(60));
+        self.flood.tidy();
     }
 
     /// Sockets open on this instance (for metrics and tests).
@@ -210,21 +206,7 @@ impl Hub {
 
     /// Whether one more message from this side of this chat is within the flood limit.
     pub fn allow(&self, c: i64, seeker: bool) -> bool {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let b = buckets.entry((c, seeker)).or_insert(Bucket {
-            tokens: FLOOD_BURST,
-            at: Instant::now(),
-        });
-        let now = Instant::now();
-        b.tokens =
-            (b.tokens + now.duration_since(b.at).as_secs_f64() * FLOOD_PER_SECOND).min(FLOOD_BURST);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.flood.check(&(c, seeker)).is_ok()
     }
 
     /// Tells every socket on this instance to reconnect (shutdown), and closes them.
