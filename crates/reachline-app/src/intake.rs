@@ -3,19 +3,52 @@
 //! exists without its keys, nor a thread without its first message).
 
 use crate::{App, Error};
+use reachline_core::areas;
 use reachline_core::keys::Key;
 use reachline_core::sealing::Context;
-use reachline_core::vocabulary::Channel;
-use reachline_core::vocabulary::Sender;
+use reachline_core::vocabulary::{AgeGroup, Channel, Sender, Who};
 use reachline_store::{NewCallback, NewConversation, Tx};
 
 /// What the help-seeker chose to tell us before a contact (all optional) and the version of
-/// the confidentiality statement they read.
-pub struct Intake<'a> {
-    pub who: &'a str,
-    pub age_group: &'a str,
-    pub area: &'a str,
-    pub statement_version: &'a str,
+/// the confidentiality statement they read. One intake for chat, secure messages and
+/// callbacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    pub who: Option<Who>,
+    pub age_group: Option<AgeGroup>,
+    /// A police force area code (ONS).
+    pub area: Option<String>,
+    pub statement_version: String,
+}
+
+impl Intake {
+    /// The answers as posted: each is kept only if it is one of its set (an answer that is
+    /// not is the same as no answer: these questions are optional).
+    pub fn from_answers(
+        who: Option<&str>,
+        age_group: Option<&str>,
+        area: Option<&str>,
+        statement_version: String,
+    ) -> Intake {
+        Intake {
+            who: who.and_then(|w| w.parse().ok()),
+            age_group: age_group.and_then(|a| a.parse().ok()),
+            area: area.and_then(areas::find).map(|a| a.code.to_string()),
+            statement_version,
+        }
+    }
+
+    fn who(&self) -> &str {
+        self.who.map(Who::as_str).unwrap_or("")
+    }
+
+    fn age_group(&self) -> &str {
+        self.age_group.map(AgeGroup::as_str).unwrap_or("")
+    }
+
+    fn area(&self) -> &str {
+        self.area.as_deref().unwrap_or("")
+    }
 }
 
 impl App {
@@ -32,19 +65,15 @@ impl App {
 
     /// Opens a waiting chat. The help-seeker's copy of its key is wrapped by a random key
     /// that only their cookie holds; returns the chat's id and that key.
-    pub async fn start_chat(
-        &self,
-        intake: &Intake<'_>,
-        language: &str,
-    ) -> Result<(i64, Key), Error> {
+    pub async fn start_chat(&self, intake: &Intake, language: &str) -> Result<(i64, Key), Error> {
         let token = Key::random();
         let mut tx = self.store.begin().await?;
         let id = tx
             .chat_create(
-                intake.who,
-                intake.age_group,
-                intake.area,
-                intake.statement_version,
+                intake.who(),
+                intake.age_group(),
+                intake.area(),
+                &intake.statement_version,
                 language,
                 self.clock.now_unix(),
             )
@@ -59,7 +88,7 @@ impl App {
     /// finds the thread from that code. Returns the thread's id.
     pub async fn start_thread(
         &self,
-        intake: &Intake<'_>,
+        intake: &Intake,
         lookup: &str,
         seeker_key: &Key,
         text: &str,
@@ -70,10 +99,10 @@ impl App {
             .conversation_create(
                 &NewConversation {
                     channel: Channel::Message,
-                    who: intake.who,
-                    age_group: intake.age_group,
-                    area: intake.area,
-                    statement_version: intake.statement_version,
+                    who: intake.who(),
+                    age_group: intake.age_group(),
+                    area: intake.area(),
+                    statement_version: &intake.statement_version,
                     lookup: Some(lookup),
                 },
                 now,
@@ -99,7 +128,7 @@ impl App {
     /// sealed for the new row in the same transaction. Returns the request's id.
     pub async fn request_callback(
         &self,
-        intake: &Intake<'_>,
+        intake: &Intake,
         windows: &[&str],
         phone: &str,
     ) -> Result<i64, Error> {
@@ -110,14 +139,42 @@ impl App {
         };
         let request = NewCallback {
             windows: &windows,
-            who: intake.who,
-            age_group: intake.age_group,
-            area: intake.area,
-            statement_version: intake.statement_version,
+            who: intake.who(),
+            age_group: intake.age_group(),
+            area: intake.area(),
+            statement_version: &intake.statement_version,
         };
         Ok(self
             .store
             .callback_create(&request, seal, self.clock.now_unix())
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_outside_their_sets_are_no_answer() {
+        let i = Intake::from_answers(
+            Some("self"),
+            Some("under-18"),
+            Some("E23000015"),
+            "3".into(),
+        );
+        assert_eq!(i.who, Some(Who::Myself));
+        assert_eq!(i.age_group, Some(AgeGroup::Under18));
+        assert_eq!(i.area.as_deref(), Some("E23000015"));
+        let hostile = Intake::from_answers(
+            Some("<script>"),
+            Some("Adult"),
+            Some("E23000015' OR 1=1"),
+            "3".into(),
+        );
+        assert_eq!(
+            (hostile.who(), hostile.age_group(), hostile.area()),
+            ("", "", "")
+        );
     }
 }

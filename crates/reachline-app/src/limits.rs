@@ -208,6 +208,10 @@ mod tests {
             rate.check_n(&3, 3).is_err(),
             "more than the burst is never allowed"
         );
-        assert_eq!(rate.keys(), 2, "a request past the burst leaves no state behind");
+        assert_eq!(
+            rate.keys(),
+            2,
+            "a request past the burst leaves no state behind"
+        );
     }
 }

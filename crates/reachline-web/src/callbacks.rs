@@ -9,7 +9,6 @@
 //! The number is sealed with the content data key, bound to the request's id, and deleted
 //! once the call is done or the request expires (`helpline.callback_retention_days`).
 
-use crate::conversations::statement_version;
 use crate::site::{Chrome, Ctx, Fields, Shared};
 use crate::state::AppState;
 use askama::Template;
@@ -17,9 +16,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use fluent_bundle::FluentValue;
-use reachline_app::vocabulary::{AGE_GROUPS, WHO};
-use reachline_core::areas::{self, Area};
 use reachline_core::opening_hours::OpeningSpan;
+use reachline_core::vocabulary::AgeGroup;
 
 /// Call windows: id, first and last day (0 = Monday), minutes after midnight (local time).
 pub const WINDOWS: &[(&str, usize, usize, u32, u32)] = &[
@@ -90,16 +88,11 @@ pub struct WindowChoice {
 #[template(path = "contact_callback.html")]
 struct RequestPage<'a> {
     c: &'a Chrome,
-    areas: Vec<Area>,
+    intake: crate::intake::IntakeForm,
     error: Option<String>,
     error_field: String,
     phone: String,
     windows: Vec<WindowChoice>,
-    who: String,
-    age: String,
-    area: String,
-    statement: bool,
-    version: String,
     hours: Vec<String>,
     zone: String,
 }
@@ -152,19 +145,20 @@ async fn request_page(
         ),
         None => (None, String::new()),
     };
-    crate::site::render_form_page(
+    crate::site::render_form(
         &RequestPage {
             c,
-            areas: areas::all(),
+            intake: crate::intake::IntakeForm::new(
+                state,
+                posted,
+                error_field == "statement",
+                "callback-error",
+            )
+            .await,
             error,
             error_field,
             phone: get("phone"),
             windows,
-            who: get("who"),
-            age: get("age"),
-            area: get("area"),
-            statement: posted.is_some_and(|f| f.get("statement") == Some("read")),
-            version: statement_version(state).await,
             hours: crate::site::hours_lines(c, &spans),
             zone: zone(state, c),
         },
@@ -208,7 +202,7 @@ pub async fn request(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
         )
         .await;
     }
-    if fields.get("statement") != Some("read") {
+    if !crate::intake::statement_confirmed(&fields) {
         return request_page(
             &state,
             &ctx,
@@ -217,33 +211,13 @@ pub async fn request(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
         )
         .await;
     }
-    let pick = |name: &str, allowed: &[&str]| {
-        fields
-            .get(name)
-            .filter(|v| allowed.contains(v))
-            .unwrap_or_default()
-            .to_string()
-    };
-    let who = pick("who", WHO);
-    let age = pick("age", AGE_GROUPS);
-    let area = fields
-        .get("area")
-        .filter(|a| areas::find(a).is_some())
-        .unwrap_or_default()
-        .to_string();
-    let version = statement_version(&state).await;
-    let intake = reachline_app::intake::Intake {
-        who: &who,
-        age_group: &age,
-        area: &area,
-        statement_version: &version,
-    };
+    let intake = crate::intake::posted(&state, &fields).await;
     if let Err(e) = state.request_callback(&intake, &windows, &phone).await {
         tracing::error!(error = %e, "callback store error");
         return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
     }
     let c = &ctx.chrome;
-    crate::site::render_page(&SentPage {
+    crate::site::render(&SentPage {
         c,
         windows: windows
             .iter()
@@ -257,7 +231,7 @@ pub async fn request(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
                 FluentValue::from(state.config.helpline.callback_retention_days),
             )],
         ),
-        under_18: age == "under-18",
+        under_18: intake.age_group == Some(AgeGroup::Under18),
     })
 }
 

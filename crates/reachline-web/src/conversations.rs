@@ -16,29 +16,15 @@ use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fluent_bundle::FluentValue;
-use reachline_app::vocabulary::{AGE_GROUPS, WHO};
 use reachline_app::workbook::WorkbookError;
-use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::{CodeError, ReturnCode};
 use reachline_core::sealing::Context;
+use reachline_core::vocabulary::AgeGroup;
 use reachline_core::vocabulary::Sender;
 use reachline_store::ConversationRow;
 
 pub const THREAD_COOKIE: &str = "rl_thread";
-
-/// The confidentiality statement version shown now: a published one, else the built-in.
-pub async fn statement_version(state: &AppState) -> String {
-    match state.store.statement_latest().await.ok().flatten() {
-        Some(s) => s.version.to_string(),
-        None => state
-            .content
-            .locale(&state.config.site.default_locale)
-            .page("confidentiality")
-            .and_then(|p| p.version.clone())
-            .unwrap_or_default(),
-    }
-}
 
 /// A message as shown to either side.
 pub struct MessageView {
@@ -104,11 +90,10 @@ pub fn message_text(fields: &Fields, max: usize) -> Result<String, &'static str>
 #[template(path = "contact_message.html")]
 struct WritePage<'a> {
     c: &'a Chrome,
-    areas: Vec<Area>,
+    intake: crate::intake::IntakeForm,
     error: Option<String>,
     text: String,
     max: usize,
-    version: String,
     reply: String,
     /// A return code issued at the end of a chat, filled in.
     code: String,
@@ -131,14 +116,13 @@ async fn write_page_full(
     code: String,
 ) -> Response {
     let has_error = error.is_some();
-    crate::site::render_form_page(
+    crate::site::render_form(
         &WritePage {
             c: &ctx.chrome,
-            areas: areas::all(),
+            intake: crate::intake::IntakeForm::new(state, None, false, "contact-error").await,
             error,
             text,
             max: state.config.helpline.max_message_chars as usize,
-            version: statement_version(state).await,
             reply: ctx.chrome.l.text(
                 "helpline-reply-days",
                 &[(
@@ -206,7 +190,7 @@ fn failure(state: &AppState, ctx: &Ctx, e: WorkbookError) -> Response {
 pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Response {
     let max = state.config.helpline.max_message_chars as usize;
     let typed = fields.get("message").unwrap_or_default().to_string();
-    if fields.get("statement") != Some("read") {
+    if !crate::intake::statement_confirmed(&fields) {
         return write_page(
             &state,
             &ctx,
@@ -225,20 +209,6 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
             return write_page(&state, &ctx, Some(msg), typed).await;
         }
     };
-    let pick = |name: &str, allowed: &[&str]| {
-        fields
-            .get(name)
-            .filter(|v| allowed.contains(v))
-            .unwrap_or_default()
-            .to_string()
-    };
-    let who = pick("who", WHO);
-    let age = pick("age", AGE_GROUPS);
-    let area = fields
-        .get("area")
-        .filter(|a| areas::find(a).is_some())
-        .unwrap_or_default()
-        .to_string();
     // A code from self-help links this thread to it; otherwise a new code is issued.
     let existing = fields.get("code").map(str::trim).filter(|c| !c.is_empty());
     let (code, shown) = match existing {
@@ -269,13 +239,7 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
         Err(e) => return failure(&state, &ctx, e),
     };
     let lookup = hex::encode(derived.lookup);
-    let version = statement_version(&state).await;
-    let intake = reachline_app::intake::Intake {
-        who: &who,
-        age_group: &age,
-        area: &area,
-        statement_version: &version,
-    };
+    let intake = crate::intake::posted(&state, &fields).await;
     let id = match state
         .start_thread(&intake, &lookup, &derived.key, &text)
         .await
@@ -286,10 +250,10 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
             return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
         }
     };
-    let mut resp = crate::site::render_page(&SentPage {
+    let mut resp = crate::site::render(&SentPage {
         c: &ctx.chrome,
         code: shown,
-        under_18: age == "under-18",
+        under_18: intake.age_group == Some(AgeGroup::Under18),
     });
     thread_cookie(&mut resp, &ctx, Some((id, &derived.key)));
     resp
@@ -341,7 +305,7 @@ async fn thread_page(
         })
         .collect::<Vec<_>>();
     let has_error = error.is_some();
-    crate::site::render_form_page(
+    crate::site::render_form(
         &ThreadPage {
             c: &ctx.chrome,
             messages,
@@ -418,7 +382,7 @@ struct ContinuePage<'a> {
 }
 
 pub async fn continue_form(State(_state): State<Shared>, ctx: Ctx) -> Response {
-    crate::site::render_page(&ContinuePage {
+    crate::site::render(&ContinuePage {
         c: &ctx.chrome,
         error: None,
     })
@@ -427,7 +391,7 @@ pub async fn continue_form(State(_state): State<Shared>, ctx: Ctx) -> Response {
 /// Finds the newest thread for a return code and opens it in this browser.
 pub async fn continue_thread(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Response {
     let refuse = |key: &str, status: StatusCode| {
-        let mut resp = crate::site::render_page(&ContinuePage {
+        let mut resp = crate::site::render(&ContinuePage {
             c: &ctx.chrome,
             error: Some(ctx.chrome.t(key)),
         });

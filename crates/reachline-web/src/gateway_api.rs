@@ -535,9 +535,10 @@ pub async fn widget(State(state): State<Shared>, uri: axum::http::Uri) -> Respon
         code: code(partner.id, variant),
         w,
     };
-    let Ok(html) = page.render() else {
-        return state.message_default(StatusCode::INTERNAL_SERVER_ERROR, "server");
-    };
+    let mut resp = crate::http::render(&page);
+    if resp.status() != StatusCode::OK {
+        return resp;
+    }
     let ancestors: Vec<&str> = partner
         .frame_ancestors
         .split_whitespace()
@@ -551,7 +552,6 @@ pub async fn widget(State(state): State<Shared>, uri: axum::http::Uri) -> Respon
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {frame}"
     );
-    let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     if let Ok(v) = HeaderValue::from_str(&csp) {
         resp.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, v);

@@ -6,7 +6,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use http_body_util::BodyExt;
 use std::time::{Duration, Instant};
@@ -60,6 +60,40 @@ pub const FALLBACK_ERROR_PAGE: &str =
 <nav class=\"exit-bar\" aria-label=\"Leave this site quickly\"><a href=\"/exit\" class=\"quick-exit\">Quick exit</a></nav><main>\
 <h1>Something went wrong</h1><p>Sorry, something went wrong on our side. Please try again.</p>\
 <p><a href=\"/\">Home</a></p></main></body></html>";
+
+/// The one way every HTML page is rendered (public pages, the console, the partner widget):
+/// UTF-8 HTML, or, if the template fails, a logged error and the plain fallback page with its
+/// quick exit.
+pub fn render<T: askama::Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let mut resp = html.into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                FALLBACK_ERROR_PAGE,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A form page: 422 when it shows an error, so a refused form is never mistaken for success.
+pub fn render_form<T: askama::Template>(t: &T, has_error: bool) -> Response {
+    let mut resp = render(t);
+    if has_error && resp.status() == StatusCode::OK {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    resp
+}
 
 /// Marks a response as meant to be framed (by the partner's own origins only): the
 /// security headers then leave out `X-Frame-Options`.
@@ -135,10 +169,45 @@ async fn drain(mut body: Body, cap: u64) {
     }
 }
 
+/// What the `Origin` header says of a request, compared with `Host`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// No `Origin` header.
+    Absent,
+    /// `Origin: null` (a privacy-sensitive context; under `Referrer-Policy: no-referrer`
+    /// browsers send it for same-site forms too).
+    Null,
+    /// This site.
+    Same,
+    /// Another site (or no `Host` to compare with).
+    Foreign,
+}
+
+/// The one origin check: `Origin` against `Host`.
+pub fn origin(headers: &HeaderMap) -> Origin {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        host,
+    ) {
+        (None, _) => Origin::Absent,
+        (Some("null"), _) => Origin::Null,
+        (Some(origin), Some(host))
+            if origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin)
+                == host =>
+        {
+            Origin::Same
+        }
+        (Some(_), _) => Origin::Foreign,
+    }
+}
+
 /// True when a state-changing request did not come from this site's own pages. Browsers
-/// say so in `Sec-Fetch-Site`; without it, `Origin` is compared with `Host`. Under
-/// `Referrer-Policy: no-referrer` browsers send `Origin: null` for same-site forms, so
-/// `null` alone proves nothing either way (SameSite=Strict cookies still protect answers).
+/// say so in `Sec-Fetch-Site`; without it, the [`origin`] is checked. `Origin: null` alone
+/// proves nothing either way (SameSite=Strict cookies still protect answers).
 pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
         return false;
@@ -146,22 +215,13 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return !matches!(site, "same-origin" | "none");
     }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        host,
-    ) {
-        (Some("null"), _) => false,
-        (Some(origin), Some(host)) => {
-            let origin_host = origin
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .unwrap_or(origin);
-            origin_host != host
-        }
-        (Some(_), None) => true,
-        _ => false,
-    }
+    origin(headers) == Origin::Foreign
+}
+
+/// A WebSocket opened from another site (browsers always send `Origin` on one; a `null`
+/// origin is not this site either).
+pub fn foreign_socket(headers: &HeaderMap) -> bool {
+    matches!(origin(headers), Origin::Foreign | Origin::Null)
 }
 
 /// The value of one cookie.
@@ -266,6 +326,20 @@ mod tests {
         assert!(!cross_site(&Method::POST, &h3));
         h3.remove("sec-fetch-site");
         assert!(!cross_site(&Method::POST, &h3));
+        // A socket must name this site.
+        assert!(foreign_socket(&h3), "a null origin is not this site");
+        assert!(foreign_socket(&h), "another site");
+        let mut h4 = HeaderMap::new();
+        h4.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(
+            !foreign_socket(&h4),
+            "no Origin: not a browser on another site"
+        );
+        h4.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(!foreign_socket(&h4));
     }
 
     #[test]

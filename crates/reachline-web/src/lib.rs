@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod gateway_api;
 pub mod http;
 pub mod i18n;
+pub mod intake;
 pub mod metrics;
 pub mod site;
 pub mod state;

@@ -130,41 +130,7 @@ impl AppState {
     }
 }
 
-/// A public form page: 422 when it shows an error.
-pub fn render_form_page<T: Template>(t: &T, has_error: bool) -> Response {
-    let mut resp = render(t);
-    if has_error && resp.status() == StatusCode::OK {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    resp
-}
-
-/// Renders a public page template (HTML, UTF-8).
-pub fn render_page<T: Template>(t: &T) -> Response {
-    render(t)
-}
-
-fn render<T: Template>(t: &T) -> Response {
-    match t.render() {
-        Ok(html) => {
-            let mut resp = html.into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            resp
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                crate::http::FALLBACK_ERROR_PAGE,
-            )
-                .into_response()
-        }
-    }
-}
+pub use crate::http::{render, render_form};
 
 #[derive(Template)]
 #[template(path = "message.html")]

@@ -39,7 +39,6 @@ use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use fluent_bundle::FluentValue;
-use reachline_core::areas::{self, Area};
 use reachline_core::keys::Key;
 use reachline_core::return_code::ReturnCode;
 use reachline_core::sealing::Context;

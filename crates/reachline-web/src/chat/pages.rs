@@ -12,11 +12,10 @@ struct ChatPage<'a> {
     /// `None`: no chat yet.
     chat: Option<ChatView>,
     now: crate::site::HelplineNow,
-    areas: Vec<Area>,
+    intake: crate::intake::IntakeForm,
     error: Option<String>,
     text: String,
     max: usize,
-    version: String,
     hours: Vec<String>,
 }
 
@@ -45,16 +44,15 @@ async fn chat_page(
     };
     let (_, spans) = state.live.hours();
     let has_error = error.is_some();
-    crate::site::render_form_page(
+    crate::site::render_form(
         &ChatPage {
             c: &ctx.chrome,
             chat,
             now: crate::site::helpline_now(state, &ctx.chrome),
-            areas: areas::all(),
+            intake: crate::intake::IntakeForm::new(state, None, false, "chat-error").await,
             error,
             text,
             max: state.config.helpline.max_message_chars as usize,
-            version: crate::conversations::statement_version(state).await,
             hours: crate::site::hours_lines(&ctx.chrome, &spans),
         },
         has_error,
@@ -79,7 +77,7 @@ pub async fn start(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Res
     if !state.live.open_at(state.clock.now_unix()) {
         return chat_page(&state, &ctx, None, None, String::new()).await;
     }
-    if fields.get("statement") != Some("read") {
+    if !crate::intake::statement_confirmed(&fields) {
         return chat_page(
             &state,
             &ctx,
@@ -89,27 +87,7 @@ pub async fn start(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Res
         )
         .await;
     }
-    let pick = |name: &str, allowed: &[&str]| {
-        fields
-            .get(name)
-            .filter(|v| allowed.contains(v))
-            .unwrap_or_default()
-            .to_string()
-    };
-    let who = pick("who", reachline_app::vocabulary::WHO);
-    let age = pick("age", reachline_app::vocabulary::AGE_GROUPS);
-    let area = fields
-        .get("area")
-        .filter(|a| areas::find(a).is_some())
-        .unwrap_or_default()
-        .to_string();
-    let version = crate::conversations::statement_version(&state).await;
-    let intake = reachline_app::intake::Intake {
-        who: &who,
-        age_group: &age,
-        area: &area,
-        statement_version: &version,
-    };
+    let intake = crate::intake::posted(&state, &fields).await;
     let (id, token) = match state.start_chat(&intake, &ctx.chrome.l.tag).await {
         Ok(started) => started,
         Err(e) => {
@@ -237,7 +215,7 @@ pub async fn transcript(
 
 /// A transcript frame: framable by this site only, reloading every few seconds when live.
 pub fn transcript_response<T: Template>(t: &T, live: bool, path: &str) -> Response {
-    let mut resp = crate::site::render_page(t);
+    let mut resp = crate::site::render(t);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -269,7 +247,7 @@ pub async fn socket(
     Query(after): Query<After>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if foreign_origin(&headers) {
+    if http::foreign_socket(&headers) {
         return (StatusCode::FORBIDDEN, "cross-site").into_response();
     }
     let Some((c, key)) = seeker_chat(&state, &headers).await else {

@@ -38,21 +38,6 @@ fn max_frame(state: &AppState) -> usize {
     state.config.helpline.max_message_chars as usize * 12 + 1024
 }
 
-/// Refuses a WebSocket opened from another site (the browser always sends Origin).
-pub fn foreign_origin(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    match (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        host,
-    ) {
-        (Some(origin), Some(host)) => {
-            origin.split_once("://").map(|(_, h)| h).unwrap_or(origin) != host
-        }
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
-}
-
 pub fn upgrade(
     state: Shared,
     ws: WebSocketUpgrade,

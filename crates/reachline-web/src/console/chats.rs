@@ -478,7 +478,7 @@ pub async fn socket(
     Query(after): Query<chat::After>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if chat::foreign_origin(&headers) {
+    if crate::http::foreign_socket(&headers) {
         return (StatusCode::FORBIDDEN, "cross-site").into_response();
     }
     let Some(c) = held(&state, &me, id).await else {

@@ -497,31 +497,7 @@ impl ConsoleChrome<'_> {
     }
 }
 
-pub fn render<T: Template>(t: &T) -> Response {
-    match t.render() {
-        Ok(html) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            html,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "console template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
-
-/// A form page: 422 when it shows an error, so a refused form is never mistaken for success.
-pub fn render_form<T: Template>(t: &T, has_error: bool) -> Response {
-    let mut resp = render(t);
-    if has_error && resp.status() == StatusCode::OK {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    resp
-}
+pub use crate::http::{render, render_form};
 
 #[derive(Template)]
 #[template(path = "console/message.html")]
