@@ -1,10 +1,71 @@
-//! Live chat, the practitioner's side: availability, take, transfer and end, each committed
-//! with its audit entry and tried again when PostgreSQL breaks a deadlock. Telling the
-//! sockets is the web's (it holds them).
+//! Live chat: sending (either side: length, flood limit, sealed with the chat's key, stored
+//! once per client id), reading a chat's messages, the help-seeker's chat from their key;
+//! the practitioner's availability, take, transfer and end, each committed with its audit
+//! entry and tried again when PostgreSQL breaks a deadlock. Telling the sockets is the web's
+//! (it holds them).
 
 use crate::accounts::Actor;
 use crate::{App, Error};
-use reachline_store::{StoreError, Take, Tx};
+use reachline_core::keys::Key;
+use reachline_core::sealing::Context;
+use reachline_core::vocabulary::{Channel, Sender};
+use reachline_store::{Appended, ConversationRow, StoreError, Take, Tx};
+
+/// Messages a sender may send in a burst, and how many a second after it.
+pub const FLOOD_BURST: u64 = 6;
+pub const FLOOD_PER_SECOND: u64 = 1;
+
+/// One chat message, opened, as a socket frame or a page row shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub seq: i64,
+    pub from_seeker: bool,
+    pub staff_name: Option<String>,
+    pub at: i64,
+    pub text: String,
+}
+
+/// Why a chat message was not stored (what the sender is told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    Empty,
+    TooLong,
+    /// More messages than the flood limit allows.
+    Flood,
+    /// The chat is not open for this sender.
+    Closed,
+    /// The store failed; nothing was stored.
+    Server,
+}
+
+impl SendError {
+    /// The message id that says so.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SendError::Empty => "message-empty",
+            SendError::TooLong => "message-too-long",
+            SendError::Flood => "chat-flood",
+            SendError::Closed => "chat-closed",
+            SendError::Server => "chat-server",
+        }
+    }
+}
+
+/// A message stored by [`App::chat_send`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Stored now: the line as it was stored (to hand to the sockets).
+    New(Line),
+    /// Stored before under the same client id (a re-send after a lost acknowledgement).
+    Again(i64),
+}
+
+/// Who is sending: the help-seeker, or a practitioner (id, name).
+#[derive(Debug, Clone, Copy)]
+pub enum ChatSender<'a> {
+    Seeker,
+    Staff(Actor<'a>),
+}
 
 /// Which change to a chat.
 enum Change {
@@ -14,6 +75,129 @@ enum Change {
 }
 
 impl App {
+    /// The help-seeker's chat from the id and key their cookie holds, with the chat's own
+    /// key. `None` for anything that is not a chat this key opens.
+    pub async fn seeker_chat(
+        &self,
+        id: i64,
+        seeker_key: &Key,
+    ) -> Result<Option<(ConversationRow, Key)>, Error> {
+        let Some(c) = self.store.conversation_get(id).await? else {
+            return Ok(None);
+        };
+        if c.channel != Channel::Chat {
+            return Ok(None);
+        }
+        let Some(wrapped) = c.key_seeker.as_deref() else {
+            return Ok(None);
+        };
+        let Ok(key) = seeker_key.open(Context::ConversationKey { conversation: id }, wrapped)
+        else {
+            return Ok(None);
+        };
+        Ok(Key::from_slice(&key).map(|k| (c, k)))
+    }
+
+    /// Validates and stores one chat message from either side: trimmed, not empty, not
+    /// longer than the limit, within the flood limit of this side of this chat, sealed with
+    /// the chat's key, stored once per `client_id` and acknowledged only after commit.
+    pub async fn chat_send(
+        &self,
+        c: i64,
+        key: &Key,
+        sender: ChatSender<'_>,
+        client_id: &str,
+        text: &str,
+    ) -> Result<Sent, SendError> {
+        let text = match crate::messages::message_body(
+            text,
+            self.config.helpline.max_message_chars as usize,
+        ) {
+            Ok(t) => t,
+            Err(crate::messages::BodyError::Empty) => return Err(SendError::Empty),
+            Err(crate::messages::BodyError::TooLong) => return Err(SendError::TooLong),
+        };
+        let text = text.as_str();
+        let staff = match sender {
+            ChatSender::Seeker => None,
+            ChatSender::Staff(a) => Some(a),
+        };
+        if self.chat_flood.check(&(c, staff.is_none())).is_err() {
+            return Err(SendError::Flood);
+        }
+        let (seal_key, plain) = (key.clone(), text.to_string());
+        let sealed = move |seq: i64| {
+            seal_key.seal(
+                Context::MessageBody {
+                    conversation: c,
+                    seq,
+                },
+                plain.as_bytes(),
+            )
+        };
+        let now = self.clock.now_unix();
+        match self
+            .store
+            .chat_append(c, staff.map(|a| a.id), client_id, sealed, now)
+            .await
+        {
+            Ok(Appended::New(seq)) => Ok(Sent::New(Line {
+                seq,
+                from_seeker: staff.is_none(),
+                staff_name: staff.map(|a| a.username.to_string()),
+                at: now,
+                text: text.to_string(),
+            })),
+            Ok(Appended::Again(seq)) => Ok(Sent::Again(seq)),
+            Ok(Appended::Closed) => Err(SendError::Closed),
+            Err(e) => {
+                tracing::error!(error = %e, "chat message not stored");
+                Err(SendError::Server)
+            }
+        }
+    }
+
+    /// A conversation's messages (a chat or a thread) after `after`, opened. A message that
+    /// does not open with the conversation's key (damaged data) is logged and comes with an
+    /// empty text, so the others still show.
+    pub async fn conversation_lines(
+        &self,
+        c: i64,
+        key: &Key,
+        after: i64,
+    ) -> Result<Vec<Line>, Error> {
+        Ok(self
+            .store
+            .messages(c, after)
+            .await?
+            .into_iter()
+            .map(|m| Line {
+                seq: m.seq,
+                from_seeker: m.sender == Sender::Seeker,
+                staff_name: m.staff_name,
+                at: m.created_at,
+                text: key
+                    .open(
+                        Context::MessageBody {
+                            conversation: c,
+                            seq: m.seq,
+                        },
+                        &m.body_sealed,
+                    )
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_else(|e| {
+                        tracing::error!(error = %e, chat = c, seq = m.seq, "a chat message does not open");
+                        String::new()
+                    }),
+            })
+            .collect())
+    }
+
+    /// Forgets flood allowances that are full again (housekeeping).
+    pub fn chat_tidy(&self) {
+        self.chat_flood.tidy();
+    }
+
     /// Sets whether this practitioner takes chats.
     pub async fn set_available(&self, actor: Actor<'_>, available: bool) -> Result<(), Error> {
         let action = if available {

@@ -30,6 +30,24 @@ pub enum Error {
     /// Another part of the service failed (a worker task); nothing was changed.
     #[error("internal failure: {0}")]
     Internal(String),
+    /// Too many attempts of this kind lately (wrong codes); try again in a minute.
+    #[error("too many attempts; try again later")]
+    Throttled,
+    /// The service is at its limit for this kind of work now; try again shortly.
+    #[error("the service is busy")]
+    Busy,
+}
+
+impl From<crate::workbook::WorkbookError> for Error {
+    fn from(e: crate::workbook::WorkbookError) -> Self {
+        use crate::workbook::WorkbookError;
+        match e {
+            WorkbookError::Store(e) => Error::from(e),
+            WorkbookError::Throttled => Error::Throttled,
+            WorkbookError::Busy => Error::Busy,
+            WorkbookError::Conflict => Error::Conflict,
+        }
+    }
 }
 
 impl From<StoreError> for Error {

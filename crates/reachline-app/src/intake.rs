@@ -5,6 +5,7 @@
 use crate::{App, Error};
 use reachline_core::areas;
 use reachline_core::keys::Key;
+use reachline_core::return_code::ReturnCode;
 use reachline_core::sealing::Context;
 use reachline_core::vocabulary::{AgeGroup, Channel, Sender, Who};
 use reachline_store::{NewCallback, NewConversation, Tx};
@@ -87,6 +88,27 @@ impl App {
     /// key is wrapped by the key derived from their return code (`seeker_key`), and `lookup`
     /// finds the thread from that code. Returns the thread's id.
     pub async fn start_thread(
+        &self,
+        intake: &Intake,
+        code: ReturnCode,
+        text: &str,
+    ) -> Result<(i64, Key), Error> {
+        let text =
+            crate::messages::message_body(text, self.config.helpline.max_message_chars as usize)
+                .map_err(|e| Error::Invalid(e.code()))?;
+        let derived = self
+            .workbooks
+            .guard
+            .derive(code, self.workbooks.pepper.clone())
+            .await?;
+        let lookup = hex::encode(derived.lookup);
+        let id = self
+            .open_thread(intake, &lookup, &derived.key, &text)
+            .await?;
+        Ok((id, derived.key))
+    }
+
+    async fn open_thread(
         &self,
         intake: &Intake,
         lookup: &str,

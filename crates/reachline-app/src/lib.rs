@@ -52,6 +52,8 @@ pub struct App {
     pub audit_key: Key,
     pub gateway: deterrence::Gateway,
     pub sign_in_guard: sessions::SignInGuard,
+    /// Each side of each live chat's allowance of messages.
+    pub chat_flood: limits::Rate<(i64, bool)>,
     /// When housekeeping last recorded its heartbeat (for `reachline doctor`).
     heartbeat_at: AtomicI64,
 }
@@ -187,6 +189,10 @@ impl App {
             audit_key,
             gateway,
             sign_in_guard,
+            chat_flood: limits::Rate::new(limits::per_second(
+                chat::FLOOD_PER_SECOND,
+                chat::FLOOD_BURST,
+            )),
             heartbeat_at: AtomicI64::new(i64::MIN),
             config,
         })
@@ -252,6 +258,7 @@ impl App {
         self.gateway.tidy();
         self.sign_in_guard.tidy();
         self.workbooks.guard.tidy();
+        self.chat_tidy();
         let now = self.clock.now_unix();
         let content_before =
             now - (self.config.helpline.conversation_retention_days as i64) * 86_400;

@@ -1,15 +1,140 @@
-//! Secure messages, the practitioner's side: claim a thread, reply (sealed with the
-//! conversation's key), close it with its wrap-up (which becomes the contact record). Live
-//! chats are wrapped up the same way. Each change commits with its audit entry.
+//! Secure messages. The help-seeker's side: find their thread from a return code (guessing
+//! is throttled, the derivation bounded), open it with the key from their cookie, reply.
+//! The practitioner's side: claim a thread, reply (sealed with the conversation's key),
+//! close it with its wrap-up (which becomes the contact record). Live chats are wrapped up
+//! the same way. Each practitioner's change commits with its audit entry.
 
 use crate::accounts::Actor;
+use crate::workbook::WorkbookError;
 use crate::{App, Error};
 use reachline_core::keys::Key;
+use reachline_core::return_code::ReturnCode;
 use reachline_core::sealing::Context;
-use reachline_core::vocabulary::Sender;
+use reachline_core::vocabulary::{Channel, Sender};
 use reachline_store::{ConversationRow, StoreError, WrapUp};
 
+/// Why a message body was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    Empty,
+    TooLong,
+}
+
+impl BodyError {
+    /// The message id that says so (`contact-` + it, with `max`).
+    pub fn code(self) -> &'static str {
+        match self {
+            BodyError::Empty => "message-empty",
+            BodyError::TooLong => "message-too-long",
+        }
+    }
+}
+
+/// A message body as stored, from either side and any channel: line endings made `\n`,
+/// trimmed, not empty, at most `max` characters.
+pub fn message_body(text: &str, max: usize) -> Result<String, BodyError> {
+    let text = text.replace("\r\n", "\n");
+    let text = text.trim();
+    if text.is_empty() {
+        Err(BodyError::Empty)
+    } else if text.chars().count() > max {
+        Err(BodyError::TooLong)
+    } else {
+        Ok(text.to_string())
+    }
+}
+
 impl App {
+    /// The help-seeker's thread from a return code: the newest thread that the code's key
+    /// opens, with that key (for their cookie). A code with no thread spends from the
+    /// failed-code budget, as a wrong code does in self-help.
+    pub async fn seeker_find_thread(
+        &self,
+        code: ReturnCode,
+    ) -> Result<Option<(i64, Key)>, WorkbookError> {
+        self.workbooks.guard.check()?;
+        let derived = self
+            .workbooks
+            .guard
+            .derive(code, self.workbooks.pepper.clone())
+            .await?;
+        let threads = self
+            .store
+            .conversations_by_lookup(&hex::encode(derived.lookup))
+            .await
+            .map_err(WorkbookError::Store)?;
+        for c in threads {
+            if c.channel != Channel::Message {
+                continue;
+            }
+            if let Some(wrapped) = c.key_seeker.as_deref() {
+                if derived
+                    .key
+                    .open(Context::ConversationKey { conversation: c.id }, wrapped)
+                    .is_ok()
+                {
+                    return Ok(Some((c.id, derived.key)));
+                }
+            }
+        }
+        self.workbooks.guard.failed();
+        Ok(None)
+    }
+
+    /// The help-seeker's thread and its key, from the id and key their cookie holds.
+    /// `None` for anything that is not a thread this key opens.
+    pub async fn seeker_thread(
+        &self,
+        id: i64,
+        seeker_key: &Key,
+    ) -> Result<Option<(ConversationRow, Key)>, Error> {
+        let Some(c) = self.store.conversation_get(id).await? else {
+            return Ok(None);
+        };
+        if c.channel != Channel::Message {
+            return Ok(None);
+        }
+        let Some(wrapped) = c.key_seeker.as_deref() else {
+            return Ok(None);
+        };
+        let Ok(raw) = seeker_key.open(Context::ConversationKey { conversation: id }, wrapped)
+        else {
+            return Ok(None);
+        };
+        Ok(Key::from_slice(&raw).map(|k| (c, k)))
+    }
+
+    /// The help-seeker writes in their thread (reopening it if it was closed but not yet
+    /// purged). `Ok(None)` when the thread's content is gone (past retention): they start
+    /// a new one.
+    pub async fn seeker_reply(
+        &self,
+        c: &ConversationRow,
+        key: &Key,
+        text: &str,
+    ) -> Result<Option<i64>, Error> {
+        let text = message_body(text, self.config.helpline.max_message_chars as usize)
+            .map_err(|e| Error::Invalid(e.code()))?;
+        if c.closed_at.is_some() && c.key_staff.is_none() {
+            return Ok(None);
+        }
+        let id = c.id;
+        let sealed = |seq: i64| {
+            key.seal(
+                Context::MessageBody {
+                    conversation: id,
+                    seq,
+                },
+                text.as_bytes(),
+            )
+        };
+        let seq = self
+            .store
+            .message_append(id, Sender::Seeker, None, sealed, self.clock.now_unix())
+            .await?;
+        Ok(Some(seq))
+    }
+
     /// The conversation key as staff open it (any channel); `None` once the content has
     /// been purged.
     pub fn staff_conversation_key(&self, c: &ConversationRow) -> Option<Key> {

@@ -19,9 +19,7 @@ use fluent_bundle::FluentValue;
 use reachline_app::workbook::WorkbookError;
 use reachline_core::keys::Key;
 use reachline_core::return_code::{CodeError, ReturnCode};
-use reachline_core::sealing::Context;
 use reachline_core::vocabulary::AgeGroup;
-use reachline_core::vocabulary::Sender;
 use reachline_store::ConversationRow;
 
 pub const THREAD_COOKIE: &str = "rl_thread";
@@ -35,55 +33,10 @@ pub struct MessageView {
     pub text: String,
 }
 
-/// Opens the messages of a conversation with its key.
-pub async fn read_messages(
-    state: &AppState,
-    c: &ConversationRow,
-    key: &Key,
-    after: i64,
-) -> Vec<(i64, bool, Option<String>, i64, String)> {
-    state
-        .store
-        .messages(c.id, after)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| {
-            let text = key
-                .open(
-                    Context::MessageBody {
-                        conversation: c.id,
-                        seq: m.seq,
-                    },
-                    &m.body_sealed,
-                )
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            (
-                m.seq,
-                m.sender == Sender::Seeker,
-                m.staff_name,
-                m.created_at,
-                text,
-            )
-        })
-        .collect()
-}
-
-/// Checks a message's text: not empty, not over the limit. Links stay text.
+/// The posted message, as the application will store it (or which rule it breaks).
 pub fn message_text(fields: &Fields, max: usize) -> Result<String, &'static str> {
-    let text = fields
-        .get("message")
-        .unwrap_or_default()
-        .replace("\r\n", "\n");
-    let text = text.trim();
-    if text.is_empty() {
-        Err("message-empty")
-    } else if text.chars().count() > max {
-        Err("message-too-long")
-    } else {
-        Ok(text.to_string())
-    }
+    reachline_app::messages::message_body(fields.get("message").unwrap_or_default(), max)
+        .map_err(|e| e.code())
 }
 
 #[derive(Template)]
@@ -229,22 +182,13 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
             (code, Some(display))
         }
     };
-    let derived = match state
-        .workbooks
-        .guard
-        .derive(code, state.workbooks.pepper.clone())
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return failure(&state, &ctx, e),
-    };
-    let lookup = hex::encode(derived.lookup);
     let intake = crate::intake::posted(&state, &fields).await;
-    let id = match state
-        .start_thread(&intake, &lookup, &derived.key, &text)
-        .await
-    {
-        Ok(id) => id,
+    let (id, key) = match state.start_thread(&intake, code, &text).await {
+        Ok(started) => started,
+        Err(reachline_app::Error::Throttled) => {
+            return failure(&state, &ctx, WorkbookError::Throttled)
+        }
+        Err(reachline_app::Error::Busy) => return failure(&state, &ctx, WorkbookError::Busy),
         Err(e) => {
             tracing::error!(error = %e, "thread not created");
             return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
@@ -255,7 +199,7 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
         code: shown,
         under_18: intake.age_group == Some(AgeGroup::Under18),
     });
-    thread_cookie(&mut resp, &ctx, Some((id, &derived.key)));
+    thread_cookie(&mut resp, &ctx, Some((id, &key)));
     resp
 }
 
@@ -269,15 +213,41 @@ struct ThreadPage<'a> {
     reply: String,
 }
 
-/// The conversation and its key, from the thread cookie.
-async fn opened(state: &AppState, cookie: Option<&str>) -> Option<(ConversationRow, Key)> {
-    let (id, seeker_key) = parse_thread_cookie(cookie)?;
-    let c = state.store.conversation_get(id).await.ok().flatten()?;
-    let wrapped = c.key_seeker.clone()?;
-    let key = seeker_key
-        .open(Context::ConversationKey { conversation: id }, &wrapped)
-        .ok()?;
-    Some((c, Key::from_slice(&key)?))
+/// The thread and its key, from the thread cookie. `Err` when the store failed (the page
+/// says so), `Ok(None)` when there is no thread for this cookie.
+async fn opened(
+    state: &AppState,
+    cookie: Option<&str>,
+) -> Result<Option<(ConversationRow, Key)>, reachline_app::Error> {
+    let Some((id, seeker_key)) = parse_thread_cookie(cookie) else {
+        return Ok(None);
+    };
+    state.seeker_thread(id, &seeker_key).await
+}
+
+/// The thread's messages as the help-seeker sees them.
+async fn message_views(
+    state: &AppState,
+    chrome: &Chrome,
+    c: i64,
+    key: &Key,
+) -> Result<Vec<MessageView>, reachline_app::Error> {
+    Ok(state
+        .conversation_lines(c, key, 0)
+        .await?
+        .into_iter()
+        .map(|m| MessageView {
+            seq: m.seq,
+            from_seeker: m.from_seeker,
+            who: if m.from_seeker {
+                chrome.t("contact-you")
+            } else {
+                chrome.t("contact-practitioner")
+            },
+            when: reachline_app::time::utc_minute(m.at),
+            text: m.text,
+        })
+        .collect())
 }
 
 async fn thread_page(
@@ -286,24 +256,21 @@ async fn thread_page(
     headers: &axum::http::HeaderMap,
     error: Option<String>,
 ) -> Response {
-    let Some((c, key)) = opened(state, http::cookie(headers, THREAD_COOKIE)).await else {
-        return http::redirect("/contact/continue");
+    let (c, key) = match opened(state, http::cookie(headers, THREAD_COOKIE)).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return http::redirect("/contact/continue"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not open a help-seeker's thread");
+            return state.message(ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
     };
-    let messages = read_messages(state, &c, &key, 0)
-        .await
-        .into_iter()
-        .map(|(seq, from_seeker, _staff, at, text)| MessageView {
-            seq,
-            from_seeker,
-            who: if from_seeker {
-                ctx.chrome.t("contact-you")
-            } else {
-                ctx.chrome.t("contact-practitioner")
-            },
-            when: reachline_app::time::utc_minute(at),
-            text,
-        })
-        .collect::<Vec<_>>();
+    let messages = match message_views(state, &ctx.chrome, c.id, &key).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read a help-seeker's thread");
+            return state.message(ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
+    };
     let has_error = error.is_some();
     crate::site::render_form(
         &ThreadPage {
@@ -338,39 +305,31 @@ pub async fn reply(
     fields: Fields,
 ) -> Response {
     let max = state.config.helpline.max_message_chars as usize;
-    let Some((c, key)) = opened(&state, http::cookie(&headers, THREAD_COOKIE)).await else {
-        return http::redirect("/contact/continue");
+    let (c, key) = match opened(&state, http::cookie(&headers, THREAD_COOKIE)).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return http::redirect("/contact/continue"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not open a help-seeker's thread");
+            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
     };
-    let text = match message_text(&fields, max) {
-        Ok(t) => t,
-        Err(k) => {
+    match state
+        .seeker_reply(&c, &key, fields.get("message").unwrap_or_default())
+        .await
+    {
+        Ok(Some(_)) => http::redirect("/contact/thread#latest"),
+        Ok(None) => http::redirect("/contact/message"),
+        Err(reachline_app::Error::Invalid(k)) => {
             let msg = ctx
                 .chrome
                 .l
                 .text(&format!("contact-{k}"), &[("max", FluentValue::from(max))]);
-            return thread_page(&state, &ctx, &headers, Some(msg)).await;
+            thread_page(&state, &ctx, &headers, Some(msg)).await
         }
-    };
-    if c.closed_at.is_some() && c.key_staff.is_none() {
-        return http::redirect("/contact/message");
-    }
-    let id = c.id;
-    let sealed = |seq: i64| {
-        key.seal(
-            Context::MessageBody {
-                conversation: id,
-                seq,
-            },
-            text.as_bytes(),
-        )
-    };
-    match state
-        .store
-        .message_append(id, Sender::Seeker, None, sealed, state.clock.now_unix())
-        .await
-    {
-        Ok(_) => http::redirect("/contact/thread#latest"),
-        Err(e) => failure(&state, &ctx, WorkbookError::Store(e)),
+        Err(e) => {
+            tracing::error!(error = %e, "a help-seeker's reply was not stored");
+            state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server")
+        }
     }
 }
 
@@ -404,32 +363,13 @@ pub async fn continue_thread(State(state): State<Shared>, ctx: Ctx, fields: Fiel
         Err(CodeError::Symbol) => return refuse("resume-code-symbol", StatusCode::BAD_REQUEST),
         Err(CodeError::Check) => return refuse("resume-code-check", StatusCode::BAD_REQUEST),
     };
-    if let Err(e) = state.workbooks.guard.check() {
-        return failure(&state, &ctx, e);
-    }
-    let derived = match state
-        .workbooks
-        .guard
-        .derive(code, state.workbooks.pepper.clone())
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return failure(&state, &ctx, e),
-    };
-    let threads = state
-        .store
-        .conversations_by_lookup(&hex::encode(derived.lookup))
-        .await
-        .unwrap_or_default();
-    match threads.into_iter().find(|c| c.key_seeker.is_some()) {
-        Some(c) => {
+    match state.seeker_find_thread(code).await {
+        Ok(Some((id, key))) => {
             let mut resp = http::redirect("/contact/thread");
-            thread_cookie(&mut resp, &ctx, Some((c.id, &derived.key)));
+            thread_cookie(&mut resp, &ctx, Some((id, &key)));
             resp
         }
-        None => {
-            state.workbooks.guard.failed();
-            refuse("contact-no-thread", StatusCode::NOT_FOUND)
-        }
+        Ok(None) => refuse("contact-no-thread", StatusCode::NOT_FOUND),
+        Err(e) => failure(&state, &ctx, e),
     }
 }

@@ -1,7 +1,7 @@
 //! The chat hub: events to rooms on this instance and, through PostgreSQL NOTIFY, on the
 //! others; the latest messages of each room with a socket; the queue as one snapshot.
 
-use reachline_app::limits::{self, Rate};
+use reachline_app::chat::Line;
 use reachline_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -9,21 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 
-/// Messages a sender may send in a burst, and how many a second after it.
-const FLOOD_BURST: u64 = 6;
-const FLOOD_PER_SECOND: u64 = 1;
 /// A waiting help-seeker not seen for this long (page closed) has left the queue.
 pub const GONE_AFTER_SECONDS: i64 = 120;
-
-/// One message, opened, as a socket frame or a page row.
-#[derive(Clone)]
-pub struct Line {
-    pub seq: i64,
-    pub from_seeker: bool,
-    pub staff_name: Option<String>,
-    pub at: i64,
-    pub text: String,
-}
 
 /// A chat event. Carries no content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +42,6 @@ pub struct Hub {
     /// waiting socket that was busy sees one change, not a backlog of them.
     pub(crate) queue: watch::Sender<u64>,
     pub(crate) closing: watch::Sender<bool>,
-    /// Each side of each chat's allowance of messages.
-    flood: Rate<(i64, bool)>,
     /// Waiting chats whose help-seeker was seen since the last flush.
     seen: Mutex<std::collections::HashSet<i64>>,
     /// The last few messages of each chat with a socket here, as sent through this instance,
@@ -96,7 +81,6 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             queue: watch::channel(0).0,
             closing: watch::channel(false).0,
-            flood: Rate::new(limits::per_second(FLOOD_PER_SECOND, FLOOD_BURST)),
             seen: Mutex::new(std::collections::HashSet::new()),
             recent: Mutex::new(HashMap::new()),
             snapshot: tokio::sync::Mutex::new(None),
@@ -195,18 +179,12 @@ impl Hub {
         rooms.retain(|_, tx| tx.receiver_count() > 0);
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         recent.retain(|c, _| rooms.contains_key(c));
-        self.flood.tidy();
     }
 
     /// Sockets open on this instance (for metrics and tests).
     pub fn listeners(&self) -> usize {
         let rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
         rooms.values().map(|tx| tx.receiver_count()).sum()
-    }
-
-    /// Whether one more message from this side of this chat is within the flood limit.
-    pub fn allow(&self, c: i64, seeker: bool) -> bool {
-        self.flood.check(&(c, seeker)).is_ok()
     }
 
     /// Tells every socket on this instance to reconnect (shutdown), and closes them.

@@ -25,6 +25,7 @@ mod socket;
 
 pub use hub::*;
 pub use pages::*;
+pub use reachline_app::chat::{ChatSender, Line, SendError, Sent};
 pub use socket::*;
 
 use crate::http::{self, CookieSpec};
@@ -41,9 +42,8 @@ use base64::Engine;
 use fluent_bundle::FluentValue;
 use reachline_core::keys::Key;
 use reachline_core::return_code::ReturnCode;
-use reachline_core::sealing::Context;
-use reachline_core::vocabulary::{Channel, ConversationStatus, Sender};
-use reachline_store::{Appended, ConversationRow};
+use reachline_core::vocabulary::ConversationStatus;
+use reachline_store::ConversationRow;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -72,25 +72,21 @@ fn chat_cookie(resp: &mut Response, ctx: &Ctx, value: Option<(i64, &Key)>) {
     );
 }
 
-/// The help-seeker's chat and its key, from the cookie.
+/// The help-seeker's chat and its key, from the cookie. A store failure is logged and
+/// treated as no chat (the page offers to start one; nothing is lost).
 pub async fn seeker_chat(state: &AppState, headers: &HeaderMap) -> Option<(ConversationRow, Key)> {
     let (id, token) = http::cookie(headers, CHAT_COOKIE)?.split_once('.')?;
     let id: i64 = id.parse().ok()?;
     let token = Key::from_slice(&URL_SAFE_NO_PAD.decode(token).ok()?)?;
-    let c = state.store.conversation_get(id).await.ok().flatten()?;
-    if c.channel != Channel::Chat {
-        return None;
+    match state.seeker_chat(id, &token).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the help-seeker's chat");
+            None
+        }
     }
-    let key = token
-        .open(
-            Context::ConversationKey { conversation: id },
-            c.key_seeker.as_deref()?,
-        )
-        .ok()?;
-    Some((c, Key::from_slice(&key)?))
 }
 
-/// A fresh client id for a form (so a form posted twice stores one message).
 /// Publishes a chat event here and to the other instances.
 pub async fn publish(state: &AppState, e: Event) {
     state.chat.publish(&state.store, e).await
@@ -101,6 +97,7 @@ pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
     state.chat.queue_snapshot(&state.store).await
 }
 
+/// A fresh client id for a form (so a form posted twice stores one message).
 pub fn new_client_id() -> String {
     let mut b = [0u8; 12];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
@@ -160,128 +157,46 @@ fn waiting_view(state: &AppState, l: &Locale, ahead: i64, available: i64) -> Sta
     }
 }
 
-/// The messages of a chat after `after`, opened. A message that does not open with the
-/// chat's key (damaged data) is logged and comes with an empty text, so the others still show.
+/// The messages of a chat after `after`, opened (see [`reachline_app::App::chat_lines`]).
 pub async fn lines(
     state: &AppState,
     c: i64,
     key: &Key,
     after: i64,
-) -> Result<Vec<Line>, reachline_store::StoreError> {
-    Ok(state
-        .store
-        .messages(c, after)
-        .await?
-        .into_iter()
-        .map(|m| Line {
-            seq: m.seq,
-            from_seeker: m.sender == Sender::Seeker,
-            staff_name: m.staff_name,
-            at: m.created_at,
-            text: key
-                .open(
-                    Context::MessageBody {
-                        conversation: c,
-                        seq: m.seq,
-                    },
-                    &m.body_sealed,
-                )
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, chat = c, seq = m.seq, "a chat message does not open");
-                    String::new()
-                }),
-        })
-        .collect())
+) -> Result<Vec<Line>, reachline_app::Error> {
+    state.conversation_lines(c, key, after).await
 }
 
-/// Validates and stores one chat message; shared by the socket and the form.
-pub enum SendError {
-    Empty,
-    TooLong,
-    Flood,
-    Closed,
-    Server,
-}
-
-impl SendError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            SendError::Empty => "message-empty",
-            SendError::TooLong => "message-too-long",
-            SendError::Flood => "chat-flood",
-            SendError::Closed => "chat-closed",
-            SendError::Server => "chat-server",
-        }
-    }
-    pub fn text(&self, state: &AppState, l: &Locale) -> String {
-        let max = state.config.helpline.max_message_chars as usize;
-        match self {
-            SendError::Empty | SendError::TooLong => l.text(
-                &format!("contact-{}", self.code()),
-                &[("max", FluentValue::from(max))],
-            ),
-            _ => l.text(self.code(), &[]),
-        }
+/// What a sender is told when a message was not stored.
+pub fn send_error_text(e: SendError, state: &AppState, l: &Locale) -> String {
+    let max = state.config.helpline.max_message_chars as usize;
+    match e {
+        SendError::Empty | SendError::TooLong => l.text(
+            &format!("contact-{}", e.code()),
+            &[("max", FluentValue::from(max))],
+        ),
+        _ => l.text(e.code(), &[]),
     }
 }
 
+/// Stores one chat message (the application checks and seals it), then hands it to this
+/// instance's sockets and tells the others; shared by the socket and the form.
 pub async fn send(
     state: &AppState,
     c: i64,
     key: &Key,
-    staff: Option<(i64, &str)>,
+    sender: ChatSender<'_>,
     client_id: &str,
     text: &str,
 ) -> Result<i64, SendError> {
-    let staff_id = staff.map(|s| s.0);
-    let text = text.replace("\r\n", "\n");
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(SendError::Empty);
-    }
-    if text.chars().count() > state.config.helpline.max_message_chars as usize {
-        return Err(SendError::TooLong);
-    }
-    if !state.chat.allow(c, staff_id.is_none()) {
-        return Err(SendError::Flood);
-    }
-    let (key, plain) = (key.clone(), text.to_string());
-    let sealed = move |seq: i64| {
-        key.seal(
-            Context::MessageBody {
-                conversation: c,
-                seq,
-            },
-            plain.as_bytes(),
-        )
-    };
-    let now = state.clock.now_unix();
-    match state
-        .store
-        .chat_append(c, staff_id, client_id, sealed, now)
-        .await
-    {
-        Ok(Appended::New(seq)) => {
-            state.chat.remember(
-                c,
-                Line {
-                    seq,
-                    from_seeker: staff.is_none(),
-                    staff_name: staff.map(|s| s.1.to_string()),
-                    at: now,
-                    text: text.to_string(),
-                },
-            );
+    match state.chat_send(c, key, sender, client_id, text).await? {
+        Sent::New(line) => {
+            let seq = line.seq;
+            state.chat.remember(c, line);
             state.metrics.chat_messages.inc();
             publish(state, Event::Message { c, seq }).await;
             Ok(seq)
         }
-        Ok(Appended::Again(seq)) => Ok(seq),
-        Ok(Appended::Closed) => Err(SendError::Closed),
-        Err(e) => {
-            tracing::error!(error = %e, "chat message not stored");
-            Err(SendError::Server)
-        }
+        Sent::Again(seq) => Ok(seq),
     }
 }

@@ -117,10 +117,10 @@ pub async fn send_form(
         .filter(|c| valid_client_id(c))
         .map(str::to_string)
         .unwrap_or_else(new_client_id);
-    match send(&state, c.id, &key, None, &cid, &typed).await {
+    match send(&state, c.id, &key, ChatSender::Seeker, &cid, &typed).await {
         Ok(_) => http::redirect("/chat#compose"),
         Err(e) => {
-            let msg = e.text(&state, &ctx.chrome.l);
+            let msg = send_error_text(e, &state, &ctx.chrome.l);
             let mut resp = chat_page(&state, &ctx, Some(&c), Some(msg), typed).await;
             if matches!(e, SendError::Flood) {
                 *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;

@@ -2,6 +2,7 @@
 //! number, typing and delivery state, flood limits, text only.
 
 use super::*;
+use reachline_app::accounts::Actor;
 use reachline_app::time::utc_clock;
 use reachline_core::vocabulary::ConversationStatus;
 
@@ -213,12 +214,15 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             if !frame(&mut socket, serde_json::json!({"t": "error", "code": "bad-frame"})).await { break }
                             continue;
                         }
-                        let staff = peer.staff.as_ref().map(|(id, name)| (*id, name.as_str()));
-                        let sent = send(&state, c, &key, staff, &cid, &text).await;
+                        let sender = match peer.staff.as_ref() {
+                            Some((id, name)) => ChatSender::Staff(Actor { id: *id, username: name }),
+                            None => ChatSender::Seeker,
+                        };
+                        let sent = send(&state, c, &key, sender, &cid, &text).await;
                         let reply = match &sent {
                             Ok(seq) => serde_json::json!({"t": "ack", "cid": cid, "seq": seq}),
                             Err(e) => serde_json::json!({
-                                "t": "error", "cid": cid, "code": e.code(), "text": e.text(&state, &peer.locale),
+                                "t": "error", "cid": cid, "code": e.code(), "text": send_error_text(*e, &state, &peer.locale),
                             }),
                         };
                         if !frame(&mut socket, reply).await { break }

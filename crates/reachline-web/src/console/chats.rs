@@ -342,10 +342,19 @@ pub async fn send(
         .get("cid")
         .map(str::to_string)
         .unwrap_or_else(chat::new_client_id);
-    match chat::send(&state, id, &key, Some((me.id, &me.username)), &cid, &typed).await {
+    match chat::send(
+        &state,
+        id,
+        &key,
+        chat::ChatSender::Staff(me.actor()),
+        &cid,
+        &typed,
+    )
+    .await
+    {
         Ok(_) => http::redirect(&format!("/console/chats/{id}#compose")),
         Err(e) => {
-            let msg = e.text(&state, &ctx.chrome.l);
+            let msg = chat::send_error_text(e, &state, &ctx.chrome.l);
             chat_page(&state, &ctx, &me, id, Some(msg), typed).await
         }
     }
@@ -437,7 +446,7 @@ pub async fn transcript(
     let seeker = k.t("console-thread-help-seeker");
     let lines = match chat::lines(&state, id, &key, 0).await {
         Ok(lines) => lines,
-        Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e.into()),
+        Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e),
     };
     let lines = lines
         .into_iter()

@@ -3,7 +3,7 @@
 
 use super::wrapup::{self, Defaults};
 use super::{app_error, render, render_form, ConsoleChrome, Staff};
-use crate::conversations::{message_text, read_messages};
+use crate::conversations::message_text;
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
 use crate::state::AppState;
@@ -134,20 +134,22 @@ async fn page_with(
         staff: Some(me),
     };
     let messages = match state.staff_conversation_key(&c) {
-        Some(key) => read_messages(state, &c, &key, 0)
-            .await
-            .into_iter()
-            .map(|(_, from_seeker, staff, at, text)| MessageRowView {
-                from_seeker,
-                who: if from_seeker {
-                    k.t("console-thread-help-seeker")
-                } else {
-                    staff.unwrap_or_default()
-                },
-                when: utc_minute(at),
-                text,
-            })
-            .collect(),
+        Some(key) => match state.conversation_lines(c.id, &key, 0).await {
+            Ok(lines) => lines
+                .into_iter()
+                .map(|m| MessageRowView {
+                    from_seeker: m.from_seeker,
+                    who: if m.from_seeker {
+                        k.t("console-thread-help-seeker")
+                    } else {
+                        m.staff_name.unwrap_or_default()
+                    },
+                    when: utc_minute(m.at),
+                    text: m.text,
+                })
+                .collect(),
+            Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
+        },
         None => Vec::new(),
     };
     let year_start =

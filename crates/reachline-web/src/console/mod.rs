@@ -554,6 +554,10 @@ pub fn app_error(
         Error::Invalid(_) | Error::Rejected(_) | Error::Conflict => {
             console_message(state, c, staff, StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }
+        Error::Throttled => {
+            console_message(state, c, staff, StatusCode::TOO_MANY_REQUESTS, "throttled")
+        }
+        Error::Busy => console_message(state, c, staff, StatusCode::SERVICE_UNAVAILABLE, "busy"),
         e @ (Error::Store(_) | Error::Internal(_)) => {
             tracing::error!(error = %e, "console action failed; nothing was changed");
             console_message(state, c, staff, StatusCode::INTERNAL_SERVER_ERROR, "server")
