@@ -782,3 +782,125 @@ async fn killing_the_server_mid_chat_loses_no_acknowledged_message() -> TestResu
     assert_eq!(seqs.len(), got.len(), "a message came twice");
     Ok(())
 }
+
+/// Waits for the practitioner's socket to be told why it closes, then for it to close; a
+/// frame sent after that is not acknowledged.
+async fn revoked_then_closed(ws: &mut Ws, code: &str) {
+    let v = next(ws, "revoked").await;
+    assert_eq!(v["code"], code, "{v}");
+    assert!(!v["text"].as_str().unwrap_or_default().is_empty());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(None) | Ok(Some(Err(_))) => break,
+            Ok(Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Ok(Message::Text(t)))) => {
+                assert!(
+                    !t.as_str().contains("\"ack\""),
+                    "a revoked socket acknowledged {t}"
+                )
+            }
+            Ok(Some(Ok(_))) => {}
+            Err(_) => panic!("the revoked socket stayed open"),
+        }
+    }
+    // Whatever is still sent is not stored.
+    let _ = ws
+        .send(Message::Text(
+            json!({"t": "send", "cid": "late1", "text": "after revocation"})
+                .to_string()
+                .into(),
+        ))
+        .await;
+}
+
+/// A practitioner's open chat socket does not outlive their session: "sign out everywhere",
+/// a disabled account and a role change each close it within a second or two with a
+/// reason, and nothing it sends afterwards is stored.
+#[tokio::test]
+async fn a_revoked_practitioner_loses_their_open_chat_socket() -> TestResult {
+    let s = TestServer::start().await;
+    let (admin, admin_csrf, _) = session_for(&s, Role::Administrator, 9).await;
+    for (n, how) in [(1, "everywhere"), (2, "disable"), (3, "role")] {
+        let (_seeker, cookie) = start_chat(&s.base, "adult").await;
+        let id = chat_id(&s).await;
+        let (p, csrf, pid, token) = session_with_token(&s, Role::Practitioner, n).await;
+        post(
+            &p,
+            s.url("/console/chats/availability"),
+            &[("csrf", &csrf), ("available", "yes")],
+        )
+        .await;
+        let taken = post(
+            &p,
+            s.url(&format!("/console/chats/{id}/take")),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(taken.status(), StatusCode::SEE_OTHER, "{how}");
+        let mut hs = socket(&s.base, "/chat/ws", &cookie).await;
+        let mut ps = socket(
+            &s.base,
+            &format!("/console/chats/{id}/ws"),
+            &format!("rl_console={token}"),
+        )
+        .await;
+        send(
+            &mut ps,
+            json!({"t": "send", "cid": format!("b{n}"), "text": "before"}),
+        )
+        .await;
+        next(&mut ps, "ack").await;
+        next(&mut hs, "msg").await;
+        let resp = match how {
+            "everywhere" => {
+                post(
+                    &p,
+                    s.url("/console/sign-out-everywhere"),
+                    &[("csrf", &csrf)],
+                )
+                .await
+            }
+            "disable" => {
+                post(
+                    &admin,
+                    s.url(&format!("/console/staff/{pid}/disable")),
+                    &[("csrf", &admin_csrf)],
+                )
+                .await
+            }
+            _ => {
+                post(
+                    &admin,
+                    s.url(&format!("/console/staff/{pid}/role")),
+                    &[("csrf", &admin_csrf), ("role", "supervisor"), ("areas", "")],
+                )
+                .await
+            }
+        };
+        assert!(
+            resp.status().is_redirection() || resp.status().is_success(),
+            "{how}: {}",
+            resp.status()
+        );
+        revoked_then_closed(&mut ps, "signed-out").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let stored = s.state.store.messages(id, 0).await?;
+        assert_eq!(stored.len(), 1, "{how}: a revoked socket stored a message");
+        // Reconnecting with the revoked session is refused at the door.
+        let url = format!(
+            "{}/console/chats/{id}/ws",
+            s.base.replacen("http://", "ws://", 1)
+        );
+        let mut req = url.into_client_request()?;
+        req.headers_mut()
+            .insert("cookie", format!("rl_console={token}").parse()?);
+        req.headers_mut().insert("origin", s.base.parse()?);
+        assert!(
+            tokio_tungstenite::connect_async(req).await.is_err(),
+            "{how}"
+        );
+    }
+    s.stop().await;
+    Ok(())
+}

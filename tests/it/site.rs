@@ -848,3 +848,41 @@ async fn the_chat_is_offered_where_people_look_while_open_and_the_next_opening_w
     s.stop().await;
     Ok(())
 }
+
+/// The language switch's `next` is a redirect target: every usual bypass form (as a browser
+/// or a crafted link sends it, percent-encoded in the query) stays on this site.
+#[tokio::test]
+async fn redirect_bypass_forms_stay_on_this_site() -> TestResult {
+    let s = TestServer::start().await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    for (next, expected) in [
+        ("%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("%2F%09%2Fevil.example", "/"),
+        ("%2F%252F%2Fevil.example", "/"),
+        ("%2F%2F%2Fevil.example", "/"),
+        ("%5C%2Fevil.example", "/"),
+        ("https%3A%2F%2Fevil.example", "/"),
+        ("javascript%3Aalert(1)", "/"),
+        ("%2F%0A%2Fevil.example", "/"),
+        ("%2F%20%2Fevil.example", "/"),
+        ("%2Fget-help", "/get-help"),
+    ] {
+        let resp = c
+            .get(s.url(&format!("/language?l=en-GB&next={next}")))
+            .send()
+            .await?;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{next}");
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(location, expected, "next={next}");
+    }
+    s.stop().await;
+    Ok(())
+}

@@ -23,6 +23,26 @@ pub enum Refused {
     Locked,
 }
 
+/// Why a practitioner's open socket may no longer act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// The session ended: signed out (here or everywhere), expired, the account disabled,
+    /// or its role changed.
+    SignedOut,
+    /// The chat is no longer theirs (transferred).
+    NotYours,
+}
+
+impl Revoked {
+    /// The stable code and message id suffix.
+    pub fn code(self) -> &'static str {
+        match self {
+            Revoked::SignedOut => "signed-out",
+            Revoked::NotYours => "not-yours",
+        }
+    }
+}
+
 /// A new console session: the token goes into the person's cookie and is stored only as a
 /// hash.
 pub struct SignedIn {
@@ -166,7 +186,16 @@ impl App {
     /// The staff member a session token belongs to, if the session is still valid; expired
     /// sessions and those of disabled accounts are deleted on sight.
     pub async fn session(&self, token: &str) -> Result<Option<SessionStaff>, Error> {
-        let hash = staff::token_hash(token);
+        self.session_by_hash(staff::token_hash(token), true).await
+    }
+
+    /// A session from its hash; `touch` records the activity (a request does, a socket's
+    /// re-check does not, so an open socket alone never keeps a session from going idle).
+    async fn session_by_hash(
+        &self,
+        hash: String,
+        touch: bool,
+    ) -> Result<Option<SessionStaff>, Error> {
         let Some(session) = self.store.session_get(&hash).await? else {
             return Ok(None);
         };
@@ -184,7 +213,7 @@ impl App {
             tx.commit().await?;
             return Ok(None);
         };
-        if now - session.last_seen >= 30 {
+        if touch && now - session.last_seen >= 30 {
             self.store.session_touch(&hash, now).await?;
         }
         Ok(Some(SessionStaff {
@@ -202,6 +231,33 @@ impl App {
             csrf: session.csrf,
             session_hash: hash,
         }))
+    }
+
+    /// Whether a practitioner's open chat socket may still act: their session is valid
+    /// (not signed out here or everywhere, not expired, the account not disabled, the role
+    /// not changed: each of those ends the session) and the chat is still theirs. `Some`
+    /// names why not.
+    pub async fn chat_socket_revoked(
+        &self,
+        session_hash: &str,
+        staff_id: i64,
+        chat: i64,
+    ) -> Result<Option<Revoked>, Error> {
+        let Some(me) = self
+            .session_by_hash(session_hash.to_string(), false)
+            .await?
+        else {
+            return Ok(Some(Revoked::SignedOut));
+        };
+        if me.id != staff_id {
+            return Ok(Some(Revoked::SignedOut));
+        }
+        let theirs = self
+            .store
+            .conversation_get(chat)
+            .await?
+            .is_some_and(|c| c.claimed_by == Some(staff_id));
+        Ok((!theirs).then_some(Revoked::NotYours))
     }
 
     /// Ends this session.

@@ -283,10 +283,21 @@ pub fn redirect(to: &str) -> Response {
     resp
 }
 
-/// Only paths on this site may be redirect targets.
+/// Only paths on this site may be redirect targets: `next` (already decoded once from the
+/// query) must be printable ASCII without spaces or backslashes, start with one `/`, and stay
+/// so when decoded again and stripped of what browsers strip (tabs, line breaks, spaces):
+/// `//host`, `/\host`, `/%09/host`, `/%2F/host`, `\/host`, `javascript:` all become `/`.
 pub fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && next.len() < 512
-    {
+    let printable = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let decoded: String = percent_encoding::percent_decode_str(next)
+        .decode_utf8_lossy()
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    let one_slash = |p: &str| {
+        p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains('\\')
+    };
+    if next.len() < 512 && printable && one_slash(next) && one_slash(&decoded) {
         next
     } else {
         "/"
@@ -296,6 +307,30 @@ pub fn local_path(next: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_redirect_targets() {
+        for good in ["/", "/modules/x?y=1#z", "/get-help", "/a%20b"] {
+            assert_eq!(local_path(good), good);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "\\/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/ /evil.example",
+            "/\n/evil.example",
+            "",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad:?}");
+        }
+    }
 
     #[test]
     fn cross_site_posts_are_recognised() {

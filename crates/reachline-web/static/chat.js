@@ -30,6 +30,7 @@
   var bySeq = {};            // seq -> li
   var socket = null;
   var retry = 500;
+  var revoked = false;
   var typingTimer = null;
   var lastTyping = 0;
   var leaving = false;       // a form is taking us elsewhere: do not reload over it
@@ -149,6 +150,10 @@
       showError(m.text || "");
     } else if (m.t === "reconnect") {
       if (socket) { socket.close(); }
+    } else if (m.t === "revoked") {
+      // Signed out, disabled, or the chat is someone else's now: no reconnecting.
+      revoked = true;
+      showError(m.text || "");
     }
   }
 
@@ -161,7 +166,7 @@
     };
     socket.onclose = function () {
       socket = null;
-      if (status === "ended" || status === "missed" || status === "closed") { return; }
+      if (revoked || status === "ended" || status === "missed" || status === "closed") { return; }
       if (order.some(function (id) { return pending[id] && !pending[id].acked; })) { showError(label.lost); }
       window.setTimeout(connect, retry + Math.floor(Math.random() * 250));
       retry = Math.min(retry * 2, 10000);

@@ -540,6 +540,9 @@ chat-connection-lost = Connection lost: reconnecting. Your messages will be sent
 chat-flood = You are sending messages very quickly. Please wait a moment and send again; your text is still below.
 chat-closed = This chat has ended, so the message was not sent. Your text is still below.
 chat-server = Something went wrong and the message was not sent. Please try again.
+chat-revoked-signed-out = You have been signed out, so this chat has closed on this device. Sign in again to carry on.
+chat-revoked-not-yours = This chat is now with another practitioner, so it has closed on this page.
+chat-revoked-server = The connection to this chat was lost. Reload the page to carry on.
 chat-text-only = Only text can be sent in this chat.
 
 ## Live chat (practitioner)

@@ -255,6 +255,7 @@ pub async fn socket(
     };
     let peer = Peer {
         staff: None,
+        session: None,
         locale: ctx.chrome.l.clone(),
     };
     upgrade(state.clone(), ws, c.id, key, peer, after.after)

@@ -11,6 +11,8 @@ use reachline_core::vocabulary::ConversationStatus;
 pub struct Peer {
     /// `None` for the help-seeker.
     pub staff: Option<(i64, String)>,
+    /// The practitioner's session (its hash), re-checked while the socket is open.
+    pub session: Option<String>,
     pub locale: Arc<Locale>,
 }
 
@@ -116,6 +118,43 @@ async fn waiting_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_js
     }
 }
 
+/// How often a practitioner's socket re-checks that it may still act (and before each
+/// message it sends): sign-out, expiry, a disabled account, a role change or a transfer
+/// close it within this long.
+const ACCESS_EVERY: Duration = Duration::from_secs(1);
+
+/// Why a practitioner's socket may no longer act, if it may not. A store failure closes the
+/// socket too (fails closed); the client's reconnect is checked afresh.
+async fn revoked(state: &AppState, peer: &Peer, c: i64) -> Option<&'static str> {
+    let ((id, _), Some(session)) = (peer.staff.as_ref()?, peer.session.as_deref()) else {
+        return Some("signed-out");
+    };
+    match state.chat_socket_revoked(session, *id, c).await {
+        Ok(None) => None,
+        Ok(Some(why)) => Some(why.code()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not re-check a practitioner's socket; closing it");
+            Some("server")
+        }
+    }
+}
+
+/// Tells the practitioner why their socket closes, and closes it.
+async fn close_revoked(socket: &mut WebSocket, peer: &Peer, why: &'static str) {
+    let text = peer.locale.text(&format!("chat-revoked-{why}"), &[]);
+    let _ = frame(
+        socket,
+        serde_json::json!({"t": "revoked", "code": why, "text": text}),
+    )
+    .await;
+    let _ = socket
+        .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+            code: 4001,
+            reason: why.into(),
+        })))
+        .await;
+}
+
 async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer, after: i64) {
     let mut room = state.chat.room(c);
     let mut queue = state.chat.queue.subscribe();
@@ -127,6 +166,8 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
     let offset = SEEN_EVERY.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..1.5));
     let mut seen_tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, SEEN_EVERY);
     let mut queue_dirty = false;
+    let mut access_tick = tokio::time::interval(ACCESS_EVERY);
+    access_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut queue_tick = tokio::time::interval(SNAPSHOT_FOR);
     queue_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let you = peer.locale.text("contact-you", &[]);
@@ -214,6 +255,12 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             if !frame(&mut socket, serde_json::json!({"t": "error", "code": "bad-frame"})).await { break }
                             continue;
                         }
+                        if !peer.is_seeker() {
+                            if let Some(why) = revoked(&state, &peer, c).await {
+                                close_revoked(&mut socket, &peer, why).await;
+                                break;
+                            }
+                        }
                         let sender = match peer.staff.as_ref() {
                             Some((id, name)) => ChatSender::Staff(Actor { id: *id, username: name }),
                             None => ChatSender::Seeker,
@@ -294,6 +341,12 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                     state.chat.seen(c);
                 }
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break }
+            }
+            _ = access_tick.tick(), if !peer.is_seeker() => {
+                if let Some(why) = revoked(&state, &peer, c).await {
+                    close_revoked(&mut socket, &peer, why).await;
+                    break;
+                }
             }
             _ = closing.changed() => {
                 let _ = frame(&mut socket, serde_json::json!({"t": "reconnect"})).await;

@@ -498,6 +498,7 @@ pub async fn socket(
     };
     let peer = Peer {
         staff: Some((me.id, me.username.clone())),
+        session: Some(me.session_hash.clone()),
         locale: ctx.chrome.l.clone(),
     };
     chat::upgrade(state.clone(), ws, id, key, peer, after.after)
