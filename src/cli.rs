@@ -312,8 +312,19 @@ pub enum AdminCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Check the whole hash chain; name the first broken entry and exit non-zero if any.
+    /// Check the whole hash chain and its recorded head; name the first broken entry and
+    /// exit non-zero if any.
     Verify {
+        #[command(flatten)]
+        store: Store,
+        /// A head printed earlier by `audit head` (SEQ:HASH): also check that the chain
+        /// still holds it (the newest entries cannot have been cut off since).
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect_head: Option<String>,
+    },
+    /// Print the chain's head (SEQ:HASH) to keep somewhere else and compare later with
+    /// `audit verify --expect-head`.
+    Head {
         #[command(flatten)]
         store: Store,
     },

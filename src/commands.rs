@@ -398,18 +398,39 @@ pub fn admin_create(
 }
 
 /// Exits 1 and names the first broken entry when the chain does not verify.
-pub fn audit_verify(file: Option<&Path>, store: Store) -> anyhow::Result<()> {
+pub fn audit_verify(
+    file: Option<&Path>,
+    store: Store,
+    expect_head: Option<String>,
+) -> anyhow::Result<()> {
     let config = load_store(file, store)?;
-    match block_on(ops::audit_verify(&config, clock()))? {
+    let expect = match expect_head {
+        Some(text) => Some(ops::parse_head(&text).ok_or_else(|| {
+            anyhow::anyhow!("--expect-head takes SEQ:HASH as `audit head` prints it")
+        })?),
+        None => None,
+    };
+    match block_on(ops::audit_verify(&config, clock(), expect))? {
         Ok(n) => {
             println!("audit log intact: {n} entries verified");
             Ok(())
         }
-        Err(e) => {
+        Err(ops::OpsError::Broken(e)) => {
             eprintln!("audit log BROKEN: {e}");
             std::process::exit(1);
         }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Prints the chain's head for the operator to keep apart from the database.
+pub fn audit_head(file: Option<&Path>, store: Store) -> anyhow::Result<()> {
+    let config = load_store(file, store)?;
+    match block_on(ops::audit_head(&config))?? {
+        Some(head) => println!("{head}"),
+        None => println!("the audit log is empty"),
+    }
+    Ok(())
 }
 
 pub fn config_example() -> anyhow::Result<()> {

@@ -79,8 +79,11 @@ fn main() -> anyhow::Result<()> {
                 },
         } => commands::admin_create(file, store, username, role),
         Command::Audit {
-            command: AuditCommand::Verify { store },
-        } => commands::audit_verify(file, store),
+            command: AuditCommand::Verify { store, expect_head },
+        } => commands::audit_verify(file, store, expect_head),
+        Command::Audit {
+            command: AuditCommand::Head { store },
+        } => commands::audit_head(file, store),
         Command::Config {
             command: ConfigCommand::Example,
         } => commands::config_example(),

@@ -200,7 +200,8 @@ async fn admin_create_then_sign_in_needs_password_and_a_current_totp() -> TestRe
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
     assert!(log.iter().any(|e| e.detail == "code already used"));
-    let n = reachline_app::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await?;
+    let n =
+        reachline_app::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone()), None).await?;
     assert_eq!(n, log.len());
     s.stop().await;
     Ok(())
@@ -979,7 +980,13 @@ fn verify_with_binary(s: &TestServer) -> (bool, String) {
 
 #[tokio::test]
 async fn altering_deleting_inserting_or_reordering_audit_rows_is_detected() -> TestResult {
-    let scenarios: [(&str, &str, i64); 5] = [
+    let scenarios: [(&str, &str, i64); 7] = [
+        ("truncated at the end", "DELETE FROM audit_log WHERE seq >= 4", 4),
+        (
+            "truncated at the end with its head",
+            "DELETE FROM audit_log WHERE seq >= 4; DELETE FROM audit_head",
+            4,
+        ),
         ("altered", "UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 3", 3),
         ("deleted", "DELETE FROM audit_log WHERE seq = 3", 4),
         (
@@ -1008,7 +1015,8 @@ async fn altering_deleting_inserting_or_reordering_audit_rows_is_detected() -> T
         assert!(out.contains("5 entries verified"), "{out}");
         tamper(&s, sql).await;
         let err =
-            reachline_app::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone())).await;
+            reachline_app::ops::audit_verify(&s.state.config, Arc::new(s.clock.clone()), None)
+                .await;
         let seq = match err {
             Err(reachline_app::ops::OpsError::Broken(b)) => b.seq,
             other => panic!("{what}: not detected: {other:?}"),
@@ -1302,6 +1310,87 @@ async fn a_stored_value_outside_its_set_is_refused_not_guessed() -> TestResult {
     assert!(!resp.text().await?.contains("overlord"));
     let err = s.state.store.staff_by_id(pat_id).await.unwrap_err();
     assert!(err.to_string().contains("role"), "{err}");
+    s.stop().await;
+    Ok(())
+}
+
+/// An operator who kept the head `audit head` printed sees a truncation even when whoever
+/// truncated the log also put back the head row of that older moment.
+#[tokio::test]
+async fn an_exported_head_catches_a_truncation_with_an_old_head_put_back() -> TestResult {
+    let s = TestServer::start().await;
+    for i in 0..3 {
+        s.state
+            .audit("ada", "test.event", &format!("thing:{i}"), "")
+            .await?;
+    }
+    // An old copy of the head row, as someone with database access might keep one.
+    let old = s.state.store.audit_head().await?.unwrap();
+    for i in 3..6 {
+        s.state
+            .audit("ada", "test.event", &format!("thing:{i}"), "")
+            .await?;
+    }
+    let head = |s: &TestServer| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reachline"));
+        cmd.args(["audit", "head", "--data-dir"])
+            .arg(s.state.config.data_dir())
+            .env_remove("REACHLINE_DATABASE_URL")
+            .env_remove("REACHLINE_CONFIG");
+        if !s.state.config.storage.database_url.is_empty() {
+            cmd.arg("--database-url")
+                .arg(&s.state.config.storage.database_url);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let exported = head(&s);
+    assert!(exported.starts_with("6:"), "{exported}");
+    let verify = |s: &TestServer, expect: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reachline"));
+        cmd.args(["audit", "verify", "--expect-head", expect, "--data-dir"])
+            .arg(s.state.config.data_dir())
+            .env_remove("REACHLINE_DATABASE_URL")
+            .env_remove("REACHLINE_CONFIG");
+        if !s.state.config.storage.database_url.is_empty() {
+            cmd.arg("--database-url")
+                .arg(&s.state.config.storage.database_url);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, out) = verify(&s, &exported);
+    assert!(ok, "{out}");
+    let (hash, mac) = (hex::encode(&old.hash), hex::encode(&old.mac));
+    let put_back = if crate::common::postgres_url().is_some() {
+        format!(
+            "DELETE FROM audit_log WHERE seq > 3; UPDATE audit_head SET seq = 3, \
+             hash = decode('{hash}', 'hex'), mac = decode('{mac}', 'hex')"
+        )
+    } else {
+        format!(
+            "DELETE FROM audit_log WHERE seq > 3; UPDATE audit_head SET seq = 3, \
+             hash = X'{hash}', mac = X'{mac}'"
+        )
+    };
+    tamper(&s, &put_back).await;
+    // The chain and the old head agree with each other...
+    let (ok, out) = verify_with_binary(&s);
+    assert!(ok, "{out}");
+    // ...but not with what the operator kept.
+    let (ok, out) = verify(&s, &exported);
+    assert!(!ok, "a truncation went unseen: {out}");
+    assert!(out.contains("audit entry 6 is broken"), "{out}");
+    let (ok, out) = verify(&s, "six:zz");
+    assert!(!ok && out.contains("SEQ:HASH"), "{out}");
     s.stop().await;
     Ok(())
 }

@@ -153,6 +153,15 @@ impl App {
         let pepper = data_key(&store, master, "return-code-pepper", now).await?;
         let content_key = data_key(&store, master, "content", now).await?;
         let audit_key = data_key(&store, master, "audit", now).await?;
+        // A database from before the chain's head was recorded gets one now, from its
+        // newest entry; from here on every entry moves it.
+        if store.records_audit_head() {
+            let mut tx = store.begin().await?;
+            if tx.audit_anchor_if_missing(&audit_key).await? {
+                tracing::info!("recorded the audit chain's head");
+            }
+            tx.commit().await?;
+        }
         let lists_key = data_key(&store, master, "lists", now).await?;
         let gateway = deterrence::Gateway::new(
             lists_key,

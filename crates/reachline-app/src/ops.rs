@@ -77,18 +77,49 @@ pub async fn admin_create(
     Ok(link)
 }
 
-/// Checks the whole audit chain. Returns how many entries passed, or names the first broken
-/// entry.
-pub async fn audit_verify(config: &Config, clock: SharedClock) -> Result<usize, OpsError> {
+/// Checks the whole audit chain and its recorded head, and, with `expect`, that the chain
+/// still holds a head the operator exported earlier. Returns how many entries passed, or
+/// names the first broken entry.
+pub async fn audit_verify(
+    config: &Config,
+    clock: SharedClock,
+    expect: Option<(i64, Vec<u8>)>,
+) -> Result<usize, OpsError> {
     let path = config.master_key_path();
     if !path.exists() {
         return Err(OpsError::NoKey(path.display().to_string()));
     }
     let master = MasterKey::load(&path).map_err(StartError::Key)?;
     let store = open_store(config).await?;
-    let result = audit_verify_store(&store, &master, clock.now_unix()).await;
+    let mut result = audit_verify_store(&store, &master, clock.now_unix()).await;
+    if let (Ok(_), Some((seq, hash))) = (&result, expect) {
+        match store.audit_all().await {
+            Ok(entries) => {
+                if let Err(b) = audit::holds(&entries, seq, &hash) {
+                    result = Err(OpsError::Broken(b));
+                }
+            }
+            Err(e) => result = Err(e.into()),
+        }
+    }
     store.close().await;
     result
+}
+
+/// The chain's head as an operator exports it to compare later: `SEQ:HASH` (hex).
+pub async fn audit_head(config: &Config) -> Result<Option<String>, OpsError> {
+    let store = open_store(config).await?;
+    let head = store.audit_head().await;
+    store.close().await;
+    Ok(head?.map(|h| format!("{}:{}", h.seq, hex::encode(h.hash))))
+}
+
+/// Reads an exported head (`SEQ:HASH`).
+pub fn parse_head(text: &str) -> Option<(i64, Vec<u8>)> {
+    let (seq, hash) = text.trim().split_once(':')?;
+    let hash = hex::decode(hash).ok()?;
+    (hash.len() == 32).then_some(())?;
+    Some((seq.parse().ok().filter(|s: &i64| *s > 0)?, hash))
 }
 
 /// Checks the whole audit chain of an open store with the given master key (also used to
@@ -103,7 +134,8 @@ pub async fn audit_verify_store(
         return Ok(0);
     }
     let key = data_key(store, master, "audit", now).await?;
-    audit::verify(&key, &entries).map_err(OpsError::Broken)
+    let head = store.audit_head().await?;
+    audit::verify_with_head(&key, &entries, head.as_ref()).map_err(OpsError::Broken)
 }
 
 /// Opens what the deterrence commands need: the store, the audit key and the lists key.

@@ -4,6 +4,13 @@
 //! and this entry's fields. Altering, deleting, inserting or reordering any row breaks the
 //! chain at that row, and recomputing the chain needs the key, which lives outside the
 //! database (wrapped by the master key). The log never holds an IP address.
+//!
+//! Deleting the newest entries leaves a chain that is valid as far as it goes, so the chain
+//! also has a recorded [`Head`]: the newest entry's sequence number and hash with an HMAC,
+//! written in the same transaction as each entry. A chain that ends before its head (or has
+//! none) is broken. An operator can also export the head (`reachline audit head`) and later
+//! check that the chain still holds it (`audit verify --expect-head`), which a copy of an old
+//! head row restored by someone with database access cannot fool.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -68,6 +75,76 @@ pub struct Broken {
     pub reason: &'static str,
 }
 
+/// The chain's recorded head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub mac: Vec<u8>,
+}
+
+/// The HMAC that binds a head to the audit key.
+pub fn head_mac(key: &Key, seq: i64, hash: &[u8]) -> Vec<u8> {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
+        return Vec::new();
+    };
+    field(&mut mac, b"reachline audit head v1");
+    field(&mut mac, &seq.to_be_bytes());
+    field(&mut mac, hash);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Checks a whole log and its recorded head: the chain (see [`verify`]) must end exactly at
+/// the head, and the head must carry the audit key's HMAC. An empty log needs no head.
+pub fn verify_with_head(
+    key: &Key,
+    entries: &[AuditEntry],
+    head: Option<&Head>,
+) -> Result<usize, Broken> {
+    let n = verify(key, entries)?;
+    let last = entries.last();
+    let next = last.map(|e| e.seq + 1).unwrap_or(1);
+    match (last, head) {
+        (None, None) => Ok(n),
+        (Some(_), None) => Err(Broken {
+            seq: next,
+            reason: "the chain's head is not recorded (the newest entries may be missing)",
+        }),
+        (_, Some(h)) if h.mac != head_mac(key, h.seq, &h.hash) => Err(Broken {
+            seq: h.seq,
+            reason: "its recorded head was changed",
+        }),
+        (None, Some(h)) => Err(Broken {
+            seq: h.seq.min(1),
+            reason: "the newest entries are missing: the chain ends before its recorded head",
+        }),
+        (Some(e), Some(h)) if e.seq < h.seq => Err(Broken {
+            seq: next,
+            reason: "the newest entries are missing: the chain ends before its recorded head",
+        }),
+        (Some(e), Some(h)) if e.seq != h.seq || e.hash != h.hash => Err(Broken {
+            seq: e.seq,
+            reason: "it is not the chain's recorded head",
+        }),
+        _ => Ok(n),
+    }
+}
+
+/// Whether the chain holds entry `seq` with this hash (an operator's exported head).
+pub fn holds(entries: &[AuditEntry], seq: i64, hash: &[u8]) -> Result<(), Broken> {
+    match entries.iter().find(|e| e.seq == seq) {
+        Some(e) if e.hash == hash => Ok(()),
+        Some(_) => Err(Broken {
+            seq,
+            reason: "it is not the entry whose head was exported",
+        }),
+        None => Err(Broken {
+            seq,
+            reason: "the exported head is missing: the newest entries were removed",
+        }),
+    }
+}
+
 /// Checks a whole log, given in stored order (by `seq`). Returns how many entries passed.
 pub fn verify(key: &Key, entries: &[AuditEntry]) -> Result<usize, Broken> {
     let mut prev: Vec<u8> = GENESIS.to_vec();
@@ -105,6 +182,31 @@ pub fn verify(key: &Key, entries: &[AuditEntry]) -> Result<usize, Broken> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_cut_short_of_its_head_is_broken() {
+        let key = Key::random();
+        let entries = chain(&key, 5);
+        let last = entries.last().unwrap();
+        let head = Head {
+            seq: 5,
+            hash: last.hash.clone(),
+            mac: head_mac(&key, 5, &last.hash),
+        };
+        assert_eq!(verify_with_head(&key, &entries, Some(&head)), Ok(5));
+        let cut = &entries[..3];
+        assert_eq!(verify_with_head(&key, cut, Some(&head)).unwrap_err().seq, 4);
+        assert_eq!(verify_with_head(&key, cut, None).unwrap_err().seq, 4);
+        let forged = Head {
+            seq: 3,
+            hash: cut[2].hash.clone(),
+            mac: vec![0; 32],
+        };
+        assert!(verify_with_head(&key, cut, Some(&forged)).is_err());
+        assert!(holds(&entries, 5, &last.hash).is_ok());
+        assert_eq!(holds(cut, 5, &last.hash).unwrap_err().seq, 5);
+        assert_eq!(verify_with_head(&key, &[], None), Ok(0));
+    }
 
     fn chain(key: &Key, n: i64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_vec();

@@ -3,8 +3,8 @@
 //! rows anywhere.
 
 use crate::{on_pool, Result, Store};
-use reachline_core::audit::AuditEntry;
-use sqlx::FromRow;
+use reachline_core::audit::{AuditEntry, Head};
+use sqlx::{FromRow, Row};
 
 /// Filters for browsing the log; empty strings match everything.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +59,24 @@ impl Store {
             out
         });
         Ok(rows)
+    }
+
+    /// The chain's recorded head, if any.
+    pub async fn audit_head(&self) -> Result<Option<Head>> {
+        let head = on_pool!(self, |pool| {
+            match sqlx::query("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(r) => Some(Head {
+                    seq: r.try_get("seq")?,
+                    hash: r.try_get("hash")?,
+                    mac: r.try_get("mac")?,
+                }),
+                None => None,
+            }
+        });
+        Ok(head)
     }
 
     /// The newest entries matching a filter.

@@ -87,6 +87,9 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// Whether audited commits record the chain's head: false only for a store opened at
+    /// an older release's schema (upgrade tests), which writes what that release wrote.
+    records_head: bool,
     /// Chat messages waiting to be committed together (see [`Store::chat_append`]).
     appends: std::sync::Arc<chat::Appends>,
 }
@@ -119,10 +122,20 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// The migration that added the audit chain's recorded head.
+const AUDIT_HEAD_MIGRATION: i64 = 11;
+
 impl Store {
+    /// Whether this store records the audit chain's head (every store but one opened at an
+    /// older release's schema).
+    pub fn records_audit_head(&self) -> bool {
+        self.records_head
+    }
+
     fn with_pool(pool: Pool) -> Store {
         Store {
             pool,
+            records_head: true,
             appends: Default::default(),
         }
     }
@@ -168,7 +181,10 @@ impl Store {
         if let Pool::Sqlite(pool) = &store.pool {
             migrate_up_to(pool, &SQLITE_MIGRATIONS, last).await?;
         }
-        Ok(store)
+        Ok(Store {
+            records_head: last >= AUDIT_HEAD_MIGRATION,
+            ..store
+        })
     }
 
     /// Like [`Store::open_postgres_in_schema`], but applies only the migrations up to and
@@ -195,7 +211,10 @@ impl Store {
             .connect_with(base.options([("search_path", schema)]))
             .await?;
         migrate_up_to(&pool, &POSTGRES_MIGRATIONS, last).await?;
-        Ok(Store::with_pool(Pool::Postgres(pool)))
+        Ok(Store {
+            records_head: last >= AUDIT_HEAD_MIGRATION,
+            ..Store::with_pool(Pool::Postgres(pool))
+        })
     }
 
     /// Connects to PostgreSQL without applying migrations (for `reachline doctor`, which

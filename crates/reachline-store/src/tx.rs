@@ -7,13 +7,15 @@
 //! it back, so an action whose audit entry cannot be written never happens.
 
 use crate::{Result, Store};
-use reachline_core::audit::{link, GENESIS};
+use reachline_core::audit::{head_mac, link, GENESIS};
 use reachline_core::keys::Key;
 use sqlx::Row;
 
 /// An open write transaction on either database.
 pub struct Tx {
     pub(crate) inner: Inner,
+    /// Record the chain's head with each audit entry (see [`Store::records_audit_head`]).
+    records_head: bool,
 }
 
 pub(crate) enum Inner {
@@ -65,7 +67,10 @@ impl Store {
                 Inner::Postgres(pool.begin_with(crate::begin_sql(pool)).await?)
             }
         };
-        Ok(Tx { inner })
+        Ok(Tx {
+            inner,
+            records_head: self.records_audit_head(),
+        })
     }
 }
 
@@ -104,16 +109,39 @@ impl Tx {
                 .execute(&mut **t)
                 .await?;
         }
+        let records_head = self.records_head;
         let seq = on_tx!(self, |c| {
-            let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *c)
                 .await?;
-            let (seq, prev) = match head {
-                Some(r) => (
-                    r.try_get::<i64, _>("seq")? + 1,
-                    r.try_get::<Vec<u8>, _>("hash")?,
+            let recorded = if records_head {
+                sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_optional(&mut *c)
+                    .await?
+            } else {
+                None
+            };
+            // The new entry follows the recorded head when there is one: if the newest
+            // entries were deleted, the next entry leaves a visible gap instead of quietly
+            // closing it.
+            let (seq, prev) = match (recorded, last) {
+                (Some(h), Some(l)) => {
+                    let (hs, ls) = (h.try_get::<i64, _>("seq")?, l.try_get::<i64, _>("seq")?);
+                    if hs >= ls {
+                        (hs + 1, h.try_get::<Vec<u8>, _>("hash")?)
+                    } else {
+                        (ls + 1, l.try_get::<Vec<u8>, _>("hash")?)
+                    }
+                }
+                (Some(h), None) => (
+                    h.try_get::<i64, _>("seq")? + 1,
+                    h.try_get::<Vec<u8>, _>("hash")?,
                 ),
-                None => (1, GENESIS.to_vec()),
+                (None, Some(l)) => (
+                    l.try_get::<i64, _>("seq")? + 1,
+                    l.try_get::<Vec<u8>, _>("hash")?,
+                ),
+                (None, None) => (1, GENESIS.to_vec()),
             };
             let hash = link(key, &prev, seq, e.at, e.actor, e.action, e.object, e.detail);
             sqlx::query(
@@ -130,10 +158,51 @@ impl Tx {
             .bind(&hash)
             .execute(&mut *c)
             .await?;
+            if records_head {
+                sqlx::query(
+                    "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, $1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac",
+                )
+                .bind(seq)
+                .bind(&hash)
+                .bind(head_mac(key, seq, &hash))
+                .execute(&mut *c)
+                .await?;
+            }
             seq
         });
         // The insert just succeeded, so the transaction has not failed.
         self.commit_now().await?;
         Ok(seq)
+    }
+
+    /// Records the chain's head from its newest entry when none is recorded (a database
+    /// from a release before heads were kept). Returns whether it wrote one.
+    pub async fn audit_anchor_if_missing(&mut self, key: &Key) -> Result<bool> {
+        let wrote = on_tx!(self, |c| {
+            let recorded = sqlx::query("SELECT seq FROM audit_head WHERE id = 1")
+                .fetch_optional(&mut *c)
+                .await?;
+            let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *c)
+                .await?;
+            match (recorded, last) {
+                (None, Some(l)) => {
+                    let seq: i64 = l.try_get("seq")?;
+                    let hash: Vec<u8> = l.try_get("hash")?;
+                    sqlx::query(
+                        "INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, $1, $2, $3)",
+                    )
+                    .bind(seq)
+                    .bind(&hash)
+                    .bind(head_mac(key, seq, &hash))
+                    .execute(&mut *c)
+                    .await?;
+                    true
+                }
+                _ => false,
+            }
+        });
+        Ok(wrote)
     }
 }
