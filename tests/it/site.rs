@@ -886,3 +886,48 @@ async fn redirect_bypass_forms_stay_on_this_site() -> TestResult {
     s.stop().await;
     Ok(())
 }
+
+/// Connections that send their headers a byte at a time (or nothing at all) do not make the
+/// server unreachable: when the connection table is full, a waiting one is closed to make
+/// room for the newcomer, and each is closed anyway once the header timeout has passed.
+#[tokio::test]
+async fn slow_header_connections_do_not_keep_help_seekers_out() -> TestResult {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(|c| {
+        c.server.max_connections = 32;
+        c.server.header_timeout_seconds = 2;
+    })
+    .await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut tcp = tokio::net::TcpStream::connect(&addr).await?;
+        tcp.write_all(b"GET / HTTP/1.1\r\nHo").await?;
+        slow.push(tcp);
+    }
+    // A help-seeker arriving now is served, many times over.
+    let c = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    for _ in 0..20 {
+        let resp = c.get(s.url("/get-help")).send().await?;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.text().await?.contains("href=\"/exit\""));
+        // The slow clients keep dribbling.
+        for tcp in slow.iter_mut().take(10) {
+            let _ = tcp.write_all(b"s").await;
+        }
+    }
+    // Every slow connection is closed by the server: made room for, or timed out.
+    for mut tcp in slow {
+        let mut buf = [0u8; 256];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read(&mut buf)).await;
+        match read {
+            Ok(Ok(_)) | Ok(Err(_)) => {}
+            Err(_) => panic!("a slow-header connection was left open"),
+        }
+    }
+    s.stop().await;
+    Ok(())
+}

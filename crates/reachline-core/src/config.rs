@@ -31,6 +31,8 @@ pub struct Server {
     pub public_url: String,
     pub trust_forwarded_proto: bool,
     pub shutdown_grace_seconds: u64,
+    pub max_connections: u64,
+    pub header_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +126,8 @@ impl Default for Server {
             public_url: String::new(),
             trust_forwarded_proto: false,
             shutdown_grace_seconds: 10,
+            max_connections: 0,
+            header_timeout_seconds: 10,
         }
     }
 }
@@ -229,6 +233,8 @@ pub const DOCS: &[(&str, &str)] = &[
     ("server.public_url", "The address people use to reach this service, e.g. https://help.example.org; used in enrolment links. Empty: http:// and the listen address."),
     ("server.trust_forwarded_proto", "Trust the X-Forwarded-Proto header from a reverse proxy that terminates TLS (marks cookies Secure). Nothing else from the proxy is trusted."),
     ("server.shutdown_grace_seconds", "On SIGTERM or Ctrl-C, how long in-flight requests may take to finish."),
+    ("server.max_connections", "Connections served at once (WebSockets not counted). When full, a connection waiting for a request is closed to make room; only if all are busy does a new one get 503. 0: three quarters of the open-file limit."),
+    ("server.header_timeout_seconds", "How long a client may take to send a request's headers, and how long a kept-alive connection may wait for its next request."),
     ("storage", "Where records are kept."),
     ("storage.data_dir", "Data directory: the SQLite database and the master key file live here. Created if missing."),
     ("storage.database_url", "Use PostgreSQL instead of SQLite, e.g. postgres://user@host/db. Empty: SQLite in data_dir. Also REACHLINE_DATABASE_URL."),

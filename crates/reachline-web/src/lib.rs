@@ -6,6 +6,7 @@
 
 pub mod callbacks;
 pub mod chat;
+pub mod connections;
 pub mod console;
 pub mod content;
 pub mod conversations;
@@ -25,7 +26,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use reachline_app::reach;
 use reachline_core::clock::{self};
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -393,21 +394,19 @@ pub async fn serve(
         }))
     };
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
-    let mut stop_rx2 = stop_rx.clone();
-    // No Nagle delay: chat frames are small and must go out at once (with it, a frame
-    // written in two parts waits for the client's delayed ACK, some 40 ms).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = stop_rx2.wait_for(|s| *s).await;
-    });
+    let files = connections::raise_file_limit();
+    let limits = connections::Limits {
+        max_connections: match state.config.server.max_connections {
+            0 => connections::Limits::automatic_max_connections(),
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        },
+        header_timeout: Duration::from_secs(state.config.server.header_timeout_seconds.max(1)),
+    };
+    tracing::info!(
+        max_connections = limits.max_connections,
+        open_files = files,
+        "serving"
+    );
     let signal = {
         let state = state.clone();
         async move {
@@ -419,18 +418,7 @@ pub async fn serve(
         }
     };
     tokio::spawn(signal);
-    let mut server = Box::pin(server.into_future());
-    let result = tokio::select! {
-        r = &mut server => r,
-        _ = async {
-            let mut rx = stop_rx.clone();
-            let _ = rx.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!("in-flight requests did not finish within the grace period");
-            Ok(())
-        }
-    };
+    let result = connections::serve(listener, app, limits, stop_rx.clone(), grace).await;
     housekeeping.abort();
     relay.abort();
     if let Some(m) = metrics_server {

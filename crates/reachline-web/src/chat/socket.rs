@@ -161,6 +161,8 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
     let mut closing = state.chat.closing.subscribe();
     let mut last = after.max(0);
     let mut last_typing: Option<Instant> = None;
+    // Anything from the client (a frame, a pong) shows it is still there.
+    let mut last_heard = Instant::now();
     // Each socket's keep-alive at its own moment, so thousands opened together do not all
     // ping at once.
     let offset = SEEN_EVERY.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..1.5));
@@ -236,6 +238,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
         tokio::select! {
             incoming = socket.recv() => {
                 let Some(Ok(msg)) = incoming else { break };
+                last_heard = Instant::now();
                 let text = match msg {
                     Message::Text(t) => t,
                     Message::Close(_) => break,
@@ -340,6 +343,9 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                 if peer.is_seeker() && status.as_ref().is_some_and(|s| s["status"] == "waiting") {
                     state.chat.seen(c);
                 }
+                // A peer that answered no ping for three rounds is gone (a dead connection
+                // that never closed): its socket is closed.
+                if last_heard.elapsed() > SEEN_EVERY * 3 { break }
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break }
             }
             _ = access_tick.tick(), if !peer.is_seeker() => {
