@@ -1,9 +1,18 @@
 //! What the process itself owns: logging, the panic hook and shutdown signals.
 
+/// Libraries that would log what passes through them (WebSocket frames with chat text,
+/// HTTP bytes, SQL with its values) are held to these levels whatever the operator's filter
+/// says, `trace` included: no dependency logs message content.
+pub const LIBRARY_LOG_CEILINGS: &str = "tungstenite=off,tokio_tungstenite=off,\
+axum::extract::ws=off,hyper=info,hyper_util=info,h2=off,sqlx=warn,reqwest=info,rustls=off,\
+mio=info,tower=info,tower_http=info";
+
 pub fn init_logging(filter: &str) {
     // Request and error logs never carry addresses, user agents, codes or content; sqlx's
-    // statement logging is off in the store.
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    // statement logging is off in the store; the libraries are capped (see above), after
+    // the operator's own directives so that theirs cannot lift the caps.
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},{LIBRARY_LOG_CEILINGS}"))
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(format!("info,{LIBRARY_LOG_CEILINGS}")))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -46,4 +55,24 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_library_ceilings_parse_after_any_operator_filter() {
+        for operator in [
+            "info",
+            "trace",
+            "trace,tungstenite=trace,hyper=trace",
+            "warn,reachline_app=debug",
+        ] {
+            let combined = format!("{operator},{}", super::LIBRARY_LOG_CEILINGS);
+            assert!(
+                tracing_subscriber::EnvFilter::try_new(&combined).is_ok(),
+                "{combined}: {:?}",
+                tracing_subscriber::EnvFilter::try_new(&combined).err()
+            );
+        }
+    }
 }

@@ -111,6 +111,10 @@ pub async fn start_chat(base: &str, age: &str) -> (Client, String) {
         .next()
         .unwrap()
         .to_string();
+    // As a browser does: follow the redirect to the chat page (which puts the chat in the
+    // queue; a chat started and never opened does not count).
+    let page = seeker.get(format!("{base}/chat")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
     (seeker, cookie)
 }
 
@@ -901,6 +905,141 @@ async fn a_revoked_practitioner_loses_their_open_chat_socket() -> TestResult {
             "{how}"
         );
     }
+    s.stop().await;
+    Ok(())
+}
+
+/// Even at `trace`, and even when the operator's filter asks for the WebSocket library at
+/// `trace`, no log line carries chat text: the libraries that would log frames are capped.
+#[tokio::test]
+async fn chat_text_never_reaches_the_log_even_at_trace() -> TestResult {
+    let env = [
+        ("REACHLINE_HELPLINE_OPENING_HOURS", "mon-sun 00:00-24:00"),
+        (
+            "REACHLINE_LOG_FILTER",
+            "trace,tungstenite=trace,tokio_tungstenite=trace,hyper=trace",
+        ),
+    ];
+    let mut server = BinaryServer::start(&env);
+    let (_seeker, cookie) = start_chat(&server.base, "adult").await;
+    let mut ws = socket(&server.base, "/chat/ws", &cookie).await;
+    send(&mut ws, json!({"t": "send", "cid": "m1", "text": MARKER})).await;
+    next(&mut ws, "ack").await;
+    drop(ws);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(&server.log)?;
+    assert!(
+        log.contains("route=/chat/start"),
+        "the request log is missing: {log}"
+    );
+    assert!(!log.contains("bluepineapple"), "the log holds chat text");
+    assert!(!log.contains("90210"), "the log holds chat text");
+    Ok(())
+}
+
+/// While one client floods the service with chats it never opens and codes that open
+/// nothing, a help-seeker with the right code gets back in, and a help-seeker who starts a
+/// chat is told a true place in the queue (the flood's chats are not in it).
+#[tokio::test]
+async fn a_flood_of_unopened_chats_and_wrong_codes_does_not_push_out_a_real_help_seeker(
+) -> TestResult {
+    let s = TestServer::start_with(|c| c.selfhelp.failed_codes_per_minute = 3).await;
+    // A help-seeker who wrote to us earlier has a return code.
+    let writer = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let sent = post(
+        &writer,
+        s.url("/contact/message"),
+        &[
+            ("statement", "read"),
+            ("message", "I would like to talk about something."),
+        ],
+    )
+    .await
+    .text()
+    .await?;
+    let code = between(&sent, "<code>", "</code>")
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(code.len(), 24, "{sent}");
+
+    // The flood: chats started and never opened, and well-formed codes that open nothing.
+    let flooder = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let base = s.base.clone();
+    let flood = tokio::spawn(async move {
+        for i in 0..300 {
+            let _ = post(
+                &flooder,
+                format!("{base}/chat/start"),
+                &[("statement", "read"), ("who", "self")],
+            )
+            .await;
+            if i % 5 == 0 {
+                let wrong = reachline_core::return_code::ReturnCode::generate().display();
+                let _ = post(
+                    &flooder,
+                    format!("{base}/contact/continue"),
+                    &[("code", &wrong)],
+                )
+                .await;
+                let _ = post(
+                    &flooder,
+                    format!("{base}/progress/resume"),
+                    &[("code", &wrong)],
+                )
+                .await;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The help-seeker with the right code continues their thread.
+    let back = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let resp = post(&back, s.url("/contact/continue"), &[("code", &code)]).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "the right code was refused"
+    );
+    let thread = back
+        .get(s.url("/contact/thread"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(thread.contains("I would like to talk about something."));
+
+    // A new help-seeker opens a chat: they are next, whatever the flood started.
+    let (_seeker, cookie) = start_chat(&s.base, "adult").await;
+    let mut ws = socket(&s.base, "/chat/ws", &cookie).await;
+    let status = next(&mut ws, "status").await;
+    assert_eq!(status["status"], "waiting", "{status}");
+    assert_eq!(
+        status["ahead"], 0,
+        "told a place behind chats nobody opened: {status}"
+    );
+    flood.await?;
+    let status = match tokio::time::timeout(Duration::from_secs(3), next(&mut ws, "status")).await {
+        Ok(v) => v,
+        Err(_) => status,
+    };
+    assert_eq!(status["ahead"], 0, "{status}");
+    // The practitioners' queue shows the one real chat.
+    assert_eq!(s.state.store.chat_queue().await?.len(), 1);
+    // The never-opened chats leave no trace a minute later: no missed contacts.
+    s.clock.advance(61);
+    reachline_web::housekeeping(&s.state).await;
+    let waiting = s.state.store.chats_waiting_count().await?;
+    assert_eq!(waiting, 1);
     s.stop().await;
     Ok(())
 }

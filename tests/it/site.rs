@@ -319,14 +319,38 @@ async fn wrong_and_malformed_codes_get_calm_errors_and_guessing_is_throttled() -
         assert!(html.contains(words), "{input}: {html}");
         assert!(html.contains("name=\"code\""), "form not offered again");
     }
-    // Well-formed but unknown codes count against the service-wide budget.
-    for _ in 0..3 {
+    // Someone guessing: many well-formed codes that open nothing. Each is told so, and
+    // nobody else is made to wait for it (the budget is per code, never per service).
+    for _ in 0..40 {
         let code = reachline_core::return_code::ReturnCode::generate().display();
         let resp = post(&c, s.url("/progress/resume"), form(&[("code", &code)])).await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     }
-    let code = reachline_core::return_code::ReturnCode::generate().display();
+    // A help-seeker with the right code gets back in meanwhile.
+    let real = s.browser();
+    let (_, action, field) = first_exercise(&s).await;
+    post(&real, s.url(&action), form(&[(&field, "my own words")])).await;
+    let saved = post(&real, s.url("/progress/save"), String::new())
+        .await
+        .text()
+        .await?;
+    let mine = between(&saved, "<code>", "</code>")
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(mine.len(), 24, "{saved}");
     let other = s.browser();
+    let resp = post(&other, s.url("/progress/resume"), form(&[("code", &mine)])).await;
+    assert!(
+        resp.status().is_success() || resp.status().is_redirection(),
+        "{}",
+        resp.status()
+    );
+    // The same wrong code tried again and again is refused for a while.
+    let code = reachline_core::return_code::ReturnCode::generate().display();
+    for _ in 0..3 {
+        let resp = post(&c, s.url("/progress/resume"), form(&[("code", &code)])).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    }
     let resp = post(&other, s.url("/progress/resume"), form(&[("code", &code)])).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.text().await?.contains("Please wait a minute"));

@@ -96,6 +96,7 @@ impl App {
         let text =
             crate::messages::message_body(text, self.config.helpline.max_message_chars as usize)
                 .map_err(|e| Error::Invalid(e.code()))?;
+        let hint = code.hint(&self.workbooks.pepper);
         let derived = self
             .workbooks
             .guard
@@ -103,7 +104,7 @@ impl App {
             .await?;
         let lookup = hex::encode(derived.lookup);
         let id = self
-            .open_thread(intake, &lookup, &derived.key, &text)
+            .open_thread(intake, &lookup, &hint, &derived.key, &text)
             .await?;
         Ok((id, derived.key))
     }
@@ -112,6 +113,7 @@ impl App {
         &self,
         intake: &Intake,
         lookup: &str,
+        hint: &str,
         seeker_key: &Key,
         text: &str,
     ) -> Result<i64, Error> {
@@ -130,6 +132,7 @@ impl App {
                 now,
             )
             .await?;
+        tx.conversation_set_hint(id, hint).await?;
         let key = self.wrap_keys(&mut tx, id, seeker_key).await?;
         let sealed = |seq: i64| {
             key.seal(

@@ -52,7 +52,18 @@ impl App {
         &self,
         code: ReturnCode,
     ) -> Result<Option<(i64, Key)>, WorkbookError> {
-        self.workbooks.guard.check()?;
+        let pepper = &self.workbooks.pepper;
+        self.workbooks.guard.check(&code, pepper)?;
+        let attempt = code.attempt_key(pepper);
+        if !self
+            .store
+            .code_may_open(&code.hint(pepper), self.clock.now_unix())
+            .await
+            .map_err(WorkbookError::Store)?
+        {
+            self.workbooks.guard.failed(&code, pepper);
+            return Ok(None);
+        }
         let derived = self
             .workbooks
             .guard
@@ -77,7 +88,7 @@ impl App {
                 }
             }
         }
-        self.workbooks.guard.failed();
+        self.workbooks.guard.failures_for(&attempt);
         Ok(None)
     }
 

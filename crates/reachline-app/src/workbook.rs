@@ -120,10 +120,13 @@ fn new_id() -> String {
     hex::encode(&k.as_bytes()[..16])
 }
 
-/// Guards the slow code derivation: a global budget of failed attempts per minute (guessing
-/// is throttled without IP addresses: Tor users share one) and a cap on concurrent work.
+/// Guards the slow code derivation. A code whose hint matches nothing is turned away before
+/// any derivation (see [`ReturnCode::hint`]), so guessing costs the service nothing and
+/// cannot crowd out a help-seeker with the right code; a budget of failed attempts per code
+/// (never per address: Tor users share one, and none is kept); at most two derivations at
+/// once and a bounded wait for them.
 pub struct CodeGuard {
-    failures: crate::limits::FailureBudget<crate::limits::Whole>,
+    failures: crate::limits::FailureBudget<[u8; 16]>,
     workers: Arc<Semaphore>,
     waiting: AtomicU64,
 }
@@ -140,15 +143,23 @@ impl CodeGuard {
         }
     }
 
-    pub fn check(&self) -> Result<(), WorkbookError> {
-        if !self.failures.open(&()) {
+    /// Whether this code may be tried now.
+    pub fn check(&self, code: &ReturnCode, pepper: &Key) -> Result<(), WorkbookError> {
+        if !self.failures.open(&code.attempt_key(pepper)) {
             return Err(WorkbookError::Throttled);
         }
         Ok(())
     }
 
-    pub fn failed(&self) {
-        self.failures.failed(&());
+    /// This code opened nothing.
+    pub fn failed(&self, code: &ReturnCode, pepper: &Key) {
+        self.failures_for(&code.attempt_key(pepper));
+    }
+
+    /// A code known by its attempt key (once it has been spent on a derivation) opened
+    /// nothing.
+    pub fn failures_for(&self, attempt: &[u8; 16]) {
+        self.failures.failed(attempt);
     }
 
     /// Forgets spent allowances that have come back.
@@ -302,6 +313,10 @@ impl Workbooks {
                 }
             };
             if done {
+                // Without its hint the workbook is still found, the slow way.
+                self.store
+                    .workbook_set_hint(&new_handle.id, &code.hint(&self.pepper))
+                    .await?;
                 return Ok((code, new_handle));
             }
         }
@@ -314,7 +329,16 @@ impl Workbooks {
         code: ReturnCode,
         now: i64,
     ) -> Result<Option<Opened>, WorkbookError> {
-        self.guard.check()?;
+        self.guard.check(&code, &self.pepper)?;
+        if !self
+            .store
+            .code_may_open(&code.hint(&self.pepper), now)
+            .await?
+        {
+            self.guard.failed(&code, &self.pepper);
+            return Ok(None);
+        }
+        let attempt = code.attempt_key(&self.pepper);
         let derived = self.guard.derive(code, self.pepper.clone()).await?;
         let lookup = hex::encode(derived.lookup);
         let found = match self.store.workbook_find(&lookup, now).await? {
@@ -350,7 +374,7 @@ impl Workbooks {
                 Ok(Some(wb))
             }
             None => {
-                self.guard.failed();
+                self.guard.failures_for(&attempt);
                 Ok(None)
             }
         }
@@ -388,13 +412,22 @@ mod tests {
     fn guard_throttles_after_the_budget_and_recovers() {
         let clock = std::sync::Arc::new(reachline_core::clock::ManualClock::new(1000));
         let g = CodeGuard::new(3, clock.clone());
+        let pepper = Key::random();
+        let (code, other) = (ReturnCode::generate(), ReturnCode::generate());
         for _ in 0..3 {
-            assert!(g.check().is_ok());
-            g.failed();
+            assert!(g.check(&code, &pepper).is_ok());
+            g.failed(&code, &pepper);
         }
         clock.advance(1);
-        assert!(matches!(g.check(), Err(WorkbookError::Throttled)));
+        assert!(matches!(
+            g.check(&code, &pepper),
+            Err(WorkbookError::Throttled)
+        ));
+        assert!(
+            g.check(&other, &pepper).is_ok(),
+            "another code is not held up"
+        );
         clock.advance(60);
-        assert!(g.check().is_ok());
+        assert!(g.check(&code, &pepper).is_ok());
     }
 }

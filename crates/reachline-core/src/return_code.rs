@@ -121,6 +121,32 @@ impl ReturnCode {
             .join("-")
     }
 
+    /// A short keyed fingerprint of the code (40 bits of an HMAC under the pepper), stored
+    /// beside what the code opens, so that a code that opens nothing is turned away without
+    /// the slow derivation: guessing then costs the service nothing. 40 bits say nothing
+    /// useful about a 95-bit code, and without the pepper (outside the database) nothing
+    /// at all.
+    pub fn hint(&self, pepper: &Key) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(pepper.as_bytes()) else {
+            return String::new();
+        };
+        mac.update(b"reachline return code hint v1");
+        mac.update(self.0.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..5])
+    }
+
+    /// What attempts with this code are counted under (in memory only, for a minute): a
+    /// keyed fingerprint, never the code.
+    pub fn attempt_key(&self, pepper: &Key) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(pepper.as_bytes()) {
+            mac.update(b"reachline return code attempts v1");
+            mac.update(self.0.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        }
+        out
+    }
+
     /// Derives the lookup hash and the workbook key. Deliberately slow (Argon2id, OWASP
     /// parameters: 19 MiB, 2 passes); callers limit how many run at once.
     pub fn derive(&self, pepper: &Key) -> DerivedCode {

@@ -199,7 +199,8 @@ impl Store {
     /// Chats waiting in the queue, longest-waiting first.
     pub async fn chat_queue(&self) -> Result<Vec<ConversationRow>> {
         self.chats_where(
-            "c.channel = 'chat' AND c.status = 'waiting' ORDER BY c.created_at, c.id",
+            "c.channel = 'chat' AND c.status = 'waiting' AND c.seeker_seen_at IS NOT NULL \
+             ORDER BY c.created_at, c.id",
             None,
         )
         .await
@@ -235,7 +236,7 @@ impl Store {
         let n = on_pool!(self, |pool| {
             sqlx::query(
                 "SELECT COUNT(*) AS n FROM conversations q, conversations me WHERE me.id = $1 \
-                 AND q.channel = 'chat' AND q.status = 'waiting' \
+                 AND q.channel = 'chat' AND q.status = 'waiting' AND q.seeker_seen_at IS NOT NULL \
                  AND (q.created_at < me.created_at OR (q.created_at = me.created_at AND q.id < me.id))",
             )
             .bind(id)
@@ -289,6 +290,38 @@ impl Store {
             }
         }
         Ok(missed)
+    }
+
+    /// Drops waiting chats whose help-seeker never opened them (no page, no socket, no
+    /// message) since before `before`: a script's, most likely. They never counted in the
+    /// queue and leave no missed-contact record. Returns how many.
+    pub async fn chats_drop_unopened(&self, before: i64) -> Result<u64> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "DELETE FROM conversations WHERE channel = 'chat' AND status = 'waiting' \
+                 AND seeker_seen_at IS NULL AND created_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id)",
+            )
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// How many help-seekers are waiting with their chat open (the queue's length).
+    pub async fn chats_waiting_count(&self) -> Result<i64> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM conversations WHERE channel = 'chat' \
+                 AND status = 'waiting' AND seeker_seen_at IS NOT NULL",
+            )
+            .fetch_one(pool)
+            .await?
+            .try_get::<i64, _>("n")?
+        });
+        Ok(n)
     }
 
     /// How many chats are active now (for metrics).
@@ -741,8 +774,8 @@ impl Tx {
         let id = on_tx!(self, |c| {
             sqlx::query(
                 "INSERT INTO conversations (channel, status, who, age_group, area, statement_version, language, \
-                 awaiting_reply, last_seeker_at, seeker_seen_at, created_at) \
-                 VALUES ('chat', 'waiting', $1, $2, $3, $4, $5, 1, $6, $6, $6) RETURNING id",
+                 awaiting_reply, last_seeker_at, created_at) \
+                 VALUES ('chat', 'waiting', $1, $2, $3, $4, $5, 1, $6, $6) RETURNING id",
             )
             .bind(who)
             .bind(age_group)

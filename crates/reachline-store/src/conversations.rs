@@ -494,6 +494,21 @@ impl Tx {
 }
 
 impl Tx {
+    /// Records the hint of the return code a thread was opened with.
+    pub async fn conversation_set_hint(&mut self, id: i64, hint: &str) -> Result<()> {
+        if !self.keeps_hints {
+            return Ok(());
+        }
+        on_tx!(self, |c| {
+            sqlx::query("UPDATE conversations SET hint = $1 WHERE id = $2")
+                .bind(hint)
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
     pub async fn conversation_set_keys(
         &mut self,
         id: i64,

@@ -87,9 +87,9 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
-    /// Whether audited commits record the chain's head: false only for a store opened at
-    /// an older release's schema (upgrade tests), which writes what that release wrote.
-    records_head: bool,
+    /// The schema this store writes: the latest, except for a store opened at an older
+    /// release's schema (upgrade tests), which writes what that release wrote.
+    schema: i64,
     /// Chat messages waiting to be committed together (see [`Store::chat_append`]).
     appends: std::sync::Arc<chat::Appends>,
 }
@@ -124,18 +124,25 @@ pub(crate) use on_pool;
 
 /// The migration that added the audit chain's recorded head.
 const AUDIT_HEAD_MIGRATION: i64 = 11;
+/// The migration that added return-code hints.
+pub(crate) const CODE_HINT_MIGRATION: i64 = 12;
 
 impl Store {
     /// Whether this store records the audit chain's head (every store but one opened at an
     /// older release's schema).
     pub fn records_audit_head(&self) -> bool {
-        self.records_head
+        self.schema >= AUDIT_HEAD_MIGRATION
+    }
+
+    /// Whether this store keeps return-code hints (see [`Store::code_may_open`]).
+    pub fn keeps_code_hints(&self) -> bool {
+        self.schema >= CODE_HINT_MIGRATION
     }
 
     fn with_pool(pool: Pool) -> Store {
         Store {
             pool,
-            records_head: true,
+            schema: i64::MAX,
             appends: Default::default(),
         }
     }
@@ -182,7 +189,7 @@ impl Store {
             migrate_up_to(pool, &SQLITE_MIGRATIONS, last).await?;
         }
         Ok(Store {
-            records_head: last >= AUDIT_HEAD_MIGRATION,
+            schema: last,
             ..store
         })
     }
@@ -212,7 +219,7 @@ impl Store {
             .await?;
         migrate_up_to(&pool, &POSTGRES_MIGRATIONS, last).await?;
         Ok(Store {
-            records_head: last >= AUDIT_HEAD_MIGRATION,
+            schema: last,
             ..Store::with_pool(Pool::Postgres(pool))
         })
     }

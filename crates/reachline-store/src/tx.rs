@@ -16,6 +16,8 @@ pub struct Tx {
     pub(crate) inner: Inner,
     /// Record the chain's head with each audit entry (see [`Store::records_audit_head`]).
     records_head: bool,
+    /// Keep return-code hints (see [`Store::keeps_code_hints`]).
+    pub(crate) keeps_hints: bool,
 }
 
 pub(crate) enum Inner {
@@ -70,6 +72,7 @@ impl Store {
         Ok(Tx {
             inner,
             records_head: self.records_audit_head(),
+            keeps_hints: self.keeps_code_hints(),
         })
     }
 }

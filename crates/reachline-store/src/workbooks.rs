@@ -116,6 +116,44 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Records the hint of the code this workbook was saved under.
+    pub async fn workbook_set_hint(&self, id: &str, hint: &str) -> Result<()> {
+        if !self.keeps_code_hints() {
+            return Ok(());
+        }
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE workbooks SET hint = $1 WHERE id = $2")
+                .bind(hint)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Whether a code with this hint might open something: a saved workbook or a secure
+    /// message thread with this hint, or one from before hints were kept (found the slow
+    /// way). `false` means the code opens nothing.
+    pub async fn code_may_open(&self, hint: &str, now: i64) -> Result<bool> {
+        if !self.keeps_code_hints() {
+            return Ok(true);
+        }
+        let found = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT (EXISTS (SELECT 1 FROM workbooks WHERE expires_at > $2 AND lookup IS NOT NULL \
+                    AND (hint = $1 OR hint IS NULL)) \
+                 OR EXISTS (SELECT 1 FROM conversations WHERE channel = 'message' AND lookup IS NOT NULL \
+                    AND (hint = $1 OR hint IS NULL))) AS found",
+            )
+            .bind(hint)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+            .try_get::<bool, _>("found")?
+        });
+        Ok(found)
+    }
+
     pub async fn workbook_delete(&self, id: &str) -> Result<bool> {
         let n = on_pool!(self, |pool| {
             sqlx::query("DELETE FROM workbooks WHERE id = $1")

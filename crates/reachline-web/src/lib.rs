@@ -46,6 +46,18 @@ pub async fn housekeeping(state: &AppState) {
     state.app.housekeeping().await;
     let now = state.clock.now_unix();
     state.chat.flush_seen(&state.store, now).await;
+    match state
+        .store
+        .chats_drop_unopened(now - chat::UNOPENED_AFTER_SECONDS)
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            dropped = n,
+            "dropped chats that were started but never opened"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not drop chats that were never opened"),
+    }
     let queue_before = now - (state.config.helpline.chat_queue_timeout_minutes as i64) * 60;
     match state
         .store

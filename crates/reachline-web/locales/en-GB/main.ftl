@@ -501,6 +501,7 @@ chat-title = Chat with a practitioner
 chat-lead = Talk to a trained practitioner now, in writing. You do not have to give your name. You can end the chat at any time.
 chat-optional = These questions are optional. They help us answer well.
 chat-start = Start a chat
+chat-full-lead = Everyone on our team is helping someone right now, and the chat queue is full. Please try again in a little while, or reach us another way: we read every message and we will call you back.
 chat-closed-lead = Our chat is closed at the moment. You can still reach us.
 chat-hours-heading = When chat is open
 chat-closed-message = Send a secure message

@@ -11,6 +11,8 @@ use tokio::sync::{broadcast, watch};
 
 /// A waiting help-seeker not seen for this long (page closed) has left the queue.
 pub const GONE_AFTER_SECONDS: i64 = 120;
+/// A chat started but never opened (no page, no socket) for this long is dropped.
+pub const UNOPENED_AFTER_SECONDS: i64 = 60;
 
 /// A chat event. Carries no content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

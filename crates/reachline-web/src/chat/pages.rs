@@ -13,6 +13,8 @@ struct ChatPage<'a> {
     chat: Option<ChatView>,
     now: crate::site::HelplineNow,
     intake: crate::intake::IntakeForm,
+    /// The queue is full: other ways to reach us are offered instead of the start form.
+    full: bool,
     error: Option<String>,
     text: String,
     max: usize,
@@ -44,12 +46,14 @@ async fn chat_page(
     };
     let (_, spans) = state.live.hours();
     let has_error = error.is_some();
+    let no_chat = chat.is_none();
     crate::site::render_form(
         &ChatPage {
             c: &ctx.chrome,
             chat,
             now: crate::site::helpline_now(state, &ctx.chrome),
             intake: crate::intake::IntakeForm::new(state, None, false, "chat-error").await,
+            full: no_chat && queue_full(state).await,
             error,
             text,
             max: state.config.helpline.max_message_chars as usize,
@@ -63,12 +67,44 @@ async fn chat_page(
 pub async fn page(State(state): State<Shared>, ctx: Ctx, headers: HeaderMap) -> Response {
     match seeker_chat(&state, &headers).await {
         Some((c, _)) => {
-            if c.status == ConversationStatus::Waiting {
-                state.chat.seen(c.id);
-            }
+            opened(&state, &c).await;
             chat_page(&state, &ctx, Some(&c), None, String::new()).await
         }
         None => chat_page(&state, &ctx, None, None, String::new()).await,
+    }
+}
+
+/// The help-seeker has their waiting chat open (its page or its socket). The first time,
+/// it joins the queue: a chat started but never opened does not count in anyone's place.
+async fn opened(state: &AppState, c: &ConversationRow) {
+    if c.status != ConversationStatus::Waiting {
+        return;
+    }
+    if c.seeker_seen_at.is_none() {
+        match state
+            .store
+            .chats_seen(&[c.id], state.clock.now_unix())
+            .await
+        {
+            Ok(()) => {
+                publish(state, Event::Queue).await;
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not put an opened chat in the queue"),
+        }
+    }
+    state.chat.seen(c.id);
+}
+
+/// Whether as many help-seekers wait as the queue takes. A store failure says no (the
+/// start itself then fails clearly if the store is down).
+async fn queue_full(state: &AppState) -> bool {
+    match state.store.chats_waiting_count().await {
+        Ok(n) => n >= state.config.helpline.max_waiting_chats as i64,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not count the chat queue");
+            false
+        }
     }
 }
 
@@ -76,6 +112,11 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx, headers: HeaderMap) -> 
 pub async fn start(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> Response {
     if !state.live.open_at(state.clock.now_unix()) {
         return chat_page(&state, &ctx, None, None, String::new()).await;
+    }
+    if queue_full(&state).await {
+        let mut resp = chat_page(&state, &ctx, None, None, String::new()).await;
+        *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        return resp;
     }
     if !crate::intake::statement_confirmed(&fields) {
         return chat_page(
@@ -253,6 +294,7 @@ pub async fn socket(
     let Some((c, key)) = seeker_chat(&state, &headers).await else {
         return (StatusCode::FORBIDDEN, "no chat").into_response();
     };
+    opened(&state, &c).await;
     let peer = Peer {
         staff: None,
         session: None,
