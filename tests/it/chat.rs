@@ -1043,3 +1043,43 @@ async fn a_flood_of_unopened_chats_and_wrong_codes_does_not_push_out_a_real_help
     s.stop().await;
     Ok(())
 }
+
+/// A chat is open only to the practitioner it is assigned to; a colleague asking for it by
+/// id is refused (and that is recorded), a supervisor's view is recorded as supervision.
+#[tokio::test]
+async fn a_chat_is_opened_only_by_its_practitioner_or_a_supervisor() -> TestResult {
+    let s = TestServer::start().await;
+    let (_seeker, _cookie) = start_chat(&s.base, "adult").await;
+    let id = chat_id(&s).await;
+    let (p1, csrf1, _) = session_for(&s, Role::Practitioner, 1).await;
+    let (p2, _, _) = session_for(&s, Role::Practitioner, 2).await;
+    let (sup, _, _) = session_for(&s, Role::Supervisor, 3).await;
+    post(
+        &p1,
+        s.url("/console/chats/availability"),
+        &[("csrf", &csrf1), ("available", "yes")],
+    )
+    .await;
+    let taken = post(
+        &p1,
+        s.url(&format!("/console/chats/{id}/take")),
+        &[("csrf", &csrf1)],
+    )
+    .await;
+    assert_eq!(taken.status(), StatusCode::SEE_OTHER);
+    let url = s.url(&format!("/console/inbox/{id}"));
+    assert_eq!(p1.get(&url).send().await?.status(), StatusCode::OK);
+    let refused = p2.get(&url).send().await?;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await?.contains("with a colleague"));
+    assert_eq!(sup.get(&url).send().await?.status(), StatusCode::OK);
+    let log = s.state.store.audit_all().await?;
+    assert!(log
+        .iter()
+        .any(|e| e.action == "conversation.view.refused" && e.actor == "practitioner2"));
+    assert!(log
+        .iter()
+        .any(|e| e.action == "conversation.supervise" && e.actor == "supervisor3"));
+    s.stop().await;
+    Ok(())
+}

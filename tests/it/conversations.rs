@@ -88,11 +88,17 @@ async fn a_help_seeker_and_a_practitioner_exchange_messages_without_javascript()
         &[("csrf", &other_csrf), ("message", "hello")],
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(resp
-        .text()
-        .await?
-        .contains("Another practitioner has claimed"));
+    // A thread someone holds is theirs: a colleague can neither write in it nor read it.
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.text().await?.contains("with a colleague"));
+    assert_eq!(
+        other
+            .get(s.url(&format!("/console/inbox/{id}")))
+            .send()
+            .await?
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     let resp = post(
         &owner,
         s.url(&format!("/console/inbox/{id}/reply")),

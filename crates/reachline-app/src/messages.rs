@@ -160,9 +160,15 @@ impl App {
     }
 
     /// A thread or chat as a practitioner opens it (audited).
+    ///
+    /// Only the practitioner it is assigned to may open a chat or a claimed thread; a thread
+    /// nobody holds is open to any practitioner (to claim it). A supervisor may open any,
+    /// and that view is recorded as supervision (`conversation.supervise`). Anyone else is
+    /// refused, and the refusal is recorded.
     pub async fn conversation_view(
         &self,
         actor: Actor<'_>,
+        supervisor: bool,
         id: i64,
     ) -> Result<ConversationRow, Error> {
         let c = self
@@ -170,13 +176,24 @@ impl App {
             .conversation_get(id)
             .await?
             .ok_or(Error::NotFound)?;
-        self.audit(
-            actor.username,
-            "conversation.view",
-            &format!("conversation:{id}"),
-            "",
-        )
-        .await?;
+        let object = format!("conversation:{id}");
+        let assigned = c.claimed_by == Some(actor.id);
+        let open_to_claim = c.channel == Channel::Message && c.claimed_by.is_none();
+        let action = if assigned || open_to_claim {
+            "conversation.view"
+        } else if supervisor {
+            "conversation.supervise"
+        } else {
+            self.audit(
+                actor.username,
+                "conversation.view.refused",
+                &object,
+                "not assigned",
+            )
+            .await?;
+            return Err(Error::Forbidden("not-assigned"));
+        };
+        self.audit(actor.username, action, &object, "").await?;
         Ok(c)
     }
 

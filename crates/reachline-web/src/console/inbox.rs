@@ -125,7 +125,10 @@ async fn page_with(
     posted: Option<&Fields>,
     error_field: &str,
 ) -> Response {
-    let c = match state.conversation_view(me.actor(), id).await {
+    let c = match state
+        .conversation_view(me.actor(), me.is(super::SUPERVISORS), id)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
