@@ -957,9 +957,12 @@ async fn tamper(s: &TestServer, sql: &str) {
     }
 }
 
-fn verify_with_binary(s: &TestServer) -> (bool, String) {
+/// Runs `reachline ARGS --data-dir … [--database-url …]` against a test server's data;
+/// whether it succeeded, and what it printed.
+fn reachline_cli(s: &TestServer, args: &[&str]) -> (bool, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reachline"));
-    cmd.args(["audit", "verify", "--data-dir"])
+    cmd.args(args)
+        .arg("--data-dir")
         .arg(s.state.config.data_dir())
         .env_remove("REACHLINE_DATABASE_URL")
         .env_remove("REACHLINE_CONFIG");
@@ -976,6 +979,10 @@ fn verify_with_binary(s: &TestServer) -> (bool, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
+}
+
+fn verify_with_binary(s: &TestServer) -> (bool, String) {
+    reachline_cli(s, &["audit", "verify"])
 }
 
 #[tokio::test]
@@ -1331,41 +1338,12 @@ async fn an_exported_head_catches_a_truncation_with_an_old_head_put_back() -> Te
             .audit("ada", "test.event", &format!("thing:{i}"), "")
             .await?;
     }
-    let head = |s: &TestServer| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reachline"));
-        cmd.args(["audit", "head", "--data-dir"])
-            .arg(s.state.config.data_dir())
-            .env_remove("REACHLINE_DATABASE_URL")
-            .env_remove("REACHLINE_CONFIG");
-        if !s.state.config.storage.database_url.is_empty() {
-            cmd.arg("--database-url")
-                .arg(&s.state.config.storage.database_url);
-        }
-        let out = cmd.output().unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
-    let exported = head(&s);
+    let (ok, exported) = reachline_cli(&s, &["audit", "head"]);
+    assert!(ok, "{exported}");
+    let exported = exported.trim().to_string();
     assert!(exported.starts_with("6:"), "{exported}");
     let verify = |s: &TestServer, expect: &str| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_reachline"));
-        cmd.args(["audit", "verify", "--expect-head", expect, "--data-dir"])
-            .arg(s.state.config.data_dir())
-            .env_remove("REACHLINE_DATABASE_URL")
-            .env_remove("REACHLINE_CONFIG");
-        if !s.state.config.storage.database_url.is_empty() {
-            cmd.arg("--database-url")
-                .arg(&s.state.config.storage.database_url);
-        }
-        let out = cmd.output().unwrap();
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        reachline_cli(s, &["audit", "verify", "--expect-head", expect])
     };
     let (ok, out) = verify(&s, &exported);
     assert!(ok, "{out}");

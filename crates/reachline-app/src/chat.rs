@@ -82,20 +82,8 @@ impl App {
         id: i64,
         seeker_key: &Key,
     ) -> Result<Option<(ConversationRow, Key)>, Error> {
-        let Some(c) = self.store.conversation_get(id).await? else {
-            return Ok(None);
-        };
-        if c.channel != Channel::Chat {
-            return Ok(None);
-        }
-        let Some(wrapped) = c.key_seeker.as_deref() else {
-            return Ok(None);
-        };
-        let Ok(key) = seeker_key.open(Context::ConversationKey { conversation: id }, wrapped)
-        else {
-            return Ok(None);
-        };
-        Ok(Key::from_slice(&key).map(|k| (c, k)))
+        self.seeker_conversation(id, seeker_key, Channel::Chat)
+            .await
     }
 
     /// Validates and stores one chat message from either side: trimmed, not empty, not

@@ -99,10 +99,23 @@ impl App {
         id: i64,
         seeker_key: &Key,
     ) -> Result<Option<(ConversationRow, Key)>, Error> {
+        self.seeker_conversation(id, seeker_key, Channel::Message)
+            .await
+    }
+
+    /// A conversation of this channel and its own key, opened with the key the help-seeker
+    /// holds (their cookie's, or the one derived from their code). `None` for anything else:
+    /// another channel, a purged conversation, a key that does not open it.
+    pub(crate) async fn seeker_conversation(
+        &self,
+        id: i64,
+        seeker_key: &Key,
+        channel: Channel,
+    ) -> Result<Option<(ConversationRow, Key)>, Error> {
         let Some(c) = self.store.conversation_get(id).await? else {
             return Ok(None);
         };
-        if c.channel != Channel::Message {
+        if c.channel != channel {
             return Ok(None);
         }
         let Some(wrapped) = c.key_seeker.as_deref() else {

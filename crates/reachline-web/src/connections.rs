@@ -132,6 +132,8 @@ The service is very busy. Please try again in a moment.";
 
 /// Completes once `stop` is true (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone: nobody can ask to stop any more, which ends the
+    // wait just the same.
     let _ = stop.wait_for(|s| *s).await;
 }
 
@@ -164,6 +166,7 @@ pub async fn serve(
         let Some((id, busy, evict)) = table.admit(limits.max_connections) else {
             tokio::spawn(async move {
                 let mut tcp = tcp;
+                // A client that has already gone cannot be told it was busy: nothing to do.
                 let _ = tcp.write_all(BUSY).await;
                 let _ = tcp.shutdown().await;
             });
@@ -173,6 +176,9 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let guard = BusyGuard::new(&busy);
             let mut req = req.map(axum::body::Body::new);
+            // As axum's own server does: the peer address rides in memory with the request
+            // for the optional GeoIP lookup (`reach::Reach::area_for`) and goes nowhere else;
+            // no table, log line or error message holds it.
             req.extensions_mut().insert(ConnectInfo(peer));
             let call = app.clone().oneshot(req);
             async move {

@@ -142,6 +142,8 @@ async fn revoked(state: &AppState, peer: &Peer, c: i64) -> Option<&'static str> 
 /// Tells the practitioner why their socket closes, and closes it.
 async fn close_revoked(socket: &mut WebSocket, peer: &Peer, why: &'static str) {
     let text = peer.locale.text(&format!("chat-revoked-{why}"), &[]);
+    // The socket is closed either way: a peer that has already gone misses only the reason,
+    // and nothing more is read from it.
     let _ = frame(
         socket,
         serde_json::json!({"t": "revoked", "code": why, "text": text}),
