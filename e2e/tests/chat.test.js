@@ -4,6 +4,8 @@
 // practitioner in the console, who takes the chat from the queue, answers, ends it and
 // wraps it up into a contact record. Pages are scanned with axe.
 
+const fs = require('node:fs');
+const path = require('node:path');
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServers } = require('../lib/server');
@@ -26,8 +28,30 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await servers?.stop();
+  if (servers) {
+    // The server's log, kept for a failed run (CI prints where it is).
+    const dir = path.resolve(__dirname, '..', 'test-results');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'chat.log'), `${servers.logs()}\n--- seeker side ---\n${seekerTrace.join('\n')}\n`);
+    await servers.stop();
+  }
 });
+
+/** What the help-seeker's page saw: console lines and WebSocket frames, for a failure. */
+const seekerTrace = [];
+function traceSeeker(page) {
+  const t0 = Date.now();
+  const note = (s) => seekerTrace.push(`${String(Date.now() - t0).padStart(6)} ms ${s}`);
+  page.on('console', (m) => note(`console ${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => note(`page error: ${e.message}`));
+  page.on('websocket', (ws) => {
+    note(`socket open ${ws.url()}`);
+    ws.on('framesent', (f) => note(`  sent ${String(f.payload).slice(0, 200)}`));
+    ws.on('framereceived', (f) => note(`  received ${String(f.payload).slice(0, 200)}`));
+    ws.on('socketerror', (e) => note(`  socket error ${e}`));
+    ws.on('close', () => note('  socket closed'));
+  });
+}
 
 async function scan(page) {
   const v = await axeViolations(page);
@@ -76,6 +100,7 @@ test('a chat over the WebSocket, with typing and delivery state', { timeout: 90_
   const marker = 'bluepineapple live chat marker 6620';
   const seekerCtx = await browser.newContext({ bypassCSP: true });
   const seeker = await seekerCtx.newPage();
+  traceSeeker(seeker);
   await openChatFromHome(seeker);
   await scan(seeker);
   await startChat(seeker);
