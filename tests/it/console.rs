@@ -366,56 +366,140 @@ fn common_t0() -> i64 {
     crate::common::T0
 }
 
+/// What a sign-in attempt was told: its status and the error paragraph (the rest of the
+/// page echoes the username typed, so only the message is compared).
+async fn sign_in_answer(
+    c: &Client,
+    s: &TestServer,
+    name: &str,
+    password: &str,
+    code: &str,
+) -> (StatusCode, String) {
+    let resp = post(
+        c,
+        s.url("/console/sign-in"),
+        &[("username", name), ("password", password), ("code", code)],
+    )
+    .await;
+    let status = resp.status();
+    let html = resp.text().await.unwrap_or_default();
+    let message = between(&html, "id=\"sign-in-error\">", "</p>")
+        .unwrap_or("")
+        .to_string();
+    (status, message)
+}
+
 #[tokio::test]
-async fn sign_in_is_throttled_per_account_and_across_the_service() -> TestResult {
-    let s = TestServer::start_with(|c: &mut Config| c.console.failed_sign_ins_per_minute = 8).await;
+async fn a_stranger_guessing_cannot_lock_staff_out_or_learn_which_usernames_exist() -> TestResult {
+    let s = TestServer::start_with(|c: &mut Config| {
+        c.console.failures_before_lock = 3;
+        c.console.sign_in_max_wait_seconds = 1;
+    })
+    .await;
     let who = create_and_enrol(&s, "fay", "practitioner").await;
+    // A stranger floods wrong passwords at a real username and at a made-up one, at once.
+    let mut tries = Vec::new();
+    for i in 0..24 {
+        let (c, s2) = (s.client(), &s);
+        let name = if i % 2 == 0 { "fay" } else { "nobody-here" };
+        tries.push(async move {
+            (
+                name,
+                sign_in_answer(&c, s2, name, &format!("wrong guess {i}"), "123456").await,
+            )
+        });
+    }
+    let answers = futures_util::future::join_all(tries).await;
+    let known: Vec<_> = answers
+        .iter()
+        .filter(|(n, _)| *n == "fay")
+        .map(|(_, a)| a.clone())
+        .collect();
+    let unknown: Vec<_> = answers
+        .iter()
+        .filter(|(n, _)| *n != "fay")
+        .map(|(_, a)| a.clone())
+        .collect();
+    assert!(
+        known.iter().chain(&unknown).all(|a| a == &known[0]),
+        "answers differ: {answers:?}"
+    );
+    assert_eq!(known[0].0, StatusCode::UNAUTHORIZED);
+    assert!(known[0].1.contains("not right"), "{:?}", known[0]);
+    // The owner, with the right password and code, still gets in (after a short wait).
+    sign_in(&s, &who).await;
+    // The flood left a bounded trace: a few failures and one back-off entry for fay's
+    // account, nothing at all for the made-up name.
+    let log = s.state.store.audit_all().await?;
+    let failed = log.iter().filter(|e| e.action == "sign-in.failed").count();
+    assert!(failed <= 3, "{failed} failure entries");
+    assert_eq!(
+        log.iter().filter(|e| e.action == "sign-in.backoff").count(),
+        1
+    );
+    assert!(
+        !log.iter()
+            .any(|e| e.object.is_empty() && e.action.starts_with("sign-in")),
+        "an unknown name was audited"
+    );
+
+    // Someone who knows the password but not the codes spends the account's allowance of
+    // wrong codes; only they are told the codes are paused, and a right code waits too.
     let c = s.client();
-    for _ in 0..5 {
-        let resp = post(
-            &c,
-            s.url("/console/sign-in"),
-            &[
-                ("username", "fay"),
-                ("password", "wrong password x"),
-                ("code", "123456"),
-            ],
-        )
-        .await;
-        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    for _ in 0..2 {
+        assert_eq!(
+            sign_in_answer(&c, &s, "fay", PASSWORD, "000000").await.0,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    // Locked, even with the right password and code.
+    let (status, message) = sign_in_answer(&c, &s, "fay", PASSWORD, "000001").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        message.contains("paused") && message.contains("administrator"),
+        "{message}"
+    );
     let code = totp::code_at(&who.secret, s.now());
-    let resp = post(
-        &c,
-        s.url("/console/sign-in"),
-        &[("username", "fay"), ("password", PASSWORD), ("code", &code)],
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(resp.text().await?.contains("locked"));
-    // Guessing other names uses up the service-wide budget.
-    for name in ["gus", "hal", "ida"] {
-        post(
-            &c,
-            s.url("/console/sign-in"),
-            &[("username", name), ("password", "x"), ("code", "1")],
-        )
-        .await;
-    }
-    let resp = post(
-        &c,
-        s.url("/console/sign-in"),
-        &[("username", "jo"), ("password", "x"), ("code", "1")],
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(resp.text().await?.contains("wait a minute"));
+    assert_eq!(
+        sign_in_answer(&c, &s, "fay", PASSWORD, &code).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A wrong password while codes are paused reads as any wrong sign-in.
+    assert_eq!(
+        sign_in_answer(&c, &s, "fay", "not her password", &code)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
     s.clock.advance(16 * 60);
     sign_in(&s, &who).await;
     let log = s.state.store.audit_all().await?;
-    assert!(log.iter().any(|e| e.action == "account.locked"));
-    assert!(log.iter().any(|e| e.action == "sign-in.throttled"));
+    assert!(log.iter().any(|e| e.action == "account.codes-paused"));
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn recovery_codes_are_stored_salted_and_slow() -> TestResult {
+    let s = TestServer::start().await;
+    let who = create_and_enrol(&s, "gil", "practitioner").await;
+    let id = s.state.store.staff_by_username("gil").await?.unwrap().id;
+    let stored = s.state.store.staff_unused_recovery_hashes(id).await?;
+    assert_eq!(stored.len(), 10);
+    assert!(
+        stored.iter().all(|h| h.starts_with("$argon2id$")),
+        "{stored:?}"
+    );
+    let plain = staff::token_hash(&staff::normalise_recovery_code(&who.recovery[0]));
+    assert!(
+        !stored.contains(&plain),
+        "a recovery code stored as a bare hash"
+    );
+    let (status, _) = sign_in_answer(&s.client(), &s, "gil", PASSWORD, &who.recovery[0]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        s.state.store.staff_unused_recovery_hashes(id).await?.len(),
+        9
+    );
     s.stop().await;
     Ok(())
 }

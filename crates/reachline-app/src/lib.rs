@@ -184,10 +184,7 @@ impl App {
             guard: workbook::CodeGuard::new(config.selfhelp.failed_codes_per_minute, clock.clone()),
             live: live.clone(),
         };
-        let sign_in_guard = sessions::SignInGuard::new(
-            limits::per_minute(config.console.failed_sign_ins_per_minute),
-            clock.clone(),
-        );
+        let sign_in_guard = sessions::SignInGuard::new(&config.console, clock.clone());
         Ok(App {
             clock,
             store,

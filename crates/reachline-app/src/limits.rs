@@ -166,8 +166,141 @@ impl<K: Hash + Eq + Clone> FailureBudget<K> {
     }
 }
 
-/// The one key of a service-wide limit.
-pub type Whole = ();
+/// A bounded queue for slow blocking work (Argon2): at most `workers` run at once and at
+/// most `queue` wait; past that the caller is told the service is busy at once rather than
+/// waiting behind a flood. Waiters are served in arrival order (tokio's semaphore is fair).
+/// Help-seekers' code derivations and staff password checks each have their own, so a flood
+/// of one cannot crowd out the other.
+pub struct SlowWork {
+    workers: std::sync::Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+    queue: usize,
+}
+
+/// The slow work could not be queued (the queue is full) or did not finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+impl SlowWork {
+    pub fn new(workers: usize, queue: usize) -> SlowWork {
+        SlowWork {
+            workers: std::sync::Arc::new(tokio::sync::Semaphore::new(workers.max(1))),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            queue,
+        }
+    }
+
+    /// Runs `work` on a blocking thread once a worker is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Busy);
+        }
+        let permit = self.workers.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit.map_err(|_| Busy)?;
+        tokio::task::spawn_blocking(work).await.map_err(|_| Busy)
+    }
+}
+
+/// Failed tries against one name (a staff username, known or not), forgotten `window`
+/// seconds after the last one. From the `free`-th failure on, every try on that name waits
+/// before it is checked: 1 s, then doubling, at most `max_wait`. A try is never refused
+/// unchecked, so a stranger's wrong guesses can slow the owner by at most `max_wait` and can
+/// never lock them out, while guessing one account's password runs at a crawl.
+pub struct Backoff {
+    names: Mutex<HashMap<[u8; 16], (u32, i64)>>,
+    clock: SharedClock,
+    free: u32,
+    max_wait: Duration,
+    window: i64,
+    capacity: usize,
+}
+
+impl Backoff {
+    pub fn new(clock: SharedClock, free: u32, max_wait: Duration, window: i64) -> Backoff {
+        Backoff {
+            names: Mutex::new(HashMap::new()),
+            clock,
+            free: free.max(1),
+            max_wait,
+            window: window.max(1),
+            capacity: 100_000,
+        }
+    }
+
+    fn key(name: &str) -> [u8; 16] {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(name.to_lowercase().as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        key
+    }
+
+    /// Recent failures against `name`.
+    pub fn failures(&self, name: &str) -> u32 {
+        let now = self.clock.now_unix();
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        match names.get(&Self::key(name)) {
+            Some((n, last)) if now - last <= self.window => *n,
+            _ => 0,
+        }
+    }
+
+    /// How long a try on `name` waits before it is checked.
+    pub fn wait(&self, name: &str) -> Duration {
+        let over = self.failures(name).checked_sub(self.free);
+        match over {
+            None => Duration::ZERO,
+            Some(k) => Duration::from_secs(1u64 << k.min(16)).min(self.max_wait),
+        }
+    }
+
+    /// A failed try on `name`; returns the failures now counted.
+    pub fn failed(&self, name: &str) -> u32 {
+        let now = self.clock.now_unix();
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.len() >= self.capacity {
+            let window = self.window;
+            names.retain(|_, (_, last)| now - *last <= window);
+        }
+        let key = Self::key(name);
+        if names.len() >= self.capacity && !names.contains_key(&key) {
+            // Full of fresh names: this one goes uncounted rather than memory growing.
+            return 0;
+        }
+        let entry = names.entry(key).or_insert((0, now));
+        if now - entry.1 > self.window {
+            entry.0 = 0;
+        }
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = now;
+        entry.0
+    }
+
+    /// A successful try: `name` starts afresh.
+    pub fn succeeded(&self, name: &str) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.remove(&Self::key(name));
+    }
+
+    /// Forgets names whose failures are older than the window (call from housekeeping).
+    pub fn tidy(&self) {
+        let now = self.clock.now_unix();
+        let window = self.window;
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.retain(|_, (_, last)| now - *last <= window);
+    }
+
+    /// Names remembered now.
+    pub fn names(&self) -> usize {
+        self.names.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -191,6 +324,35 @@ mod tests {
         assert!(!budget.open(&"a"));
         clock.advance(61);
         assert!(budget.open(&"a"));
+    }
+
+    #[test]
+    fn a_backoff_slows_a_name_without_ever_refusing_it_and_forgets() {
+        let clock = Arc::new(ManualClock::new(1_000));
+        let b = Backoff::new(clock.clone(), 3, Duration::from_secs(8), 900);
+        for _ in 0..3 {
+            assert_eq!(b.wait("Fay"), Duration::ZERO);
+            b.failed("fay");
+        }
+        assert_eq!(
+            b.wait("FAY"),
+            Duration::from_secs(1),
+            "names are case-blind"
+        );
+        b.failed("fay");
+        assert_eq!(b.wait("fay"), Duration::from_secs(2));
+        for _ in 0..20 {
+            b.failed("fay");
+        }
+        assert_eq!(b.wait("fay"), Duration::from_secs(8), "the wait is capped");
+        assert_eq!(b.wait("gus"), Duration::ZERO, "other names are apart");
+        clock.advance(901);
+        assert_eq!(b.wait("fay"), Duration::ZERO, "forgotten after the window");
+        b.tidy();
+        assert_eq!(b.names(), 0);
+        b.failed("fay");
+        b.succeeded("fay");
+        assert_eq!(b.failures("fay"), 0);
     }
 
     #[test]

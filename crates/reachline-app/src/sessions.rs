@@ -8,19 +8,56 @@ use reachline_core::sealing::Context;
 use reachline_core::staff::{self, totp, Role};
 use reachline_store::StaffRow;
 
-/// A service-wide budget of failed sign-ins per minute: guessing across many accounts is
-/// slowed without relying on IP addresses.
-pub type SignInGuard = crate::limits::FailureBudget<crate::limits::Whole>;
+/// What keeps sign-in both open to staff and slow to guess, without addresses and without
+/// anything a stranger can turn into a lockout:
+/// - every name tried (an account or not, alike) has a [`Backoff`](crate::limits::Backoff):
+///   after a few wrong tries each try on it waits before it is checked (doubling, capped),
+///   but is then checked, so the owner's right password and code still get in;
+/// - password checks (Argon2) run through their own bounded queue, apart from help-seekers'
+///   code derivations; a full queue answers "busy" at once;
+/// - the second factor: only someone who gave the right password can spend the account's
+///   allowance of wrong codes; when it is spent, codes are paused (doubling, capped) and the
+///   account is flagged in the audit log, since its password is known to someone.
+pub struct SignInGuard {
+    pub names: crate::limits::Backoff,
+    pub work: crate::limits::SlowWork,
+}
+
+impl SignInGuard {
+    pub fn new(
+        config: &reachline_core::config::Console,
+        clock: reachline_core::clock::SharedClock,
+    ) -> SignInGuard {
+        SignInGuard {
+            names: crate::limits::Backoff::new(
+                clock,
+                u32::try_from(config.failures_before_lock).unwrap_or(u32::MAX),
+                std::time::Duration::from_secs(config.sign_in_max_wait_seconds),
+                BACKOFF_WINDOW,
+            ),
+            work: crate::limits::SlowWork::new(2, 64),
+        }
+    }
+
+    pub fn tidy(&self) {
+        self.names.tidy();
+    }
+}
+
+/// Wrong tries against a name are forgotten this long after the last one.
+const BACKOFF_WINDOW: i64 = 15 * 60;
 
 /// Why a sign-in was refused (what the person is told; the audit log says more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    /// Too many failed sign-ins across the service this minute.
-    Throttled,
-    /// The username, password or code was wrong (which one is not said).
+    /// Too many password checks are queued: try again in a moment.
+    Busy,
+    /// The username, password or code was wrong (which one is not said, and an unknown
+    /// username reads exactly as a known one).
     Wrong,
-    /// The account is locked for a while after repeated failures.
-    Locked,
+    /// The password was right but too many wrong codes were tried: codes are paused until
+    /// the given Unix time. Only someone who knows the password is ever told this.
+    CodesPaused(i64),
 }
 
 /// Why a practitioner's open socket may no longer act.
@@ -90,69 +127,89 @@ impl App {
         password: &str,
         code: &str,
     ) -> Result<Result<SignedIn, Refused>, Error> {
-        let now = self.clock.now_unix();
-        if !self.sign_in_guard.open(&()) {
-            self.audit(
-                "system",
-                "sign-in.throttled",
-                "",
-                "too many failed sign-ins this minute",
-            )
-            .await?;
-            return Ok(Err(Refused::Throttled));
+        let name: String = username.trim().chars().take(100).collect();
+        let wait = self.sign_in_guard.names.wait(&name);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
-        let account = self.store.staff_by_username(username.trim()).await?;
-        let Some(account) = account.filter(|a| a.enrolled() && !a.disabled) else {
-            let pw = password.to_string();
-            // As slow as a real check, so timing does not tell which usernames exist; a
-            // failure of the blocking task changes nothing.
-            let _ = tokio::task::spawn_blocking(move || staff::dummy_password_check(&pw)).await;
-            self.sign_in_guard.failed(&());
-            self.audit(
-                "unknown",
-                "sign-in.failed",
-                "",
-                "no such enrolled, active account",
-            )
-            .await?;
+        let now = self.clock.now_unix();
+        let account = self.store.staff_by_username(&name).await?;
+        let account = account.filter(|a| a.enrolled() && !a.disabled);
+        // The password is checked for a name with no account too, as slowly, so neither
+        // the answer nor its timing tells which usernames exist.
+        let phc = account
+            .as_ref()
+            .and_then(|a| a.password_hash.clone())
+            .unwrap_or_default();
+        let pw = password.to_string();
+        let real = account.is_some();
+        let password_ok = match self
+            .sign_in_guard
+            .work
+            .run(move || {
+                if real {
+                    staff::verify_password(&phc, &pw)
+                } else {
+                    staff::dummy_password_check(&pw);
+                    false
+                }
+            })
+            .await
+        {
+            Ok(ok) => ok,
+            Err(_) => return Ok(Err(Refused::Busy)),
+        };
+        let Some(account) = account.filter(|_| password_ok) else {
+            let failures = self.sign_in_guard.names.failed(&name);
+            // Wrong tries against an account are recorded for its staff until the name's
+            // back-off begins, then once; a name with no account changes nothing for anyone
+            // and leaves no audit row (a flood of made-up names cannot fill the log).
+            if let Some(a) = self.store.staff_by_username(&name).await? {
+                let free = self.config.console.failures_before_lock;
+                let object = format!("staff:{}", a.id);
+                if u64::from(failures) < free {
+                    self.audit(&a.username, "sign-in.failed", &object, "password")
+                        .await?;
+                } else if u64::from(failures) == free {
+                    self.audit(
+                        &a.username,
+                        "sign-in.backoff",
+                        &object,
+                        "repeated wrong passwords: each further try waits before it is checked",
+                    )
+                    .await?;
+                }
+            }
             return Ok(Err(Refused::Wrong));
         };
         let object = format!("staff:{}", account.id);
         if account.locked_until > now {
-            self.audit(&account.username, "sign-in.locked", &object, "")
+            self.audit(&account.username, "sign-in.codes-paused", &object, "")
                 .await?;
-            return Ok(Err(Refused::Locked));
+            return Ok(Err(Refused::CodesPaused(account.locked_until)));
         }
-        // An enrolled account has a hash; an empty one verifies nothing.
-        let phc = account.password_hash.clone().unwrap_or_default();
-        let pw = password.to_string();
-        let password_ok = tokio::task::spawn_blocking(move || staff::verify_password(&phc, &pw))
-            .await
-            .unwrap_or(false);
         let code = code.trim();
         let mut tx = self.store.begin().await?;
-        let second_factor = if !password_ok {
-            Err("password")
-        } else if code.chars().filter(|c| c.is_ascii_digit()).count() == 6 && code.len() <= 8 {
-            let secret = account.totp_sealed.as_deref().and_then(|s| {
-                self.content_key
-                    .open(Context::StaffTotp { staff: account.id }, s)
-                    .ok()
-            });
-            match secret.and_then(|s| totp::check(&s, code, now)) {
-                Some(step) => match tx.staff_accept_totp_step(account.id, step).await? {
-                    true => Ok("totp"),
-                    false => Err("code already used"),
-                },
-                None => Err("code"),
-            }
-        } else {
-            let hash = staff::token_hash(&staff::normalise_recovery_code(code));
-            match tx.staff_use_recovery_code(account.id, &hash, now).await? {
-                true => Ok("recovery code"),
-                false => Err("recovery code"),
-            }
-        };
+        let second_factor =
+            if code.chars().filter(|c| c.is_ascii_digit()).count() == 6 && code.len() <= 8 {
+                let secret = account.totp_sealed.as_deref().and_then(|s| {
+                    self.content_key
+                        .open(Context::StaffTotp { staff: account.id }, s)
+                        .ok()
+                });
+                match secret.and_then(|s| totp::check(&s, code, now)) {
+                    Some(step) => match tx.staff_accept_totp_step(account.id, step).await? {
+                        true => Ok("totp"),
+                        false => Err("code already used"),
+                    },
+                    None => Err("code"),
+                }
+            } else {
+                match self.use_recovery_code(&mut tx, &account, code, now).await? {
+                    true => Ok("recovery code"),
+                    false => Err("recovery code"),
+                }
+            };
         match second_factor {
             Ok(how) => {
                 tx.staff_login_succeeded(account.id).await?;
@@ -162,24 +219,57 @@ impl App {
                     .await?;
                 self.commit_audited(tx, &account.username, "sign-in", &object, how)
                     .await?;
+                self.sign_in_guard.names.succeeded(&name);
                 Ok(Ok(SignedIn { token }))
             }
             Err(why) => {
-                self.sign_in_guard.failed(&());
                 let failures = account.failed_logins + 1;
-                let lock = (failures >= self.config.console.failures_before_lock as i64)
-                    .then(|| now + self.config.console.lock_minutes as i64 * 60);
+                let free = self.config.console.failures_before_lock as i64;
+                // Each pause after the allowance is spent is twice the last, at most 16×.
+                let lock = (failures >= free).then(|| {
+                    let doublings = (failures - free).clamp(0, 4) as u32;
+                    now + self.config.console.lock_minutes as i64 * 60 * (1i64 << doublings)
+                });
                 tx.staff_login_failed(account.id, lock).await?;
-                // The failure that locks the account is recorded as the lock.
                 let action = if lock.is_some() {
-                    "account.locked"
+                    "account.codes-paused"
                 } else {
                     "sign-in.failed"
                 };
                 self.commit_audited(tx, &account.username, action, &object, why)
                     .await?;
-                Ok(Err(Refused::Wrong))
+                Ok(Err(match lock {
+                    Some(until) => Refused::CodesPaused(until),
+                    None => Refused::Wrong,
+                }))
             }
+        }
+    }
+
+    /// Uses one of the account's unused recovery codes if `typed` is one (checked against
+    /// each salted hash in the slow queue), within `tx`.
+    async fn use_recovery_code(
+        &self,
+        tx: &mut reachline_store::Tx,
+        account: &StaffRow,
+        typed: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let stored = self.store.staff_unused_recovery_hashes(account.id).await?;
+        let typed = typed.to_string();
+        let found = self
+            .sign_in_guard
+            .work
+            .run(move || {
+                stored
+                    .into_iter()
+                    .find(|h| staff::recovery_code_matches(h, &typed))
+            })
+            .await
+            .map_err(|_| Error::Busy)?;
+        match found {
+            Some(hash) => Ok(tx.staff_use_recovery_code(account.id, &hash, now).await?),
+            None => Ok(false),
         }
     }
 
@@ -379,7 +469,18 @@ impl App {
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
         let codes = staff::new_recovery_codes();
-        let hashes: Vec<String> = codes.iter().map(|c| staff::token_hash(c)).collect();
+        let to_hash = codes.clone();
+        let hashes: Vec<String> = self
+            .sign_in_guard
+            .work
+            .run(move || {
+                to_hash
+                    .iter()
+                    .map(|c| staff::recovery_code_hash(c))
+                    .collect()
+            })
+            .await
+            .map_err(|_| Error::Busy)?;
         let sealed = self
             .content_key
             .seal(Context::StaffTotp { staff: account.id }, &secret);

@@ -13,9 +13,6 @@ use reachline_core::sealing::Context;
 use reachline_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 pub const COOKIE: &str = "rl_wb";
 
@@ -127,8 +124,7 @@ fn new_id() -> String {
 /// once and a bounded wait for them.
 pub struct CodeGuard {
     failures: crate::limits::FailureBudget<[u8; 16]>,
-    workers: Arc<Semaphore>,
-    waiting: AtomicU64,
+    work: crate::limits::SlowWork,
 }
 
 impl CodeGuard {
@@ -138,8 +134,7 @@ impl CodeGuard {
                 crate::limits::per_minute(per_minute),
                 clock,
             ),
-            workers: Arc::new(Semaphore::new(2)),
-            waiting: AtomicU64::new(0),
+            work: crate::limits::SlowWork::new(2, 32),
         }
     }
 
@@ -173,14 +168,8 @@ impl CodeGuard {
         code: ReturnCode,
         pepper: Key,
     ) -> Result<reachline_core::return_code::DerivedCode, WorkbookError> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= 32 {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(WorkbookError::Busy);
-        }
-        let permit = self.workers.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _permit = permit.map_err(|_| WorkbookError::Busy)?;
-        tokio::task::spawn_blocking(move || code.derive(&pepper))
+        self.work
+            .run(move || code.derive(&pepper))
             .await
             .map_err(|_| WorkbookError::Busy)
     }

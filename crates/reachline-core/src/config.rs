@@ -77,7 +77,7 @@ pub struct Console {
     pub enrolment_link_hours: u64,
     pub failures_before_lock: u64,
     pub lock_minutes: u64,
-    pub failed_sign_ins_per_minute: u64,
+    pub sign_in_max_wait_seconds: u64,
     pub contact_note_retention_days: u64,
 }
 
@@ -181,7 +181,7 @@ impl Default for Console {
             enrolment_link_hours: 72,
             failures_before_lock: 5,
             lock_minutes: 15,
-            failed_sign_ins_per_minute: 30,
+            sign_in_max_wait_seconds: 8,
             contact_note_retention_days: 365,
         }
     }
@@ -256,9 +256,9 @@ pub const DOCS: &[(&str, &str)] = &[
     ("console.session_idle_minutes", "A console session ends after this many minutes without activity."),
     ("console.session_max_hours", "A console session ends this many hours after sign-in, active or not."),
     ("console.enrolment_link_hours", "How long a one-time enrolment link works."),
-    ("console.failures_before_lock", "Wrong sign-ins in a row before an account is locked for a while."),
-    ("console.lock_minutes", "How long an account stays locked after too many wrong sign-ins."),
-    ("console.failed_sign_ins_per_minute", "Wrong sign-ins accepted per minute across all accounts before everyone is asked to wait (throttling without relying on IP addresses)."),
+    ("console.failures_before_lock", "Wrong tries allowed before slowing down: wrong passwords against one username (known or not) before each further try on it waits before it is checked; wrong codes after a right password before the account's codes are paused."),
+    ("console.lock_minutes", "How long an account's codes are paused after too many wrong codes following a right password (doubling with each further pause, at most 16 times this)."),
+    ("console.sign_in_max_wait_seconds", "The longest a sign-in waits before it is checked after repeated wrong passwords against its username (the wait doubles from 1 second). A right password and code still get in after the wait, so nobody can lock an account by guessing."),
     ("console.contact_note_retention_days", "Practitioners' notes on contacts are deleted this many days after the contact was recorded (the contact's figures and any safeguarding timeline stay). Changeable in the console."),
     ("deterrence", "The deterrence gateway partner platforms call (/api/v1/check)."),
     ("deterrence.requests_per_second", "Checks per second each partner may make (sustained); more get 429."),

@@ -58,6 +58,46 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Recovery codes carry 50 random bits, so a lighter Argon2id than passwords' is enough to
+/// make each guess against a stolen table costly; every code has its own salt.
+fn argon_recovery() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(4 * 1024, 1, 1, None).unwrap_or_default(),
+    )
+}
+
+/// The stored form of a recovery code: a salted Argon2id PHC string.
+pub fn recovery_code_hash(code: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let Ok(salt) = SaltString::encode_b64(&salt) else {
+        return String::new();
+    };
+    argon_recovery()
+        .hash_password(normalise_recovery_code(code).as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+/// Whether a code as typed matches a stored recovery code: a salted Argon2id string, or
+/// (from databases made before salting) a plain SHA-256 hex, compared in constant time.
+pub fn recovery_code_matches(stored: &str, typed: &str) -> bool {
+    let code = normalise_recovery_code(typed);
+    if stored.starts_with("$argon2") {
+        return PasswordHash::new(stored)
+            .map(|h| {
+                argon_recovery()
+                    .verify_password(code.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+    }
+    use subtle::ConstantTimeEq;
+    token_hash(&code).as_bytes().ct_eq(stored.as_bytes()).into()
+}
+
 /// A hash that takes as long as a real check, for unknown accounts (no timing oracle).
 pub fn dummy_password_check(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -95,8 +135,9 @@ pub fn password_problem(password: &str, username: &str) -> Option<PasswordProble
     None
 }
 
-/// SHA-256 hex of a high-entropy secret (links, session tokens, recovery codes): these are
-/// random, so a fast hash is enough; only the hash is stored.
+/// SHA-256 hex of a high-entropy secret (links, session tokens): these are 256 random bits,
+/// so a fast hash is enough; only the hash is stored. (Recovery codes, shorter, are kept
+/// with [`recovery_code_hash`].)
 pub fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
@@ -240,6 +281,20 @@ mod tests {
         assert_eq!(totp::check(secret, "287082", 59 + 95), None);
         assert_eq!(totp::check(secret, "abc", 59), None);
         assert!(totp::url(secret, "sam").starts_with("otpauth://totp/Reachline:sam?"));
+    }
+
+    #[test]
+    fn recovery_codes_are_stored_salted_and_slow_and_old_hashes_still_match() {
+        let code = "abcde-fghjk";
+        let a = recovery_code_hash(code);
+        let b = recovery_code_hash(code);
+        assert!(a.starts_with("$argon2id$"), "{a}");
+        assert_ne!(a, b, "each code has its own salt");
+        assert!(recovery_code_matches(&a, "ABCDE FGHJK"));
+        assert!(!recovery_code_matches(&a, "abcde-fghjm"));
+        let legacy = token_hash(&normalise_recovery_code(code));
+        assert!(recovery_code_matches(&legacy, code));
+        assert!(!recovery_code_matches(&legacy, "abcde-fghjm"));
     }
 
     #[test]

@@ -100,6 +100,19 @@ impl Store {
         Ok(rows)
     }
 
+    /// The stored hashes of an account's unused recovery codes.
+    pub async fn staff_unused_recovery_hashes(&self, id: i64) -> Result<Vec<String>> {
+        let rows = on_pool!(self, |p| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT code_hash FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL",
+            )
+            .bind(id)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
     pub async fn staff_recovery_codes_left(&self, id: i64) -> Result<i64> {
         let n = on_pool!(self, |pool| {
             sqlx::query(

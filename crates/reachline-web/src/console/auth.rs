@@ -80,10 +80,32 @@ pub async fn sign_in(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
             session_cookie(&mut resp, Some(&signed_in.token), ctx.https);
             resp
         }
-        Ok(Err(Refused::Throttled)) => {
-            refuse("console-sign-in-throttled", StatusCode::TOO_MANY_REQUESTS)
+        Ok(Err(Refused::Busy)) => {
+            let mut resp = refuse("console-sign-in-busy", StatusCode::SERVICE_UNAVAILABLE);
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("2"),
+            );
+            resp
         }
-        Ok(Err(Refused::Locked)) => refuse("console-sign-in-locked", StatusCode::TOO_MANY_REQUESTS),
+        Ok(Err(Refused::CodesPaused(until))) => {
+            let mut resp = render(&SignInPage {
+                k: ConsoleChrome {
+                    c: &ctx.chrome,
+                    staff: None,
+                },
+                error: Some(ctx.chrome.l.text(
+                    "console-sign-in-codes-paused",
+                    &[(
+                        "until",
+                        fluent_bundle::FluentValue::from(reachline_app::time::utc_minute(until)),
+                    )],
+                )),
+                username: username.chars().take(100).collect(),
+            });
+            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            resp
+        }
         Ok(Err(Refused::Wrong)) => refuse("console-sign-in-wrong", StatusCode::UNAUTHORIZED),
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
