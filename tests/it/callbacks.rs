@@ -514,3 +514,117 @@ async fn a_phone_contact_logged_by_hand_carries_the_wrap_up_into_reporting() -> 
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn anonymous_requests_stop_at_their_bounds_keep_what_was_typed_and_leave_no_audit_rows(
+) -> TestResult {
+    let s = TestServer::start_with(|c: &mut reachline_core::config::Config| {
+        c.helpline.max_pending_callbacks = 3;
+        c.helpline.max_unanswered_threads = 2;
+    })
+    .await;
+    let audit_before = s.state.store.audit_all().await?.len();
+    let seeker = s.browser();
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let phone = format!("07700 90047{i}");
+        let resp = post(
+            &seeker,
+            s.url("/contact/callback"),
+            &[
+                ("statement", "read"),
+                ("phone", &phone),
+                ("window-weekday-morning", "on"),
+            ],
+        )
+        .await;
+        statuses.push(resp.status());
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+            let html = resp.text().await?;
+            assert!(html.contains("could not take this one"), "{html}");
+            assert!(
+                html.contains(&format!("value=\"{phone}\"")),
+                "the number was lost"
+            );
+            assert!(html.contains("checked"), "the chosen times were lost");
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE
+        ]
+    );
+    assert_eq!(s.state.store.callbacks_pending_count().await?, 3);
+
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let text = format!("bluepineapple bounded thread {i}");
+        let resp = post(
+            &seeker,
+            s.url("/contact/message"),
+            &[("statement", "read"), ("message", &text)],
+        )
+        .await;
+        statuses.push(resp.status());
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+            let html = resp.text().await?;
+            assert!(html.contains("could not send this one"), "{html}");
+            assert!(html.contains(&text), "what was written was lost");
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE
+        ]
+    );
+    // A practitioner taking a thread makes room for the next help-seeker.
+    let (staff, csrf, _) = session_for(&s, Role::Practitioner, 1).await;
+    let first = s.state.store.threads_unclaimed_count().await?;
+    assert_eq!(first, 2);
+    let inbox = staff
+        .get(s.url("/console/inbox"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let id = between(&inbox, "href=\"/console/inbox/", "\"")
+        .expect("a thread to claim")
+        .to_string();
+    let resp = post(
+        &staff,
+        s.url(&format!("/console/inbox/{id}/claim")),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = post(
+        &seeker,
+        s.url("/contact/message"),
+        &[
+            ("statement", "read"),
+            ("message", "bluepineapple after room was made"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Nothing a stranger posted wrote to the staff audit log; the claim did.
+    let audit = s.state.store.audit_all().await?;
+    assert!(
+        audit[audit_before..]
+            .iter()
+            .all(|e| e.actor != "unknown" && !e.actor.is_empty()),
+        "{:?}",
+        &audit[audit_before..]
+    );
+    s.stop().await;
+    Ok(())
+}

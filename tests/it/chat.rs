@@ -181,9 +181,26 @@ async fn help_seeker_and_practitioner_chat_over_websockets_and_the_contact_is_sa
     // Delivery state: the practitioner's client says it has seq 1; the help-seeker hears so.
     send(&mut ps, json!({"t": "seen", "seq": 1})).await;
     assert_eq!(next(&mut hs, "delivered").await["seq"], 1);
-    // Typing reaches the other side only.
+    // "Seen" again and again for the same message is not passed on (no flood of the other
+    // side); typing reaches the other side only.
+    for _ in 0..200 {
+        send(&mut ps, json!({"t": "seen", "seq": 1})).await;
+    }
     send(&mut ps, json!({"t": "typing"})).await;
-    next(&mut hs, "typing").await;
+    let mut repeats = 0;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), hs.next())
+            .await?
+            .expect("socket open")?;
+        let Message::Text(text) = msg else { continue };
+        let v: Value = serde_json::from_str(text.as_str())?;
+        match v["t"].as_str() {
+            Some("typing") => break,
+            Some("delivered") => repeats += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(repeats, 0, "repeated seen frames reached the help-seeker");
     send(&mut ps, json!({"t": "send", "cid": "p1", "text": "Hello, I am here to listen. See https://quietharbour.example"})).await;
     assert_eq!(next(&mut ps, "ack").await["seq"], 2);
     let reply = next(&mut hs, "msg").await;

@@ -237,6 +237,22 @@ async fn bad_input_gets_clear_json_errors() -> TestResult {
         assert!(!v["message"].as_str().unwrap().is_empty());
         assert!(!v.to_string().contains("zz\""), "echoed input: {v}");
     }
+    // Errors say what is wrong without repeating what was sent (values or unknown names).
+    for body in [
+        json!({"query": "x", "bluepineapple": 1}),
+        json!({"query": ["bluepineapple"]}),
+        json!({"repeat": "bluepineapple"}),
+        json!({"items": "bluepineapple"}),
+    ] {
+        let resp = post("/api/v1/check", Some(&key), body.to_string()).await?;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let v: Value = resp.json().await?;
+        assert!(
+            !v.to_string().contains("bluepineapple"),
+            "echoed input: {v}"
+        );
+        assert!(!v["message"].as_str().unwrap().is_empty(), "{v}");
+    }
     let big = format!("{{\"query\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
     let resp = post("/api/v1/check", Some(&key), big).await?;
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -378,12 +394,28 @@ async fn new_list_versions_and_disabled_entries_take_effect_without_failing_requ
 #[tokio::test]
 async fn counts_are_kept_and_help_links_record_arrivals() -> TestResult {
     let (s, key) = gateway(|_| {}).await;
-    check(&s, &key, json!({"query": "bluepineapple"})).await;
+    let warned = check(&s, &key, json!({"query": "bluepineapple"})).await.1;
+    let variant = warned["warning"]["variant"].as_str().unwrap().to_string();
     check(&s, &key, json!({"query": "hello"})).await;
-    let resp = s.client().get(s.url("/help?c=p1-traceable")).send().await?;
+    s.state.gateway.flush(&s.state.store).await?;
+    let link = format!("/help?c=p1-{variant}");
+    let resp = s.client().get(s.url(&link)).send().await?;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()["location"], "/get-help");
     assert!(resp.headers().get("set-cookie").is_none());
+    // Arrivals never outnumber the warnings that carried the link: visiting a real link
+    // again and again, or with another variant, moves nothing more.
+    for _ in 0..20 {
+        s.client().get(s.url(&link)).send().await?;
+    }
+    let other = ["illegal", "traceable", "harm"]
+        .into_iter()
+        .find(|v| *v != variant)
+        .unwrap();
+    s.client()
+        .get(s.url(&format!("/help?c=p1-{other}")))
+        .send()
+        .await?;
     s.client().get(s.url("/help?c=nonsense")).send().await?;
     s.client().get(s.url("/help?c=p99-harm")).send().await?;
     s.state.gateway.flush(&s.state.store).await?;
@@ -406,7 +438,7 @@ async fn counts_are_kept_and_help_links_record_arrivals() -> TestResult {
     );
     assert!(counts
         .iter()
-        .any(|c| c.metric == "arrival" && c.variant == "traceable" && c.partner == 1));
+        .any(|c| c.metric == "arrival" && c.variant == variant && c.partner == 1));
     s.stop().await;
     Ok(())
 }

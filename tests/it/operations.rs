@@ -823,3 +823,33 @@ async fn doctor_passes_a_fresh_deployment_and_fails_what_is_unsafe() -> TestResu
     b.terminate();
     Ok(())
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_are_owner_only_whatever_existed_before() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    // A data directory made by hand (0755) holding a database file made under a loose
+    // umask (0644), as an operator or a package might leave them.
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data)?;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))?;
+    let db = data.join("reachline.db");
+    std::fs::write(&db, b"")?;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))?;
+    let mut server = crate::common::BinaryServer::start_in(dir, &[]);
+    let resp = reqwest::get(server.url("/")).await?;
+    assert!(resp.status().is_success());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&server.data_dir), 0o700, "the data directory");
+    let files = crate::common::walk_files(&server.data_dir);
+    assert!(
+        files.iter().any(|f| f.ends_with("reachline.db-wal")),
+        "{files:?}"
+    );
+    for f in &files {
+        assert_eq!(mode(f) & 0o077, 0, "{} is readable by others", f.display());
+    }
+    server.terminate();
+    Ok(())
+}

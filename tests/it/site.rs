@@ -520,6 +520,11 @@ async fn reach_is_counted_without_identifiers() -> TestResult {
     let c = s.browser();
     let resp = post(&c, s.url("/area"), form(&[("area", "nowhere")])).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // A post from someone whose visit was never counted moves nothing: "unknown" cannot be
+    // driven down nor an area up by posting the form again and again without cookies.
+    for _ in 0..5 {
+        post(&s.client(), s.url("/area"), form(&[("area", "E23000001")])).await;
+    }
     s.state.reach.flush(&s.state.store).await?;
     let visits = s.state.store.reach_first_visits(2026).await?;
     let count = |area: &str| {

@@ -213,11 +213,22 @@ impl Gateway {
     /// Writes buffered counts; on failure they are kept for the next try.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
         let taken = std::mem::take(&mut *self.counters.lock().unwrap_or_else(|e| e.into_inner()));
+        // Arrivals are written last: each is counted only against warnings already stored.
+        let mut taken: Vec<_> = taken.into_iter().collect();
+        taken.sort_by_key(|(k, _)| k.4 == ARRIVAL);
         let mut failed = HashMap::new();
         let mut result = Ok(());
         for (k, n) in taken {
             if result.is_ok() {
-                match store.deterrence_add(&k.0, k.1, &k.2, &k.3, k.4, n).await {
+                let written = if k.4 == ARRIVAL {
+                    store
+                        .deterrence_add_arrivals(&k.0, &clock::day_before(&k.0), k.1, &k.3, n)
+                        .await
+                        .map(|_| ())
+                } else {
+                    store.deterrence_add(&k.0, k.1, &k.2, &k.3, k.4, n).await
+                };
+                match written {
                     Ok(()) => continue,
                     Err(e) => result = Err(e),
                 }
@@ -231,6 +242,9 @@ impl Gateway {
         result
     }
 }
+
+/// The metric of a visit through a partner's help link.
+pub const ARRIVAL: &str = "arrival";
 
 /// Parses a help-link campaign code `p<partner>-<variant>`.
 pub fn parse_code(code: &str) -> Option<(i64, &str)> {

@@ -36,6 +36,10 @@ pub enum Error {
     /// The service is at its limit for this kind of work now; try again shortly.
     #[error("the service is busy")]
     Busy,
+    /// As many requests of this kind wait as the service takes (a configured bound on what
+    /// anonymous visitors can pile up); another channel may still be open.
+    #[error("as many requests of this kind wait as the service takes")]
+    Full,
 }
 
 impl From<crate::workbook::WorkbookError> for Error {

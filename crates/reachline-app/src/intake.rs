@@ -96,6 +96,11 @@ impl App {
         let text =
             crate::messages::message_body(text, self.config.helpline.max_message_chars as usize)
                 .map_err(|e| Error::Invalid(e.code()))?;
+        if self.store.threads_unclaimed_count().await?
+            >= self.config.helpline.max_unanswered_threads as i64
+        {
+            return Err(Error::Full);
+        }
         let hint = code.hint(&self.workbooks.pepper);
         let derived = self
             .workbooks
@@ -157,6 +162,11 @@ impl App {
         windows: &[&str],
         phone: &str,
     ) -> Result<i64, Error> {
+        if self.store.callbacks_pending_count().await?
+            >= self.config.helpline.max_pending_callbacks as i64
+        {
+            return Err(Error::Full);
+        }
         let windows = windows.join(",");
         let seal = |id: i64| {
             self.content_key

@@ -86,15 +86,20 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     }
 }
 
-/// Creates the data directory (owner-only) if needed.
+/// Creates the data directory if needed and makes it owner-only (0700).
 pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
     let dir = config.data_dir();
     let fail = |e| StartError::DataDir(dir.display().to_string(), e);
     if !dir.exists() {
         std::fs::create_dir_all(&dir).map_err(fail)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
+    }
+    // Owner-only whatever existed before (a directory made by hand or by a package is
+    // often 0755).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dir).map_err(fail)?.permissions().mode();
+        if mode & 0o077 != 0 {
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
         }
     }

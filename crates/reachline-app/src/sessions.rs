@@ -414,14 +414,19 @@ impl App {
         };
         match (found, account) {
             (Some((_, stored)), Some(account)) => Ok((account, stored)),
+            // A real link tried again (used or expired) is recorded against its account;
+            // made-up links change nothing for staff and leave no row (a stranger could
+            // fill the log with them).
             _ => {
-                self.audit(
-                    "unknown",
-                    "enrol.refused",
-                    "",
-                    "link expired, used or unknown",
-                )
-                .await?;
+                if let Some(owner) = self.store.enrolment_owner(hash).await? {
+                    self.audit(
+                        "unknown",
+                        "enrol.refused",
+                        &format!("staff:{owner}"),
+                        "link expired or used",
+                    )
+                    .await?;
+                }
                 Err(Error::Invalid("enrol-link"))
             }
         }

@@ -61,6 +61,18 @@ pub fn day_of(unix: i64) -> String {
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
+/// The day before a `YYYY-MM-DD` day (the day itself if it does not parse).
+pub fn day_before(day: &str) -> String {
+    let parsed = time::Date::parse(
+        day,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    );
+    match parsed.ok().and_then(|d| d.previous_day()) {
+        Some(d) => format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
+        None => day.to_string(),
+    }
+}
+
 /// The calendar year (UTC) of a timestamp.
 pub fn year_of(unix: i64) -> i32 {
     OffsetDateTime::from_unix_timestamp(unix)

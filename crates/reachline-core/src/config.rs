@@ -65,6 +65,8 @@ pub struct Helpline {
     pub chat_max_per_practitioner: u64,
     pub chat_queue_timeout_minutes: u64,
     pub max_waiting_chats: u64,
+    pub max_pending_callbacks: u64,
+    pub max_unanswered_threads: u64,
     pub chat_minutes_per_person: u64,
     pub callback_retention_days: u64,
 }
@@ -167,6 +169,8 @@ impl Default for Helpline {
             chat_max_per_practitioner: 2,
             chat_queue_timeout_minutes: 30,
             max_waiting_chats: 100,
+            max_pending_callbacks: 500,
+            max_unanswered_threads: 2000,
             chat_minutes_per_person: 10,
             callback_retention_days: 7,
         }
@@ -270,6 +274,8 @@ pub const DOCS: &[(&str, &str)] = &[
     ("helpline.conversation_retention_days", "Message text is deleted this many days after a conversation closes; the contact record and any safeguarding timeline remain."),
     ("helpline.chat_max_per_practitioner", "How many chats one practitioner can hold at once."),
     ("helpline.chat_queue_timeout_minutes", "A chat still waiting after this many minutes leaves the queue as a missed contact, and the help-seeker is offered a secure message or a callback."),
+    ("helpline.max_pending_callbacks", "At most this many callback requests wait to be made; beyond it, the callback form keeps what was typed and kindly offers a secure message or the chat instead (a bound on what strangers can pile up)."),
+    ("helpline.max_unanswered_threads", "At most this many new secure-message threads wait for a practitioner to take them; beyond it, the message form keeps what was typed and kindly offers the chat or a callback instead. Replies in existing threads are never refused."),
     ("helpline.max_waiting_chats", "At most this many help-seekers wait in the chat queue; beyond it, the chat page kindly offers a secure message or a callback instead. Chats started but never opened do not count, and are dropped after a minute."),
     ("helpline.chat_minutes_per_person", "For the expected wait shown in the queue: minutes per person ahead, divided among the practitioners available."),
     ("helpline.callback_retention_days", "A callback request still waiting after this many days is marked expired and its phone number deleted; a done callback's number is deleted at once."),

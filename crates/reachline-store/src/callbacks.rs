@@ -93,6 +93,17 @@ impl Store {
     }
 
     /// Pending callbacks, oldest first.
+    /// How many callback requests wait to be made.
+    pub async fn callbacks_pending_count(&self) -> Result<i64> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query("SELECT COUNT(*) AS n FROM callbacks WHERE status = 'pending'")
+                .fetch_one(pool)
+                .await?
+                .try_get::<i64, _>("n")?
+        });
+        Ok(n)
+    }
+
     pub async fn callbacks_pending(&self) -> Result<Vec<CallbackRow>> {
         let rows = on_pool!(self, |pool| {
             let mut out = Vec::new();

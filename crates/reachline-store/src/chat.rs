@@ -324,6 +324,20 @@ impl Store {
         Ok(n)
     }
 
+    /// How many secure-message threads wait for a practitioner to take them (unanswered).
+    pub async fn threads_unclaimed_count(&self) -> Result<i64> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT COUNT(*) AS n FROM conversations WHERE channel = 'message' \
+                 AND status = 'open' AND claimed_by IS NULL",
+            )
+            .fetch_one(pool)
+            .await?
+            .try_get::<i64, _>("n")?
+        });
+        Ok(n)
+    }
+
     /// How many chats are active now (for metrics).
     pub async fn chats_active_count(&self) -> Result<i64> {
         let n = on_pool!(self, |pool| {

@@ -211,6 +211,53 @@ impl Store {
         Ok(())
     }
 
+    /// Adds arrivals through a partner's help link, but never more than that partner's
+    /// warnings with the same message variant shown that day and the day before, so a
+    /// made-up stream of visits to a real link cannot inflate the funnel. Returns how many
+    /// were counted.
+    pub async fn deterrence_add_arrivals(
+        &self,
+        day: &str,
+        day_before: &str,
+        partner: i64,
+        variant: &str,
+        n: i64,
+    ) -> Result<i64> {
+        let added = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            let sum = |metric: &'static str| {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM deterrence_daily \
+                     WHERE partner = $1 AND variant = $2 AND metric = $3 AND day IN ($4, $5)",
+                )
+                .bind(partner)
+                .bind(variant)
+                .bind(metric)
+                .bind(day)
+                .bind(day_before)
+            };
+            let warnings = sum("warning").fetch_one(&mut *tx).await?;
+            let arrivals = sum("arrival").fetch_one(&mut *tx).await?;
+            let add = n.min(warnings - arrivals).max(0);
+            if add > 0 {
+                sqlx::query(
+                    "INSERT INTO deterrence_daily (day, partner, category, variant, metric, n) \
+                     VALUES ($1, $2, '', $3, 'arrival', $4) \
+                     ON CONFLICT (day, partner, category, variant, metric) DO UPDATE SET n = deterrence_daily.n + $4",
+                )
+                .bind(day)
+                .bind(partner)
+                .bind(variant)
+                .bind(add)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            add
+        });
+        Ok(added)
+    }
+
     pub async fn deterrence_counts(
         &self,
         from_day: &str,

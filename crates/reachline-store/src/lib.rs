@@ -59,6 +59,9 @@ pub enum StoreError {
     /// second try is stored once).
     #[error("the write was interrupted before it was confirmed")]
     Interrupted,
+    /// The database file's permissions could not be set.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
 }
 
 impl StoreError {
@@ -164,6 +167,9 @@ impl Store {
     }
 
     async fn connect_sqlite(path: &Path, create: bool) -> Result<Store> {
+        if create {
+            owner_only_file(path)?;
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(create)
@@ -177,6 +183,13 @@ impl Store {
             .max_connections(8)
             .connect_with(options)
             .await?;
+        // SQLite gives its -wal and -shm files the database file's mode; existing ones made
+        // under a looser umask are tightened too.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            tighten(Path::new(&name))?;
+        }
         Ok(Store::with_pool(Pool::Sqlite(pool)))
     }
 
@@ -424,4 +437,39 @@ pub fn random_schema_name(prefix: &str) -> String {
     use rand::Rng;
     let n: u64 = rand::thread_rng().gen();
     format!("{prefix}_{}", hex::encode(n.to_be_bytes()))
+}
+
+/// Creates `path` readable and writable by its owner only if it does not exist, and makes
+/// an existing file so, whatever the umask or an earlier release left.
+fn owner_only_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| StoreError::Io(path.display().to_string(), e))?;
+        }
+    }
+    tighten(path)
+}
+
+/// Makes an existing file owner-only (0600); a missing one is left alone.
+fn tighten(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| StoreError::Io(path.display().to_string(), e))?;
+            }
+        }
+    }
+    let _ = path;
+    Ok(())
 }

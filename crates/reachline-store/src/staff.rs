@@ -155,6 +155,20 @@ impl Store {
         Ok(row)
     }
 
+    /// The account a link was made for, used or expired alike (to record a real link tried
+    /// again; made-up links find nothing).
+    pub async fn enrolment_owner(&self, token_hash: &str) -> Result<Option<i64>> {
+        let id = on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT staff_id FROM staff_enrolments WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(id)
+    }
+
     /// Remembers the TOTP secret shown for a link, unless one was stored first (two tabs).
     pub async fn enrolment_set_pending(&self, token_hash: &str, sealed: &[u8]) -> Result<()> {
         on_pool!(self, |pool| {

@@ -212,9 +212,24 @@ pub async fn request(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
         .await;
     }
     let intake = crate::intake::posted(&state, &fields).await;
-    if let Err(e) = state.request_callback(&intake, &windows, &phone).await {
-        tracing::error!(error = %e, "callback store error");
-        return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+    match state.request_callback(&intake, &windows, &phone).await {
+        Ok(_) => {}
+        Err(reachline_app::Error::Full) => {
+            // What they gave stays in the form, with other ways to reach us.
+            let mut resp = request_page(
+                &state,
+                &ctx,
+                Some(&fields),
+                Some(("callback-full", "callback-error")),
+            )
+            .await;
+            *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return resp;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "callback store error");
+            return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");
+        }
     }
     let c = &ctx.chrome;
     crate::site::render(&SentPage {

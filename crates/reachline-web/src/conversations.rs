@@ -189,6 +189,18 @@ pub async fn send_first(State(state): State<Shared>, ctx: Ctx, fields: Fields) -
             return failure(&state, &ctx, WorkbookError::Throttled)
         }
         Err(reachline_app::Error::Busy) => return failure(&state, &ctx, WorkbookError::Busy),
+        Err(reachline_app::Error::Full) => {
+            // What they wrote stays in the form, with other ways to reach us.
+            let mut resp = write_page(
+                &state,
+                &ctx,
+                Some(ctx.chrome.t("contact-threads-full")),
+                typed,
+            )
+            .await;
+            *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return resp;
+        }
         Err(e) => {
             tracing::error!(error = %e, "thread not created");
             return state.message(&ctx, StatusCode::INTERNAL_SERVER_ERROR, "server");

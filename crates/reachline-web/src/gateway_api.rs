@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fluent_bundle::FluentValue;
 use rand::seq::SliceRandom;
-use reachline_app::deterrence::{code, parse_code, Loaded, TALK, VARIANTS};
+use reachline_app::deterrence::{code, parse_code, Loaded, ARRIVAL, TALK, VARIANTS};
 use reachline_core::staff::token_hash;
 use reachline_matcher::{Error as MatchError, Match, Signal};
 use reachline_store::PartnerRow;
@@ -309,6 +309,64 @@ fn has_input(r: &CheckRequest) -> bool {
     r.query.is_some() || r.url.is_some() || r.pdq.is_some() || r.md5.is_some() || r.sha256.is_some()
 }
 
+/// What was wrong with a well-formed body that does not fit the request, in words that
+/// never repeat what the caller sent: serde's own message can carry the value sent or an
+/// unknown field's name, so only its kind, our field names and what we expect are kept.
+fn data_error_message(text: &str) -> String {
+    let ours = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 40
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
+    };
+    // A path is kept only when every step is one of the request's own fields or an index.
+    let known = |p: &str| {
+        p.split('.').all(|step| {
+            let name = step.split('[').next().unwrap_or(step);
+            [
+                "query", "url", "pdq", "md5", "sha256", "locale", "repeat", "items", "",
+            ]
+            .contains(&name)
+        }) && ours(p)
+    };
+    let rest = text.split_once(": ").map_or(text, |(_, m)| m);
+    let (path, message) = match rest.split_once(": ") {
+        Some((p, m)) if known(p) => (Some(p), m),
+        Some((p, m)) if ours(p) => (None, m),
+        _ => (None, rest),
+    };
+    let message = message.rsplit_once(" at line ").map_or(message, |(m, _)| m);
+    let expected = message
+        .split_once(", expected ")
+        .map(|(_, e)| e)
+        .filter(|e| !e.contains('"') && e.len() <= 200);
+    let field = |m: &str| m.split('`').nth(1).filter(|f| ours(f)).map(str::to_string);
+    let what = if message.starts_with("missing field") {
+        match field(message) {
+            Some(f) => format!("the field `{f}` is required"),
+            None => "a required field is missing".to_string(),
+        }
+    } else if message.starts_with("unknown field") {
+        "a field was sent that this request does not take".to_string()
+    } else if message.starts_with("invalid type") {
+        "a value has the wrong type".to_string()
+    } else if message.starts_with("unknown variant") || message.starts_with("invalid value") {
+        "a value is not one of those allowed".to_string()
+    } else if message.starts_with("invalid length") {
+        "a list or value has the wrong length".to_string()
+    } else {
+        "the body does not have the fields this request takes".to_string()
+    };
+    let mut out = match path {
+        Some(p) => format!("{p}: {what}"),
+        None => what,
+    };
+    if let Some(e) = expected {
+        out.push_str(&format!(" (expected {e})"));
+    }
+    out
+}
+
 fn json_rejection(r: JsonRejection) -> Response {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return api_error(
@@ -322,13 +380,7 @@ fn json_rejection(r: JsonRejection) -> Response {
             "send Content-Type: application/json".to_string()
         }
         JsonRejection::JsonSyntaxError(_) => "the body is not valid JSON".to_string(),
-        JsonRejection::JsonDataError(e) => {
-            // serde's message names the field but not the value sent.
-            let text = e.body_text();
-            text.split_once(": ")
-                .map(|(_, m)| m.to_string())
-                .unwrap_or(text)
-        }
+        JsonRejection::JsonDataError(e) => data_error_message(&e.body_text()),
         _ => "the body could not be read".to_string(),
     };
     api_error(StatusCode::BAD_REQUEST, "bad_request", msg)
@@ -484,7 +536,7 @@ pub async fn help(State(state): State<Shared>, uri: axum::http::Uri) -> Response
         if let Ok(Some(p)) = state.store.partner_by_id(partner).await {
             state
                 .gateway
-                .count(state.clock.now_unix(), p.id, "", variant, "arrival");
+                .count(state.clock.now_unix(), p.id, "", variant, ARRIVAL);
         }
     }
     crate::http::redirect("/get-help")
@@ -558,4 +610,40 @@ pub async fn widget(State(state): State<Shared>, uri: axum::http::Uri) -> Respon
     }
     resp.extensions_mut().insert(crate::http::Framable);
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data_error_message;
+
+    #[test]
+    fn data_errors_never_repeat_what_was_sent() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        for (serde, want) in [
+            (
+                "query: invalid type: string \"bluepineapple\", expected u64 at line 1 column 9",
+                "query: a value has the wrong type (expected u64)",
+            ),
+            (
+                "unknown field `bluepineapple`, expected one of `query`, `url` at line 1 column 20",
+                "a field was sent that this request does not take (expected one of `query`, `url`)",
+            ),
+            (
+                "missing field `query` at line 1 column 2",
+                "the field `query` is required",
+            ),
+            (
+                "items[0].url: unknown variant `bluepineapple`, expected `pdq` at line 1 column 30",
+                "items[0].url: a value is not one of those allowed (expected `pdq`)",
+            ),
+            (
+                "bluepineapple: weird",
+                "the body does not have the fields this request takes",
+            ),
+        ] {
+            let got = data_error_message(&format!("{prefix}{serde}"));
+            assert_eq!(got, want);
+            assert!(!got.contains("bluepineapple"));
+        }
+    }
 }

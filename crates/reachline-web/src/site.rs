@@ -775,6 +775,7 @@ pub async fn choose_area(
     State(state): State<Shared>,
     ctx: Ctx,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     fields: Fields,
 ) -> Response {
     let code = fields.get("area").unwrap_or_default();
@@ -787,9 +788,14 @@ pub async fn choose_area(
     }
     let now = state.clock.now_unix();
     let year = clock::year_of(now);
-    // The first visit was counted under the GeoIP area (or unknown); move it.
-    let from = state.reach.area_for(Some(peer.ip()));
-    state.reach.move_first_visit(i64::from(year), &from, code);
+    // The first visit was counted under the GeoIP area (or unknown) and marked by the
+    // year cookie; only such a visit is moved. A post without it moves nothing (it counted
+    // nothing), and the store never lets a count fall below zero.
+    let counted = http::cookie(&headers, reach::YEAR_COOKIE) == Some(year.to_string().as_str());
+    if counted {
+        let from = state.reach.area_for(Some(peer.ip()));
+        state.reach.move_first_visit(i64::from(year), &from, code);
+    }
     http::set_cookie(
         &mut resp,
         CookieSpec {

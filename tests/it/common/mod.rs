@@ -216,7 +216,7 @@ impl BinaryServer {
         Self::start_in(dir, extra_env)
     }
 
-    fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> BinaryServer {
+    pub fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> BinaryServer {
         let data_dir = dir.path().join("data");
         let log = dir.path().join("server.log");
         let port = free_port();

@@ -163,6 +163,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
     let mut closing = state.chat.closing.subscribe();
     let mut last = after.max(0);
     let mut last_typing: Option<Instant> = None;
+    let mut seen_upto = 0i64;
     // Anything from the client (a frame, a pong) shows it is still there.
     let mut last_heard = Instant::now();
     // Each socket's keep-alive at its own moment, so thousands opened together do not all
@@ -288,7 +289,10 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                         }
                     }
                     Ok(ClientFrame::Seen { seq }) => {
-                        if seq > 0 && seq <= last {
+                        // Only a frame that moves "seen" forward is passed on: repeats and
+                        // older numbers cost nothing, so a client cannot flood the room.
+                        if seq > seen_upto && seq <= last {
+                            seen_upto = seq;
                             publish(&state, Event::Delivered { c, seeker: peer.is_seeker(), seq }).await;
                         }
                     }

@@ -557,7 +557,9 @@ pub fn app_error(
         Error::Throttled => {
             console_message(state, c, staff, StatusCode::TOO_MANY_REQUESTS, "throttled")
         }
-        Error::Busy => console_message(state, c, staff, StatusCode::SERVICE_UNAVAILABLE, "busy"),
+        Error::Busy | Error::Full => {
+            console_message(state, c, staff, StatusCode::SERVICE_UNAVAILABLE, "busy")
+        }
         e @ (Error::Store(_) | Error::Internal(_)) => {
             tracing::error!(error = %e, "console action failed; nothing was changed");
             console_message(state, c, staff, StatusCode::INTERNAL_SERVER_ERROR, "server")
