@@ -615,7 +615,17 @@ async fn limits_transfer_floods_and_foreign_sockets() -> TestResult {
         &[("csrf", &csrf1), ("message", "hi")],
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Sent to the conversation page, which refuses them: it is a colleague's now.
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/console/inbox/{first}").as_str()
+    );
+    let page = p1
+        .get(s.url(&format!("/console/inbox/{first}")))
+        .send()
+        .await?;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
 
     // Flooding: a burst past the allowance is refused, and says so.
     let mut ws = socket(&s.base, "/chat/ws", &cookie_a).await;
@@ -1097,6 +1107,250 @@ async fn a_chat_is_opened_only_by_its_practitioner_or_a_supervisor() -> TestResu
     assert!(log
         .iter()
         .any(|e| e.action == "conversation.supervise" && e.actor == "supervisor3"));
+    s.stop().await;
+    Ok(())
+}
+
+/// What can change about a conversation: its state, who holds it, how many messages exist.
+async fn footprint(s: &TestServer, id: i64) -> (String, Option<i64>, i64) {
+    let c = s.state.store.conversation_get(id).await.unwrap().unwrap();
+    (
+        c.status.to_string(),
+        c.claimed_by,
+        s.state.store.messages_count().await.unwrap(),
+    )
+}
+
+/// A secure-message thread written by a help-seeker and claimed by `staff`; its id.
+async fn claimed_thread(s: &TestServer, staff: &Client, csrf: &str) -> i64 {
+    let resp = post(
+        &s.browser(),
+        s.url("/contact/message"),
+        &[
+            ("statement", "read"),
+            ("message", "bluepineapple matrix thread"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let id = s
+        .state
+        .store
+        .conversations_open(Channel::Message)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|c| c.claimed_by.is_none())
+        .map(|c| c.id)
+        .max()
+        .unwrap();
+    let resp = post(
+        staff,
+        s.url(&format!("/console/inbox/{id}/claim")),
+        &[("csrf", csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    id
+}
+
+/// A chat started by a help-seeker and taken by `staff` (who is available); its id.
+async fn taken_chat(s: &TestServer, staff: &Client, csrf: &str) -> i64 {
+    let (_seeker, _) = start_chat(&s.base, "adult").await;
+    let id = s.state.store.chat_queue().await.unwrap().last().unwrap().id;
+    let resp = post(
+        staff,
+        s.url(&format!("/console/chats/{id}/take")),
+        &[("csrf", csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    id
+}
+
+#[tokio::test]
+async fn conversation_routes_by_role_and_by_assignment() -> TestResult {
+    // The route × role matrix (console.rs) says which roles reach a route at all; this adds
+    // the second dimension for every route that acts on one conversation: whether it is
+    // assigned to the one asking. Views: the assigned practitioner, or a supervisor (an
+    // audited supervision view); actions: the assigned practitioner only. "Acted" is judged
+    // by what changed in the store, whatever the status code.
+    let s = TestServer::start_with(|c| c.helpline.chat_max_per_practitioner = 10).await;
+    let (p, p_csrf, p_id) = session_for(&s, Role::Practitioner, 1).await;
+    let (q, q_csrf, q_id, q_token) = session_with_token(&s, Role::Practitioner, 2).await;
+    let (sup, sup_csrf, _, sup_token) = session_with_token(&s, Role::Supervisor, 3).await;
+    for (c, t) in [(&p, &p_csrf), (&q, &q_csrf)] {
+        post(
+            c,
+            s.url("/console/chats/availability"),
+            &[("csrf", t), ("available", "yes")],
+        )
+        .await;
+    }
+    let chat = taken_chat(&s, &p, &p_csrf).await;
+    let thread = claimed_thread(&s, &p, &p_csrf).await;
+    let not_assigned = [
+        ("practitioner, not assigned", &q, &q_csrf, false),
+        ("supervisor, not assigned", &sup, &sup_csrf, true),
+    ];
+
+    // Views. The live chat page and its transcript are the assigned practitioner's working
+    // surface; anyone else asking for the chat page is sent to the conversation page, which
+    // is the supervisor's audited view and a colleague's recorded refusal.
+    async fn view(s: &TestServer, c: &Client, path: &str) -> StatusCode {
+        let resp = c.get(s.url(path)).send().await.unwrap();
+        let to = resp
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string);
+        match to {
+            Some(to)
+                if resp.status() == StatusCode::SEE_OTHER && to.starts_with("/console/inbox/") =>
+            {
+                c.get(s.url(&to)).send().await.unwrap().status()
+            }
+            _ => resp.status(),
+        }
+    }
+    // (The transcript frame answers "not found" to anyone else: there is no chat of theirs
+    // with that number.)
+    for (path, supervisor_sees, refused) in [
+        (
+            format!("/console/chats/{chat}"),
+            true,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/console/chats/{chat}/transcript"),
+            false,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/console/inbox/{chat}"),
+            true,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/console/inbox/{thread}"),
+            true,
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        assert_eq!(
+            view(&s, &p, &path).await,
+            StatusCode::OK,
+            "assigned: {path}"
+        );
+        for (who, c, _, supervisor) in not_assigned {
+            let expected = if supervisor && supervisor_sees {
+                StatusCode::OK
+            } else {
+                refused
+            };
+            assert_eq!(view(&s, c, &path).await, expected, "{who}: GET {path}");
+        }
+    }
+    // The live socket is the working surface too: only the assigned practitioner opens it
+    // (a supervisor follows the chat through the conversation page).
+    for (who, token) in [
+        ("practitioner, not assigned", &q_token),
+        ("supervisor, not assigned", &sup_token),
+    ] {
+        let url = format!(
+            "{}/console/chats/{chat}/ws",
+            s.base.replacen("http://", "ws://", 1)
+        );
+        let mut req = url.into_client_request()?;
+        req.headers_mut()
+            .insert("cookie", format!("rl_console={token}").parse()?);
+        req.headers_mut().insert("origin", s.base.parse()?);
+        let opened = tokio_tungstenite::connect_async(req).await;
+        assert!(opened.is_err(), "{who} opened the chat's socket");
+    }
+
+    // Actions: nobody but the assigned practitioner changes anything.
+    type Action<'a> = (String, i64, Vec<(&'a str, String)>);
+    let actions: Vec<Action> = vec![
+        (
+            format!("/console/chats/{chat}/send"),
+            chat,
+            vec![("message", "not theirs".into())],
+        ),
+        (
+            format!("/console/chats/{chat}/transfer"),
+            chat,
+            vec![("to", q_id.to_string())],
+        ),
+        (format!("/console/chats/{chat}/end"), chat, vec![]),
+        (
+            format!("/console/inbox/{thread}/reply"),
+            thread,
+            vec![("message", "not theirs".into())],
+        ),
+        (
+            format!("/console/inbox/{thread}/close"),
+            thread,
+            vec![("concern-none", "on".into())],
+        ),
+        (
+            format!("/console/inbox/{chat}/reply"),
+            chat,
+            vec![("message", "not theirs".into())],
+        ),
+    ];
+    for (path, id, extra) in &actions {
+        for (who, c, csrf, _) in not_assigned {
+            let before = footprint(&s, *id).await;
+            let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+            form.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+            let status = post(c, s.url(path), &form).await.status();
+            assert!(
+                status.is_client_error() || status == StatusCode::SEE_OTHER,
+                "{who}: POST {path}: {status}"
+            );
+            assert_eq!(
+                footprint(&s, *id).await,
+                before,
+                "{who}: POST {path} changed the conversation"
+            );
+        }
+    }
+    // The assigned practitioner does act.
+    for (path, id, extra) in [
+        (
+            format!("/console/chats/{chat}/send"),
+            chat,
+            vec![("message", "Hello, I am here.")],
+        ),
+        (
+            format!("/console/inbox/{thread}/reply"),
+            thread,
+            vec![("message", "Thank you for writing.")],
+        ),
+        (format!("/console/chats/{chat}/end"), chat, vec![]),
+    ] {
+        let before = footprint(&s, id).await;
+        let mut form = vec![("csrf", p_csrf.as_str())];
+        form.extend(extra);
+        let status = post(&p, s.url(&path), &form).await.status();
+        assert_eq!(status, StatusCode::SEE_OTHER, "assigned: POST {path}");
+        assert_ne!(
+            footprint(&s, id).await,
+            before,
+            "assigned: POST {path} changed nothing"
+        );
+    }
+    let second = taken_chat(&s, &p, &p_csrf).await;
+    let resp = post(
+        &p,
+        s.url(&format!("/console/chats/{second}/transfer")),
+        &[("csrf", &p_csrf), ("to", &q_id.to_string())],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(footprint(&s, second).await.1, Some(q_id));
+    assert_ne!(q_id, p_id);
     s.stop().await;
     Ok(())
 }

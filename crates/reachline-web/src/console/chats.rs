@@ -3,7 +3,7 @@
 //! transcript without), canned responses, transfer to a colleague, ending; the wrap-up is
 //! the inbox's (`/console/inbox/{id}`), so every channel's contact record is made alike.
 
-use super::{app_error, console_message, render_form, ConsoleChrome, Staff};
+use super::{app_error, render_form, ConsoleChrome, Staff};
 use crate::chat::{self, Event, Peer};
 use crate::http;
 use crate::site::{Ctx, Fields, Shared};
@@ -232,13 +232,9 @@ async fn chat_page(
     text: String,
 ) -> Response {
     let Some(c) = held(state, me, id).await else {
-        return console_message(
-            state,
-            &ctx.chrome,
-            Some(me),
-            StatusCode::NOT_FOUND,
-            "not-found",
-        );
+        // Not theirs to work in: the conversation page decides (a supervisor's audited
+        // view, a colleague's refusal recorded in the audit log, or not found).
+        return http::redirect(&format!("/console/inbox/{id}"));
     };
     if let Err(e) = state
         .audit(&me.username, "chat.view", &format!("conversation:{id}"), "")
