@@ -1354,3 +1354,74 @@ async fn conversation_routes_by_role_and_by_assignment() -> TestResult {
     s.stop().await;
     Ok(())
 }
+
+/// Polls `path` until its page contains `text` (the queue is read at most every two
+/// seconds, so a change shows within that).
+async fn page_says(s: &TestServer, c: &Client, path: &str, text: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let html = c
+            .get(s.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if html.contains(text) {
+            return html;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} never said {text:?}: {html}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_wait_is_told_before_and_after_starting_a_chat() -> TestResult {
+    let s = TestServer::start().await;
+    let visitor = s.browser();
+    // Nobody available: "Get help now" and the home page say how long the wait is.
+    page_says(
+        &s,
+        &visitor,
+        "/get-help",
+        "The wait to chat is about 10 minutes",
+    )
+    .await;
+    page_says(&s, &visitor, "/", "The wait to chat is about").await;
+    let (seeker, _) = start_chat(&s.base, "adult").await;
+    page_says(
+        &s,
+        &seeker,
+        "/chat",
+        "number 1 in the queue. Expected wait: about 10 minutes",
+    )
+    .await;
+    // A practitioner becomes available with room: nobody is told ten minutes any more.
+    let (p, csrf, _) = session_for(&s, Role::Practitioner, 1).await;
+    post(
+        &p,
+        s.url("/console/chats/availability"),
+        &[("csrf", &csrf), ("available", "yes")],
+    )
+    .await;
+    page_says(
+        &s,
+        &seeker,
+        "/chat",
+        "A practitioner will be with you shortly",
+    )
+    .await;
+    page_says(
+        &s,
+        &visitor,
+        "/get-help",
+        "A practitioner is free to talk now",
+    )
+    .await;
+    s.stop().await;
+    Ok(())
+}

@@ -233,14 +233,31 @@ pub struct HelplineNow {
     pub open: bool,
     /// "We are closed now. We open again tomorrow at 09:00." (empty when open)
     pub closed_text: String,
+    /// While open, the wait someone starting a chat now can expect (from the same queue
+    /// model the chat page uses).
+    pub wait_text: String,
 }
 
-pub fn helpline_now(state: &AppState, c: &Chrome) -> HelplineNow {
+pub async fn helpline_now(state: &AppState, c: &Chrome) -> HelplineNow {
     let now = state.clock.now_unix();
     if state.live.open_at(now) {
+        let helpline = &state.config.helpline;
+        let snap = state
+            .chat
+            .queue_snapshot(&state.store, helpline.chat_max_per_practitioner as i64)
+            .await;
+        let waiting = snap.ahead.len() as i64;
+        let wait_text = match snap.expected_wait(waiting, helpline.chat_minutes_per_person as i64) {
+            None => c.t("helpline-wait-none"),
+            Some(minutes) => c.l.text(
+                "helpline-wait-minutes",
+                &[("minutes", FluentValue::from(minutes))],
+            ),
+        };
         return HelplineNow {
             open: true,
             closed_text: String::new(),
+            wait_text,
         };
     }
     let time = |t: &str| ("time", FluentValue::from(t.to_string()));
@@ -263,6 +280,7 @@ pub fn helpline_now(state: &AppState, c: &Chrome) -> HelplineNow {
     HelplineNow {
         open: false,
         closed_text: format!("{} {next}", c.t("helpline-closed-now")),
+        wait_text: String::new(),
     }
 }
 
@@ -407,7 +425,7 @@ fn workbook_failure(state: &AppState, ctx: &Ctx, e: WorkbookError) -> Response {
 
 pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
     render(&HomePage {
-        now: helpline_now(&state, &ctx.chrome),
+        now: helpline_now(&state, &ctx.chrome).await,
         c: &ctx.chrome,
         areas: areas::all(),
         area_chosen: ctx.area_chosen,
@@ -616,7 +634,7 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx, slug: &'static str) -> 
     };
     match published.as_ref().or(content.page(slug)) {
         Some(page) => render(&ContentPage {
-            now: helpline_now(&state, &ctx.chrome),
+            now: helpline_now(&state, &ctx.chrome).await,
             c: &ctx.chrome,
             page,
             hours: hours_lines(&ctx.chrome, &state.live.hours().1),

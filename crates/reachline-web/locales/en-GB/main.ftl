@@ -126,6 +126,11 @@ error-method-body = This page cannot be used that way. Please go back and try ag
 
 helpline-heading = When we are open
 helpline-open-now = We are open now. You can chat with a practitioner.
+helpline-wait-none = A practitioner is free to talk now.
+helpline-wait-minutes = The wait to chat is about { $minutes ->
+    [one] { $minutes } minute
+   *[other] { $minutes } minutes
+  } right now.
 helpline-closed-now = We are closed now.
 helpline-opens-today = We open again today at { $time }.
 helpline-opens-tomorrow = We open again tomorrow at { $time }.
@@ -518,6 +523,7 @@ chat-status-waiting = You are number { $place } in the queue. Expected wait: abo
     [one] { $minutes } minute
    *[other] { $minutes } minutes
   }. Please keep this page open.
+chat-status-waiting-shortly = You are number { $place } in the queue. A practitioner will be with you shortly. Please keep this page open.
 chat-status-active = You are talking with a practitioner.
 chat-status-ended = This chat has ended. Thank you for talking to us.
 chat-status-missed = We are sorry: nobody was free to answer in time. You can send a secure message or ask us to call you back.

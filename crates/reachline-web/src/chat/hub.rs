@@ -58,8 +58,27 @@ pub struct Hub {
 pub struct QueueSnapshot {
     /// How many chats are ahead of each waiting chat.
     pub ahead: HashMap<i64, i64>,
+    /// Practitioners available for chats.
     pub available: i64,
+    /// Chats the available practitioners can still take (each up to the per-practitioner
+    /// limit): the first `free` in the queue will be taken shortly.
+    pub free: i64,
     pub(crate) at: Instant,
+}
+
+impl QueueSnapshot {
+    /// The expected wait in minutes of someone with `ahead` chats before them: `None` when
+    /// a practitioner has room for them now (they will be taken shortly). Otherwise those
+    /// ahead beyond the free places are answered, at `minutes_per_chat` each, by the
+    /// available practitioners (at least one).
+    pub fn expected_wait(&self, ahead: i64, minutes_per_chat: i64) -> Option<i64> {
+        if ahead < self.free {
+            return None;
+        }
+        let available = self.available.max(1);
+        let before_me = ahead + 1 - self.free;
+        Some(((before_me * minutes_per_chat + available - 1) / available).max(1))
+    }
 }
 
 /// How many of a chat's latest messages [`Hub`] keeps for delivery.
@@ -254,7 +273,7 @@ impl Hub {
     }
 
     /// The queue, read at most once every two seconds however many sockets ask.
-    pub async fn queue_snapshot(&self, store: &Store) -> Arc<QueueSnapshot> {
+    pub async fn queue_snapshot(&self, store: &Store, per_practitioner: i64) -> Arc<QueueSnapshot> {
         let mut slot = self.snapshot.lock().await;
         if let Some(s) = slot.as_ref() {
             if s.at.elapsed() < SNAPSHOT_FOR {
@@ -280,9 +299,15 @@ impl Hub {
         };
         let ahead = queue.into_iter().zip(0..).map(|(c, i)| (c.id, i)).collect();
         let available = staff.iter().filter(|s| s.available).count() as i64;
+        let free = staff
+            .iter()
+            .filter(|s| s.available)
+            .map(|s| (per_practitioner - s.active_chats).max(0))
+            .sum();
         let fresh = Arc::new(QueueSnapshot {
             ahead,
             available,
+            free,
             at: Instant::now(),
         });
         *slot = Some(fresh.clone());
@@ -294,6 +319,29 @@ impl Hub {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_wait_counts_free_places_and_available_practitioners() {
+        let snap = |available, free| QueueSnapshot {
+            ahead: HashMap::new(),
+            available,
+            free,
+            at: Instant::now(),
+        };
+        // Two practitioners with room for three more chats: the first three are taken now.
+        let s = snap(2, 3);
+        assert_eq!(s.expected_wait(0, 10), None);
+        assert_eq!(s.expected_wait(2, 10), None);
+        assert_eq!(
+            s.expected_wait(3, 10),
+            Some(5),
+            "one ahead of the free places, two answering"
+        );
+        assert_eq!(s.expected_wait(6, 10), Some(20));
+        // Nobody available: counted as one practitioner, never zero minutes.
+        assert_eq!(snap(0, 0).expected_wait(0, 10), Some(10));
+        assert_eq!(snap(0, 0).expected_wait(0, 0), Some(1));
+    }
 
     fn line(seq: i64) -> Line {
         Line {

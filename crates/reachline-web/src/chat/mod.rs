@@ -94,7 +94,13 @@ pub async fn publish(state: &AppState, e: Event) {
 
 /// The queue as every waiting socket sees it (read at most once every two seconds).
 pub async fn queue_snapshot(state: &AppState) -> Arc<QueueSnapshot> {
-    state.chat.queue_snapshot(&state.store).await
+    state
+        .chat
+        .queue_snapshot(
+            &state.store,
+            state.config.helpline.chat_max_per_practitioner as i64,
+        )
+        .await
 }
 
 /// A fresh client id for a form (so a form posted twice stores one message).
@@ -126,7 +132,7 @@ pub async fn seeker_status(state: &AppState, l: &Locale, c: &ConversationRow) ->
                 // Newer than the snapshot: count it exactly.
                 None => state.store.chat_ahead(c.id).await.unwrap_or(0),
             };
-            return waiting_view(state, l, ahead, snap.available);
+            return waiting_view(state, l, ahead, &snap);
         }
         ConversationStatus::Active => (l.text("chat-status-active", &[]), 0),
         ConversationStatus::Missed => (l.text("chat-status-missed", &[]), 0),
@@ -140,19 +146,19 @@ pub async fn seeker_status(state: &AppState, l: &Locale, c: &ConversationRow) ->
 }
 
 /// A waiting help-seeker's place and expected wait.
-fn waiting_view(state: &AppState, l: &Locale, ahead: i64, available: i64) -> StatusView {
-    let available = available.max(1);
+fn waiting_view(state: &AppState, l: &Locale, ahead: i64, snap: &QueueSnapshot) -> StatusView {
+    let place = ("place", FluentValue::from(ahead + 1));
     let per = state.config.helpline.chat_minutes_per_person as i64;
-    let minutes = ((ahead + 1) * per + available - 1) / available;
+    let text = match snap.expected_wait(ahead, per) {
+        None => l.text("chat-status-waiting-shortly", &[place]),
+        Some(minutes) => l.text(
+            "chat-status-waiting",
+            &[place, ("minutes", FluentValue::from(minutes))],
+        ),
+    };
     StatusView {
         status: ConversationStatus::Waiting.to_string(),
-        text: l.text(
-            "chat-status-waiting",
-            &[
-                ("place", FluentValue::from(ahead + 1)),
-                ("minutes", FluentValue::from(minutes.max(1))),
-            ],
-        ),
+        text,
         ahead,
     }
 }

@@ -51,7 +51,7 @@ async fn chat_page(
         &ChatPage {
             c: &ctx.chrome,
             chat,
-            now: crate::site::helpline_now(state, &ctx.chrome),
+            now: crate::site::helpline_now(state, &ctx.chrome).await,
             intake: crate::intake::IntakeForm::new(state, None, false, "chat-error").await,
             full: no_chat && queue_full(state).await,
             error,

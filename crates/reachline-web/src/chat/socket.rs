@@ -111,7 +111,7 @@ async fn waiting_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_js
     let snap = queue_snapshot(state).await;
     match snap.ahead.get(&c) {
         Some(ahead) => Some(status_json(
-            waiting_view(state, &peer.locale, *ahead, snap.available),
+            waiting_view(state, &peer.locale, *ahead, &snap),
             true,
         )),
         None => status_frame(state, peer, c).await,
