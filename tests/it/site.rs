@@ -960,3 +960,27 @@ async fn slow_header_connections_do_not_keep_help_seekers_out() -> TestResult {
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn pages_carry_a_description_and_an_icon_that_is_served() -> TestResult {
+    let s = TestServer::start().await;
+    let c = s.client();
+    for path in ["/", "/get-help", "/modules", "/chat"] {
+        let html = c.get(s.url(path)).send().await?.text().await?;
+        let description =
+            between(&html, "<meta name=\"description\" content=\"", "\"").unwrap_or_default();
+        assert!(description.len() > 50, "{path}: {description:?}");
+        assert!(
+            html.contains("<link rel=\"icon\" href=\"/static/favicon.svg\""),
+            "{path}"
+        );
+    }
+    for path in ["/favicon.ico", "/static/favicon.svg"] {
+        let resp = c.get(s.url(path)).send().await?;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+        assert!(resp.text().await?.starts_with("<svg"));
+    }
+    s.stop().await;
+    Ok(())
+}

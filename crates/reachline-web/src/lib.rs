@@ -39,6 +39,8 @@ static CONSOLE_JS: &str = include_str!("../static/console.js");
 static WIDGET_CSS: &str = include_str!("../static/widget.css");
 static WIDGET_JS: &str = include_str!("../static/widget.js");
 static CHAT_JS: &str = include_str!("../static/chat.js");
+/// A plain, neutral mark (nothing that says what the site is about on a shared screen).
+static FAVICON: &str = include_str!("../static/favicon.svg");
 
 /// The application's housekeeping, then live chat's: chats left unanswered become
 /// missed (and their sockets are told), and the chat gauges are refreshed.
@@ -236,6 +238,14 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/static/site.css",
             get(|| static_file(SITE_CSS, "text/css; charset=utf-8")),
+        )
+        .route(
+            "/static/favicon.svg",
+            get(|| static_file(FAVICON, "image/svg+xml")),
+        )
+        .route(
+            "/favicon.ico",
+            get(|| static_file(FAVICON, "image/svg+xml")),
         )
         .route(
             "/static/console.css",

@@ -1,5 +1,6 @@
 language-name = English (UK)
 site-name = Reachline
+site-description = Confidential, anonymous help for anyone worried about their own sexual thoughts or behaviour towards children, or about someone else's: self-help, live chat, secure messages and callbacks.
 skip-to-content = Skip to main content
 quick-exit = Quick exit
 quick-exit-hint = or press Esc
