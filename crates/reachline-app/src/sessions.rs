@@ -133,8 +133,9 @@ impl App {
             tokio::time::sleep(wait).await;
         }
         let now = self.clock.now_unix();
-        let account = self.store.staff_by_username(&name).await?;
-        let account = account.filter(|a| a.enrolled() && !a.disabled);
+        let found = self.store.staff_by_username(&name).await?;
+        let known = found.as_ref().map(|a| (a.id, a.username.clone()));
+        let account = found.filter(|a| a.enrolled() && !a.disabled);
         // The password is checked for a name with no account too, as slowly, so neither
         // the answer nor its timing tells which usernames exist.
         let phc = account
@@ -164,15 +165,15 @@ impl App {
             // Wrong tries against an account are recorded for its staff until the name's
             // back-off begins, then once; a name with no account changes nothing for anyone
             // and leaves no audit row (a flood of made-up names cannot fill the log).
-            if let Some(a) = self.store.staff_by_username(&name).await? {
+            if let Some((id, username)) = known {
                 let free = self.config.console.failures_before_lock;
-                let object = format!("staff:{}", a.id);
+                let object = format!("staff:{id}");
                 if u64::from(failures) < free {
-                    self.audit(&a.username, "sign-in.failed", &object, "password")
+                    self.audit(&username, "sign-in.failed", &object, "password")
                         .await?;
                 } else if u64::from(failures) == free {
                     self.audit(
-                        &a.username,
+                        &username,
                         "sign-in.backoff",
                         &object,
                         "repeated wrong passwords: each further try waits before it is checked",
