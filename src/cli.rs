@@ -307,6 +307,9 @@ pub enum AdminCommand {
         /// practitioner, supervisor, admin or analyst.
         #[arg(long, default_value = "admin")]
         role: String,
+        /// An analyst's areas: police force area codes, comma-separated (e.g. E23000015).
+        #[arg(long, default_value = "")]
+        areas: String,
     },
 }
 

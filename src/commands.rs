@@ -249,6 +249,9 @@ pub fn backup(
         summary.backend,
         summary.bytes
     );
+    if let Some(why) = summary.not_noted {
+        eprintln!("warning: the backup is complete, but its time could not be noted in the database for `reachline doctor`: {why}");
+    }
     Ok(())
 }
 
@@ -389,9 +392,21 @@ pub fn admin_create(
     store: Store,
     username: String,
     role: String,
+    areas: String,
 ) -> anyhow::Result<()> {
     let config = load_store(file, store)?;
-    let link = block_on(ops::admin_create(&config, clock(), &username, &role))??;
+    let link = block_on(ops::admin_create_with_areas(
+        &config,
+        clock(),
+        &username,
+        &role,
+        &areas,
+    ))??;
+    if config.server.public_url.is_empty() {
+        eprintln!(
+            "note: server.public_url is not set, so the link below uses the address the service last served on (or the configured listen address). If staff reach the service at another address, set server.public_url and use that address instead."
+        );
+    }
     println!("Created {username}. One-time enrolment link (keep it private):");
     println!("{link}");
     Ok(())

@@ -83,8 +83,9 @@ fn main() -> anyhow::Result<()> {
                     store,
                     username,
                     role,
+                    areas,
                 },
-        } => commands::admin_create(file, store, username, role),
+        } => commands::admin_create(file, store, username, role, areas),
         Command::Audit {
             command: AuditCommand::Verify { store, expect_head },
         } => commands::audit_verify(file, store, expect_head),

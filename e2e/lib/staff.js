@@ -5,10 +5,10 @@
 const { execFileSync } = require('node:child_process');
 const { totp, nextStep } = require('./totp');
 
-async function signedInStaff(browser, servers, username, role, password) {
+async function signedInStaff(browser, servers, username, role, password, extraArgs = []) {
   const out = execFileSync(
     servers.bin,
-    ['admin', 'create', '--config', servers.configPath, '--data-dir', servers.dataDir, '--username', username, '--role', role],
+    ['admin', 'create', '--config', servers.configPath, '--data-dir', servers.dataDir, '--username', username, '--role', role, ...extraArgs],
     { encoding: 'utf8', env: { PATH: process.env.PATH } },
   );
   const link = out.trim().split('\n').pop();

@@ -828,10 +828,8 @@ async fn a_concern_is_decided_only_by_a_supervisor_who_did_not_raise_it() -> Tes
 
     // Open concerns are prominent for supervisors.
     let home = sup2.get(s.url("/console")).send().await?.text().await?;
-    assert!(
-        home.contains("2 safeguarding concerns are waiting"),
-        "{home}"
-    );
+    assert_eq!(home_count(&home, "work-concerns"), 2, "{home}");
+    assert!(home.contains("safeguarding concerns waiting for a decision"));
     let live = sup2
         .get(s.url("/console/live"))
         .send()
@@ -1469,6 +1467,178 @@ async fn an_exported_head_catches_a_truncation_with_an_old_head_put_back() -> Te
     assert!(out.contains("audit entry 6 is broken"), "{out}");
     let (ok, out) = verify(&s, "six:zz");
     assert!(!ok && out.contains("SEQ:HASH"), "{out}");
+    s.stop().await;
+    Ok(())
+}
+
+/// The number a console home shows in the item with `id`.
+fn home_count(html: &str, id: &str) -> i64 {
+    let item = between(html, &format!("id=\"{id}\""), "</li>")
+        .unwrap_or_else(|| panic!("the home page has no {id}"));
+    between(item, "<span class=\"count\">", "</span>")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{id} shows no count: {item}"))
+}
+
+#[tokio::test]
+async fn each_role_sees_its_own_work_on_the_console_home() -> TestResult {
+    let s = TestServer::start().await;
+    let (pat, pat_csrf, pat_id) = session_for(&s, Role::Practitioner, 1).await;
+    let (sam, _, _) = session_for(&s, Role::Supervisor, 1).await;
+    let (ada, _, _) = session_for(&s, Role::Administrator, 1).await;
+    let (ana, _, _) = session_for(&s, Role::Analyst, 1).await;
+    let home = |c: &Client| {
+        let c = c.clone();
+        let url = s.url("/console");
+        async move {
+            let resp = c.get(url).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.text().await.unwrap()
+        }
+    };
+
+    // Nothing yet: every count is 0, and the practitioner is away.
+    let h = home(&pat).await;
+    for id in [
+        "work-chats-waiting",
+        "work-my-chats",
+        "work-wrapups",
+        "work-threads-waiting",
+        "work-callbacks",
+    ] {
+        assert_eq!(home_count(&h, id), 0, "{id}");
+    }
+    assert!(h.contains("You are away"), "{h}");
+    assert!(!h.contains("id=\"home-shift\"") && !h.contains("id=\"home-health\""));
+
+    // Work arrives: two chats queue, a secure message and a callback request wait.
+    let (_a, _) = crate::chat::start_chat(&s.base, "adult").await;
+    let (_b, _) = crate::chat::start_chat(&s.base, "adult").await;
+    let seeker = s.browser();
+    let resp = post(
+        &seeker,
+        s.url("/contact/message"),
+        &[
+            ("statement", "read"),
+            ("message", "bluepineapple home count"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = post(
+        &seeker,
+        s.url("/contact/callback"),
+        &[
+            ("statement", "read"),
+            ("phone", "07700 900123"),
+            ("window-weekday-morning", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // The practitioner becomes available from the home page and takes one chat.
+    let resp = post(
+        &pat,
+        s.url("/console/chats/availability"),
+        &[
+            ("csrf", &pat_csrf),
+            ("available", "yes"),
+            ("next", "/console"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.headers()["location"], "/console");
+    let id = s.state.store.chat_queue().await?[0].id;
+    let resp = post(
+        &pat,
+        s.url(&format!("/console/chats/{id}/take")),
+        &[("csrf", &pat_csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let h = home(&pat).await;
+    assert!(h.contains("You are available"));
+    assert_eq!(home_count(&h, "work-chats-waiting"), 1);
+    assert_eq!(home_count(&h, "work-my-chats"), 1);
+    assert_eq!(home_count(&h, "work-threads-waiting"), 1);
+    assert_eq!(home_count(&h, "work-callbacks"), 1);
+    assert!(h.contains("the longest for 0 min"), "the wait is shown");
+    assert!(
+        h.contains("href=\"/console/chats\"")
+            && h.contains("href=\"/console/inbox\"")
+            && h.contains("href=\"/console/callbacks\"")
+    );
+
+    // A concern the practitioner raises waits for the supervisor, not for its raiser.
+    let contact = s
+        .state
+        .store
+        .contact_create(
+            Channel::Phone,
+            s.now() - 600,
+            Some(s.now()),
+            pat_id,
+            s.now(),
+        )
+        .await?;
+    let mut tx = s.state.store.begin().await?;
+    tx.concern_create(contact, pat_id, "child-at-risk", b"", s.now())
+        .await?;
+    tx.commit().await?;
+    let h = home(&pat).await;
+    assert_eq!(home_count(&h, "work-concerns"), 1);
+    assert!(h.contains("concern you raised"));
+    let h = home(&sam).await;
+    assert_eq!(home_count(&h, "work-concerns"), 1);
+    assert!(h.contains("concern waiting for a decision"));
+    // The supervisor sees the shift: who is on, what the day has brought.
+    assert!(h.contains("id=\"home-shift\""));
+    let team = between(&h, "id=\"home-team\"", "</table>").expect("the team table");
+    assert!(
+        team.contains("practitioner1</td><td>Available</td><td>1</td>"),
+        "{team}"
+    );
+    assert!(
+        team.contains("supervisor1</td><td>Away</td><td>0</td>"),
+        "{team}"
+    );
+    assert!(h.contains("1</span> chat answered"), "{h}");
+
+    // The administrator sees the service's health, not casework.
+    let h = home(&ada).await;
+    assert!(!h.contains("id=\"home-work\""));
+    let checks = between(&h, "id=\"health-checks\"", "</table>").expect("the checks");
+    for name in [
+        "database",
+        "migrations",
+        "keyring",
+        "retention job",
+        "backup",
+    ] {
+        assert!(
+            checks.contains(&format!("<td>{name}</td>")),
+            "no {name} check: {checks}"
+        );
+    }
+    assert!(checks.contains("no backup has been taken"));
+    assert!(h.contains("No deterrence list is loaded"));
+
+    // The analyst sees their own area's reports, and each link opens.
+    let h = home(&ana).await;
+    assert!(!h.contains("id=\"home-work\"") && !h.contains("id=\"home-health\""));
+    let reports = between(&h, "id=\"home-reports\"", "</section>").expect("the reports");
+    assert!(reports.contains("Staffordshire"));
+    let links: Vec<&str> = reports
+        .split("href=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap())
+        .collect();
+    assert_eq!(links.len(), 3, "{reports}");
+    for link in links {
+        let resp = ana.get(s.url(&link.replace("&amp;", "&"))).send().await?;
+        assert_eq!(resp.status(), StatusCode::OK, "{link}");
+    }
     s.stop().await;
     Ok(())
 }

@@ -853,3 +853,56 @@ async fn data_files_are_owner_only_whatever_existed_before() -> TestResult {
     server.terminate();
     Ok(())
 }
+
+/// `reachline admin create` beside a service started with `serve --listen`: the enrolment
+/// link carries the address the service serves on (not the configured default, where nothing
+/// listens), and says plainly that `server.public_url` is the setting to use; an analyst
+/// needs areas, as in the console.
+#[tokio::test]
+async fn enrolment_links_from_the_command_line_carry_the_served_address() -> TestResult {
+    let mut server = crate::common::BinaryServer::start(&[]);
+    let create = |name: &str, extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_reachline"))
+            .args(["admin", "create", "--data-dir"])
+            .arg(&server.data_dir)
+            .args(["--username", name])
+            .args(extra)
+            .env_remove("REACHLINE_DATABASE_URL")
+            .env_remove("REACHLINE_CONFIG")
+            .output()
+            .expect("run admin create");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // The service notes its address as it starts serving, before it answers a request.
+    assert!(reqwest::get(server.url("/healthz"))
+        .await?
+        .status()
+        .is_success());
+    let (ok, stdout, stderr) = create("ada", &[]);
+    assert!(ok, "{stderr}");
+    let link = stdout.lines().last().unwrap_or_default();
+    assert!(
+        link.starts_with(&format!("{}/console/enrol/", server.base)),
+        "the link {link:?} is not on {}",
+        server.base
+    );
+    assert!(stderr.contains("server.public_url"), "{stderr}");
+    // The link opens the enrolment page on the running service.
+    assert_eq!(reqwest::get(link).await?.status(), StatusCode::OK);
+
+    let (ok, _, stderr) = create("ana", &["--role", "analyst"]);
+    assert!(!ok && stderr.contains("--areas"), "{stderr}");
+    let (ok, _, stderr) = create("ana", &["--role", "analyst", "--areas", "E99999999"]);
+    assert!(
+        !ok && stderr.contains("not a police force area"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = create("ana", &["--role", "analyst", "--areas", "E23000015"]);
+    assert!(ok, "{stderr}");
+    server.terminate();
+    Ok(())
+}

@@ -51,10 +51,28 @@ pub fn public_url(config: &Config) -> String {
     }
 }
 
-/// Records a new enrolment link for an account inside `tx`; returns the full address.
+/// The setting where the running service notes the address it serves on.
+pub const SERVED_URL: &str = "server.served_url";
+
+/// The address for links made outside the service (`reachline admin create`):
+/// `server.public_url` if set, otherwise the address the service last noted it serves on
+/// (`serve --listen` may differ from the configuration), otherwise the configured one.
+pub async fn link_base(config: &Config, store: &reachline_store::Store) -> String {
+    if !config.server.public_url.is_empty() {
+        return public_url(config);
+    }
+    match store.setting_get(SERVED_URL).await {
+        Ok(Some(served)) if !served.is_empty() => served,
+        _ => public_url(config),
+    }
+}
+
+/// Records a new enrolment link for an account inside `tx`; returns the full address, on
+/// `base` (see [`public_url`] and [`link_base`]).
 pub async fn enrolment_link(
     tx: &mut Tx,
     config: &Config,
+    base: &str,
     staff_id: i64,
     now: i64,
 ) -> Result<String, StoreError> {
@@ -62,11 +80,11 @@ pub async fn enrolment_link(
     let hours = config.console.enrolment_link_hours as i64;
     tx.enrolment_create(&staff::token_hash(&token), staff_id, now + hours * 3600)
         .await?;
-    Ok(format!("{}/console/enrol/{token}", public_url(config)))
+    Ok(format!("{base}/console/enrol/{token}"))
 }
 
 /// Checks a role and its areas as a form gives them.
-fn role_and_areas(role: &str, areas: &str) -> Result<(Role, String), Error> {
+pub(crate) fn role_and_areas(role: &str, areas: &str) -> Result<(Role, String), Error> {
     let role = Role::parse(role).ok_or(Error::Invalid("console-staff-bad-role"))?;
     let areas = parse_areas(areas).ok_or(Error::Invalid("console-staff-bad-areas"))?;
     if role == Role::Analyst && areas.is_empty() {
@@ -76,6 +94,27 @@ fn role_and_areas(role: &str, areas: &str) -> Result<(Role, String), Error> {
 }
 
 impl App {
+    /// Notes the address this service serves on, for links made by `reachline admin create`
+    /// beside it (when `server.public_url` is not set). An unspecified address (0.0.0.0)
+    /// names no host anyone can open: the note is cleared, and the CLI says to set
+    /// `server.public_url`. A failure is logged: links then use the configured address.
+    pub async fn note_served_address(&self, addr: std::net::SocketAddr) {
+        let url = if addr.ip().is_unspecified() {
+            String::new()
+        } else {
+            format!("http://{addr}")
+        };
+        let now = self.clock.now_unix();
+        let noted = async {
+            let mut tx = self.store.begin().await?;
+            tx.setting_put(SERVED_URL, &url, now, "service").await?;
+            tx.commit().await
+        };
+        if let Err(e) = noted.await {
+            tracing::warn!(error = %e, "could not note the served address; enrolment links from the command line use the configured one");
+        }
+    }
+
     /// Records that an administrator opened the list of accounts.
     pub async fn staff_list_viewed(&self, actor: Actor<'_>) -> Result<(), Error> {
         self.audit(actor.username, "staff.list", "", "").await?;
@@ -107,7 +146,8 @@ impl App {
         let now = self.clock.now_unix();
         let mut tx = self.store.begin().await?;
         let id = tx.staff_create(username, role, &areas, now).await?;
-        let link = enrolment_link(&mut tx, &self.config, id, now).await?;
+        let link =
+            enrolment_link(&mut tx, &self.config, &public_url(&self.config), id, now).await?;
         self.commit_audited(
             tx,
             actor.username,
@@ -183,7 +223,8 @@ impl App {
         let now = self.clock.now_unix();
         let mut tx = self.store.begin().await?;
         tx.staff_reset_credentials(id).await?;
-        let link = enrolment_link(&mut tx, &self.config, id, now).await?;
+        let link =
+            enrolment_link(&mut tx, &self.config, &public_url(&self.config), id, now).await?;
         self.commit_audited(
             tx,
             actor.username,

@@ -84,6 +84,9 @@ struct Manifest {
 pub struct BackupSummary {
     pub backend: &'static str,
     pub bytes: u64,
+    /// Why the time of this backup could not be noted in the database (the backup itself is
+    /// made and complete); `None` when it was.
+    pub not_noted: Option<String>,
 }
 
 /// What a restore checked.
@@ -267,6 +270,9 @@ fn backend_name(b: Backend) -> &'static str {
 
 /// `reachline backup`: a consistent online copy of the database, encrypted to `recipients`,
 /// written atomically to `out` (which must not exist).
+/// The heartbeat that records when the last backup was taken.
+pub const HEARTBEAT: &str = "backup";
+
 pub async fn backup(
     config: &Config,
     clock: SharedClock,
@@ -351,7 +357,18 @@ pub async fn backup(
     }
     std::fs::rename(&partial, out).map_err(io(out.display()))?;
     cleanup_partial.disarm();
+    // When it was taken, for `reachline doctor` and the administrators' console home. The
+    // backup is made and safe; a database that cannot take the note is said, not hidden.
+    let not_noted = match crate::open_existing(config).await {
+        Ok(store) => {
+            let noted = store.heartbeat_put(HEARTBEAT, clock.now_unix()).await;
+            store.close().await;
+            noted.err().map(|e| e.to_string())
+        }
+        Err(e) => Some(e),
+    };
     Ok(BackupSummary {
+        not_noted,
         backend: if sqlite { "sqlite" } else { "postgres" },
         bytes,
     })

@@ -17,6 +17,8 @@ pub const CLOCK_SLACK_SECONDS: i64 = 300;
 /// Housekeeping runs every ten seconds while the service runs.
 const HEARTBEAT_FRESH_SECONDS: i64 = 120;
 const HEARTBEAT_STALE_SECONDS: i64 = 86_400;
+/// A backup older than this (8 days: a weekly backup that ran late still passes) is flagged.
+const BACKUP_STALE_SECONDS: i64 = 8 * 86_400;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -192,25 +194,6 @@ fn data_dir(config: &Config) -> Check {
         "data directory",
         format!("{} is {mode:04o} and owned by this user", dir.display()),
     )
-}
-
-async fn open_existing(config: &Config) -> Result<Store, String> {
-    if config.storage.database_url.is_empty() {
-        let db = config.data_dir().join("reachline.db");
-        if !db.exists() {
-            return Err(format!(
-                "there is no database at {}: start the service once",
-                db.display()
-            ));
-        }
-        Store::open_sqlite_existing(&db)
-            .await
-            .map_err(|e| e.to_string())
-    } else {
-        Store::open_postgres_existing(&config.storage.database_url)
-            .await
-            .map_err(|e| format!("{e}: is PostgreSQL running and the address right?"))
-    }
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -391,20 +374,27 @@ fn ago(seconds: i64) -> String {
 }
 
 async fn database(config: &Config, now: i64, out: &mut Vec<Check>) {
-    let store = match open_existing(config).await {
+    let store = match crate::open_existing(config).await {
         Ok(s) => s,
         Err(e) => {
             out.push(check(Level::Fail, "database", e));
             return;
         }
     };
+    on_store(config, &store, now, out).await;
+    store.close().await;
+}
+
+/// The checks made through the database: that it answers, its migrations, that the master
+/// key opens every data key, the clock, and when housekeeping and the last backup ran. The
+/// running service's administrators see these on their console home.
+pub async fn on_store(config: &Config, store: &Store, now: i64, out: &mut Vec<Check>) {
     if !store.ping().await {
         out.push(check(
             Level::Fail,
             "database",
             "the database does not answer",
         ));
-        store.close().await;
         return;
     }
     let backend = match store.backend() {
@@ -434,7 +424,6 @@ async fn database(config: &Config, now: i64, out: &mut Vec<Check>) {
                 "migrations",
                 format!("cannot read the migration history ({e}): start the service once"),
             ));
-            store.close().await;
             return;
         }
     }
@@ -525,7 +514,24 @@ async fn database(config: &Config, now: i64, out: &mut Vec<Check>) {
         }
         Err(e) => out.push(check(Level::Warn, "retention job", e.to_string())),
     }
-    store.close().await;
+    match store.heartbeat_get(crate::backup::HEARTBEAT).await {
+        Ok(None) => out.push(check(
+            Level::Warn,
+            "backup",
+            "no backup has been taken of this database: run `reachline backup` (see the README)",
+        )),
+        Ok(Some(t)) if now - t > BACKUP_STALE_SECONDS => out.push(check(
+            Level::Warn,
+            "backup",
+            format!("the last backup was taken {} ago", ago(now - t)),
+        )),
+        Ok(Some(t)) => out.push(check(
+            Level::Ok,
+            "backup",
+            format!("the last backup was taken {} ago", ago((now - t).max(0))),
+        )),
+        Err(e) => out.push(check(Level::Warn, "backup", e.to_string())),
+    }
 }
 
 /// Runs every check. Changes nothing.

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod messages;
 pub mod ops;
+pub mod overview;
 pub mod reach;
 pub mod reporting;
 pub mod safeguarding;
@@ -36,6 +37,27 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 pub use error::Error;
+
+/// The service's database as it is, for a command run beside it (`doctor`, `backup`): no
+/// migration is applied and nothing is created.
+pub(crate) async fn open_existing(config: &Config) -> Result<Store, String> {
+    if config.storage.database_url.is_empty() {
+        let db = config.data_dir().join("reachline.db");
+        if !db.exists() {
+            return Err(format!(
+                "there is no database at {}: start the service once",
+                db.display()
+            ));
+        }
+        Store::open_sqlite_existing(&db)
+            .await
+            .map_err(|e| e.to_string())
+    } else {
+        Store::open_postgres_existing(&config.storage.database_url)
+            .await
+            .map_err(|e| format!("{e}: is PostgreSQL running and the address right?"))
+    }
+}
 
 /// The application: configuration, clock, store, keys and the state every use case shares.
 /// One per process, shared by every request and command.

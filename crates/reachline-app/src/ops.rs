@@ -18,6 +18,8 @@ pub enum OpsError {
     Store(#[from] StoreError),
     #[error("unknown role {0:?}: use practitioner, supervisor, admin or analyst")]
     Role(String),
+    #[error("{0}")]
+    Areas(String),
     #[error("a username has 3 to 40 letters, digits, dots, hyphens or underscores")]
     Username,
     #[error("the username {0:?} is already taken")]
@@ -47,7 +49,26 @@ pub async fn admin_create(
     username: &str,
     role: &str,
 ) -> Result<String, OpsError> {
-    let role = Role::parse(role).ok_or_else(|| OpsError::Role(role.to_string()))?;
+    admin_create_with_areas(config, clock, username, role, "").await
+}
+
+/// Creates an account (an analyst with their areas: police force area codes, comma-separated)
+/// and returns its one-time enrolment link.
+pub async fn admin_create_with_areas(
+    config: &Config,
+    clock: SharedClock,
+    username: &str,
+    role: &str,
+    areas: &str,
+) -> Result<String, OpsError> {
+    Role::parse(role).ok_or_else(|| OpsError::Role(role.to_string()))?;
+    let (role, areas) = crate::accounts::role_and_areas(role, areas).map_err(|_| {
+        OpsError::Areas(if areas.trim().is_empty() {
+            "an analyst sees reports for their own areas only: give them with --areas (police force area codes, e.g. E23000015)".into()
+        } else {
+            format!("{areas:?} holds a code that is not a police force area (e.g. E23000015)")
+        })
+    })?;
     if !crate::accounts::valid_username(username) {
         return Err(OpsError::Username);
     }
@@ -58,12 +79,13 @@ pub async fn admin_create(
     let now = clock.now_unix();
     let audit_key = data_key(&store, &master, "audit", now).await?;
     let mut tx = store.begin().await?;
-    let id = match tx.staff_create(username, role, "", now).await {
+    let id = match tx.staff_create(username, role, &areas, now).await {
         Ok(id) => id,
         Err(StoreError::Conflict) => return Err(OpsError::Taken(username.to_string())),
         Err(e) => return Err(e.into()),
     };
-    let link = crate::accounts::enrolment_link(&mut tx, config, id, now).await?;
+    let base = crate::accounts::link_base(config, &store).await;
+    let link = crate::accounts::enrolment_link(&mut tx, config, &base, id, now).await?;
     commit_cli(
         tx,
         &audit_key,

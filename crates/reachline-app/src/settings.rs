@@ -175,6 +175,8 @@ impl Retention {
 /// The settings in force, shared by every request.
 pub struct Live {
     hours: RwLock<(Hours, Vec<OpeningSpan>)>,
+    /// The hours' time zone, looked up once per change.
+    zone: RwLock<crate::time::Zone>,
     retention: RwLock<Retention>,
 }
 
@@ -183,6 +185,7 @@ impl Live {
         let hours = Hours::from_config(config);
         let spans = hours.validate()?;
         Ok(Live {
+            zone: RwLock::new(crate::time::Zone::new(&hours.time_zone)),
             hours: RwLock::new((hours, spans)),
             retention: RwLock::new(Retention::from_config(config)),
         })
@@ -195,6 +198,14 @@ impl Live {
             .unwrap_or_else(|e| e.into_inner().clone())
     }
 
+    /// The helpline's time zone, for writing times as staff read them.
+    pub fn zone(&self) -> crate::time::Zone {
+        self.zone
+            .read()
+            .map(|z| z.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
     pub fn retention(&self) -> Retention {
         self.retention
             .read()
@@ -204,7 +215,9 @@ impl Live {
 
     pub fn set_hours(&self, hours: Hours) -> Result<(), SettingsError> {
         let spans = hours.validate()?;
-        // A whole value is replaced, so a poisoned lock is used as it is.
+        // Whole values are replaced, so a poisoned lock is used as it is.
+        *self.zone.write().unwrap_or_else(|e| e.into_inner()) =
+            crate::time::Zone::new(&hours.time_zone);
         *self.hours.write().unwrap_or_else(|e| e.into_inner()) = (hours, spans);
         Ok(())
     }

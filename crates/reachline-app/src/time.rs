@@ -25,8 +25,63 @@ pub fn utc_clock(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The helpline's time zone (an IANA name), for writing times as staff read them: the zone
+/// the opening hours are in, with its daylight-saving rules. An unknown name (refused when
+/// settings are saved, so only from an edited database) falls back to UTC.
+#[derive(Debug, Clone)]
+pub struct Zone(jiff::tz::TimeZone);
+
+impl Zone {
+    pub fn new(name: &str) -> Zone {
+        Zone(jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC))
+    }
+
+    fn at(&self, unix: i64) -> Option<jiff::ZonedDateTime> {
+        jiff::Timestamp::from_second(unix)
+            .ok()
+            .map(|t| t.to_zoned_datetime(self.0.clone()))
+    }
+
+    /// `YYYY-MM-DD HH:MM` and the zone's abbreviation (`2026-07-02 10:00 BST`); empty if out
+    /// of range.
+    pub fn minute(&self, unix: i64) -> String {
+        self.at(unix)
+            .map(|z| z.strftime("%Y-%m-%d %H:%M %Z").to_string())
+            .unwrap_or_default()
+    }
+
+    /// `HH:MM` and the zone's abbreviation (`10:00 BST`), beside a chat message; empty if out
+    /// of range.
+    pub fn clock(&self, unix: i64) -> String {
+        self.at(unix)
+            .map(|z| z.strftime("%H:%M %Z").to_string())
+            .unwrap_or_default()
+    }
+
+    /// The start of the local day `unix` falls in (the shift's "today").
+    pub fn day_start(&self, unix: i64) -> i64 {
+        self.at(unix)
+            .and_then(|z| z.start_of_day().ok())
+            .map(|z| z.timestamp().as_second())
+            .unwrap_or(unix - unix.rem_euclid(86_400))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::Zone;
+
+    #[test]
+    fn writes_times_in_the_helpline_zone_with_its_summer_time() {
+        let london = Zone::new("Europe/London");
+        // 2 March 2026 10:00 UTC is GMT; 2 July 2026 09:00 UTC is 10:00 BST.
+        assert_eq!(london.minute(1_772_445_600), "2026-03-02 10:00 GMT");
+        assert_eq!(london.clock(1_782_982_800), "10:00 BST");
+        assert_eq!(london.day_start(1_782_982_800), 1_782_946_800);
+        let unknown = Zone::new("Europe/Atlantis");
+        assert_eq!(unknown.clock(1_772_445_600), "10:00 UTC");
+    }
+
     #[test]
     fn writes_minutes_in_utc() {
         assert_eq!(super::utc_minute(1_772_445_600), "2026-03-02 10:00 UTC");

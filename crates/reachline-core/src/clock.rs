@@ -80,6 +80,12 @@ pub fn year_of(unix: i64) -> i32 {
         .year()
 }
 
+/// The calendar year and month (UTC, 1–12) of a timestamp.
+pub fn year_month_of(unix: i64) -> (i32, u32) {
+    let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    (t.year(), u32::from(u8::from(t.month())))
+}
+
 /// Seconds from `unix` to the first second of the next calendar year (UTC).
 pub fn seconds_to_year_end(unix: i64) -> i64 {
     let year = year_of(unix);
@@ -98,6 +104,7 @@ mod tests {
         // 2021-03-04T05:06:07Z
         let t = 1_614_834_367;
         assert_eq!(day_of(t), "2021-03-04");
+        assert_eq!(year_month_of(t), (2021, 3));
         assert_eq!(year_of(t), 2021);
         let left = seconds_to_year_end(t);
         assert_eq!(year_of(t + left), 2022);

@@ -256,7 +256,7 @@ async fn message_views(
             } else {
                 chrome.t("contact-practitioner")
             },
-            when: reachline_app::time::utc_minute(m.at),
+            when: chrome.zone.minute(m.at),
             text: m.text,
         })
         .collect())

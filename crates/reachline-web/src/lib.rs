@@ -381,6 +381,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state.clone());
+    if let Ok(addr) = listener.local_addr() {
+        state.note_served_address(addr).await;
+    }
     let housekeeping = {
         let state = state.clone();
         tokio::spawn(async move {

@@ -28,6 +28,8 @@ pub struct Chrome {
     pub l: Arc<Locale>,
     pub path: String,
     pub languages: Vec<(String, String)>,
+    /// The helpline's time zone: every time on a page is written in it.
+    pub zone: reachline_app::time::Zone,
 }
 
 impl Chrome {
@@ -107,6 +109,7 @@ impl AppState {
                 l,
                 path: http::local_path(path).to_string(),
                 languages: self.languages.clone(),
+                zone: self.live.zone(),
             },
             workbook: http::cookie(headers, workbook::COOKIE).and_then(Handle::parse),
             https: http::is_https(headers, self.config.server.trust_forwarded_proto),

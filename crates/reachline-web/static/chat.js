@@ -113,6 +113,9 @@
         p2.acked = true;
         p2.seq = m.seq;
         mark(p2.li, label.sent);
+        // Every message carries its time: the sender's own line gets it once it is stored.
+        var name = p2.li.querySelector(".meta span");
+        if (m.at && name && name.textContent.indexOf(" · ") < 0) { name.textContent += " · " + m.at; }
         if (m.seq <= last && bySeq[m.seq] && bySeq[m.seq] !== p2.li) {
           // The echo arrived first (another tab): keep one copy.
           log.removeChild(p2.li);

@@ -201,10 +201,6 @@ console-recovery-title = Your recovery codes
 console-recovery-intro = Keep these ten codes somewhere safe and private. Each works once, instead of an authenticator code, if you lose your phone. They will not be shown again.
 console-recovery-low = You have fewer than three recovery codes left. Ask an administrator to reset your enrolment.
 console-home-title = Overview
-console-open-concerns = { $n ->
-    [one] One safeguarding concern is waiting for a decision.
-   *[other] { $n } safeguarding concerns are waiting for a decision.
-}
 role-practitioner = Practitioner
 role-supervisor = Supervisor
 role-administrator = Administrator
@@ -662,3 +658,100 @@ wrapup-who-someone-else = Worried about someone else
 wrapup-who-professional = A professional asking for advice
 wrapup-age-adult = 18 or over
 wrapup-age-under-18 = Under 18
+console-home-state = Your state
+console-home-open = The helpline is open now.
+console-home-closed = The helpline is closed now: chats are not offered to help-seekers.
+console-home-work = Your work
+console-home-chats-waiting = { $n ->
+    [one] chat waiting in the queue
+   *[other] chats waiting in the queue
+}
+console-home-longest = the longest for { $wait }
+console-home-oldest = the oldest for { $wait }
+console-home-my-chats = { $n ->
+    [one] chat you hold now (at most { $limit })
+   *[other] chats you hold now (at most { $limit })
+}
+console-home-wrapups = { $n ->
+    [one] ended chat waiting for your wrap-up
+   *[other] ended chats waiting for your wrap-up
+}
+console-home-threads-waiting = { $n ->
+    [one] secure message thread waiting to be taken
+   *[other] secure message threads waiting to be taken
+}
+console-home-my-threads = { $n ->
+    [one] secure message thread you hold
+   *[other] secure message threads you hold
+}
+console-home-callbacks = { $n ->
+    [one] callback to make
+   *[other] callbacks to make
+}
+console-home-concerns-to-decide = { $n ->
+    [one] safeguarding concern waiting for a decision
+   *[other] safeguarding concerns waiting for a decision
+}
+console-home-my-concerns = { $n ->
+    [one] concern you raised, waiting for a supervisor's decision
+   *[other] concerns you raised, waiting for a supervisor's decision
+}
+console-home-shift = Today's shift
+console-home-since = Since { $time } today.
+console-home-answered = { $n ->
+    [one] chat answered
+   *[other] chats answered
+}
+console-home-active = { $n ->
+    [one] chat going on now
+   *[other] chats going on now
+}
+console-home-missed = { $n ->
+    [one] contact missed (left the queue or timed out)
+   *[other] contacts missed (left the queue or timed out)
+}
+console-home-contacts = { $n ->
+    [one] contact recorded
+   *[other] contacts recorded
+}
+console-home-concerns-raised = { $n ->
+    [one] concern raised
+   *[other] concerns raised
+}
+console-home-team = Practitioners and supervisors
+console-home-team-empty = No practitioner or supervisor accounts yet.
+console-home-held = Chats held
+console-home-available = Available
+console-home-away = Away
+console-home-health = The service's health
+console-home-checks = Checks (as `reachline doctor` makes them)
+console-home-check = Check
+console-home-detail = Detail
+console-home-level-ok = OK
+console-home-level-warn = Attention
+console-home-level-fail = Failing
+console-home-lists = Deterrence lists in force
+console-home-lists-none = No deterrence list is loaded: the gateway warns about nothing.
+console-home-lists-caption = { $n ->
+    [one] Lists in force: one entry in all
+   *[other] Lists in force: { $n } entries in all
+}
+console-home-list-kind = Kind
+console-home-list-name = Name
+console-home-list-version = Version
+console-home-retention = Saved self-help answers are kept { $saved } days, unsaved ones { $unsaved } hours, contact notes { $notes } days.
+console-home-reports = Your reports
+console-home-report = Report for { $period }
+console-home-goto = Go to
+console-not-given = not given
+console-seeker-who = Who they are worried about
+console-seeker-who-self = Themselves
+console-seeker-who-someone-else = Someone else
+console-seeker-who-professional = A professional asking for advice
+console-seeker-age = Their age
+console-seeker-age-adult = 18 or over
+console-seeker-age-under-18 = Under 18
+console-seeker-area = Their area
+console-chat-wrapup-title = Chat
+console-error-no-areas-title = No areas yet
+console-error-no-areas-body = Your account has no areas yet, so there are no reports to show. An administrator gives an analyst their areas on the Staff accounts page (police force area codes, such as E23000015).

@@ -2,7 +2,6 @@
 //! self-reloading transcript frame, ending, continuing by secure message.
 
 use super::*;
-use reachline_app::time::utc_clock;
 use reachline_core::vocabulary::ConversationStatus;
 
 #[derive(Template)]
@@ -236,7 +235,7 @@ pub async fn transcript(
             } else {
                 them.clone()
             },
-            when: utc_clock(m.at),
+            when: ctx.chrome.zone.clock(m.at),
             text: m.text,
         })
         .collect();

@@ -3,7 +3,6 @@
 
 use super::*;
 use reachline_app::accounts::Actor;
-use reachline_app::time::utc_clock;
 use reachline_core::vocabulary::ConversationStatus;
 
 /// Who is on this end of a socket.
@@ -176,6 +175,8 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
     let mut queue_tick = tokio::time::interval(SNAPSHOT_FOR);
     queue_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let you = peer.locale.text("contact-you", &[]);
+    // Times in the helpline's zone (as the settings were when the socket opened).
+    let zone = state.live.zone();
     let them = if peer.is_seeker() {
         peer.locale.text("contact-practitioner", &[])
     } else {
@@ -210,7 +211,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                     &mut socket,
                     serde_json::json!({
                         "t": "msg", "seq": m.seq, "mine": mine, "who": who,
-                        "at": utc_clock(m.at), "text": m.text,
+                        "at": zone.clock(m.at), "text": m.text,
                     }),
                 )
                 .await;
@@ -273,7 +274,8 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                         };
                         let sent = send(&state, c, &key, sender, &cid, &text).await;
                         let reply = match &sent {
-                            Ok(seq) => serde_json::json!({"t": "ack", "cid": cid, "seq": seq}),
+                            // The time it was stored, for the sender's own line.
+                            Ok(seq) => serde_json::json!({"t": "ack", "cid": cid, "seq": seq, "at": zone.clock(state.clock.now_unix())}),
                             Err(e) => serde_json::json!({
                                 "t": "error", "cid": cid, "code": e.code(), "text": send_error_text(*e, &state, &peer.locale),
                             }),

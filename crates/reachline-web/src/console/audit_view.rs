@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Extension;
-use reachline_app::time::utc_minute;
 use reachline_store::AuditFilter;
 
 #[derive(serde::Deserialize, Default)]
@@ -76,7 +75,7 @@ pub async fn browse(
         .into_iter()
         .map(|e| EntryView {
             seq: e.seq,
-            at: utc_minute(e.at),
+            at: ctx.chrome.zone.minute(e.at),
             actor: e.actor,
             action: e.action,
             object: e.object,

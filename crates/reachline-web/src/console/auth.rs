@@ -98,7 +98,7 @@ pub async fn sign_in(State(state): State<Shared>, ctx: Ctx, fields: Fields) -> R
                     "console-sign-in-codes-paused",
                     &[(
                         "until",
-                        fluent_bundle::FluentValue::from(reachline_app::time::utc_minute(until)),
+                        fluent_bundle::FluentValue::from(ctx.chrome.zone.minute(until)),
                     )],
                 )),
                 username: username.chars().take(100).collect(),

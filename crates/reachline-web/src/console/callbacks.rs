@@ -14,7 +14,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
-use reachline_app::time::utc_minute;
 use reachline_app::Error;
 use reachline_core::areas;
 use reachline_core::vocabulary::CallbackStatus;
@@ -149,7 +148,7 @@ async fn page_with(
             mine,
             status: k.t(&format!("console-callback-status-{}", c.status)),
             claimed_by: c.claimed_by_name.clone().unwrap_or_default(),
-            requested: utc_minute(c.created_at),
+            requested: ctx.chrome.zone.minute(c.created_at),
             windows: window_words(&ctx.chrome, &c.windows),
             who: one("wrapup-who", &c.who),
             age: one("wrapup-age", &c.age_group),
@@ -158,7 +157,10 @@ async fn page_with(
                 .unwrap_or_else(|| k.t("console-wrapup-not-known")),
             statement: c.statement_version.clone(),
             attempts: c.attempts,
-            last_attempt: c.last_attempt_at.map(utc_minute).unwrap_or_default(),
+            last_attempt: c
+                .last_attempt_at
+                .map(|t| ctx.chrome.zone.minute(t))
+                .unwrap_or_default(),
             phone,
             error,
             w: wrapup::form(&k, posted, &wrapup_defaults(&c, now), true, error_field),

@@ -14,8 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use reachline_app::time::utc_clock;
-use reachline_core::areas;
 use reachline_core::vocabulary::{Channel, ConversationStatus};
 use reachline_store::{ConversationRow, Take};
 
@@ -52,19 +50,11 @@ fn minutes(seconds: i64) -> String {
 }
 
 fn who_text(k: &ConsoleChrome<'_>, who: &str) -> String {
-    if who.is_empty() {
-        String::new()
-    } else {
-        k.t(&format!("contact-who-{who}"))
-    }
+    super::seeker_answer(k, "who", who)
 }
 
 fn age_text(k: &ConsoleChrome<'_>, age: &str) -> String {
-    if age.is_empty() {
-        String::new()
-    } else {
-        k.t(&format!("contact-age-{age}"))
-    }
+    super::seeker_answer(k, "age", age)
 }
 
 async fn queue_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<String>) -> Response {
@@ -153,7 +143,12 @@ pub async fn availability(
         return app_error(&state, &ctx.chrome, Some(&me), e);
     }
     chat::publish(&state, Event::Queue).await;
-    http::redirect("/console/chats")
+    // From the console home, back there; otherwise the chats page.
+    let back = match fields.get("next") {
+        Some("/console") => "/console",
+        _ => "/console/chats",
+    };
+    http::redirect(back)
 }
 
 pub async fn take(
@@ -279,9 +274,7 @@ async fn chat_page(
             who: who_text(&k, &c.who),
             age: age_text(&k, &c.age_group),
             under_18: c.age_group == "under-18",
-            area: areas::find(&c.area)
-                .map(|a| a.name.to_string())
-                .unwrap_or_default(),
+            area: super::seeker_area(&k, &c.area),
             statement: c.statement_version.clone(),
             language: c.language.clone(),
             error,
@@ -454,7 +447,7 @@ pub async fn transcript(
             } else {
                 m.staff_name.clone().unwrap_or_default()
             },
-            when: utc_clock(m.at),
+            when: ctx.chrome.zone.clock(m.at),
             text: m.text,
         })
         .collect();

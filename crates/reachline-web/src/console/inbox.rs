@@ -11,10 +11,9 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Extension;
-use reachline_app::time::utc_minute;
 use reachline_app::Error;
+use reachline_core::clock;
 use reachline_core::vocabulary::Channel;
-use reachline_core::{areas, clock};
 use reachline_store::ConversationRow;
 
 pub struct ThreadRow {
@@ -70,11 +69,7 @@ pub async fn list(
             overdue: c.awaiting_reply && now - c.last_seeker_at > target,
             awaiting: c.awaiting_reply,
             claimed_by: c.claimed_by_name.unwrap_or_default(),
-            who: if c.who.is_empty() {
-                String::new()
-            } else {
-                k.t(&format!("contact-who-{}", c.who))
-            },
+            who: super::seeker_answer(&k, "who", &c.who),
         })
         .collect();
     render(&InboxPage {
@@ -147,7 +142,7 @@ async fn page_with(
                     } else {
                         m.staff_name.unwrap_or_default()
                     },
-                    when: utc_minute(m.at),
+                    when: ctx.chrome.zone.minute(m.at),
                     text: m.text,
                 })
                 .collect(),
@@ -175,11 +170,9 @@ async fn page_with(
             is_chat: c.channel == Channel::Chat,
             mine: c.claimed_by == Some(me.id),
             claimed_by: c.claimed_by_name.clone().unwrap_or_default(),
-            who: c.who.clone(),
-            age: c.age_group.clone(),
-            area: areas::find(&c.area)
-                .map(|a| a.name.to_string())
-                .unwrap_or_default(),
+            who: super::seeker_answer(&k, "who", &c.who),
+            age: super::seeker_answer(&k, "age", &c.age_group),
+            area: super::seeker_area(&k, &c.area),
             statement: c.statement_version.clone(),
             messages,
             error,

@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use http_body_util::BodyExt;
+use reachline_core::areas;
 use reachline_core::staff::{token_hash, Role};
 
 pub const SESSION_COOKIE: &str = "rl_console";
@@ -473,6 +474,22 @@ impl ConsoleChrome<'_> {
             .l
             .text(id, &[(name, fluent_bundle::FluentValue::from(*value))])
     }
+    /// A message with two numeric arguments.
+    pub fn t2(&self, id: &str, a: &str, av: &i64, b: &str, bv: &i64) -> String {
+        self.c.l.text(
+            id,
+            &[
+                (a, fluent_bundle::FluentValue::from(*av)),
+                (b, fluent_bundle::FluentValue::from(*bv)),
+            ],
+        )
+    }
+    /// A message with one text argument.
+    pub fn ts(&self, id: &str, name: &str, value: &str) -> String {
+        self.c
+            .l
+            .text(id, &[(name, fluent_bundle::FluentValue::from(value))])
+    }
     pub fn can(&self, what: &str) -> bool {
         let Some(s) = self.staff else { return false };
         match what {
@@ -498,6 +515,23 @@ impl ConsoleChrome<'_> {
 }
 
 pub use crate::http::{render, render_form};
+
+/// A help-seeker's optional answer as a practitioner reads it: "Someone else", or "not
+/// given" when they left it blank. `question` is `who` or `age`.
+pub fn seeker_answer(k: &ConsoleChrome<'_>, question: &str, value: &str) -> String {
+    if value.is_empty() {
+        k.t("console-not-given")
+    } else {
+        k.t(&format!("console-seeker-{question}-{value}"))
+    }
+}
+
+/// A help-seeker's area by name, or "not given".
+pub fn seeker_area(k: &ConsoleChrome<'_>, code: &str) -> String {
+    areas::find(code)
+        .map(|a| a.name.to_string())
+        .unwrap_or_else(|| k.t("console-not-given"))
+}
 
 #[derive(Template)]
 #[template(path = "console/message.html")]
@@ -571,8 +605,77 @@ pub fn app_error(
 #[template(path = "console/home.html")]
 struct HomePage<'a> {
     k: ConsoleChrome<'a>,
-    open_concerns: i64,
-    recovery_left: i64,
+    home: reachline_app::overview::Home,
+    /// Times written in the helpline's time zone.
+    zone: reachline_app::time::Zone,
+    now: i64,
+    /// Analysts: (area name, links to this year's, last month's and the financial year's
+    /// reports).
+    report_links: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl HomePage<'_> {
+    /// How long content is kept, in one sentence.
+    fn retention(&self, r: &reachline_app::settings::Retention) -> String {
+        use fluent_bundle::FluentValue;
+        self.k.c.l.text(
+            "console-home-retention",
+            &[
+                ("saved", FluentValue::from(r.selfhelp_saved_days)),
+                ("unsaved", FluentValue::from(r.selfhelp_unsaved_hours)),
+                ("notes", FluentValue::from(r.contact_note_days)),
+            ],
+        )
+    }
+
+    /// `HH:MM` in the helpline's time zone.
+    fn clock(&self, at: &i64) -> String {
+        self.zone.clock(*at)
+    }
+
+    /// "4 min" since `at` (a wait), empty when there is none.
+    fn waited(&self, at: &Option<i64>) -> String {
+        at.map(|t| {
+            let s = (self.now - t).max(0);
+            match s {
+                s if s < 3_600 => format!("{} min", s / 60),
+                s if s < 172_800 => format!("{} h {} min", s / 3_600, s % 3_600 / 60),
+                s => format!("{} days", s / 86_400),
+            }
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// Links to an analyst's usual reports for `area`: this year so far, last month, and the
+/// financial year we are in.
+fn report_links(k: &ConsoleChrome<'_>, area: &str, now: i64) -> Vec<(String, String)> {
+    use reachline_app::reporting::Period;
+    let (y, m) = reachline_core::clock::year_month_of(now);
+    let last = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+    let fy = if m >= 4 { y } else { y - 1 };
+    [
+        (Period::Year(y), "year"),
+        (Period::Month(last.0, last.1), "month"),
+        (Period::FinancialYear(fy), "financial-year"),
+    ]
+    .into_iter()
+    .map(|(p, kind)| {
+        let ((py, pm), _) = p.bounds();
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("area", area)
+            .append_pair("period", kind)
+            .append_pair("year", &py.to_string())
+            .append_pair("month", &pm.to_string());
+        (
+            format!("/console/reports?{}", q.finish()),
+            k.c.l.text(
+                "console-home-report",
+                &[("period", fluent_bundle::FluentValue::from(p.label()))],
+            ),
+        )
+    })
+    .collect()
 }
 
 async fn home(
@@ -580,23 +683,34 @@ async fn home(
     ctx: crate::site::Ctx,
     axum::Extension(staff): axum::Extension<Staff>,
 ) -> Response {
-    let open_concerns = if staff.is(CASEWORK) {
-        state.store.concerns_open_count().await.unwrap_or(0)
-    } else {
-        0
+    let home = match state.home(staff.id, staff.role, &staff.areas).await {
+        Ok(h) => h,
+        Err(e) => return app_error(&state, &ctx.chrome, Some(&staff), e),
     };
-    let recovery_left = state
-        .store
-        .staff_recovery_codes_left(staff.id)
-        .await
-        .unwrap_or(0);
+    let now = state.clock.now_unix();
+    let k = ConsoleChrome {
+        c: &ctx.chrome,
+        staff: Some(&staff),
+    };
+    let report_links = home
+        .report_areas
+        .iter()
+        .flatten()
+        .map(|code| {
+            let name = areas::all()
+                .into_iter()
+                .find(|a| a.code == code)
+                .map(|a| a.name.to_string())
+                .unwrap_or_else(|| code.clone());
+            (name, report_links(&k, code, now))
+        })
+        .collect();
     render(&HomePage {
-        k: ConsoleChrome {
-            c: &ctx.chrome,
-            staff: Some(&staff),
-        },
-        open_concerns,
-        recovery_left,
+        k,
+        home,
+        zone: state.live.zone(),
+        now,
+        report_links,
     })
 }
 

@@ -157,6 +157,10 @@ pub async fn show(
     let f = Query::<Filter>::try_from_uri(&uri)
         .map(|q| q.0)
         .unwrap_or_default();
+    if allowed(&me).is_empty() {
+        // An analyst whose account has no areas yet: say what to do, refuse nothing.
+        return console_message(&state, &ctx.chrome, Some(&me), StatusCode::OK, "no-areas");
+    }
     match build(&state, &me, &f).await {
         Ok((asked, report)) => {
             if let Err(e) = state

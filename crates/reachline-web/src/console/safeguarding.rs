@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use reachline_app::safeguarding::Decision;
-use reachline_app::time::utc_minute;
 use reachline_app::Error;
 use reachline_core::vocabulary::Channel;
 use reachline_core::{areas, clock};
@@ -59,8 +58,8 @@ fn contact_view(k: &ConsoleChrome<'_>, c: reachline_store::ContactRow) -> Contac
     ContactView {
         id: c.id,
         channel: k.t(&format!("channel-{}", c.channel)),
-        started: utc_minute(c.started_at),
-        ended: c.ended_at.map(utc_minute).unwrap_or_default(),
+        started: k.c.zone.minute(c.started_at),
+        ended: c.ended_at.map(|t| k.c.zone.minute(t)).unwrap_or_default(),
         who: one("wrapup-who", &c.who),
         age: one("wrapup-age", &c.age_group),
         area: areas::find(&c.area)
@@ -192,7 +191,7 @@ fn concern_view(k: &ConsoleChrome<'_>, c: &ConcernRow) -> ConcernView {
         status: k.t(&format!("concern-status-{}", c.status)),
         status_key: c.status.to_string(),
         raised_by: c.raised_by_name.clone(),
-        raised: utc_minute(c.created_at),
+        raised: k.c.zone.minute(c.created_at),
     }
 }
 
@@ -346,7 +345,7 @@ async fn concern_page(
         .events
         .into_iter()
         .map(|(e, text)| EventView {
-            at: utc_minute(e.at),
+            at: ctx.chrome.zone.minute(e.at),
             actor: e.actor,
             kind: k.t(&format!("concern-event-{}", e.kind)),
             destination: if e.destination.is_empty() {

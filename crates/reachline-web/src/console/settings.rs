@@ -11,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Extension;
 use reachline_app::settings::{Hours, Retention};
-use reachline_app::time::utc_minute;
 use reachline_app::Error;
 
 pub struct StatementView {
@@ -60,7 +59,7 @@ async fn page(
                 .iter()
                 .map(|v| StatementView {
                     version: v.version,
-                    when: utc_minute(v.created_at),
+                    when: ctx.chrome.zone.minute(v.created_at),
                     by: v.created_by.clone(),
                 })
                 .collect(),
