@@ -5,7 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { useSite, openPage, expectedStatus, exerciseChapters } = require('../lib/site');
+const { useSite, openPage, expectedStatus, exerciseChapters, CODE_PAGE } = require('../lib/site');
 const { axeViolations, formatViolations } = require('../lib/browser');
 
 const env = useSite(__filename);
@@ -152,4 +152,33 @@ test('pages in their notice and error states have no axe violations', async () =
     await context.close();
   }
   if (failures.length) assert.fail(`axe found violations:\n${failures.join('\n')}`);
+});
+
+test('the return code breaks only between its groups, at 320px and at 1280px', async () => {
+  for (const width of [320, 1280]) {
+    const context = await contextIn('en-GB', { viewport: { width, height: 800 } });
+    const page = await context.newPage();
+    try {
+      const resp = await openPage(page, env.base, CODE_PAGE);
+      assert.equal(resp.status(), 200);
+      // Each group (a text node such as "97M3-") must sit on one line; a break may fall only
+      // where a group ends. Copying gives the code without anything added.
+      const lines = await page.$eval('#return-code code', (code) =>
+        [...code.childNodes]
+          .filter((n) => n.nodeType === Node.TEXT_NODE)
+          .map((n) => {
+            const r = document.createRange();
+            r.selectNodeContents(n);
+            const tops = new Set([...r.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top)));
+            return { text: n.textContent, lines: tops.size };
+          }),
+      );
+      assert.equal(lines.length, 5, `five groups expected: ${JSON.stringify(lines)}`);
+      for (const g of lines) assert.equal(g.lines, 1, `at ${width}px the group ${g.text} is split: ${JSON.stringify(lines)}`);
+      const text = (await page.locator('#return-code code').innerText()).trim();
+      assert.match(text, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){4}$/, `the code reads ${text}`);
+    } finally {
+      await context.close();
+    }
+  }
 });

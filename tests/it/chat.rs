@@ -474,7 +474,7 @@ async fn the_same_chat_works_without_javascript() -> TestResult {
     let resp = post(&seeker, s.url("/chat/continue"), &[]).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await?;
-    let code = between(&html, "<code>", "</code>")
+    let code = crate::common::return_code(&html)
         .expect("a return code")
         .to_string();
     assert!(html.contains(&format!("value=\"{code}\"")));
@@ -989,7 +989,7 @@ async fn a_flood_of_unopened_chats_and_wrong_codes_does_not_push_out_a_real_help
     .await
     .text()
     .await?;
-    let code = between(&sent, "<code>", "</code>")
+    let code = crate::common::return_code(&sent)
         .unwrap_or_default()
         .to_string();
     assert_eq!(code.len(), 24, "{sent}");

@@ -35,7 +35,7 @@ async fn write_first(s: &TestServer, text: &str) -> (Client, String) {
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.unwrap();
-    let code = between(&html, "<code>", "</code>")
+    let code = crate::common::return_code(&html)
         .expect("a return code")
         .to_string();
     (seeker, code)

@@ -369,7 +369,7 @@ async fn write_content(s: &TestServer) -> (String, String, String) {
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.unwrap();
-    let message_code = crate::common::between(&html, "<code>", "</code>")
+    let message_code = crate::common::return_code(&html)
         .expect("a return code")
         .to_string();
     let (chapter, action, field) = crate::site::first_exercise(s).await;
@@ -379,7 +379,7 @@ async fn write_content(s: &TestServer) -> (String, String, String) {
     let resp = post(&a, s.url("/progress/save"), &[]).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = resp.text().await.unwrap();
-    let answers_code = crate::common::between(&html, "<code>", "</code>")
+    let answers_code = crate::common::return_code(&html)
         .expect("code shown")
         .to_string();
     (message_code, chapter, answers_code)

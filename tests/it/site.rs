@@ -223,7 +223,7 @@ async fn save_resume_in_another_browser_then_delete_without_javascript() -> Test
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let html = resp.text().await?;
-    let code = between(&html, "<code>", "</code>")
+    let code = crate::common::return_code(&html)
         .expect("code shown")
         .to_string();
     assert_eq!(code.len(), 24, "{code}");
@@ -274,9 +274,7 @@ async fn answers_are_sealed_and_the_code_is_never_stored() -> TestResult {
         .await
         .text()
         .await?;
-    let code = between(&html, "<code>", "</code>")
-        .unwrap()
-        .replace('-', "");
+    let code = crate::common::return_code(&html).unwrap().replace('-', "");
     s.state.reach.flush(&s.state.store).await?;
     if common::postgres_url().is_none() {
         // Everything on disk: database, WAL, key file.
@@ -334,7 +332,7 @@ async fn wrong_and_malformed_codes_get_calm_errors_and_guessing_is_throttled() -
         .await
         .text()
         .await?;
-    let mine = between(&saved, "<code>", "</code>")
+    let mine = crate::common::return_code(&saved)
         .unwrap_or_default()
         .to_string();
     assert_eq!(mine.len(), 24, "{saved}");

@@ -331,6 +331,11 @@ pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 /// Every file under a directory.
+/// The return code a page shows once (its groups may carry `<wbr>` break points).
+pub fn return_code(html: &str) -> Option<String> {
+    between(html, "<code>", "</code>").map(|c| c.replace("<wbr>", ""))
+}
+
 pub fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
