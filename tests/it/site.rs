@@ -210,13 +210,24 @@ async fn save_resume_in_another_browser_then_delete_without_javascript() -> Test
     let (chapter, action, field) = first_exercise(&s).await;
     let answer = "I notice it gets worse late at night when I am alone (bluepineapple).";
 
-    // Browser A answers an exercise.
+    // Before answering anything there is nothing to save, and the page says so.
     let a = s.browser();
+    let progress = a.get(s.url("/progress")).send().await?.text().await?;
+    assert!(
+        progress.contains("id=\"nothing-to-save\"")
+            && !progress.contains("action=\"/progress/save\"")
+    );
+
+    // Browser A answers an exercise.
     let resp = post(&a, s.url(&action), form(&[(&field, answer)])).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let page = resp.text().await?;
     assert!(page.contains("has been saved"), "no confirmation");
     assert!(page.contains("bluepineapple"), "answer not shown back");
+    let progress = a.get(s.url("/progress")).send().await?.text().await?;
+    assert!(
+        progress.contains("action=\"/progress/save\"") && !progress.contains("nothing-to-save")
+    );
 
     // ... and saves its progress, receiving a code once.
     let resp = post(&a, s.url("/progress/save"), String::new()).await;
