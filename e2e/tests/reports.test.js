@@ -34,6 +34,19 @@ after(async () => {
 test('the dashboard with charts passes axe, keeps the CSP and prints', { timeout: 120_000 }, async () => {
   const page = await signedInStaff(browser, servers, 'sam', 'supervisor', PASSWORD);
   const url = `${servers.base}/console/reports?area=E23000015&period=quarter&year=2025&quarter=2`;
+  // Reached from the console's menu, with the filters as a person uses them: only the
+  // chosen period's fields are shown.
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Reports' }).click();
+  await page.waitForURL(/\/console\/reports$/);
+  assert.ok(await page.locator('#r-month').isHidden() && await page.locator('#r-quarter').isHidden(), 'month and quarter shown for a calendar year');
+  await page.selectOption('#r-area', 'E23000015');
+  await page.selectOption('#r-period', 'quarter');
+  assert.ok(await page.locator('#r-quarter').isVisible() && await page.locator('#r-month').isHidden());
+  await page.fill('#r-year', '2025');
+  await page.selectOption('#r-quarter', '2');
+  await page.click('.report-filters button[type=submit]');
+  await page.waitForURL(/period=quarter/);
+  assert.match(await page.locator('#headline').textContent(), /April to June 2025/);
   await page.goto(url);
   assert.match(await page.locator('#headline').textContent(), /April to June 2025/);
   let violations = await axeViolations(page);

@@ -53,7 +53,8 @@ fn parse_month(s: &str) -> Option<(i32, u32)> {
     ((2000..=2100).contains(&y) && (1..=12).contains(&m)).then_some((y, m))
 }
 
-fn month_name(m: u32) -> &'static str {
+/// The English name of month `m` (1–12).
+pub fn month_name(m: u32) -> &'static str {
     MONTH_NAMES
         .get((m.max(1) - 1) as usize)
         .copied()

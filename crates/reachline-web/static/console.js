@@ -20,6 +20,16 @@
     }
   });
   document.documentElement.classList.add("js");
+  // Report filters: only the fields of the chosen period are shown (without this file the
+  // page shows them after Show is pressed).
+  var period = document.getElementById("r-period");
+  if (period) {
+    period.addEventListener("change", function () {
+      Array.prototype.forEach.call(document.querySelectorAll(".report-filters [data-periods]"), function (d) {
+        d.hidden = d.getAttribute("data-periods").split(" ").indexOf(period.value) < 0;
+      });
+    });
+  }
   // Live counts: concerns waiting for a decision and chats waiting in the queue, for those
   // who can see them. A new chat plays a short tone and, if allowed, shows a notification.
   var badge = document.getElementById("live-concerns");

@@ -47,6 +47,8 @@ struct ReportsPage<'a> {
     to: String,
     dimension: String,
     periods: Vec<(&'static str, String)>,
+    months: Vec<(u32, String)>,
+    quarters: Vec<(u32, String)>,
     dimensions: Vec<(&'static str, String)>,
     report: Option<Report>,
     csv_link: String,
@@ -183,6 +185,12 @@ pub async fn show(
                 periods: reporting::PERIOD_KINDS
                     .iter()
                     .map(|k| (*k, t(&format!("console-reports-period-{k}"))))
+                    .collect(),
+                months: (1..=12)
+                    .map(|m| (m, reporting::month_name(m).to_string()))
+                    .collect(),
+                quarters: (1..=4)
+                    .map(|q| (q, t(&format!("console-reports-quarter-{q}"))))
                     .collect(),
                 dimensions: std::iter::once("all")
                     .chain(reporting::DIMENSIONS)
