@@ -506,6 +506,9 @@ pub async fn demo_seed(
     let start = time::Date::from_calendar_date(year, time::Month::January, 1)
         .map(|d| d.midnight().assume_utc().unix_timestamp())
         .map_err(|e| GatewayOpsError::Check(e.to_string()))?;
+    let end = time::Date::from_calendar_date(year + 1, time::Month::January, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .map_err(|e| GatewayOpsError::Check(e.to_string()))?;
     let mut rng =
         rand::rngs::StdRng::seed_from_u64(u64::from(year.unsigned_abs()) * 7919 + people as u64);
     use reachline_core::vocabulary::Channel;
@@ -534,8 +537,13 @@ pub async fn demo_seed(
         } else {
             0
         };
-        let mut t = start + rng.gen_range(0..(365 * 86_400 - 86_400 * 40));
+        // First contacts spread over the whole year; a repeat that would fall in the next
+        // year is not written (it would be that year's), so December is like other months.
+        let mut t = start + rng.gen_range(0..(end - start - 3_600));
         for i in 0..=repeats {
+            if t >= end - 3_600 {
+                break;
+            }
             let c = concerns[rng.gen_range(0..concerns.len())];
             records.push(reachline_store::WrapUp {
                 channel: channels[rng.gen_range(0..channels.len())],
