@@ -131,6 +131,49 @@ test('a chat over the WebSocket, with typing and delivery state', { timeout: 90_
   await seekerCtx.close();
 });
 
+test('two chats at once: the other one is listed with its unread messages, and a draft survives switching', { timeout: 90_000 }, async () => {
+  const contexts = [];
+  const seekers = [];
+  for (const _ of [1, 2]) {
+    const ctx = await browser.newContext({ bypassCSP: true });
+    const page = await ctx.newPage();
+    await startChat(page);
+    contexts.push(ctx);
+    seekers.push(page);
+  }
+  await takeNewest(); // the second chat
+  const second = practitioner.url();
+  await takeNewest(); // then the first
+  const first = practitioner.url();
+  assert.notEqual(first, second);
+  // A draft in the first chat, then to the second by its link in the list.
+  await practitioner.fill('#message', 'a draft not sent yet (bluepineapple)');
+  const secondId = second.split('/').pop();
+  await practitioner.locator(`#held-chats a[href="/console/chats/${secondId}"]`).click();
+  await practitioner.waitForURL(second);
+  await practitioner.waitForSelector('#chat.live', { state: 'attached' });
+  assert.equal(await practitioner.locator('#held-chats [aria-current="page"]').getAttribute('href'), `/console/chats/${secondId}`);
+  await scan(practitioner);
+  // The first chat's help-seeker writes: the list marks it without a reload.
+  const firstId = first.split('/').pop();
+  // The newest chat was taken first: the first one is the first help-seeker's.
+  const firstSeeker = seekers[0];
+  await firstSeeker.fill('#message', 'are you still there? (bluepineapple)');
+  await firstSeeker.press('#message', 'Enter');
+  await practitioner.waitForSelector(`[data-unread="${firstId}"]:not([hidden]):has-text("1 new message")`, { timeout: 15_000 });
+  // Back to the first chat: the draft is still there and the message is read.
+  await practitioner.locator(`#held-chats a[href="/console/chats/${firstId}"]`).click();
+  await practitioner.waitForURL(first);
+  assert.equal(await practitioner.inputValue('#message'), 'a draft not sent yet (bluepineapple)');
+  await practitioner.waitForSelector('#chat-log li:has-text("are you still there?")');
+  // Both are wrapped up, so later tests start with none held.
+  await practitioner.fill('#message', '');
+  await wrapUp();
+  await practitioner.goto(second);
+  await wrapUp();
+  for (const c of contexts) await c.close();
+});
+
 test('the same chat with JavaScript off on the help-seeker side', { timeout: 90_000 }, async () => {
   const marker = 'bluepineapple form chat marker 7731';
   const seekerCtx = await browser.newContext({ javaScriptEnabled: false, bypassCSP: true });

@@ -1425,3 +1425,102 @@ async fn the_wait_is_told_before_and_after_starting_a_chat() -> TestResult {
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_practitioner_sees_their_other_chats_with_unread_messages_and_waits() -> TestResult {
+    let s = TestServer::start().await;
+    let (a_seeker, _) = start_chat(&s.base, "adult").await;
+    let a = chat_id(&s).await;
+    let (_b_seeker, _) = start_chat(&s.base, "adult").await;
+    let b = s.state.store.chat_queue().await?[1].id;
+    let (p, csrf, _) = session_for(&s, Role::Practitioner, 1).await;
+    post(
+        &p,
+        s.url("/console/chats/availability"),
+        &[("csrf", &csrf), ("available", "yes")],
+    )
+    .await;
+    for id in [a, b] {
+        let resp = post(
+            &p,
+            s.url(&format!("/console/chats/{id}/take")),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    }
+    // The help-seeker in chat A writes twice while the practitioner is in chat B.
+    let page = a_seeker.get(s.url("/chat")).send().await?.text().await?;
+    let cid = between(&page, "name=\"cid\" value=\"", "\"")
+        .unwrap()
+        .to_string();
+    post(
+        &a_seeker,
+        s.url("/chat/send"),
+        &[("cid", &cid), ("message", MARKER)],
+    )
+    .await;
+    post(
+        &a_seeker,
+        s.url("/chat/send"),
+        &[("cid", "second"), ("message", MARKER)],
+    )
+    .await;
+
+    let in_b = p
+        .get(s.url(&format!("/console/chats/{b}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let list = between(&in_b, "id=\"held-chats\"", "</ul>").expect("the list of chats");
+    let item = |id: i64| {
+        between(list, &format!("href=\"/console/chats/{id}\""), "</li>")
+            .unwrap_or_else(|| panic!("chat {id} is not listed: {list}"))
+            .to_string()
+    };
+    assert!(item(b).contains("aria-current=\"page\""));
+    let a_item = item(a);
+    assert!(
+        a_item.contains("2 new messages") && !a_item.contains("hidden"),
+        "{a_item}"
+    );
+    assert!(
+        a_item.contains("waiting for your reply for 0 min"),
+        "{a_item}"
+    );
+    // The live counts say the same, for the console's script.
+    let live: Value = p.get(s.url("/console/live")).send().await?.json().await?;
+    let held = live["held"].as_array().unwrap();
+    assert_eq!(held.len(), 2);
+    assert!(held
+        .iter()
+        .any(|h| h["id"] == a && h["unread"] == 2 && h["text"] == "2 new messages"));
+
+    // Reading chat A (its transcript, as the page without JavaScript shows it) clears them.
+    let t = p
+        .get(s.url(&format!("/console/chats/{a}/transcript")))
+        .send()
+        .await?;
+    assert_eq!(t.status(), StatusCode::OK);
+    let in_b = p
+        .get(s.url(&format!("/console/chats/{b}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let list = between(&in_b, "id=\"held-chats\"", "</ul>").unwrap();
+    let a_item = between(list, &format!("href=\"/console/chats/{a}\""), "</li>").unwrap();
+    assert!(
+        a_item.contains("data-unread=\"") && a_item.contains(" hidden>"),
+        "{a_item}"
+    );
+    let live: Value = p.get(s.url("/console/live")).send().await?.json().await?;
+    assert!(live["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["unread"] == 0));
+    s.stop().await;
+    Ok(())
+}

@@ -836,7 +836,10 @@ async fn a_concern_is_decided_only_by_a_supervisor_who_did_not_raise_it() -> Tes
         .await?
         .text()
         .await?;
-    assert_eq!(live, "{\"open_concerns\":2,\"waiting_chats\":0}");
+    assert_eq!(
+        live,
+        "{\"held\":[],\"open_concerns\":2,\"waiting_chats\":0}"
+    );
 
     // Another supervisor asks for more, the practitioner adds it, then it is referred.
     let page = sup2.get(s.url(&concern_path)).send().await?.text().await?;

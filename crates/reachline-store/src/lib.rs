@@ -35,7 +35,7 @@ pub use chat::{Appended, ChatListener, MissedGroup, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{DeterrenceCount, FunnelCount, ListRow, PartnerRow};
 pub use ops::{KeyringRow, PgClientTarget, PoolStats, Rewrap};
-pub use overview::{ShiftCounts, WorkCounts};
+pub use overview::{HeldChat, ShiftCounts, WorkCounts};
 pub use reach::{DailyCount, FirstVisitCount, MonthlyCount};
 pub use safeguarding::{ConcernEventRow, ConcernRow, ContactRow, NewConcernEvent};
 pub use settings::{CannedRow, StatementRow};

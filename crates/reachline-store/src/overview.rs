@@ -95,3 +95,53 @@ impl Store {
         Ok(counts)
     }
 }
+
+/// One of a practitioner's chats in the list beside a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct HeldChat {
+    pub id: i64,
+    /// `active` or `ended` (awaiting the wrap-up).
+    pub status: String,
+    /// Messages from the help-seeker the practitioner has not seen yet.
+    pub unread: i64,
+    /// Whether the help-seeker wrote last (waiting for a reply), and since when.
+    pub awaiting_reply: bool,
+    pub last_seeker_at: i64,
+}
+
+impl Store {
+    /// The chats `staff_id` holds (active, or ended and awaiting wrap-up), in the order taken,
+    /// with their unread counts.
+    pub async fn held_chats(&self, staff_id: i64) -> Result<Vec<HeldChat>> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, HeldChat>(
+                "SELECT c.id, c.status, \
+                 (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
+                  AND m.sender = 'seeker' AND m.seq > c.staff_read_seq) AS unread, \
+                 (c.awaiting_reply <> 0) AS awaiting_reply, c.last_seeker_at \
+                 FROM conversations c WHERE c.channel = 'chat' AND c.claimed_by = $1 \
+                 AND c.status IN ('active', 'ended') ORDER BY c.taken_at, c.id",
+            )
+            .bind(staff_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Notes that the practitioner holding chat `id` has seen it up to message `seq` (only
+    /// ever forward).
+    pub async fn chat_staff_read(&self, id: i64, seq: i64) -> Result<()> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE conversations SET staff_read_seq = $1 WHERE id = $2 AND staff_read_seq < $1",
+            )
+            .bind(seq)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+}

@@ -63,7 +63,9 @@
     li.appendChild(meta);
     li.appendChild(body);
     log.appendChild(li);
-    li.scrollIntoView({ block: "nearest" });
+    // The newest line is shown by scrolling the log itself, never the page: the page stays
+    // where the reader left it (the menu and the details at the top on opening).
+    log.scrollTop = log.scrollHeight;
     return li;
   }
 
@@ -186,6 +188,7 @@
     pending[id] = { text: text, li: li, acked: false, seq: 0 };
     order.push(id);
     box.value = "";
+    keepDraft();
     showError("");
     send({ t: "send", cid: id, text: text });
     box.focus();
@@ -200,7 +203,21 @@
   box.addEventListener("input", function () {
     var now = Date.now();
     if (now - lastTyping > 2000) { lastTyping = now; send({ t: "typing" }); }
+    keepDraft();
   });
+
+  // A practitioner switching between their chats keeps each one's unsent draft (in this tab
+  // only: sessionStorage ends with it). The help-seeker's side keeps nothing in the browser.
+  var draftKey = root.getAttribute("data-side") === "staff" ? "draft:" + root.getAttribute("data-socket") : null;
+  function keepDraft() {
+    if (!draftKey) { return; }
+    try {
+      if (box.value) { window.sessionStorage.setItem(draftKey, box.value); } else { window.sessionStorage.removeItem(draftKey); }
+    } catch (e) { /* storage unavailable: the draft lives only on the page */ }
+  }
+  if (draftKey && !box.value) {
+    try { box.value = window.sessionStorage.getItem(draftKey) || ""; } catch (e) { /* as above */ }
+  }
 
   // Canned responses (console): choosing one, or Alt+1..9, inserts it at the cursor.
   var canned = document.getElementById("canned");
@@ -209,6 +226,7 @@
     box.value = box.value.slice(0, at) + text + box.value.slice(box.selectionEnd || at);
     box.focus();
     box.selectionStart = box.selectionEnd = at + text.length;
+    keepDraft();
   }
   if (canned) {
     canned.addEventListener("change", function () {

@@ -70,6 +70,13 @@
         if (!data) { return; }
         show(badge, data.open_concerns);
         show(chats, data.waiting_chats);
+        // Unread messages in the practitioner's other chats (the one open here is being read).
+        (data.held || []).forEach(function (h) {
+          var el = document.querySelector('[data-unread="' + h.id + '"]');
+          if (!el || el.closest(".current")) { return; }
+          el.textContent = h.text;
+          el.hidden = h.unread === 0;
+        });
         if (waiting >= 0 && data.waiting_chats > waiting) {
           tone();
           if (notify && window.Notification && Notification.permission === "granted") {
@@ -84,5 +91,5 @@
       .catch(function () {});
   }
   refresh();
-  window.setInterval(refresh, chats ? 5000 : 30000);
+  window.setInterval(refresh, chats ? (document.getElementById("held-chats") ? 3000 : 5000) : 30000);
 })();

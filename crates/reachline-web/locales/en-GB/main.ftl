@@ -763,3 +763,10 @@ console-error-no-areas-title = No areas yet
 console-error-no-areas-body = Your account has no areas yet, so there are no reports to show. An administrator gives an analyst their areas on the Staff accounts page (police force area codes, such as E23000015).
 progress-nothing-to-save = There is nothing to save yet. When you answer an exercise in a module, you can save your answers here with a return code.
 progress-to-modules = Go to the self-help modules
+console-chat-held-active = Active
+console-chat-held-ended = Ended: wrap-up to write
+console-chat-held-waiting = waiting for your reply for { $wait }
+console-chat-unread = { $n ->
+    [one] 1 new message
+   *[other] { $n } new messages
+}

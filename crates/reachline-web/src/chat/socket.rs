@@ -296,6 +296,12 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                         if seq > seen_upto && seq <= last {
                             seen_upto = seq;
                             publish(&state, Event::Delivered { c, seeker: peer.is_seeker(), seq }).await;
+                            // The practitioner's list of chats marks what they have not read.
+                            if !peer.is_seeker() {
+                                if let Err(e) = state.store.chat_staff_read(c, seq).await {
+                                    tracing::warn!(error = %e, "could not note a chat as read; its unread count stays");
+                                }
+                            }
                         }
                     }
                     Err(_) => {

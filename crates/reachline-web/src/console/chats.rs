@@ -216,6 +216,51 @@ struct ChatPage<'a> {
     client_id: String,
     colleagues: Vec<Colleague>,
     canned: Vec<CannedOption>,
+    /// The practitioner's chats, this one among them, for switching.
+    held: Vec<HeldView>,
+}
+
+/// One of the practitioner's chats in the list beside the conversation.
+pub struct HeldView {
+    pub id: i64,
+    pub current: bool,
+    /// "Active" or "Ended: wrap-up to write".
+    pub state: String,
+    pub unread: i64,
+    /// "Waiting for your reply for 3 min", or empty.
+    pub waiting: String,
+}
+
+/// The chats `me` holds, for the list beside a conversation; the chat being shown (`current`)
+/// counts as read.
+pub async fn held_views(
+    state: &AppState,
+    k: &ConsoleChrome<'_>,
+    me: &Staff,
+    current: i64,
+) -> Result<Vec<HeldView>, reachline_app::Error> {
+    let now = state.clock.now_unix();
+    Ok(state
+        .store
+        .held_chats(me.id)
+        .await?
+        .into_iter()
+        .map(|h| HeldView {
+            current: h.id == current,
+            state: k.t(&format!("console-chat-held-{}", h.status)),
+            unread: if h.id == current { 0 } else { h.unread },
+            waiting: if h.awaiting_reply && h.status == "active" {
+                k.ts(
+                    "console-chat-held-waiting",
+                    "wait",
+                    &minutes(now - h.last_seeker_at),
+                )
+            } else {
+                String::new()
+            },
+            id: h.id,
+        })
+        .collect())
 }
 
 async fn chat_page(
@@ -240,6 +285,10 @@ async fn chat_page(
     let k = ConsoleChrome {
         c: &ctx.chrome,
         staff: Some(me),
+    };
+    let held = match held_views(state, &k, me, id).await {
+        Ok(h) => h,
+        Err(e) => return app_error(state, &ctx.chrome, Some(me), e),
     };
     let limit = state.config.helpline.chat_max_per_practitioner as i64;
     let colleagues = state
@@ -283,6 +332,7 @@ async fn chat_page(
             client_id: chat::new_client_id(),
             colleagues,
             canned,
+            held,
             k,
         },
         has_error,
@@ -437,6 +487,12 @@ pub async fn transcript(
         Ok(lines) => lines,
         Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e),
     };
+    // The practitioner has it in front of them: all of it is read.
+    if let Some(newest) = lines.iter().map(|m| m.seq).max() {
+        if let Err(e) = state.store.chat_staff_read(id, newest).await {
+            tracing::warn!(error = %e, "could not note a chat as read; its unread count stays");
+        }
+    }
     let lines = lines
         .into_iter()
         .map(|m| crate::conversations::MessageView {

@@ -714,14 +714,38 @@ async fn home(
     })
 }
 
-/// Counts for the console's live updates (no content, nothing about anyone).
-async fn live(State(state): State<Shared>) -> Response {
+/// Counts for the console's live updates (no content, nothing about anyone): concerns and
+/// chats waiting, and the unread messages in each chat this person holds (with the words
+/// for them, in their language).
+async fn live(
+    State(state): State<Shared>,
+    ctx: crate::site::Ctx,
+    axum::Extension(staff): axum::Extension<Staff>,
+) -> Response {
     let n = state.store.concerns_open_count().await.unwrap_or(0);
     // The shared queue snapshot (at most two seconds old): every open console page asks.
     let waiting = crate::chat::queue_snapshot(&state).await.ahead.len();
+    let held = state.store.held_chats(staff.id).await.unwrap_or_else(|e| {
+        // The counts are a convenience; the pages themselves show the truth.
+        tracing::warn!(error = %e, "live counts could not read the held chats");
+        Vec::new()
+    });
+    let held: Vec<serde_json::Value> = held
+        .into_iter()
+        .map(|h| {
+            serde_json::json!({
+                "id": h.id,
+                "unread": h.unread,
+                "text": ctx.chrome.l.text(
+                    "console-chat-unread",
+                    &[("n", fluent_bundle::FluentValue::from(h.unread))],
+                ),
+            })
+        })
+        .collect();
     (
         [(header::CONTENT_TYPE, "application/json")],
-        format!("{{\"open_concerns\":{n},\"waiting_chats\":{waiting}}}"),
+        serde_json::json!({"open_concerns": n, "waiting_chats": waiting, "held": held}).to_string(),
     )
         .into_response()
 }

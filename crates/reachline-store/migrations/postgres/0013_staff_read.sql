@@ -1,0 +1,3 @@
+-- How far the practitioner holding a chat has read it (a message sequence number), so that
+-- their list of chats can mark the ones with unread messages from the help-seeker.
+ALTER TABLE conversations ADD COLUMN staff_read_seq BIGINT NOT NULL DEFAULT 0;
