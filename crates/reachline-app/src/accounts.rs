@@ -57,14 +57,17 @@ pub const SERVED_URL: &str = "server.served_url";
 /// The address for links made outside the service (`reachline admin create`):
 /// `server.public_url` if set, otherwise the address the service last noted it serves on
 /// (`serve --listen` may differ from the configuration), otherwise the configured one.
-pub async fn link_base(config: &Config, store: &reachline_store::Store) -> String {
+pub async fn link_base(
+    config: &Config,
+    store: &reachline_store::Store,
+) -> Result<String, StoreError> {
     if !config.server.public_url.is_empty() {
-        return public_url(config);
+        return Ok(public_url(config));
     }
-    match store.setting_get(SERVED_URL).await {
-        Ok(Some(served)) if !served.is_empty() => served,
+    Ok(match store.setting_get(SERVED_URL).await? {
+        Some(served) if !served.is_empty() => served,
         _ => public_url(config),
-    }
+    })
 }
 
 /// Records a new enrolment link for an account inside `tx`; returns the full address, on

@@ -268,11 +268,11 @@ fn backend_name(b: Backend) -> &'static str {
     }
 }
 
-/// `reachline backup`: a consistent online copy of the database, encrypted to `recipients`,
-/// written atomically to `out` (which must not exist).
 /// The heartbeat that records when the last backup was taken.
 pub const HEARTBEAT: &str = "backup";
 
+/// `reachline backup`: a consistent online copy of the database, encrypted to `recipients`,
+/// written atomically to `out` (which must not exist).
 pub async fn backup(
     config: &Config,
     clock: SharedClock,

@@ -456,7 +456,12 @@ pub async fn on_store(config: &Config, store: &Store, now: i64, out: &mut Vec<Ch
                 )
             });
         }
-        (Err(_), _) => {} // reported by the key-file check
+        // Also said by the key-file check when `doctor` runs; the console home has only this.
+        (Err(e), _) => out.push(check(
+            Level::Fail,
+            "keyring",
+            format!("the master key could not be loaded ({e}): no data key can be opened"),
+        )),
         (_, Err(e)) => out.push(check(Level::Fail, "keyring", e.to_string())),
     }
     match store.newest_timestamp().await {

@@ -84,7 +84,7 @@ pub async fn admin_create_with_areas(
         Err(StoreError::Conflict) => return Err(OpsError::Taken(username.to_string())),
         Err(e) => return Err(e.into()),
     };
-    let base = crate::accounts::link_base(config, &store).await;
+    let base = crate::accounts::link_base(config, &store).await?;
     let link = crate::accounts::enrolment_link(&mut tx, config, &base, id, now).await?;
     commit_cli(
         tx,
@@ -477,6 +477,9 @@ pub async fn report(
     })
 }
 
+/// The account demo records are written by (never signed in to).
+pub const DEMO_ACCOUNT: &str = "demo-data";
+
 /// `reachline demo seed`: realistic synthetic contact records for one area and year, through
 /// the same store path as wrap-ups, marked synthetic. `people` first contacts, plus repeats.
 pub async fn demo_seed(
@@ -495,11 +498,11 @@ pub async fn demo_seed(
     prepare_data_dir(config).map_err(OpsError::from)?;
     let store = open_store(config).await.map_err(OpsError::from)?;
     let now = clock.now_unix();
-    let demo = match store.staff_by_username("demo-data").await? {
+    let demo = match store.staff_by_username(DEMO_ACCOUNT).await? {
         Some(s) => s.id,
         None => {
             store
-                .staff_create("demo-data", Role::Practitioner, "", now)
+                .staff_create(DEMO_ACCOUNT, Role::Practitioner, "", now)
                 .await?
         }
     };

@@ -83,6 +83,7 @@ impl App {
         };
         let shift = if role == Role::Supervisor {
             let mut team = self.store.staff_availability().await?;
+            team.retain(|s| s.username != crate::ops::DEMO_ACCOUNT);
             // Available first, then the busiest, then by name (the store's order).
             team.sort_by_key(|s| (!s.available, -s.active_chats));
             let since = self.live.zone().day_start(now);

@@ -58,6 +58,13 @@ impl Zone {
             .unwrap_or_default()
     }
 
+    /// The local year and month (1–12) of `unix`.
+    pub fn year_month(&self, unix: i64) -> (i32, u32) {
+        self.at(unix)
+            .map(|z| (i32::from(z.year()), u32::from(z.month().unsigned_abs())))
+            .unwrap_or_else(|| reachline_core::clock::year_month_of(unix))
+    }
+
     /// The start of the local day `unix` falls in (the shift's "today").
     pub fn day_start(&self, unix: i64) -> i64 {
         self.at(unix)
@@ -78,6 +85,8 @@ mod tests {
         assert_eq!(london.minute(1_772_445_600), "2026-03-02 10:00 GMT");
         assert_eq!(london.clock(1_782_982_800), "10:00 BST");
         assert_eq!(london.day_start(1_782_982_800), 1_782_946_800);
+        // 30 June 2026 23:30 UTC is already July in London.
+        assert_eq!(london.year_month(1_782_862_200), (2026, 7));
         let unknown = Zone::new("Europe/Atlantis");
         assert_eq!(unknown.clock(1_772_445_600), "10:00 UTC");
     }

@@ -717,7 +717,8 @@ impl Tx {
                 Take::AtLimit
             } else {
                 let n = sqlx::query(
-                    "UPDATE conversations SET claimed_by = $1 WHERE id = $2 AND claimed_by = $3 \
+                    // The new holder has read none of it yet.
+                    "UPDATE conversations SET claimed_by = $1, staff_read_seq = 0 WHERE id = $2 AND claimed_by = $3 \
                      AND channel = 'chat' AND status = 'active' \
                      AND EXISTS (SELECT 1 FROM staff WHERE id = $1 AND disabled = 0)",
                 )

@@ -85,7 +85,7 @@ impl Store {
                  (SELECT COUNT(*) FROM conversations WHERE channel = 'chat' AND taken_at >= $1) AS chats_answered, \
                  (SELECT COUNT(*) FROM conversations WHERE channel = 'chat' AND status = 'active') AS chats_active, \
                  (SELECT COUNT(*) FROM missed_contacts WHERE created_at >= $1) AS missed, \
-                 (SELECT COUNT(*) FROM contacts WHERE created_at >= $1) AS contacts, \
+                 (SELECT COUNT(*) FROM contacts WHERE created_at >= $1 AND synthetic = 0) AS contacts, \
                  (SELECT COUNT(*) FROM concerns WHERE created_at >= $1) AS concerns_raised",
             )
             .bind(since)
@@ -129,15 +129,17 @@ impl Store {
         Ok(rows)
     }
 
-    /// Notes that the practitioner holding chat `id` has seen it up to message `seq` (only
-    /// ever forward).
-    pub async fn chat_staff_read(&self, id: i64, seq: i64) -> Result<()> {
+    /// Notes that `staff_id`, while holding chat `id`, has seen it up to message `seq` (only
+    /// ever forward; a former holder's screen changes nothing).
+    pub async fn chat_staff_read(&self, id: i64, staff_id: i64, seq: i64) -> Result<()> {
         on_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE conversations SET staff_read_seq = $1 WHERE id = $2 AND staff_read_seq < $1",
+                "UPDATE conversations SET staff_read_seq = $1 WHERE id = $2 AND claimed_by = $3 \
+                 AND staff_read_seq < $1",
             )
             .bind(seq)
             .bind(id)
+            .bind(staff_id)
             .execute(pool)
             .await?
             .rows_affected()

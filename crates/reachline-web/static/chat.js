@@ -140,6 +140,10 @@
       if (statusEl && statusEl.textContent !== m.text) { statusEl.textContent = m.text; }
       var was = status;
       status = m.status;
+      // A chat that is over has nothing left to send: the practitioner's kept draft goes.
+      if (draftKey && (status === "ended" || status === "missed" || status === "closed")) {
+        try { window.sessionStorage.removeItem(draftKey); } catch (e) { /* nothing kept */ }
+      }
       if (!leaving && was && was !== status && (status === "ended" || status === "missed" || status === "closed" || m.mine === false)) {
         // The page offers what comes next (a return code, a callback, wrap-up).
         window.location.reload();
@@ -150,7 +154,7 @@
         if (p3.li.parentNode) { p3.li.parentNode.removeChild(p3.li); }
         delete pending[m.cid];
         order = order.filter(function (x) { return x !== m.cid; });
-        if (!box.value) { box.value = p3.text; }
+        if (!box.value) { box.value = p3.text; keepDraft(); }
       }
       showError(m.text || "");
     } else if (m.t === "reconnect") {

@@ -330,12 +330,12 @@ pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&html[i..j])
 }
 
-/// Every file under a directory.
 /// The return code a page shows once (its groups may carry `<wbr>` break points).
 pub fn return_code(html: &str) -> Option<String> {
     between(html, "<code>", "</code>").map(|c| c.replace("<wbr>", ""))
 }
 
+/// Every file under a directory.
 pub fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {

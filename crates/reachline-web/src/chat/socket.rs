@@ -297,8 +297,8 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             seen_upto = seq;
                             publish(&state, Event::Delivered { c, seeker: peer.is_seeker(), seq }).await;
                             // The practitioner's list of chats marks what they have not read.
-                            if !peer.is_seeker() {
-                                if let Err(e) = state.store.chat_staff_read(c, seq).await {
+                            if let Some((staff_id, _)) = peer.staff.as_ref() {
+                                if let Err(e) = state.store.chat_staff_read(c, *staff_id, seq).await {
                                     tracing::warn!(error = %e, "could not note a chat as read; its unread count stays");
                                 }
                             }

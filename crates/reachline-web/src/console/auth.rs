@@ -233,6 +233,11 @@ pub async fn sign_out(
     }
     let mut resp = http::redirect("/console/sign-in");
     session_cookie(&mut resp, None, ctx.https);
+    // Drafts of chat messages kept in this browser's tab go with the session.
+    resp.headers_mut().insert(
+        "clear-site-data",
+        axum::http::HeaderValue::from_static("\"storage\""),
+    );
     resp
 }
 
@@ -246,5 +251,10 @@ pub async fn sign_out_everywhere(
     }
     let mut resp = http::redirect("/console/sign-in");
     session_cookie(&mut resp, None, ctx.https);
+    // Drafts of chat messages kept in this browser's tab go with the session.
+    resp.headers_mut().insert(
+        "clear-site-data",
+        axum::http::HeaderValue::from_static("\"storage\""),
+    );
     resp
 }

@@ -489,7 +489,7 @@ pub async fn transcript(
     };
     // The practitioner has it in front of them: all of it is read.
     if let Some(newest) = lines.iter().map(|m| m.seq).max() {
-        if let Err(e) = state.store.chat_staff_read(id, newest).await {
+        if let Err(e) = state.store.chat_staff_read(id, me.id, newest).await {
             tracing::warn!(error = %e, "could not note a chat as read; its unread count stays");
         }
     }

@@ -651,7 +651,7 @@ impl HomePage<'_> {
 /// financial year we are in.
 fn report_links(k: &ConsoleChrome<'_>, area: &str, now: i64) -> Vec<(String, String)> {
     use reachline_app::reporting::Period;
-    let (y, m) = reachline_core::clock::year_month_of(now);
+    let (y, m) = k.c.zone.year_month(now);
     let last = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
     let fy = if m >= 4 { y } else { y - 1 };
     [
