@@ -314,9 +314,25 @@ async fn partners_are_rate_limited() -> TestResult {
     })
     .await;
     let mut statuses = Vec::new();
+    let mut waits = Vec::new();
     for _ in 0..6 {
-        statuses.push(check(&s, &key, json!({"query": "hello"})).await.0);
+        let resp = reqwest::Client::new()
+            .post(s.url("/api/v1/check"))
+            .bearer_auth(&key)
+            .json(&json!({"query": "hello"}))
+            .send()
+            .await?;
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            // A 429 says how long to wait, in whole seconds.
+            let wait: u64 = resp.headers()["retry-after"].to_str()?.parse()?;
+            waits.push(wait);
+        }
+        statuses.push(resp.status());
     }
+    assert!(
+        !waits.is_empty() && waits.iter().all(|w| (1..=2).contains(w)),
+        "{waits:?}"
+    );
     assert_eq!(
         statuses.iter().filter(|s| **s == StatusCode::OK).count(),
         3,
@@ -445,7 +461,7 @@ async fn counts_are_kept_and_help_links_record_arrivals() -> TestResult {
 
 #[tokio::test]
 async fn the_openapi_document_and_the_widget_are_served() -> TestResult {
-    let (s, _) = gateway(|_| {}).await;
+    let (s, key) = gateway(|_| {}).await;
     let doc: Value = reqwest::get(s.url("/api/v1/openapi.json"))
         .await?
         .json()
@@ -453,6 +469,50 @@ async fn the_openapi_document_and_the_widget_are_served() -> TestResult {
     assert!(doc["paths"]["/api/v1/check"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/check/batch"]["post"].is_object());
     assert!(doc["components"]["schemas"]["CheckRequest"].is_object());
+    // The security scheme the paths name is defined: the partner key as a bearer token.
+    let scheme = &doc["components"]["securitySchemes"]["partner_key"];
+    assert_eq!(
+        (scheme["type"].as_str(), scheme["scheme"].as_str()),
+        (Some("http"), Some("bearer")),
+        "{scheme}"
+    );
+    assert!(doc["paths"]["/api/v1/check"]["post"]["security"][0]["partner_key"].is_array());
+    // Hash inputs are constrained as the service enforces them.
+    let props = &doc["components"]["schemas"]["CheckRequest"]["properties"];
+    assert_eq!(props["pdq"]["pattern"], "^[0-9A-Fa-f]{64}$", "{props}");
+    assert_eq!(props["md5"]["maxLength"], 32);
+    assert_eq!(props["sha256"]["minLength"], 64);
+    let resp429 = &doc["paths"]["/api/v1/check"]["post"]["responses"]["429"];
+    assert!(resp429["headers"]["Retry-After"].is_object(), "{resp429}");
+
+    // A GET where POST is expected, and a path that does not exist, answer JSON.
+    let resp = reqwest::get(s.url("/api/v1/check")).await?;
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "POST");
+    let body: Value = resp.json().await?;
+    assert_eq!(body["error"], "method_not_allowed");
+    let resp = reqwest::get(s.url("/api/v1/nothing-here")).await?;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(resp.headers()["content-type"].to_str()?.contains("json"));
+
+    // The bearer scheme's name is case-insensitive.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let resp = reqwest::Client::new()
+            .post(s.url("/api/v1/check"))
+            .header("authorization", format!("{scheme} {key}"))
+            .json(&json!({"query": "hello"}))
+            .send()
+            .await?;
+        assert_eq!(resp.status(), StatusCode::OK, "{scheme}");
+    }
+    let resp = reqwest::Client::new()
+        .post(s.url("/api/v1/check"))
+        .header("authorization", format!("Basic {key}"))
+        .json(&json!({"query": "hello"}))
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
     let resp = reqwest::get(s.url("/widget/warning?c=p1-harm&lang=en-GB")).await?;
     assert_eq!(resp.status(), StatusCode::OK);
     let csp = resp.headers()["content-security-policy"]

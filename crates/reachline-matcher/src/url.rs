@@ -109,7 +109,7 @@ impl CanonicalUrl {
         if s.is_empty() {
             return Err(Error::MalformedUrl("empty URL"));
         }
-        let (scheme, rest) = split_scheme(&s);
+        let (scheme, rest) = split_scheme(&s)?;
         let authority_end = rest
             .iter()
             .position(|&b| b == b'/' || b == b'?')
@@ -331,8 +331,10 @@ fn escaped(b: u8) -> bool {
 
 /// Splits `scheme://` off. Without one the scheme is `http` and everything is authority
 /// and path (`www.google.com/`, `www.gotaport.com:1234/`). `http:host` and `http:/host`
-/// are read as `http://host`, as browsers do.
-fn split_scheme(s: &[u8]) -> (String, &[u8]) {
+/// are read as `http://host`, as browsers do. Any other scheme (`mailto:`, `ftp://`,
+/// `javascript:`) is refused: only web addresses can be checked. A name before a colon
+/// followed only by digits is a host and its port, not a scheme.
+fn split_scheme(s: &[u8]) -> Result<(String, &[u8]), Error> {
     if let Some(colon) = s.iter().position(|&b| b == b':') {
         let scheme = &s[..colon];
         let valid = scheme.first().is_some_and(u8::is_ascii_alphabetic)
@@ -341,17 +343,52 @@ fn split_scheme(s: &[u8]) -> (String, &[u8]) {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
         if valid {
             let lower = String::from_utf8_lossy(scheme).to_ascii_lowercase();
+            let web = lower == "http" || lower == "https";
             let after = &s[colon + 1..];
             if let Some(rest) = after.strip_prefix(b"//") {
-                return (lower, rest);
+                return if web {
+                    Ok((lower, rest))
+                } else {
+                    Err(Error::MalformedUrl(
+                        "only http and https URLs can be checked",
+                    ))
+                };
             }
-            if lower == "http" || lower == "https" {
+            if web {
                 let slashes = after.iter().take_while(|&&b| b == b'/').count();
-                return (lower, &after[slashes..]);
+                return Ok((lower, &after[slashes..]));
+            }
+            let port_end = after
+                .iter()
+                .position(|&b| b == b'/' || b == b'?')
+                .unwrap_or(after.len());
+            if !after[..port_end].iter().all(u8::is_ascii_digit) {
+                return Err(Error::MalformedUrl(
+                    "only http and https URLs can be checked",
+                ));
             }
         }
     }
-    ("http".to_owned(), s)
+    Ok(("http".to_owned(), s))
+}
+
+/// The canonical form of a bracketed IPv6 literal (`[...]`, brackets included): the
+/// compressed lower-case text of RFC 5952 (`[2001:db8::1]` for every way of writing it), or
+/// the IPv4 address itself for an IPv4-mapped (`::ffff:a.b.c.d`) or NAT64 (`64:ff9b::/96`)
+/// address, as Safe Browsing canonicalises them. Anything else in brackets is refused.
+fn canonical_ipv6(literal: &[u8]) -> Result<String, Error> {
+    let inner = &literal[1..literal.len() - 1];
+    let addr: std::net::Ipv6Addr = std::str::from_utf8(inner)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or(Error::MalformedUrl("not an IPv6 address in brackets"))?;
+    let s = addr.segments();
+    let embedded =
+        std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    if addr.to_ipv4_mapped().is_some() || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return Ok(embedded.to_string());
+    }
+    Ok(format!("[{addr}]"))
 }
 
 fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
@@ -359,13 +396,15 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
         Some(at) => &authority[at + 1..],
         None => authority,
     };
-    // A bracketed IPv6 literal, alone or followed by a port, is kept as it is (lower-case).
+    // A bracketed IPv6 literal, alone or followed by a port, in its canonical form.
     if hostport.first() == Some(&b'[') {
-        if let Some(close) = hostport.iter().position(|&b| b == b']') {
-            if hostport.get(close + 1).is_none_or(|&b| b == b':') {
-                let h: Zeroizing<Vec<u8>> = Zeroizing::new(hostport[..=close].to_ascii_lowercase());
-                return Ok((escape(&h), true));
-            }
+        let Some(close) = hostport.iter().position(|&b| b == b']') else {
+            return Err(Error::MalformedUrl(
+                "an IPv6 address without its closing bracket",
+            ));
+        };
+        if hostport.get(close + 1).is_none_or(|&b| b == b':') {
+            return Ok((canonical_ipv6(&hostport[..=close])?, true));
         }
     }
     // The port starts at the first colon: a host never contains one, and cutting at the
@@ -415,10 +454,19 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
         let [a, b, c, d] = ip;
         return Ok((format!("{a}.{b}.{c}.{d}"), true));
     }
-    // What now reads as a bracketed literal (`.[a]`) is one on the next pass too.
+    // What now reads as a bracketed literal (`.[a]`) is one on the next pass too, so it is
+    // held to the same rule now.
     let literal = collapsed.first() == Some(&b'[')
         && collapsed.iter().position(|&b| b == b']') == Some(collapsed.len() - 1);
-    Ok((escape(collapsed), literal))
+    if literal {
+        return Ok((canonical_ipv6(collapsed)?, true));
+    }
+    if collapsed.first() == Some(&b'[') && !collapsed.contains(&b']') {
+        return Err(Error::MalformedUrl(
+            "an IPv6 address without its closing bracket",
+        ));
+    }
+    Ok((escape(collapsed), false))
 }
 
 /// Parses an IPv4 address the way `inet_aton` does: one to four parts, each decimal,

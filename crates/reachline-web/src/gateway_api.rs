@@ -28,10 +28,13 @@ pub struct CheckRequest {
     /// A URL the person asked for.
     pub url: Option<String>,
     /// A PDQ hash (64 hexadecimal digits).
+    #[schema(min_length = 64, max_length = 64, pattern = "^[0-9A-Fa-f]{64}$")]
     pub pdq: Option<String>,
     /// The MD5 of a file (32 hexadecimal digits).
+    #[schema(min_length = 32, max_length = 32, pattern = "^[0-9A-Fa-f]{32}$")]
     pub md5: Option<String>,
     /// The SHA-256 of a file (64 hexadecimal digits).
+    #[schema(min_length = 64, max_length = 64, pattern = "^[0-9A-Fa-f]{64}$")]
     pub sha256: Option<String>,
     /// The language for the warning, e.g. `en-GB`.
     pub locale: Option<String>,
@@ -112,6 +115,7 @@ pub fn api_error(status: StatusCode, error: &str, message: impl Into<String>) ->
         description = "Ask whether to show a warning for a search query, a URL or an image hash. Authenticate with `Authorization: Bearer <partner key>`. Inputs are never stored or logged."
     ),
     paths(check, check_batch),
+    modifiers(&PartnerKey),
     components(schemas(
         CheckRequest,
         CheckResponse,
@@ -123,6 +127,64 @@ pub fn api_error(status: StatusCode, error: &str, message: impl Into<String>) ->
     ))
 )]
 pub struct ApiDoc;
+
+/// The security scheme the paths name: the partner key as an HTTP bearer token.
+struct PartnerKey;
+
+impl utoipa::Modify for PartnerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "partner_key",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "The partner key given by `reachline partners add`, as `Authorization: Bearer <key>` (the scheme name in any case).",
+                        ))
+                        .build(),
+                ),
+            );
+    }
+}
+
+/// A JSON answer for a method an API path does not take (e.g. `GET /api/v1/check`).
+pub async fn method_not_allowed() -> Response {
+    let mut r = api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path takes POST with a JSON body",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, axum::http::HeaderValue::from_static("POST"));
+    r
+}
+
+/// A JSON answer for an API path that does not exist.
+pub async fn not_found() -> Response {
+    api_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API path: see /api/v1/openapi.json",
+    )
+}
+
+/// 429 with how long to wait.
+fn rate_limited(wait: reachline_app::limits::RetryAfter) -> Response {
+    let mut r = api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many checks; please slow down",
+    );
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from(wait.seconds()),
+    );
+    r
+}
 
 pub async fn openapi() -> Response {
     match ApiDoc::openapi().to_json() {
@@ -146,7 +208,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<PartnerRo
             "send your partner key as Authorization: Bearer <key>",
         ));
     };
-    let key = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
+    // The scheme name is case-insensitive (RFC 9110 §11.1).
+    let key = match auth.split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
+        _ => "",
+    };
     if key.is_empty() || key.len() > 200 {
         return Err(api_error(
             StatusCode::UNAUTHORIZED,
@@ -397,7 +463,8 @@ fn json_rejection(r: JsonRejection) -> Response {
         (status = 401, description = "No partner key", body = ApiError),
         (status = 403, description = "Unknown or revoked partner key", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
-        (status = 429, description = "Too many checks; slow down", body = ApiError)
+        (status = 429, description = "Too many checks; slow down", body = ApiError,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))
     ),
     security(("partner_key" = []))
 )]
@@ -414,12 +481,8 @@ pub async fn check(
         Ok(b) => b,
         Err(r) => return json_rejection(r),
     };
-    if state.gateway.allow(partner.id, 1).is_err() {
-        return api_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many checks; please slow down",
-        );
+    if let Err(wait) = state.gateway.allow(partner.id, 1) {
+        return rate_limited(wait);
     }
     if !has_input(&req) {
         return api_error(
@@ -446,7 +509,8 @@ pub async fn check(
         (status = 401, description = "No partner key", body = ApiError),
         (status = 403, description = "Unknown or revoked partner key", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
-        (status = 429, description = "Too many checks", body = ApiError)
+        (status = 429, description = "Too many checks", body = ApiError,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))
     ),
     security(("partner_key" = []))
 )]
@@ -471,16 +535,8 @@ pub async fn check_batch(
             format!("a batch holds 1 to {} items", d.batch_max),
         );
     }
-    if state
-        .gateway
-        .allow(partner.id, batch.items.len() as u64)
-        .is_err()
-    {
-        return api_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many checks; please slow down",
-        );
+    if let Err(wait) = state.gateway.allow(partner.id, batch.items.len() as u64) {
+        return rate_limited(wait);
     }
     let loaded = state.gateway.loaded();
     let mut all = Vec::with_capacity(batch.items.len());

@@ -278,9 +278,16 @@ pub fn router(state: Shared) -> Router {
             "/contact/continue",
             get(conversations::continue_form).post(conversations::continue_thread),
         )
-        .route("/api/v1/check", post(gateway_api::check))
-        .route("/api/v1/check/batch", post(gateway_api::check_batch))
+        .route(
+            "/api/v1/check",
+            post(gateway_api::check).fallback(gateway_api::method_not_allowed),
+        )
+        .route(
+            "/api/v1/check/batch",
+            post(gateway_api::check_batch).fallback(gateway_api::method_not_allowed),
+        )
         .route("/api/v1/openapi.json", get(gateway_api::openapi))
+        .route("/api/{*rest}", axum::routing::any(gateway_api::not_found))
         .route("/help", get(gateway_api::help))
         .route("/widget/warning", get(gateway_api::widget))
         .route(
