@@ -565,8 +565,8 @@ console-chat-title = Chat
 console-chat-availability = Your availability
 console-chat-you-available = You are available for chats.
 console-chat-you-away = You are away: new chats are not offered to you.
-console-chat-go-available = Become available
-console-chat-go-away = Go away
+console-chat-go-available = Become available for chats
+console-chat-go-away = Step away (take no new chats)
 console-chat-limit = You can hold up to { $limit } chats at once.
 console-chat-closed-now = The helpline is outside its opening hours now.
 console-chat-notify-enable = Turn on notifications for new chats
@@ -770,3 +770,4 @@ console-chat-unread = { $n ->
     [one] 1 new message
    *[other] { $n } new messages
 }
+console-chat-all = All chats and the queue
