@@ -884,6 +884,7 @@ async fn enrolment_links_from_the_command_line_carry_the_served_address() -> Tes
         .is_success());
     let (ok, stdout, stderr) = create("ada", &[]);
     assert!(ok, "{stderr}");
+    // No output at all gives "", which the assertion below refuses.
     let link = stdout.lines().last().unwrap_or_default();
     assert!(
         link.starts_with(&format!("{}/console/enrol/", server.base)),

@@ -43,7 +43,8 @@ impl Zone {
     }
 
     /// `YYYY-MM-DD HH:MM` and the zone's abbreviation (`2026-07-02 10:00 BST`); empty if out
-    /// of range.
+    /// of range (a time beyond jiff's years -9999..9999 cannot come from the service's clock,
+    /// only from an edited row; a blank is shown rather than a made-up time).
     pub fn minute(&self, unix: i64) -> String {
         self.at(unix)
             .map(|z| z.strftime("%Y-%m-%d %H:%M %Z").to_string())
@@ -51,7 +52,7 @@ impl Zone {
     }
 
     /// `HH:MM` and the zone's abbreviation (`10:00 BST`), beside a chat message; empty if out
-    /// of range.
+    /// of range (as for [`Zone::minute`]).
     pub fn clock(&self, unix: i64) -> String {
         self.at(unix)
             .map(|z| z.strftime("%H:%M %Z").to_string())

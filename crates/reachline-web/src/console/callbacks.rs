@@ -157,6 +157,7 @@ async fn page_with(
                 .unwrap_or_else(|| k.t("console-wrapup-not-known")),
             statement: c.statement_version.clone(),
             attempts: c.attempts,
+            // No attempt yet: nothing to show (an absent value, not a failure).
             last_attempt: c
                 .last_attempt_at
                 .map(|t| ctx.chrome.zone.minute(t))

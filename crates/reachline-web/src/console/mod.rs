@@ -633,7 +633,8 @@ impl HomePage<'_> {
         self.zone.clock(*at)
     }
 
-    /// "4 min" since `at` (a wait), empty when there is none.
+    /// "4 min" since `at` (a wait), empty when there is none (nothing waiting: an absent
+    /// value, not a failure).
     fn waited(&self, at: &Option<i64>) -> String {
         at.map(|t| {
             let s = (self.now - t).max(0);

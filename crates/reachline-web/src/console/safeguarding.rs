@@ -59,6 +59,7 @@ fn contact_view(k: &ConsoleChrome<'_>, c: reachline_store::ContactRow) -> Contac
         id: c.id,
         channel: k.t(&format!("channel-{}", c.channel)),
         started: k.c.zone.minute(c.started_at),
+        // A contact still going on has no end time: shown blank (an absent value, not a failure).
         ended: c.ended_at.map(|t| k.c.zone.minute(t)).unwrap_or_default(),
         who: one("wrapup-who", &c.who),
         age: one("wrapup-age", &c.age_group),
