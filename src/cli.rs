@@ -208,7 +208,51 @@ pub enum ListsCommand {
         /// Category for URL lists (keyword and hash lists carry theirs per line).
         #[arg(long, default_value = "listed")]
         category: String,
+        /// A never-warn list (known innocent terms, URL expressions or images): a match on
+        /// an input overrides every warning for that input.
+        #[arg(long)]
+        never_warn: bool,
+        /// Load the version in shadow: matched and counted, never warning, until
+        /// `lists promote`.
+        #[arg(long)]
+        shadow: bool,
+        /// For hash lists: the PDQ distance (bits) within which an image matches.
+        #[arg(long)]
+        pdq_distance: Option<u32>,
         file: PathBuf,
+    },
+    /// Make a list's shadow version the live one (the previous one is kept for a rollback).
+    Promote {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Go back at once to the version that was live before the current one.
+    Rollback {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Matches per entry and outcome (warned, suppressed, shadow, reported wrong by
+    /// partners…): counts only, never an input.
+    Stats {
+        #[command(flatten)]
+        store: Store,
+        /// How many days back, today included.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// One line per day.
+        #[arg(long)]
+        per_day: bool,
+        /// Summed per category instead of per entry.
+        #[arg(long)]
+        by_category: bool,
     },
     /// Show every list version and its size.
     List {

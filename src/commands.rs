@@ -88,20 +88,63 @@ pub fn lists(file: Option<&Path>, command: ListsCommand) -> anyhow::Result<()> {
             kind,
             name,
             category,
+            never_warn,
+            shadow,
+            pdq_distance,
             file: list,
         } => {
             let text = std::fs::read_to_string(&list)
                 .with_context(|| format!("could not read {}", list.display()))?;
             let config = load_store(file, store)?;
-            let (version, entries) = block_on(ops::lists_import(
+            let (version, entries) = block_on(ops::lists_import_as(
                 &config,
                 clock(),
                 &kind,
                 &name,
                 &category,
                 &text,
+                ops::ImportAs {
+                    never_warn,
+                    shadow,
+                    pdq_distance,
+                },
             ))??;
-            println!("imported {kind} list {name} version {version}: {entries} entries");
+            println!(
+                "imported {}{kind} list {name} version {version}: {entries} entries{}",
+                if never_warn { "never-warn " } else { "" },
+                if shadow {
+                    " (in shadow: counted, never warning, until `reachline lists promote`)"
+                } else {
+                    ""
+                }
+            );
+        }
+        ListsCommand::Promote { store, kind, name } => {
+            let config = load_store(file, store)?;
+            let version = block_on(ops::lists_promote(&config, clock(), &kind, &name))??;
+            println!("{kind} list {name} version {version} is live");
+        }
+        ListsCommand::Rollback { store, kind, name } => {
+            let config = load_store(file, store)?;
+            let (from, to) = block_on(ops::lists_rollback(&config, clock(), &kind, &name))??;
+            println!("{kind} list {name}: version {to} is live again (was version {from})");
+        }
+        ListsCommand::Stats {
+            store,
+            days,
+            per_day,
+            by_category,
+        } => {
+            let config = load_store(file, store)?;
+            for line in block_on(ops::lists_stats(
+                &config,
+                clock(),
+                days,
+                per_day,
+                by_category,
+            ))?? {
+                println!("{line}");
+            }
         }
         ListsCommand::List { store } => {
             let config = load_store(file, store)?;

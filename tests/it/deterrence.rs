@@ -256,6 +256,7 @@ async fn bad_input_gets_clear_json_errors() -> TestResult {
     let big = format!("{{\"query\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
     let resp = post("/api/v1/check", Some(&key), big).await?;
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
     assert_eq!(resp.json::<Value>().await?["error"], "too_large");
     // Batches: in order, bounded.
     let resp = post(
@@ -493,7 +494,25 @@ async fn the_openapi_document_and_the_widget_are_served() -> TestResult {
     assert_eq!(body["error"], "method_not_allowed");
     let resp = reqwest::get(s.url("/api/v1/nothing-here")).await?;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    assert!(resp.headers()["content-type"].to_str()?.contains("json"));
+    // Every API error is RFC 9457 problem details.
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let p: Value = resp.json().await?;
+    assert_eq!(
+        (p["type"].as_str(), p["status"].as_u64()),
+        (Some("about:blank"), Some(404))
+    );
+    assert_eq!(p["title"], "Not Found");
+    // A check needs at least one input, and the batch size is bounded, in the document too.
+    let req = &doc["components"]["schemas"]["CheckRequest"];
+    assert_eq!(req["anyOf"].as_array().map(Vec::len), Some(5), "{req}");
+    assert_eq!(req["additionalProperties"], false);
+    assert_eq!(
+        doc["components"]["schemas"]["BatchRequest"]["properties"]["items"]["maxItems"],
+        100
+    );
+    assert!(doc["paths"]["/api/v1/feedback"]["post"].is_object());
+    let bad = &doc["paths"]["/api/v1/check"]["post"]["responses"]["400"]["content"];
+    assert!(bad["application/problem+json"].is_object(), "{bad}");
 
     // The bearer scheme's name is case-insensitive.
     for scheme in ["bearer", "BEARER", "Bearer"] {
@@ -626,4 +645,385 @@ fn nothing_a_partner_sends_is_written_to_disk_or_logs() {
             );
         }
     }
+}
+
+/// `reachline lists stats` as lines; the one for `entry` (list:line), if any.
+async fn stats_line(s: &TestServer, by_category: bool, needle: &str) -> Option<String> {
+    reachline_app::ops::lists_stats(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        30,
+        false,
+        by_category,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .find(|l| l.contains(needle))
+}
+
+/// The counts of a stats line, in the order of `outcome::ALL`.
+fn counts(line: &str) -> Vec<i64> {
+    let fields: Vec<i64> = line
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields[fields.len() - 6..].to_vec()
+}
+
+#[tokio::test]
+async fn a_shadow_version_counts_matches_without_warning_until_promoted_and_rolls_back_at_once(
+) -> TestResult {
+    let (s, key) = gateway(|_| {}).await;
+    let clock = Arc::new(s.clock.clone());
+    let c = &s.state.config;
+    // Version 2 in shadow: it drops bluepineapple and adds zebrafig.
+    let v2 = "term,category,match,language\nzebrafig,test-shadow,word,en\nquiet harbour,test-terms,phrase,en\n";
+    let shadow = reachline_app::ops::ImportAs {
+        shadow: true,
+        ..Default::default()
+    };
+    let (version, _) = reachline_app::ops::lists_import_as(
+        c,
+        clock.clone(),
+        "keywords",
+        "invented-terms",
+        "",
+        v2,
+        shadow,
+    )
+    .await?;
+    assert_eq!(version, 2);
+    reachline_web::housekeeping(&s.state).await;
+    // Real traffic: the shadow version matches but never warns; the live one still does.
+    for _ in 0..3 {
+        let (status, v) = check(&s, &key, json!({"query": "a zebrafig search"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["match"], false, "{v}");
+        assert!(
+            v.get("warning").is_none() && v.get("match_id").is_none(),
+            "{v}"
+        );
+    }
+    let (_, v) = check(&s, &key, json!({"query": "bluepineapple"})).await;
+    assert_eq!(v["match"], true, "{v}");
+    reachline_web::housekeeping(&s.state).await;
+    // Counted per entry, per category and per day: 3 shadow matches of entry 2 (line 2).
+    let line = stats_line(&s, false, "invented-terms:2 v2")
+        .await
+        .expect("shadow entry");
+    assert_eq!(counts(&line), [0, 0, 3, 0, 0, 0], "{line}");
+    let line = stats_line(&s, false, "invented-terms:2 v1")
+        .await
+        .expect("live entry");
+    assert_eq!(counts(&line), [1, 0, 0, 0, 0, 0], "{line}");
+    let line = stats_line(&s, true, "test-shadow").await.expect("category");
+    assert_eq!(counts(&line), [0, 0, 3, 0, 0, 0], "{line}");
+    let per_day = reachline_app::ops::lists_stats(c, clock.clone(), 7, true, false).await?;
+    let today = reachline_core::clock::day_of(s.state.clock.now_unix());
+    assert!(
+        per_day
+            .iter()
+            .any(|l| l.starts_with(&today) && l.contains("invented-terms:2 v2")),
+        "{per_day:?}"
+    );
+    let listed = reachline_app::ops::lists_list(c, clock.clone()).await?;
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.contains("v2") && l.contains("shadow")),
+        "{listed:?}"
+    );
+
+    // Promoted with one command: now it warns, and the old version no longer does.
+    assert_eq!(
+        reachline_app::ops::lists_promote(c, clock.clone(), "keywords", "invented-terms").await?,
+        2
+    );
+    reachline_web::housekeeping(&s.state).await;
+    assert_eq!(
+        check(&s, &key, json!({"query": "zebrafig"})).await.1["match"],
+        true
+    );
+    assert_eq!(
+        check(&s, &key, json!({"query": "bluepineapple"})).await.1["match"],
+        false
+    );
+    // Nothing more to promote.
+    assert!(
+        reachline_app::ops::lists_promote(c, clock.clone(), "keywords", "invented-terms")
+            .await
+            .is_err()
+    );
+    // Rolled back at once to the version that was live before.
+    assert_eq!(
+        reachline_app::ops::lists_rollback(c, clock.clone(), "keywords", "invented-terms").await?,
+        (2, 1)
+    );
+    reachline_web::housekeeping(&s.state).await;
+    assert_eq!(
+        check(&s, &key, json!({"query": "bluepineapple"})).await.1["match"],
+        true
+    );
+    assert_eq!(
+        check(&s, &key, json!({"query": "zebrafig"})).await.1["match"],
+        false
+    );
+    // Version 1 was never preceded by a live version: no further rollback.
+    assert!(
+        reachline_app::ops::lists_rollback(c, clock.clone(), "keywords", "invented-terms")
+            .await
+            .is_err()
+    );
+    s.stop().await;
+    Ok(())
+}
+
+/// The PDQ hash with the bits at `positions` flipped.
+fn flip(hex_hash: &str, positions: std::ops::Range<usize>) -> String {
+    let mut bytes = hex::decode(hex_hash).unwrap();
+    for p in positions {
+        bytes[p / 8] ^= 1 << (p % 8);
+    }
+    hex::encode(bytes)
+}
+
+#[tokio::test]
+async fn never_warn_entries_suppress_matches_on_the_same_input() -> TestResult {
+    let (s, key) = gateway(|_| {}).await;
+    let clock = Arc::new(s.clock.clone());
+    let c = &s.state.config;
+    let never = reachline_app::ops::ImportAs {
+        never_warn: true,
+        ..Default::default()
+    };
+    // Invented innocent phrase, URL expression and image.
+    reachline_app::ops::lists_import_as(
+        c,
+        clock.clone(),
+        "keywords",
+        "innocent-terms",
+        "",
+        "term,category,match,language\nbluepineapple festival,innocent,phrase,en\n",
+        never,
+    )
+    .await?;
+    reachline_app::ops::lists_import_as(
+        c,
+        clock.clone(),
+        "urls",
+        "innocent-urls",
+        "innocent",
+        "http://quietharbour.example/gallery/museum/\n",
+        never,
+    )
+    .await?;
+    let innocent_image = flip(BRIDGE_PDQ, 0..4);
+    reachline_app::ops::lists_import_as(
+        c,
+        clock.clone(),
+        "hashes",
+        "innocent-images",
+        "",
+        &format!("kind,hash,category\npdq,{innocent_image},innocent\n"),
+        reachline_app::ops::ImportAs {
+            never_warn: true,
+            pdq_distance: Some(8),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // A never-warn list keeps its role: a warning list cannot take its name.
+    assert!(reachline_app::ops::lists_import(
+        c,
+        clock.clone(),
+        "keywords",
+        "innocent-terms",
+        "",
+        "term,category,match,language\nzebrafig,test-terms,word,en\n",
+    )
+    .await
+    .is_err());
+    reachline_web::housekeeping(&s.state).await;
+
+    let cases = [
+        (json!({"query": "bluepineapple festival tickets"}), false),
+        (json!({"query": "bluepineapple"}), true),
+        (
+            json!({"url": "http://quietharbour.example/gallery/museum/room1.html"}),
+            false,
+        ),
+        (
+            json!({"url": "http://quietharbour.example/gallery/room1.html"}),
+            true,
+        ),
+        // The listed image itself is within 8 bits of the innocent one: suppressed.
+        (json!({"pdq": BRIDGE_PDQ}), false),
+        // 20 bits from the listed image (it still matches at 31) and 24 from the innocent one.
+        (json!({"pdq": flip(BRIDGE_PDQ, 100..120)}), true),
+        // The override is per input: an innocent query does not hide a listed URL.
+        (
+            json!({"query": "bluepineapple festival", "url": "http://quietharbour.example/gallery/a"}),
+            true,
+        ),
+    ];
+    for (body, warns) in cases {
+        let (status, v) = check(&s, &key, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(v["match"], warns, "{body}: {v}");
+        assert_eq!(v.get("warning").is_some(), warns, "{body}: {v}");
+    }
+    reachline_web::housekeeping(&s.state).await;
+    // The suppressed entries and the never-warn entries that overrode them are counted.
+    // (bluepineapple was suppressed twice: alone and beside a listed URL.)
+    let line = stats_line(&s, false, "invented-terms:2 v1")
+        .await
+        .expect("term");
+    assert_eq!(counts(&line), [1, 2, 0, 0, 0, 0], "{line}");
+    let line = stats_line(&s, false, "innocent-terms:2 v1")
+        .await
+        .expect("never term");
+    assert_eq!(counts(&line), [0, 0, 0, 0, 2, 0], "{line}");
+    let line = stats_line(&s, false, "innocent-images:2 v1")
+        .await
+        .expect("never image");
+    assert_eq!(counts(&line), [0, 0, 0, 0, 1, 0], "{line}");
+    let line = stats_line(&s, false, "innocent-urls:1 v1")
+        .await
+        .expect("never url");
+    assert_eq!(counts(&line), [0, 0, 0, 0, 1, 0], "{line}");
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn partners_report_a_wrong_warning_by_its_match_id_and_it_counts_once() -> TestResult {
+    let (s, key) = gateway(|_| {}).await;
+    let other =
+        reachline_app::ops::partners_add(&s.state.config, Arc::new(s.clock.clone()), "otherco", "")
+            .await?;
+    let (_, v) = check(&s, &key, json!({"query": "bluepineapple markerq"})).await;
+    let id = v["match_id"].as_str().expect("match id").to_string();
+    // The identifier holds no input.
+    assert!(!id.contains("bluepineapple") && !id.contains("markerq"));
+    let (_, none) = check(&s, &key, json!({"query": "hello"})).await;
+    assert!(none.get("match_id").is_none());
+    let report = |k: &str, body: Value| {
+        reqwest::Client::new()
+            .post(s.url("/api/v1/feedback"))
+            .bearer_auth(k)
+            .json(&body)
+            .send()
+    };
+    let resp = report(&key, json!({"match_id": id})).await?;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await?["counted"], true);
+    // Sent again (a retry): not counted twice.
+    let resp = report(&key, json!({"match_id": id})).await?;
+    assert_eq!(resp.json::<Value>().await?["counted"], false);
+    // Another partner cannot report it; a made-up identifier is refused; as problem details.
+    for (k, body) in [
+        (&other, json!({"match_id": id})),
+        (&key, json!({"match_id": "bluepineapple"})),
+        (&key, json!({"match_id": ""})),
+        (&key, json!({"match_id": id, "query": "x"})),
+    ] {
+        let resp = report(k, body.clone()).await?;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let p: Value = resp.json().await?;
+        assert_eq!(p["status"], 400, "{p}");
+        assert!(!p["detail"].as_str().unwrap().is_empty(), "{p}");
+        assert!(!p.to_string().contains("bluepineapple"), "{p}");
+    }
+    reachline_web::housekeeping(&s.state).await;
+    let line = stats_line(&s, false, "invented-terms:2 v1")
+        .await
+        .expect("entry");
+    assert_eq!(counts(&line), [1, 0, 0, 0, 0, 1], "{line}");
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn administrators_see_matches_per_entry_and_disable_a_misfiring_one_in_the_console(
+) -> TestResult {
+    use reachline_core::staff::Role;
+    let (s, key) = gateway(|_| {}).await;
+    for _ in 0..2 {
+        check(&s, &key, json!({"query": "bluepineapple"})).await;
+    }
+    reachline_web::housekeeping(&s.state).await;
+    let (admin, csrf, _) = crate::console::session_for(&s, Role::Administrator, 0).await;
+    // From the console home, as an administrator reaches it.
+    let home = admin.get(s.url("/console")).send().await?.text().await?;
+    assert!(
+        home.contains("href=\"/console/lists\""),
+        "no link on the home"
+    );
+    let page = admin
+        .get(s.url("/console/lists"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(page.contains("invented-terms:2"), "{page}");
+    assert!(page.contains("Live: warns"));
+    assert!(page.contains("<td>2</td>"), "two warnings counted");
+    let resp = crate::common::post_form(
+        &admin,
+        s.url("/console/lists/disable"),
+        &[
+            ("csrf", &csrf),
+            ("kind", "keywords"),
+            ("name", "invented-terms"),
+            ("entry", "invented-terms:2"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    // In force at once, and audited.
+    assert_eq!(
+        check(&s, &key, json!({"query": "bluepineapple"})).await.1["match"],
+        false
+    );
+    let page = admin
+        .get(s.url("/console/lists?disabled=1"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        page.contains("no longer warns") && page.contains("Disabled"),
+        "{page}"
+    );
+    let audit = s.state.store.audit_all().await?;
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "lists.disable-entry" && e.detail == "invented-terms:2"));
+    // Nonsense is refused and changes nothing.
+    let resp = crate::common::post_form(
+        &admin,
+        s.url("/console/lists/disable"),
+        &[
+            ("csrf", &csrf),
+            ("kind", "keywords"),
+            ("name", "invented-terms"),
+            ("entry", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Other roles cannot see it.
+    let (practitioner, _, _) = crate::console::session_for(&s, Role::Practitioner, 1).await;
+    assert_eq!(
+        practitioner
+            .get(s.url("/console/lists"))
+            .send()
+            .await?
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    s.stop().await;
+    Ok(())
 }

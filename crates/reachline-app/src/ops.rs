@@ -216,16 +216,62 @@ pub async fn lists_import(
     category: &str,
     text: &str,
 ) -> Result<(i64, usize), GatewayOpsError> {
+    lists_import_as(
+        config,
+        clock,
+        kind,
+        name,
+        category,
+        text,
+        ImportAs::default(),
+    )
+    .await
+}
+
+/// How a list is imported.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ImportAs {
+    /// A never-warn list: its matches override matches on the same input.
+    pub never_warn: bool,
+    /// Loaded in shadow: matched and counted, never warning, until promoted.
+    pub shadow: bool,
+    /// The PDQ distance within which this list's hashes match (hash lists only).
+    pub pdq_distance: Option<u32>,
+}
+
+/// Imports a list as a new version, live or in shadow, as a warning or a never-warn list.
+pub async fn lists_import_as(
+    config: &Config,
+    clock: SharedClock,
+    kind: &str,
+    name: &str,
+    category: &str,
+    text: &str,
+    how: ImportAs,
+) -> Result<(i64, usize), GatewayOpsError> {
     use crate::deterrence::lists;
     let kind = kind
         .parse::<lists::ListKind>()
         .map_err(|_| GatewayOpsError::Kind(kind.to_string()))?;
+    if how.never_warn && how.shadow {
+        return Err(GatewayOpsError::Check(
+            "a never-warn list is loaded live; try it on a copy of the service first".into(),
+        ));
+    }
+    if let Some(d) = how.pdq_distance {
+        if kind != lists::ListKind::Hashes || d > 256 {
+            return Err(GatewayOpsError::Check(
+                "--pdq-distance is for hash lists, from 0 to 256 bits".into(),
+            ));
+        }
+    }
     let prepared = lists::prepare(kind, name, category, text)?;
     let (store, audit_key, lists_key) = open_for_lists(config, &clock).await?;
     let now = clock.now_unix();
+    let role = if how.never_warn { "never" } else { "warn" };
     let mut tx = store.begin().await?;
-    let version = tx
-        .list_import(
+    let version = match tx
+        .list_import_as(
             kind.as_str(),
             name,
             category,
@@ -233,13 +279,147 @@ pub async fn lists_import(
             |v| lists::seal(&lists_key, kind.as_str(), name, v, &prepared.text),
             now,
             "cli",
+            reachline_store::ListMode {
+                role,
+                shadow: how.shadow,
+                pdq_distance: how.pdq_distance.map(i64::from),
+            },
         )
-        .await?;
+        .await
+    {
+        Ok(v) => v,
+        Err(StoreError::Conflict) => {
+            return Err(GatewayOpsError::Check(format!(
+                "{name} is already a {} list; a list keeps its role: import this one under another name",
+                if how.never_warn { "warning" } else { "never-warn" }
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let object = format!("list:{}:{name}", kind.as_str());
-    let detail = format!("version {version}, {} entries", prepared.entries);
+    let detail = format!(
+        "version {version}, {} entries{}{}",
+        prepared.entries,
+        if how.never_warn { ", never-warn" } else { "" },
+        if how.shadow { ", in shadow" } else { "" }
+    );
     commit_cli(tx, &audit_key, now, "lists.import", &object, &detail).await?;
     store.close().await;
     Ok((version, prepared.entries))
+}
+
+/// Makes a list's shadow version live; returns the version promoted.
+pub async fn lists_promote(
+    config: &Config,
+    clock: SharedClock,
+    kind: &str,
+    name: &str,
+) -> Result<i64, GatewayOpsError> {
+    let (store, audit_key, _) = open_for_lists(config, &clock).await?;
+    let now = clock.now_unix();
+    let mut tx = store.begin().await?;
+    let Some(version) = tx.list_promote(kind, name, now).await? else {
+        return Err(GatewayOpsError::Check(format!(
+            "{kind} list {name} has no version in shadow (import one with --shadow)"
+        )));
+    };
+    let object = format!("list:{kind}:{name}");
+    commit_cli(
+        tx,
+        &audit_key,
+        now,
+        "lists.promote",
+        &object,
+        &format!("version {version}"),
+    )
+    .await?;
+    store.close().await;
+    Ok(version)
+}
+
+/// Puts back the version that was live before the current one; returns (from, to).
+pub async fn lists_rollback(
+    config: &Config,
+    clock: SharedClock,
+    kind: &str,
+    name: &str,
+) -> Result<(i64, i64), GatewayOpsError> {
+    let (store, audit_key, _) = open_for_lists(config, &clock).await?;
+    let now = clock.now_unix();
+    let mut tx = store.begin().await?;
+    let Some((from, to)) = tx.list_rollback(kind, name, now).await? else {
+        return Err(GatewayOpsError::Check(format!(
+            "{kind} list {name} has no earlier live version to go back to"
+        )));
+    };
+    let object = format!("list:{kind}:{name}");
+    commit_cli(
+        tx,
+        &audit_key,
+        now,
+        "lists.rollback",
+        &object,
+        &format!("version {from} to {to}"),
+    )
+    .await?;
+    store.close().await;
+    Ok((from, to))
+}
+
+/// Matches per entry (or per category) over the last `days` days, as lines for the
+/// operator: never an input, only counts.
+pub async fn lists_stats(
+    config: &Config,
+    clock: SharedClock,
+    days: u32,
+    per_day: bool,
+    by_category: bool,
+) -> Result<Vec<String>, GatewayOpsError> {
+    use crate::deterrence::outcome;
+    let store = open_store(config).await.map_err(OpsError::from)?;
+    let now = clock.now_unix();
+    let from = reachline_core::clock::day_of(now - i64::from(days.max(1) - 1) * 86_400);
+    let rows = store
+        .deterrence_entry_counts(&from, &reachline_core::clock::day_of(now))
+        .await?;
+    store.close().await;
+    let stats = crate::deterrence::summarise(&rows, per_day, by_category);
+    let mut out = vec![format!(
+        "{}{:<9} {:<32} {:<16} {}",
+        if per_day { "day        " } else { "" },
+        "kind",
+        if by_category {
+            ""
+        } else {
+            "entry (list:line) version"
+        },
+        "category",
+        outcome::ALL
+            .iter()
+            .map(|o| format!("{o:>17}"))
+            .collect::<String>()
+    )];
+    for s in &stats {
+        out.push(format!(
+            "{}{:<9} {:<32} {:<16} {}",
+            s.day.as_ref().map(|d| format!("{d} ")).unwrap_or_default(),
+            s.kind,
+            if by_category {
+                String::new()
+            } else {
+                format!("{} v{}", s.entry_id, s.version)
+            },
+            s.category,
+            s.counts
+                .iter()
+                .map(|n| format!("{n:>17}"))
+                .collect::<String>()
+        ));
+    }
+    if stats.is_empty() {
+        out.push(format!("no matches in the last {days} days"));
+    }
+    Ok(out)
 }
 
 /// Every list version, as lines for the operator.
@@ -264,7 +444,12 @@ pub async fn lists_list(
                 r.name,
                 r.version,
                 r.entries,
-                if r.active { "active" } else { "old" },
+                match (r.active, r.shadow, r.role.as_str()) {
+                    (true, _, "never") => "active never-warn",
+                    (true, _, _) => "active",
+                    (_, true, _) => "shadow",
+                    _ => "old",
+                },
                 crate::time::utc_minute(r.created_at),
                 if r.active && disabled > 0 {
                     format!(" ({disabled} disabled)")
@@ -418,17 +603,45 @@ pub async fn deterrence_check(
     gateway.reload(&store).await?;
     store.close().await;
     let loaded = gateway.loaded();
-    let result = match &input {
-        CheckInput::Query(q) => loaded.matcher.check_query(q),
-        CheckInput::Url(u) => loaded.matcher.check_url(u),
-        CheckInput::Pdq(h) => loaded.matcher.check_pdq_hex(h),
+    let inputs = match &input {
+        CheckInput::Query(q) => crate::deterrence::Inputs {
+            query: Some(q),
+            ..Default::default()
+        },
+        CheckInput::Url(u) => crate::deterrence::Inputs {
+            url: Some(u),
+            ..Default::default()
+        },
+        CheckInput::Pdq(h) => crate::deterrence::Inputs {
+            pdq: Some(h),
+            ..Default::default()
+        },
     };
-    let mut matches = result.map_err(|e| GatewayOpsError::Check(e.to_string()))?;
-    matches.retain(|m| !loaded.tombstones.contains(&m.entry_id));
+    let verdict = loaded
+        .check(&inputs)
+        .map_err(|(_, e)| GatewayOpsError::Check(e.to_string()))?;
+    let matches = verdict.warn;
+    let others: Vec<serde_json::Value> = verdict
+        .counted
+        .iter()
+        .filter(|c| c.outcome != crate::deterrence::outcome::WARNED)
+        .map(|c| {
+            serde_json::json!({
+                "outcome": c.outcome,
+                "entry_id": c.matched.entry_id,
+                "list": c.matched.list,
+                "version": c.version,
+            })
+        })
+        .collect();
     let mut out = serde_json::json!({
         "match": !matches.is_empty(),
         "signals": matches,
     });
+    if !others.is_empty() {
+        // What the shadow and never-warn lists did with this input.
+        out["not_warning"] = serde_json::Value::Array(others);
+    }
     if let (true, CheckInput::Query(q)) = (explain, &input) {
         let why = loaded
             .matcher

@@ -34,6 +34,9 @@ pub enum Context<'a> {
         name: &'a str,
         version: i64,
     },
+    /// The entries behind a deterrence warning, handed to the partner as its match
+    /// identifier (so a wrong warning can be reported without the input).
+    MatchId,
     /// The empty value a concern holds for the moment between its insert and its facts
     /// (sealed facts need the new row's id).
     Pending,
@@ -63,6 +66,7 @@ impl fmt::Display for Context<'_> {
                 name,
                 version,
             } => write!(f, "reachline list {kind} {name} v{version}"),
+            Context::MatchId => write!(f, "reachline deterrence match id"),
             Context::Pending => write!(f, "pending"),
         }
     }
@@ -122,6 +126,7 @@ mod tests {
                 },
                 "reachline list keywords neutral v1",
             ),
+            (MatchId, "reachline deterrence match id"),
             (Pending, "pending"),
         ];
         for (context, string) in pinned {

@@ -17,7 +17,41 @@ pub struct ListRow {
     pub active: bool,
     pub created_at: i64,
     pub created_by: String,
+    /// `warn`, or `never` for a never-warn list.
+    pub role: String,
+    /// Loaded in shadow: matched and counted, never warns.
+    pub shadow: bool,
+    /// When this version last went live.
+    pub live_at: Option<i64>,
+    /// The PDQ distance for this list's hashes, when not the service's default.
+    pub pdq_distance: Option<i64>,
 }
+
+/// How a list version is loaded: its role, in shadow or live, and its PDQ distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListMode<'a> {
+    /// `warn` (the default when empty) or `never`.
+    pub role: &'a str,
+    pub shadow: bool,
+    pub pdq_distance: Option<i64>,
+}
+
+/// Matches of one list entry on one day with one outcome (never an input).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryCount {
+    pub day: String,
+    pub kind: String,
+    pub name: String,
+    pub version: i64,
+    pub entry_id: String,
+    pub category: String,
+    pub outcome: String,
+    pub n: i64,
+}
+
+/// What changes when the lists in force change: the versions in use (id, active, shadow)
+/// and the number of disabled entries.
+pub type ListsGeneration = (Vec<(i64, i64, i64)>, i64);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnerRow {
@@ -47,16 +81,40 @@ pub struct FunnelCount {
     pub n: i64,
 }
 
-const LIST_COLUMNS: &str =
-    "id, kind, name, version, category, entries, (active <> 0) AS active, created_at, created_by";
+const LIST_COLUMNS: &str = "id, kind, name, version, category, entries, (active <> 0) AS active, \
+     created_at, created_by, role, (shadow <> 0) AS shadow, live_at, pdq_distance";
+/// The same, from an older release's schema: every list a live warning list.
+const OLD_LIST_COLUMNS: &str =
+    "id, kind, name, version, category, entries, (active <> 0) AS active, \
+     created_at, created_by, 'warn' AS role, (active <> active) AS shadow, created_at AS live_at, \
+     CAST(NULL AS BIGINT) AS pdq_distance";
+
+impl Store {
+    fn list_columns(&self) -> &'static str {
+        if self.has_list_modes() {
+            LIST_COLUMNS
+        } else {
+            OLD_LIST_COLUMNS
+        }
+    }
+
+    fn in_use(&self) -> &'static str {
+        if self.has_list_modes() {
+            "active = 1 OR shadow = 1"
+        } else {
+            "active = 1"
+        }
+    }
+}
 
 impl Store {
     /// Every version of every list, newest first.
     pub async fn lists_all(&self) -> Result<Vec<ListRow>> {
+        let columns = self.list_columns();
         let rows = on_pool!(self, |pool| {
             let mut out = Vec::new();
             for r in sqlx::query(&format!(
-                "SELECT {LIST_COLUMNS} FROM deterrence_lists ORDER BY kind, name, version DESC"
+                "SELECT {columns} FROM deterrence_lists ORDER BY kind, name, version DESC"
             ))
             .fetch_all(pool)
             .await?
@@ -68,12 +126,13 @@ impl Store {
         Ok(rows)
     }
 
-    /// The active versions with their sealed content.
+    /// The versions in use (live or in shadow) with their sealed content.
     pub async fn lists_active(&self) -> Result<Vec<(ListRow, Vec<u8>)>> {
+        let (columns, in_use) = (self.list_columns(), self.in_use());
         let rows = on_pool!(self, |pool| {
             let mut out = Vec::new();
             for r in sqlx::query(&format!(
-                "SELECT {LIST_COLUMNS}, sealed FROM deterrence_lists WHERE active = 1 ORDER BY id"
+                "SELECT {columns}, sealed FROM deterrence_lists WHERE {in_use} ORDER BY id"
             ))
             .fetch_all(pool)
             .await?
@@ -85,13 +144,18 @@ impl Store {
         Ok(rows)
     }
 
-    /// Changes whenever lists or tombstones change: (newest list row id, tombstone count).
-    pub async fn lists_generation(&self) -> Result<(i64, i64)> {
+    /// Changes whenever the versions in use or the tombstones change.
+    pub async fn lists_generation(&self) -> Result<ListsGeneration> {
+        let sql = if self.has_list_modes() {
+            "SELECT id, active, shadow FROM deterrence_lists WHERE active = 1 OR shadow = 1 ORDER BY id"
+        } else {
+            "SELECT id, active, active - active AS shadow FROM deterrence_lists WHERE active = 1 ORDER BY id"
+        };
         let g = on_pool!(self, |pool| {
-            let a: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) AS g FROM deterrence_lists")
-                .fetch_one(pool)
-                .await?
-                .try_get("g")?;
+            let mut a = Vec::new();
+            for r in sqlx::query(sql).fetch_all(pool).await? {
+                a.push((r.try_get("id")?, r.try_get("active")?, r.try_get("shadow")?));
+            }
             let b: i64 = sqlx::query("SELECT COUNT(*) AS g FROM deterrence_tombstones")
                 .fetch_one(pool)
                 .await?
@@ -322,6 +386,120 @@ impl Store {
 }
 
 impl Store {
+    /// Adds matches per entry (buffered by the gateway), in one transaction.
+    pub async fn deterrence_entries_add(&self, counts: &[EntryCount]) -> Result<()> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            for c in counts {
+                sqlx::query(
+                    "INSERT INTO deterrence_entry_daily (day, kind, name, version, entry_id, category, outcome, n) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (day, kind, name, version, entry_id, outcome) DO UPDATE SET n = deterrence_entry_daily.n + $8",
+                )
+                .bind(&c.day)
+                .bind(&c.kind)
+                .bind(&c.name)
+                .bind(c.version)
+                .bind(&c.entry_id)
+                .bind(&c.category)
+                .bind(&c.outcome)
+                .bind(c.n)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Counts a partner's report that a warning was wrong, once per match identifier
+    /// (`id_hash`, a digest of it); forgets identifiers seen before `forget_before`.
+    /// False when this identifier was already reported.
+    pub async fn deterrence_feedback(
+        &self,
+        id_hash: &str,
+        forget_before: &str,
+        counts: &[EntryCount],
+    ) -> Result<bool> {
+        let counted = on_pool!(self, |pool| {
+            let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+            sqlx::query("DELETE FROM deterrence_feedback_seen WHERE day < $1")
+                .bind(forget_before)
+                .execute(&mut *tx)
+                .await?;
+            let day = counts
+                .first()
+                .map(|c| c.day.as_str())
+                .unwrap_or(forget_before);
+            let fresh = sqlx::query(
+                "INSERT INTO deterrence_feedback_seen (id_hash, day) VALUES ($1, $2) ON CONFLICT (id_hash) DO NOTHING",
+            )
+            .bind(id_hash)
+            .bind(day)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if fresh {
+                for c in counts {
+                    sqlx::query(
+                        "INSERT INTO deterrence_entry_daily (day, kind, name, version, entry_id, category, outcome, n) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (day, kind, name, version, entry_id, outcome) DO UPDATE SET n = deterrence_entry_daily.n + $8",
+                    )
+                    .bind(&c.day)
+                    .bind(&c.kind)
+                    .bind(&c.name)
+                    .bind(c.version)
+                    .bind(&c.entry_id)
+                    .bind(&c.category)
+                    .bind(&c.outcome)
+                    .bind(c.n)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            fresh
+        });
+        Ok(counted)
+    }
+
+    /// Matches per entry, day and outcome between two days inclusive.
+    pub async fn deterrence_entry_counts(
+        &self,
+        from_day: &str,
+        to_day: &str,
+    ) -> Result<Vec<EntryCount>> {
+        let rows = on_pool!(self, |pool| {
+            let mut out = Vec::new();
+            for r in sqlx::query(
+                "SELECT day, kind, name, version, entry_id, category, outcome, n FROM deterrence_entry_daily \
+                 WHERE day >= $1 AND day <= $2 ORDER BY day, kind, name, version, entry_id, outcome",
+            )
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(pool)
+            .await?
+            {
+                out.push(EntryCount {
+                    day: r.try_get("day")?,
+                    kind: r.try_get("kind")?,
+                    name: r.try_get("name")?,
+                    version: r.try_get("version")?,
+                    entry_id: r.try_get("entry_id")?,
+                    category: r.try_get("category")?,
+                    outcome: r.try_get("outcome")?,
+                    n: r.try_get("n")?,
+                });
+            }
+            out
+        });
+        Ok(rows)
+    }
+}
+
+impl Store {
     /// Adds a partner in a transaction of its own (tests, demo and benchmark data); the
     /// operator command adds one with its audit entry through [`Tx::partner_create`].
     pub async fn partner_create(
@@ -354,7 +532,87 @@ impl Tx {
         now: i64,
         by: &str,
     ) -> Result<i64> {
+        self.list_import_as(
+            kind,
+            name,
+            category,
+            entries,
+            seal,
+            now,
+            by,
+            ListMode::default(),
+        )
+        .await
+    }
+
+    /// Adds a new version of a list: live (replacing the live version) or in shadow
+    /// (replacing an earlier shadow version, the live one untouched). A list keeps one role:
+    /// importing a never-warn list under a warning list's name (or the reverse) is a
+    /// [`StoreError::Conflict`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn list_import_as(
+        &mut self,
+        kind: &str,
+        name: &str,
+        category: &str,
+        entries: i64,
+        seal: impl Fn(i64) -> Vec<u8>,
+        now: i64,
+        by: &str,
+        mode: ListMode<'_>,
+    ) -> Result<i64> {
+        let role = if mode.role.is_empty() {
+            "warn"
+        } else {
+            mode.role
+        };
+        if !self.list_modes {
+            if role != "warn" || mode.shadow || mode.pdq_distance.is_some() {
+                return Err(StoreError::Conflict);
+            }
+            let version = on_tx!(self, |c| {
+                let version: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM deterrence_lists WHERE kind = $1 AND name = $2",
+                )
+                .bind(kind)
+                .bind(name)
+                .fetch_one(&mut *c)
+                .await?;
+                sqlx::query("UPDATE deterrence_lists SET active = 0 WHERE kind = $1 AND name = $2")
+                    .bind(kind)
+                    .bind(name)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO deterrence_lists (kind, name, version, category, entries, active, sealed, created_at, created_by) \
+                     VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)",
+                )
+                .bind(kind)
+                .bind(name)
+                .bind(version)
+                .bind(category)
+                .bind(entries)
+                .bind(seal(version))
+                .bind(now)
+                .bind(by)
+                .execute(&mut *c)
+                .await?;
+                version
+            });
+            return Ok(version);
+        }
         let version = on_tx!(self, |c| {
+            let other_role: Option<String> = sqlx::query_scalar(
+                "SELECT role FROM deterrence_lists WHERE kind = $1 AND name = $2 AND role <> $3 LIMIT 1",
+            )
+            .bind(kind)
+            .bind(name)
+            .bind(role)
+            .fetch_optional(&mut *c)
+            .await?;
+            if other_role.is_some() {
+                return Err(StoreError::Conflict);
+            }
             let version: i64 = sqlx::query(
                 "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM deterrence_lists WHERE kind = $1 AND name = $2",
             )
@@ -363,28 +621,125 @@ impl Tx {
             .fetch_one(&mut *c)
             .await?
             .try_get("v")?;
-            sqlx::query("UPDATE deterrence_lists SET active = 0 WHERE kind = $1 AND name = $2")
+            let replaced = if mode.shadow {
+                "UPDATE deterrence_lists SET shadow = 0 WHERE kind = $1 AND name = $2"
+            } else {
+                "UPDATE deterrence_lists SET active = 0 WHERE kind = $1 AND name = $2"
+            };
+            sqlx::query(replaced)
                 .bind(kind)
                 .bind(name)
                 .execute(&mut *c)
                 .await?;
             sqlx::query(
-                "INSERT INTO deterrence_lists (kind, name, version, category, entries, active, sealed, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)",
+                "INSERT INTO deterrence_lists (kind, name, version, category, entries, active, sealed, created_at, created_by, \
+                 role, shadow, live_at, pdq_distance) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(kind)
             .bind(name)
             .bind(version)
             .bind(category)
             .bind(entries)
+            .bind(i64::from(!mode.shadow))
             .bind(seal(version))
             .bind(now)
             .bind(by)
+            .bind(role)
+            .bind(i64::from(mode.shadow))
+            .bind((!mode.shadow).then_some(now))
+            .bind(mode.pdq_distance)
             .execute(&mut *c)
             .await?;
             version
         });
         Ok(version)
+    }
+
+    /// Makes a list's shadow version the live one (the live version is kept for a
+    /// rollback). The version promoted, or `None` when there is no shadow version.
+    pub async fn list_promote(&mut self, kind: &str, name: &str, now: i64) -> Result<Option<i64>> {
+        let promoted = on_tx!(self, |c| {
+            let shadow: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM deterrence_lists WHERE kind = $1 AND name = $2 AND shadow = 1",
+            )
+            .bind(kind)
+            .bind(name)
+            .fetch_optional(&mut *c)
+            .await?;
+            if let Some(v) = shadow {
+                sqlx::query("UPDATE deterrence_lists SET active = 0 WHERE kind = $1 AND name = $2")
+                    .bind(kind)
+                    .bind(name)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "UPDATE deterrence_lists SET active = 1, shadow = 0, live_at = $4 WHERE kind = $1 AND name = $2 AND version = $3",
+                )
+                .bind(kind)
+                .bind(name)
+                .bind(v)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+            }
+            shadow
+        });
+        Ok(promoted)
+    }
+
+    /// Puts back the newest earlier version that was live. (from, to), or `None` when the
+    /// list has no live version or none was live before it.
+    pub async fn list_rollback(
+        &mut self,
+        kind: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<Option<(i64, i64)>> {
+        let done = on_tx!(self, |c| {
+            let live: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM deterrence_lists WHERE kind = $1 AND name = $2 AND active = 1",
+            )
+            .bind(kind)
+            .bind(name)
+            .fetch_optional(&mut *c)
+            .await?;
+            let earlier: Option<i64> = match live {
+                Some(v) => sqlx::query_scalar(
+                    "SELECT MAX(version) FROM deterrence_lists WHERE kind = $1 AND name = $2 AND version < $3 \
+                     AND live_at IS NOT NULL AND shadow = 0",
+                )
+                .bind(kind)
+                .bind(name)
+                .bind(v)
+                .fetch_one(&mut *c)
+                .await?,
+                None => None,
+            };
+            match (live, earlier) {
+                (Some(from), Some(to)) => {
+                    sqlx::query(
+                        "UPDATE deterrence_lists SET active = 0 WHERE kind = $1 AND name = $2",
+                    )
+                    .bind(kind)
+                    .bind(name)
+                    .execute(&mut *c)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE deterrence_lists SET active = 1, live_at = $4 WHERE kind = $1 AND name = $2 AND version = $3",
+                    )
+                    .bind(kind)
+                    .bind(name)
+                    .bind(to)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                    Some((from, to))
+                }
+                _ => None,
+            }
+        });
+        Ok(done)
     }
 
     /// Disables one entry at once. False if it was already disabled.

@@ -33,7 +33,9 @@ pub use audit::AuditFilter;
 pub use callbacks::{CallbackRow, NewCallback};
 pub use chat::{Appended, ChatListener, MissedGroup, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
-pub use deterrence::{DeterrenceCount, FunnelCount, ListRow, PartnerRow};
+pub use deterrence::{
+    DeterrenceCount, EntryCount, FunnelCount, ListMode, ListRow, ListsGeneration, PartnerRow,
+};
 pub use ops::{KeyringRow, PgClientTarget, PoolStats, Rewrap};
 pub use overview::{HeldChat, ShiftCounts, WorkCounts};
 pub use reach::{DailyCount, FirstVisitCount, MonthlyCount};
@@ -132,7 +134,16 @@ const AUDIT_HEAD_MIGRATION: i64 = 11;
 /// The migration that added return-code hints.
 pub(crate) const CODE_HINT_MIGRATION: i64 = 12;
 
+/// The migration that added list roles, shadow versions and per-entry counts.
+pub(crate) const LIST_MODES_MIGRATION: i64 = 14;
+
 impl Store {
+    /// Whether lists have roles and shadow versions (every store but one opened at an older
+    /// release's schema, which has only live warning lists).
+    pub fn has_list_modes(&self) -> bool {
+        self.schema >= LIST_MODES_MIGRATION
+    }
+
     /// Whether this store records the audit chain's head (every store but one opened at an
     /// older release's schema).
     pub fn records_audit_head(&self) -> bool {

@@ -18,6 +18,8 @@ pub struct Tx {
     records_head: bool,
     /// Keep return-code hints (see [`Store::keeps_code_hints`]).
     pub(crate) keeps_hints: bool,
+    /// Lists have roles and shadow versions (see [`Store::has_list_modes`]).
+    pub(crate) list_modes: bool,
 }
 
 pub(crate) enum Inner {
@@ -73,6 +75,7 @@ impl Store {
             inner,
             records_head: self.records_audit_head(),
             keeps_hints: self.keeps_code_hints(),
+            list_modes: self.has_list_modes(),
         })
     }
 }

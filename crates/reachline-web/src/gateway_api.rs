@@ -11,9 +11,20 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fluent_bundle::FluentValue;
 use rand::seq::SliceRandom;
-use reachline_app::deterrence::{code, parse_code, Loaded, ARRIVAL, TALK, VARIANTS};
+use reachline_app::deterrence::{
+    code, parse_code, FeedbackError, Inputs, Loaded, Verdict, ARRIVAL, TALK, VARIANTS,
+};
 use reachline_core::staff::token_hash;
 use reachline_matcher::{Error as MatchError, Match, Signal};
+
+/// The longest query checked, in characters (the matcher's own limit is 4096 bytes, which
+/// 1024 characters of any script stay within).
+pub const MAX_QUERY_CHARS: usize = 1024;
+/// The longest URL checked, in characters.
+pub const MAX_URL_CHARS: usize = 8192;
+/// The longest match identifier taken back (one names at most
+/// [`reachline_app::deterrence::MATCH_ID_ENTRIES`] entries, which stays well within it).
+pub const MAX_MATCH_ID_CHARS: usize = 4096;
 use reachline_store::PartnerRow;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -23,9 +34,12 @@ use utoipa::{OpenApi, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
-    /// A search query as the person typed it.
+    /// A search query as the person typed it (at most 1024 characters).
+    #[schema(max_length = 1024)]
     pub query: Option<String>,
-    /// A URL the person asked for.
+    /// An http or https URL the person asked for (at most 8192 characters); other schemes
+    /// are refused.
+    #[schema(min_length = 1, max_length = 8192)]
     pub url: Option<String>,
     /// A PDQ hash (64 hexadecimal digits).
     #[schema(min_length = 64, max_length = 64, pattern = "^[0-9A-Fa-f]{64}$")]
@@ -39,6 +53,7 @@ pub struct CheckRequest {
     /// The language for the warning, e.g. `en-GB`.
     pub locale: Option<String>,
     /// How many times this session has already been warned (kept by the partner).
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     pub repeat: Option<u32>,
 }
 
@@ -76,6 +91,25 @@ pub struct CheckResponse {
     pub signals: Vec<SignalOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<Warning>,
+    /// With a warning: an opaque identifier of the list entries behind it (never the
+    /// input), to send to `/api/v1/feedback` within 30 days if the warning was wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_id: Option<String>,
+}
+
+/// A report that a warning was wrong.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    /// The `match_id` of the response that carried the warning.
+    #[schema(min_length = 1, max_length = 4096)]
+    pub match_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedbackResponse {
+    /// True when this report was counted; false when this identifier was already reported.
+    pub counted: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -89,21 +123,47 @@ pub struct BatchResponse {
     pub results: Vec<CheckResponse>,
 }
 
-/// Every error: a stable code and a plain reason. Never echoes what was sent.
+/// Every error, as RFC 9457 problem details (`application/problem+json`) with a stable
+/// code and a plain reason. Never echoes what was sent.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiError {
+    /// Always `about:blank`: the kind of problem is the HTTP status and `error`.
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// The HTTP status phrase.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What was wrong, in plain words.
+    pub detail: String,
+    /// A stable code for programs, e.g. `bad_url`, `rate_limited`.
     pub error: String,
+    /// The same as `detail` (kept for clients written before problem details).
     pub message: String,
 }
 
+/// The media type of every API error.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
 pub fn api_error(status: StatusCode, error: &str, message: impl Into<String>) -> Response {
+    let message = message.into();
+    let body = ApiError {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail: message.clone(),
+        error: error.to_string(),
+        message,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
     (
         status,
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(ApiError {
-            error: error.to_string(),
-            message: message.into(),
-        }),
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, PROBLEM_JSON),
+        ],
+        json,
     )
         .into_response()
 }
@@ -114,7 +174,7 @@ pub fn api_error(status: StatusCode, error: &str, message: impl Into<String>) ->
         title = "Reachline deterrence gateway",
         description = "Ask whether to show a warning for a search query, a URL or an image hash. Authenticate with `Authorization: Bearer <partner key>`. Inputs are never stored or logged."
     ),
-    paths(check, check_batch),
+    paths(check, check_batch, feedback),
     modifiers(&PartnerKey),
     components(schemas(
         CheckRequest,
@@ -123,6 +183,8 @@ pub fn api_error(status: StatusCode, error: &str, message: impl Into<String>) ->
         Warning,
         BatchRequest,
         BatchResponse,
+        FeedbackRequest,
+        FeedbackResponse,
         ApiError
     ))
 )]
@@ -186,15 +248,39 @@ fn rate_limited(wait: reachline_app::limits::RetryAfter) -> Response {
     r
 }
 
-pub async fn openapi() -> Response {
-    match ApiDoc::openapi().to_json() {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(_) => api_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "could not produce the document",
-        ),
+/// The OpenAPI document, with what the derive cannot say: a check needs at least one
+/// input, and a batch holds at most `batch_max` items.
+pub fn document(batch_max: u64) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let schemas = &mut doc["components"]["schemas"];
+    if let Some(req) = schemas.get_mut("CheckRequest") {
+        req["anyOf"] = ["query", "url", "pdq", "md5", "sha256"]
+            .iter()
+            .map(|f| serde_json::json!({ "required": [f] }))
+            .collect();
+        req["additionalProperties"] = false.into();
     }
+    for name in ["BatchRequest", "FeedbackRequest"] {
+        if let Some(req) = schemas.get_mut(name) {
+            req["additionalProperties"] = false.into();
+        }
+    }
+    if let Some(items) = schemas
+        .get_mut("BatchRequest")
+        .map(|b| &mut b["properties"]["items"])
+    {
+        items["minItems"] = 1.into();
+        items["maxItems"] = batch_max.into();
+    }
+    doc
+}
+
+pub async fn openapi(State(state): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Json(document(state.config.deterrence.batch_max)),
+    )
+        .into_response()
 }
 
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<PartnerRow, Response> {
@@ -259,35 +345,37 @@ fn reason(field: &str, e: &MatchError) -> String {
 }
 
 /// Runs one check against a snapshot of the lists.
-fn run(loaded: &Loaded, req: &CheckRequest) -> Result<Vec<Match>, (String, String)> {
-    let mut matches = Vec::new();
-    let mut add =
-        |field: &str, r: Result<Vec<Match>, MatchError>| -> Result<(), (String, String)> {
-            match r {
-                Ok(m) => {
-                    matches.extend(m);
-                    Ok(())
-                }
-                Err(e) => Err((format!("bad_{field}"), reason(field, &e))),
-            }
-        };
-    if let Some(q) = &req.query {
-        add("query", loaded.matcher.check_query(q))?;
+fn run(loaded: &Loaded, req: &CheckRequest) -> Result<Verdict, (String, String)> {
+    if req
+        .query
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+    {
+        return Err((
+            "bad_query".into(),
+            format!("query is longer than {MAX_QUERY_CHARS} characters"),
+        ));
     }
-    if let Some(u) = &req.url {
-        add("url", loaded.matcher.check_url(u))?;
+    if req
+        .url
+        .as_ref()
+        .is_some_and(|u| u.chars().count() > MAX_URL_CHARS)
+    {
+        return Err((
+            "bad_url".into(),
+            format!("url is longer than {MAX_URL_CHARS} characters"),
+        ));
     }
-    if let Some(h) = &req.pdq {
-        add("pdq", loaded.matcher.check_pdq_hex(h))?;
-    }
-    if let Some(h) = &req.md5 {
-        add("md5", loaded.matcher.check_md5(h))?;
-    }
-    if let Some(h) = &req.sha256 {
-        add("sha256", loaded.matcher.check_sha256(h))?;
-    }
-    matches.retain(|m| !loaded.tombstones.contains(&m.entry_id));
-    Ok(matches)
+    let inputs = Inputs {
+        query: req.query.as_deref(),
+        url: req.url.as_deref(),
+        pdq: req.pdq.as_deref(),
+        md5: req.md5.as_deref(),
+        sha256: req.sha256.as_deref(),
+    };
+    loaded
+        .check(&inputs)
+        .map_err(|(field, e)| (format!("bad_{field}"), reason(field, &e)))
 }
 
 fn signal_kind(s: &Signal) -> (&'static str, Option<u32>) {
@@ -319,15 +407,13 @@ pub fn warning(state: &AppState, partner: i64, variant: &str, locale: Option<&st
     }
 }
 
-fn respond(
-    state: &AppState,
-    partner: i64,
-    req: &CheckRequest,
-    matches: Vec<Match>,
-) -> CheckResponse {
+fn respond(state: &AppState, partner: i64, req: &CheckRequest, verdict: Verdict) -> CheckResponse {
     let now = state.clock.now_unix();
     let gw = &state.gateway;
     gw.count(now, partner, "", "", "check");
+    gw.count_entries(now, &verdict.counted);
+    let matches: Vec<Match> = verdict.warn;
+    let match_id = (!matches.is_empty()).then(|| gw.match_id(partner, now, &verdict.counted));
     let mut categories: Vec<&str> = matches.iter().map(|m| m.category.as_str()).collect();
     categories.sort_unstable();
     categories.dedup();
@@ -368,11 +454,73 @@ fn respond(
             })
             .collect(),
         warning,
+        match_id,
     }
 }
 
 fn has_input(r: &CheckRequest) -> bool {
     r.query.is_some() || r.url.is_some() || r.pdq.is_some() || r.md5.is_some() || r.sha256.is_some()
+}
+
+/// Report that a warning was wrong.
+#[utoipa::path(
+    post,
+    path = "/api/v1/feedback",
+    request_body = FeedbackRequest,
+    responses(
+        (status = 200, description = "Counted against the list entries behind the warning (once per identifier)", body = FeedbackResponse),
+        (status = 400, description = "Not a match identifier given to this partner, or older than 30 days", body = ApiError, content_type = "application/problem+json"),
+        (status = 401, description = "No partner key", body = ApiError, content_type = "application/problem+json"),
+        (status = 403, description = "Unknown or revoked partner key", body = ApiError, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ApiError, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests; slow down", body = ApiError, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, description = "The service cannot answer just now; try again", body = ApiError, content_type = "application/problem+json")
+    ),
+    security(("partner_key" = []))
+)]
+pub async fn feedback(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<FeedbackRequest>, JsonRejection>,
+) -> Response {
+    let partner = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(r) => return json_rejection(r),
+    };
+    if let Err(wait) = state.gateway.allow(partner.id, 1) {
+        return rate_limited(wait);
+    }
+    if req.match_id.is_empty() || req.match_id.chars().count() > MAX_MATCH_ID_CHARS {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_match_id",
+            FeedbackError::Unknown.to_string(),
+        );
+    }
+    let now = state.clock.now_unix();
+    match state
+        .gateway
+        .report_wrong(&state.store, partner.id, now, &req.match_id)
+        .await
+    {
+        Ok(counted) => no_store(Json(FeedbackResponse { counted }).into_response()),
+        Err(e @ (FeedbackError::Unknown | FeedbackError::Expired)) => {
+            api_error(StatusCode::BAD_REQUEST, "bad_match_id", e.to_string())
+        }
+        Err(FeedbackError::Store(e)) => {
+            tracing::error!(error = %e, "feedback could not be counted");
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "please try again",
+            )
+        }
+    }
 }
 
 /// What was wrong with a well-formed body that does not fit the request, in words that
@@ -459,12 +607,13 @@ fn json_rejection(r: JsonRejection) -> Response {
     request_body = CheckRequest,
     responses(
         (status = 200, description = "The verdict, with a warning when something matched", body = CheckResponse),
-        (status = 400, description = "Malformed input, with the reason", body = ApiError),
-        (status = 401, description = "No partner key", body = ApiError),
-        (status = 403, description = "Unknown or revoked partner key", body = ApiError),
-        (status = 413, description = "Body too large", body = ApiError),
-        (status = 429, description = "Too many checks; slow down", body = ApiError,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))
+        (status = 400, description = "Malformed input, with the reason", body = ApiError, content_type = "application/problem+json"),
+        (status = 401, description = "No partner key", body = ApiError, content_type = "application/problem+json"),
+        (status = 403, description = "Unknown or revoked partner key", body = ApiError, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ApiError, content_type = "application/problem+json"),
+        (status = 429, description = "Too many checks; slow down", body = ApiError, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, description = "The service cannot answer just now; try again", body = ApiError, content_type = "application/problem+json")
     ),
     security(("partner_key" = []))
 )]
@@ -505,12 +654,13 @@ pub async fn check(
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One verdict per item, in order", body = BatchResponse),
-        (status = 400, description = "Malformed input, naming the item", body = ApiError),
-        (status = 401, description = "No partner key", body = ApiError),
-        (status = 403, description = "Unknown or revoked partner key", body = ApiError),
-        (status = 413, description = "Body too large", body = ApiError),
-        (status = 429, description = "Too many checks", body = ApiError,
-            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))
+        (status = 400, description = "Malformed input, naming the item", body = ApiError, content_type = "application/problem+json"),
+        (status = 401, description = "No partner key", body = ApiError, content_type = "application/problem+json"),
+        (status = 403, description = "Unknown or revoked partner key", body = ApiError, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ApiError, content_type = "application/problem+json"),
+        (status = 429, description = "Too many checks", body = ApiError, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 503, description = "The service cannot answer just now; try again", body = ApiError, content_type = "application/problem+json")
     ),
     security(("partner_key" = []))
 )]

@@ -286,6 +286,10 @@ pub fn router(state: Shared) -> Router {
             "/api/v1/check/batch",
             post(gateway_api::check_batch).fallback(gateway_api::method_not_allowed),
         )
+        .route(
+            "/api/v1/feedback",
+            post(gateway_api::feedback).fallback(gateway_api::method_not_allowed),
+        )
         .route("/api/v1/openapi.json", get(gateway_api::openapi))
         .route("/api/{*rest}", axum::routing::any(gateway_api::not_found))
         .route("/help", get(gateway_api::help))

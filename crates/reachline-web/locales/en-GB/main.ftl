@@ -168,6 +168,7 @@ console-nav-contacts = Contacts
 console-nav-concerns = Safeguarding concerns
 console-nav-reach = Reach figures
 console-nav-audit = Audit log
+console-nav-lists = Deterrence lists
 console-nav-staff = Staff accounts
 console-sign-out = Sign out
 console-sign-out-everywhere = Sign out on every device
@@ -745,6 +746,37 @@ console-home-lists-caption = { $n ->
 console-home-list-kind = Kind
 console-home-list-name = Name
 console-home-list-version = Version
+console-home-lists-matches = Matches per list entry, shadow versions and wrong-warning reports
+console-lists-intro = Counts only: no query, URL or image a partner sent is ever kept. A shadow version is matched and counted but never warns until it is promoted (reachline lists promote); a never-warn entry that matches an input overrides every match on it. Disable an entry that misfires: it stops warning at once.
+console-lists-in-use = Versions in use
+console-lists-state = State
+console-lists-state-live = Live: warns
+console-lists-state-shadow = Shadow: counted, never warns
+console-lists-state-never = Never-warn: overrides matches
+console-lists-entries = Entries
+console-lists-days = Days back
+console-lists-by-category = { $days ->
+    [one] Matches per category today
+   *[other] Matches per category over the last { $days } days
+}
+console-lists-by-entry = { $days ->
+    [one] Matches per entry today
+   *[other] Matches per entry over the last { $days } days (reported wrong most first)
+}
+console-lists-no-matches = No matches in this time.
+console-lists-category = Category
+console-lists-entry = Entry (list:line)
+console-lists-action = Action
+console-lists-outcome-warned = Warned
+console-lists-outcome-suppressed = Suppressed by never-warn
+console-lists-outcome-shadow = Shadow: would have warned
+console-lists-outcome-shadow-suppressed = Shadow: suppressed
+console-lists-outcome-overrode = Never-warn: overrode
+console-lists-outcome-reported = Reported wrong by partners
+console-lists-disable = Disable entry
+console-lists-is-disabled = Disabled
+console-lists-disabled-done = The entry is disabled: it no longer warns.
+console-lists-disabled-already = That entry was already disabled.
 console-home-retention = Saved self-help answers are kept { $saved } days, unsaved ones { $unsaved } hours, contact notes { $notes } days.
 console-home-reports = Your reports
 console-home-report = Report for { $period }

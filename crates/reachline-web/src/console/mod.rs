@@ -11,6 +11,7 @@ pub mod auth;
 pub mod callbacks;
 pub mod chats;
 pub mod inbox;
+pub mod lists;
 pub mod reports;
 pub mod safeguarding;
 pub mod settings;
@@ -98,6 +99,13 @@ pub fn routes() -> Vec<ConsoleRoute> {
             post(auth::sign_out_everywhere),
         ),
         route(M::GET, "/console/staff", Some(ADMINS), get(accounts::list)),
+        route(M::GET, "/console/lists", Some(ADMINS), get(lists::show)),
+        route(
+            M::POST,
+            "/console/lists/disable",
+            Some(ADMINS),
+            post(lists::disable),
+        ),
         route(
             M::POST,
             "/console/staff",
@@ -495,7 +503,7 @@ impl ConsoleChrome<'_> {
         match what {
             "casework" => s.is(CASEWORK),
             "staff" => s.is(ADMINS),
-            "settings" => s.is(ADMINS),
+            "settings" | "lists" => s.is(ADMINS),
             "audit" => s.is(OVERSIGHT),
             "figures" => s.is(FIGURES),
             _ => false,
