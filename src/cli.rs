@@ -51,6 +51,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ListsCommand,
     },
+    /// The phone line: the provider's auth token, Asterisk queue_log and CSV imports,
+    /// call figures.
+    Telephony {
+        #[command(subcommand)]
+        command: TelephonyCommand,
+    },
     /// Partner platforms that call the deterrence API.
     Partners {
         #[command(subcommand)]
@@ -269,6 +275,16 @@ pub enum ListsCommand {
         name: String,
         #[arg(long)]
         entry: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TelephonyCommand {
+    /// Keep the Twilio auth token, read from standard input (sealed; never printed or
+    /// logged). Webhooks are refused until it is set.
+    TwilioToken {
+        #[command(flatten)]
+        store: Store,
     },
 }
 

@@ -2,7 +2,8 @@
 //! serve, `reachline-web`), print the outcome. Nothing here decides anything.
 
 use crate::cli::{
-    DemoCommand, KeysCommand, ListsCommand, PartnersCommand, PdqCommand, Store, UrlCommand,
+    DemoCommand, KeysCommand, ListsCommand, PartnersCommand, PdqCommand, Store, TelephonyCommand,
+    UrlCommand,
 };
 use anyhow::Context;
 use reachline_app::{backup, doctor, keys, ops, reporting};
@@ -168,6 +169,20 @@ pub fn lists(file: Option<&Path>, command: ListsCommand) -> anyhow::Result<()> {
                     "already disabled"
                 }
             );
+        }
+    }
+    Ok(())
+}
+
+pub fn telephony(file: Option<&Path>, command: TelephonyCommand) -> anyhow::Result<()> {
+    match command {
+        TelephonyCommand::TwilioToken { store } => {
+            let mut token = zeroize::Zeroizing::new(String::new());
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut token)
+                .context("could not read the auth token from standard input")?;
+            let config = load_store(file, store)?;
+            block_on(ops::telephony_set_twilio_token(&config, clock(), &token))??;
+            println!("the Twilio auth token is kept (sealed); webhooks signed with it are taken");
         }
     }
     Ok(())

@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<()> {
         } => commands::serve(file, data_dir, listen, database_url),
         Command::Lists { command } => commands::lists(file, command),
         Command::Partners { command } => commands::partners(file, command),
+        Command::Telephony { command } => commands::telephony(file, command),
         Command::Deterrence {
             command:
                 DeterrenceCommand::Check {

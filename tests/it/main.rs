@@ -13,3 +13,4 @@ mod deterrence;
 mod operations;
 mod reporting;
 mod site;
+mod telephony;

@@ -25,6 +25,7 @@ pub mod reporting;
 pub mod safeguarding;
 pub mod sessions;
 pub mod settings;
+pub mod telephony;
 pub mod time;
 pub mod vocabulary;
 pub mod workbook;
@@ -72,6 +73,8 @@ pub struct App {
     pub content_key: Key,
     /// Keys the audit chain.
     pub audit_key: Key,
+    /// Seals telephony secrets and keys the yearly caller hashes.
+    pub telephony_key: Key,
     pub gateway: deterrence::Gateway,
     pub sign_in_guard: sessions::SignInGuard,
     /// Each side of each live chat's allowance of messages.
@@ -190,6 +193,7 @@ impl App {
             tx.commit().await?;
         }
         let lists_key = data_key(&store, master, "lists", now).await?;
+        let telephony_key = data_key(&store, master, "telephony", now).await?;
         let gateway = deterrence::Gateway::new(
             lists_key,
             config.deterrence.requests_per_second,
@@ -220,6 +224,7 @@ impl App {
             live,
             content_key,
             audit_key,
+            telephony_key,
             gateway,
             sign_in_guard,
             chat_flood: limits::Rate::new(limits::per_second(
@@ -289,6 +294,12 @@ impl App {
             tracing::warn!(error = %e, "could not write deterrence counts; will retry");
         }
         self.gateway.tidy();
+        if self.store.has_calls() {
+            // (A store at an older release's schema has no calls table.)
+            if let Err(e) = self.calls_settle().await {
+                tracing::warn!(error = %e, "could not settle calls whose queue result never came; will retry");
+            }
+        }
         self.sign_in_guard.tidy();
         self.workbooks.guard.tidy();
         self.chat_tidy();

@@ -800,3 +800,42 @@ pub async fn demo_purge(config: &Config) -> Result<u64, GatewayOpsError> {
     store.close().await;
     Ok(n)
 }
+
+/// `reachline telephony twilio-token`: keeps the provider's auth token sealed with the
+/// `telephony` data key (never printed or logged). Audited, without the token.
+pub async fn telephony_set_twilio_token(
+    config: &Config,
+    clock: SharedClock,
+    token: &str,
+) -> Result<(), GatewayOpsError> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 256 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(GatewayOpsError::Check(
+            crate::telephony::TelephonyError::BadToken.to_string(),
+        ));
+    }
+    prepare_data_dir(config).map_err(OpsError::from)?;
+    let (master, _) = MasterKey::load_or_create(&config.master_key_path())
+        .map_err(|e| OpsError::from(StartError::Key(e)))?;
+    let store = open_store(config).await.map_err(OpsError::from)?;
+    let now = clock.now_unix();
+    let key = data_key(&store, &master, "telephony", now)
+        .await
+        .map_err(OpsError::from)?;
+    let audit_key = data_key(&store, &master, "audit", now)
+        .await
+        .map_err(OpsError::from)?;
+    let sealed = key.seal(
+        reachline_core::sealing::Context::TelephonySecret {
+            name: crate::telephony::TWILIO_TOKEN,
+        },
+        token.as_bytes(),
+    );
+    store
+        .telephony_secret_set(crate::telephony::TWILIO_TOKEN, &sealed, now)
+        .await?;
+    let tx = store.begin().await?;
+    commit_cli(tx, &audit_key, now, "telephony.token", "twilio", "set").await?;
+    store.close().await;
+    Ok(())
+}

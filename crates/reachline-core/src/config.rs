@@ -22,6 +22,25 @@ pub struct Config {
     pub reach: Reach,
     pub metrics: Metrics,
     pub log: Log,
+    pub telephony: Telephony,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telephony {
+    pub queue_name: String,
+    pub say_language: String,
+    pub count_repeat_callers: bool,
+}
+
+impl Default for Telephony {
+    fn default() -> Self {
+        Telephony {
+            queue_name: "helpline".into(),
+            say_language: "en-GB".into(),
+            count_repeat_callers: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -292,6 +311,10 @@ pub const DOCS: &[(&str, &str)] = &[
     ("metrics.listen", "Address and port of a separate listener that serves /metrics (Prometheus text format), e.g. 127.0.0.1:9090. Keep it private: bind to localhost or an internal network. Empty: no metrics listener."),
     ("log", "Logging. Log lines never carry an IP address, user agent, return code or content."),
     ("log.filter", "tracing filter, e.g. info or reachline=debug,info."),
+    ("telephony", "The phone line: calls from a telephony provider (Twilio-compatible webhooks at /telephony/twilio/voice, /status and /queue, signed with the auth token set by `reachline telephony twilio-token`) or an Asterisk PBX (`reachline telephony import-queue-log`). No caller number is ever stored or logged."),
+    ("telephony.queue_name", "The provider's queue that callers wait in (TwiML <Enqueue>)."),
+    ("telephony.say_language", "The language of what callers hear (TwiML <Say language>)."),
+    ("telephony.count_repeat_callers", "Count people as well as calls: keep a keyed hash of each caller's E.164 number (HMAC with a key that changes each calendar year), never the number. Withheld numbers count as unknown people."),
 ];
 
 #[derive(Debug, thiserror::Error)]

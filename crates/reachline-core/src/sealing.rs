@@ -34,6 +34,8 @@ pub enum Context<'a> {
         name: &'a str,
         version: i64,
     },
+    /// A telephony provider's secret (the Twilio auth token).
+    TelephonySecret { name: &'a str },
     /// The entries behind a deterrence warning, handed to the partner as its match
     /// identifier (so a wrong warning can be reported without the input).
     MatchId,
@@ -66,6 +68,7 @@ impl fmt::Display for Context<'_> {
                 name,
                 version,
             } => write!(f, "reachline list {kind} {name} v{version}"),
+            Context::TelephonySecret { name } => write!(f, "reachline telephony secret {name}"),
             Context::MatchId => write!(f, "reachline deterrence match id"),
             Context::Pending => write!(f, "pending"),
         }
@@ -125,6 +128,10 @@ mod tests {
                     version: 1,
                 },
                 "reachline list keywords neutral v1",
+            ),
+            (
+                TelephonySecret { name: "twilio" },
+                "reachline telephony secret twilio",
             ),
             (MatchId, "reachline deterrence match id"),
             (Pending, "pending"),

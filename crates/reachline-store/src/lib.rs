@@ -17,6 +17,7 @@ use std::time::Duration;
 
 mod audit;
 mod callbacks;
+mod calls;
 mod chat;
 mod conversations;
 mod deterrence;
@@ -31,6 +32,7 @@ mod workbooks;
 
 pub use audit::AuditFilter;
 pub use callbacks::{CallbackRow, NewCallback};
+pub use calls::{CallEvent, CallRow};
 pub use chat::{Appended, ChatListener, MissedGroup, StaffAvailability, Take};
 pub use conversations::{ContactGroup, ConversationRow, MessageRow, NewConversation, WrapUp};
 pub use deterrence::{
@@ -136,12 +138,19 @@ pub(crate) const CODE_HINT_MIGRATION: i64 = 12;
 
 /// The migration that added list roles, shadow versions and per-entry counts.
 pub(crate) const LIST_MODES_MIGRATION: i64 = 14;
+/// The migration that added calls.
+pub(crate) const CALLS_MIGRATION: i64 = 15;
 
 impl Store {
     /// Whether lists have roles and shadow versions (every store but one opened at an older
     /// release's schema, which has only live warning lists).
     pub fn has_list_modes(&self) -> bool {
         self.schema >= LIST_MODES_MIGRATION
+    }
+
+    /// Whether this store has the phone line's tables (not one at an older release's schema).
+    pub fn has_calls(&self) -> bool {
+        self.schema >= CALLS_MIGRATION
     }
 
     /// Whether this store records the audit chain's head (every store but one opened at an

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod metrics;
 pub mod site;
 pub mod state;
+pub mod telephony;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -291,6 +292,9 @@ pub fn router(state: Shared) -> Router {
             post(gateway_api::feedback).fallback(gateway_api::method_not_allowed),
         )
         .route("/api/v1/openapi.json", get(gateway_api::openapi))
+        .route("/telephony/twilio/voice", post(telephony::voice))
+        .route("/telephony/twilio/queue", post(telephony::queue))
+        .route("/telephony/twilio/status", post(telephony::status))
         .route("/api/{*rest}", axum::routing::any(gateway_api::not_found))
         .route("/help", get(gateway_api::help))
         .route("/widget/warning", get(gateway_api::widget))

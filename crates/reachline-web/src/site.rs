@@ -263,27 +263,35 @@ pub async fn helpline_now(state: &AppState, c: &Chrome) -> HelplineNow {
             wait_text,
         };
     }
-    let time = |t: &str| ("time", FluentValue::from(t.to_string()));
-    let next = match state.live.next_opening(now) {
-        Some(n) if n.days_ahead == 0 => c.l.text("helpline-opens-today", &[time(&n.time)]),
-        Some(n) if n.days_ahead == 1 => c.l.text("helpline-opens-tomorrow", &[time(&n.time)]),
-        Some(n) if n.days_ahead < 7 => {
-            let day = c.t(&format!("day-{}", opening_hours::DAYS[n.weekday.min(6)]));
-            c.l.text(
-                "helpline-opens-day",
-                &[("day", FluentValue::from(day)), time(&n.time)],
-            )
-        }
-        Some(n) => c.l.text(
-            "helpline-opens-date",
-            &[("date", FluentValue::from(n.date)), time(&n.time)],
-        ),
-        None => c.t("helpline-opens-unknown"),
-    };
+    let next = next_opening_text(state, &c.l, now);
     HelplineNow {
         open: false,
         closed_text: format!("{} {next}", c.t("helpline-closed-now")),
         wait_text: String::new(),
+    }
+}
+
+/// When the helpline opens again, in words ("We open again tomorrow at 09:00.").
+pub fn next_opening_text(state: &AppState, l: &crate::i18n::Locale, now: i64) -> String {
+    let time = |t: &str| ("time", FluentValue::from(t.to_string()));
+    match state.live.next_opening(now) {
+        Some(n) if n.days_ahead == 0 => l.text("helpline-opens-today", &[time(&n.time)]),
+        Some(n) if n.days_ahead == 1 => l.text("helpline-opens-tomorrow", &[time(&n.time)]),
+        Some(n) if n.days_ahead < 7 => {
+            let day = l.text(
+                &format!("day-{}", opening_hours::DAYS[n.weekday.min(6)]),
+                &[],
+            );
+            l.text(
+                "helpline-opens-day",
+                &[("day", FluentValue::from(day)), time(&n.time)],
+            )
+        }
+        Some(n) => l.text(
+            "helpline-opens-date",
+            &[("date", FluentValue::from(n.date)), time(&n.time)],
+        ),
+        None => l.text("helpline-opens-unknown", &[]),
     }
 }
 

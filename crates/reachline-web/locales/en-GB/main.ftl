@@ -138,6 +138,11 @@ helpline-opens-tomorrow = We open again tomorrow at { $time }.
 helpline-opens-day = We open again on { $day } at { $time }.
 helpline-opens-date = We open again on { $date } at { $time }.
 helpline-opens-unknown = No opening times are set at the moment.
+# What callers hear on the phone line (TwiML <Say>): plain sentences, read aloud.
+phone-closed = Thank you for calling. The helpline is closed now. { $next } You can get help at any time on our website, { $site }: self-help you can do alone, a secure message, or a request for us to call you back. Everything is confidential.
+phone-welcome = Thank you for calling. Everything you say is confidential and you do not have to give your name. A practitioner will answer as soon as they can.
+phone-waiting = You are number { $place } in the queue. The wait is about { $minutes } minutes. Please stay on the line.
+phone-waiting-shortly = You are number { $place } in the queue. A practitioner will answer shortly. Please stay on the line.
 helpline-talk-heading = Talk to us now
 helpline-talk-text = You can chat with one of our practitioners by typing. You do not have to give your name.
 chat-start-link = Start a chat

@@ -1,0 +1,318 @@
+//! The phone line as a telephony provider meets it: Twilio-compatible webhooks signed with
+//! the auth token, answered with TwiML; calls become one record each, missed calls one
+//! missed contact each, and the caller's number is kept nowhere.
+
+use crate::common::{walk_files, BinaryServer, TestResult, TestServer};
+use reachline_app::telephony::twilio_signature;
+use reqwest::StatusCode;
+use std::sync::Arc;
+
+const TOKEN: &str = "an-invented-auth-token-7731";
+/// An invented number (UK drama range); it must appear nowhere.
+const CALLER: &str = "+447700900731";
+
+fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Posts a webhook as the provider does, signed for `public` + `path` (or not signed).
+async fn hook(
+    base: &str,
+    public: &str,
+    path: &str,
+    params: &[(String, String)],
+    token: Option<&str>,
+) -> reqwest::Response {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(t) = token {
+        req = req.header(
+            "X-Twilio-Signature",
+            twilio_signature(t, &format!("{public}{path}"), params),
+        );
+    }
+    req.send().await.unwrap()
+}
+
+async fn calls(s: &TestServer) -> Vec<reachline_store::CallRow> {
+    s.state.store.calls_between(0, i64::MAX).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_incoming_call_is_answered_with_twiml_and_an_unsigned_one_changes_nothing(
+) -> TestResult {
+    let s = TestServer::start().await;
+    let public = s.state.public_url();
+    let base = s.url("");
+    let voice = "/telephony/twilio/voice";
+    let params = form(&[
+        ("CallSid", "CA00000000000000000000000000000001"),
+        ("From", CALLER),
+        ("To", "+441632960001"),
+        ("CallStatus", "ringing"),
+    ]);
+    // No token set yet: refused.
+    let resp = hook(&base, &public, voice, &params, Some(TOKEN)).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    reachline_app::ops::telephony_set_twilio_token(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        &format!("{TOKEN}\n"),
+    )
+    .await?;
+    // Unsigned, signed with another token, signed for other parameters: 403, nothing made.
+    assert_eq!(
+        hook(&base, &public, voice, &params, None).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        hook(&base, &public, voice, &params, Some("another-token"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut forged = reqwest::Client::new()
+        .post(format!("{base}{voice}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "X-Twilio-Signature",
+            twilio_signature(
+                TOKEN,
+                &format!("{public}{voice}"),
+                &form(&[("CallSid", "CAother")]),
+            ),
+        )
+        .body("CallSid=CA00000000000000000000000000000001&From=%2B447700900731")
+        .send()
+        .await?;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    forged = reqwest::Client::new()
+        .get(format!("{base}{voice}"))
+        .send()
+        .await?;
+    assert_ne!(forged.status(), StatusCode::OK);
+    assert!(calls(&s).await.is_empty(), "a refused request made a call");
+
+    // Signed: TwiML that queues the caller (Monday 10:00, in hours), with a welcome.
+    let resp = hook(&base, &public, voice, &params, Some(TOKEN)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()?
+        .starts_with("text/xml"));
+    let twiml = resp.text().await?;
+    assert!(
+        twiml.starts_with("<?xml") && twiml.contains("<Response>"),
+        "{twiml}"
+    );
+    assert!(twiml.contains("<Say language=\"en-GB\">Thank you for calling."));
+    assert!(
+        twiml.contains(&format!(
+            "<Enqueue action=\"{public}/telephony/twilio/queue\" method=\"POST\" waitUrl=\"{public}/telephony/twilio/queue\""
+        )) && twiml.contains(">helpline</Enqueue>"),
+        "{twiml}"
+    );
+    // The same request again (a replay): refused, nothing changes.
+    assert_eq!(
+        hook(&base, &public, voice, &params, Some(TOKEN))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let now = calls(&s).await;
+    assert_eq!(now.len(), 1);
+    assert_eq!(
+        (now[0].outcome.as_str(), now[0].enqueued_at.is_some()),
+        ("pending", true)
+    );
+    // Repeat callers are not counted unless the operator says so: no hash.
+    assert_eq!(now[0].caller_hash, None);
+
+    // The wait URL tells the caller their place and expected wait.
+    let queue = "/telephony/twilio/queue";
+    let wait = form(&[
+        ("CallSid", "CA00000000000000000000000000000001"),
+        ("QueuePosition", "3"),
+        ("QueueTime", "40"),
+        ("AvgQueueTime", "60"),
+    ]);
+    let twiml = hook(&base, &public, queue, &wait, Some(TOKEN))
+        .await
+        .text()
+        .await?;
+    assert!(twiml.contains("You are number 3 in the queue."), "{twiml}");
+    assert!(twiml.contains("<Pause length=\"20\"/>"));
+
+    // Out of hours (Sunday night): told where to find help, recorded as missed at once.
+    s.clock.advance(6 * 86_400 - 10 * 3600 + 3 * 3600);
+    let night = form(&[
+        ("CallSid", "CA00000000000000000000000000000002"),
+        ("From", "anonymous"),
+    ]);
+    let twiml = hook(&base, &public, voice, &night, Some(TOKEN))
+        .await
+        .text()
+        .await?;
+    assert!(twiml.contains("The helpline is closed now."), "{twiml}");
+    assert!(twiml.contains("We open again") && twiml.contains(&public));
+    assert!(twiml.contains("<Hangup/>") && !twiml.contains("Enqueue"));
+    let night_call = calls(&s)
+        .await
+        .into_iter()
+        .find(|c| c.external_id.ends_with('2'))
+        .expect("night call");
+    assert_eq!(night_call.outcome, "out-of-hours");
+    s.stop().await;
+    Ok(())
+}
+
+/// The must-show of the phone line: a call that ends in the queue is one missed contact,
+/// whatever order and however often its callbacks come, and the number is nowhere.
+#[test]
+fn a_call_abandoned_in_the_queue_is_one_missed_contact_and_its_number_is_kept_nowhere() {
+    let mut server = BinaryServer::start(&[
+        ("REACHLINE_LOG_FILTER", "trace"),
+        ("REACHLINE_HELPLINE_OPENING_HOURS", "mon-sun 00:00-24:00"),
+        ("REACHLINE_TELEPHONY_COUNT_REPEAT_CALLERS", "true"),
+    ]);
+    let bin = env!("CARGO_BIN_EXE_reachline");
+    let mut set = std::process::Command::new(bin)
+        .args(["telephony", "twilio-token", "--data-dir"])
+        .arg(&server.data_dir)
+        .env_remove("REACHLINE_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(set.stdin.as_mut().unwrap(), TOKEN.as_bytes()).unwrap();
+    drop(set.stdin.take());
+    let out = set.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(TOKEN));
+    let base = server.url("");
+    // The binary serves on --listen; its public address is that.
+    let public = base.clone();
+    let sid = "CA00000000000000000000000000000731";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ok = |r: reqwest::Response| {
+            let status = r.status();
+            assert!(status.is_success(), "{status}");
+        };
+        ok(hook(
+            &base,
+            &public,
+            "/telephony/twilio/voice",
+            &form(&[
+                ("CallSid", sid),
+                ("From", CALLER),
+                ("CallStatus", "ringing"),
+            ]),
+            Some(TOKEN),
+        )
+        .await);
+        // Out of order: the status callback first, then the queue result, then the queue
+        // result again as a retry (refused as a replay), and once more with other figures.
+        ok(hook(
+            &base,
+            &public,
+            "/telephony/twilio/status",
+            &form(&[
+                ("CallSid", sid),
+                ("From", CALLER),
+                ("CallStatus", "completed"),
+                ("CallDuration", "95"),
+            ]),
+            Some(TOKEN),
+        )
+        .await);
+        let hangup = form(&[
+            ("CallSid", sid),
+            ("QueueResult", "hangup"),
+            ("QueueTime", "93"),
+        ]);
+        ok(hook(
+            &base,
+            &public,
+            "/telephony/twilio/queue",
+            &hangup,
+            Some(TOKEN),
+        )
+        .await);
+        assert_eq!(
+            hook(
+                &base,
+                &public,
+                "/telephony/twilio/queue",
+                &hangup,
+                Some(TOKEN)
+            )
+            .await
+            .status(),
+            StatusCode::FORBIDDEN
+        );
+        let again = form(&[
+            ("CallSid", sid),
+            ("QueueResult", "hangup"),
+            ("QueueTime", "94"),
+        ]);
+        ok(hook(
+            &base,
+            &public,
+            "/telephony/twilio/queue",
+            &again,
+            Some(TOKEN),
+        )
+        .await);
+    });
+    assert!(server.terminate().success());
+    let db = server.data_dir.join("reachline.db");
+    let (rows, missed) = rt.block_on(async {
+        let store = reachline_store::Store::open_sqlite(&db).await.unwrap();
+        let rows = store.calls_between(0, i64::MAX).await.unwrap();
+        let missed = store
+            .report_missed("0000-00", "9999-99", None)
+            .await
+            .unwrap();
+        store.close().await;
+        (rows, missed)
+    });
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, "abandoned");
+    assert_eq!(rows[0].wait_seconds, Some(93));
+    assert!(rows[0].caller_hash.as_ref().is_some_and(|h| h.len() == 64));
+    let phone: i64 = missed
+        .iter()
+        .filter(|m| m.channel == "phone")
+        .map(|m| m.n)
+        .sum();
+    assert_eq!(phone, 1, "{missed:?}");
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("route=/telephony/twilio/queue"),
+        "no request log"
+    );
+    for needle in ["447700900731", "7700 900731", TOKEN] {
+        assert!(!log.contains(needle), "the log holds {needle}");
+        for file in walk_files(&server.data_dir) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {needle}",
+                file.display()
+            );
+        }
+    }
+}
