@@ -316,3 +316,185 @@ fn a_call_abandoned_in_the_queue_is_one_missed_contact_and_its_number_is_kept_no
         }
     }
 }
+
+/// A stand-in for the provider's REST API (its side only): takes one request, answers 201,
+/// and hands over what it got (request line and headers, body).
+async fn provider_stand_in() -> (String, tokio::sync::oneshot::Receiver<(String, String)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = sock.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len || n == 0 {
+                    let reply = "{\"sid\":\"CA00000000000000000000000000000999\"}";
+                    let _ = sock
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
+                                reply.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                    let _ = tx.send((head.to_string(), body.to_string()));
+                    return;
+                }
+            }
+        }
+    });
+    (format!("http://{addr}"), rx)
+}
+
+#[tokio::test]
+async fn a_practitioner_takes_the_next_call_from_the_console_through_the_providers_api(
+) -> TestResult {
+    use reachline_core::staff::Role;
+    let (api, got) = provider_stand_in().await;
+    let s = TestServer::start_with(|c| {
+        c.telephony.provider_api_url = api.clone();
+        c.telephony.account_sid = "ACinvented0001".into();
+        c.telephony.caller_id = "+441632960000".into();
+    })
+    .await;
+    reachline_app::ops::telephony_set_twilio_token(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        TOKEN,
+    )
+    .await?;
+    let public = s.state.public_url();
+    let base = s.url("");
+    let sid = "CA00000000000000000000000000000042";
+    let resp = hook(
+        &base,
+        &public,
+        "/telephony/twilio/voice",
+        &form(&[("CallSid", sid), ("From", CALLER)]),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    s.clock.advance(45);
+
+    // The practitioner sees the waiting call beside the chat queue, and takes it.
+    let (c, csrf, staff_id) = crate::console::session_for(&s, Role::Practitioner, 0).await;
+    let page = c.get(s.url("/console/chats")).send().await?.text().await?;
+    assert!(
+        page.contains("Calls waiting") && page.contains("Take the next call"),
+        "{page}"
+    );
+    let resp = crate::common::post_form(&c, s.url("/console/calls/take"), &[("csrf", &csrf)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], "/console/chats?call=ringing");
+    let (head, body) = got.await?;
+    assert!(
+        head.starts_with("POST /2010-04-01/Accounts/ACinvented0001/Calls.json HTTP/1.1"),
+        "{head}"
+    );
+    let auth = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("ACinvented0001:{TOKEN}")
+        )
+    );
+    assert!(head
+        .to_ascii_lowercase()
+        .contains(&format!("authorization: {}", auth.to_ascii_lowercase())));
+    let sent: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let field = |n: &str| sent.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!(field("To").as_deref(), Some("client:practitioner0"));
+    assert_eq!(field("From").as_deref(), Some("+441632960000"));
+    let answered_url = format!("{public}/telephony/twilio/queue?answered_by={staff_id}");
+    assert_eq!(
+        field("Twiml").as_deref(),
+        Some(
+            format!(
+                "<Response><Dial><Queue url=\"{answered_url}\">helpline</Queue></Dial></Response>"
+            )
+            .as_str()
+        )
+    );
+    // The caller must never reach the provider's API: only the practitioner's address.
+    assert!(!body.contains("447700900731"));
+
+    // The provider dequeues the caller and asks the Queue url (signed): answered by them.
+    let path = format!("/telephony/twilio/queue?answered_by={staff_id}");
+    let dequeued = form(&[
+        ("CallSid", sid),
+        ("QueueTime", "45"),
+        ("DequeingCallSid", "CA00000000000000000000000000000999"),
+    ]);
+    let twiml = hook(&base, &public, &path, &dequeued, Some(TOKEN))
+        .await
+        .text()
+        .await?;
+    assert!(
+        twiml.contains("You are through to a practitioner"),
+        "{twiml}"
+    );
+    // A forged answer naming someone else is refused (the signature covers the URL).
+    let forged = reqwest::Client::new()
+        .post(format!("{base}/telephony/twilio/queue?answered_by=999"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "X-Twilio-Signature",
+            twilio_signature(TOKEN, &format!("{public}{path}"), &dequeued),
+        )
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&dequeued)
+                .finish(),
+        )
+        .send()
+        .await?;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    s.clock.advance(300);
+    let done = form(&[
+        ("CallSid", sid),
+        ("CallStatus", "completed"),
+        ("CallDuration", "345"),
+    ]);
+    assert_eq!(
+        hook(
+            &base,
+            &public,
+            "/telephony/twilio/status",
+            &done,
+            Some(TOKEN)
+        )
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    let waiting = s.state.store.calls_to_wrap_up(staff_id).await?;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (
+            waiting[0].outcome.as_str(),
+            waiting[0].wait_seconds,
+            waiting[0].talk_seconds
+        ),
+        ("answered", Some(45), Some(345))
+    );
+    s.stop().await;
+    Ok(())
+}

@@ -94,6 +94,15 @@ impl Params<'_> {
     }
 }
 
+/// A request to the provider's REST API, made by the web layer (which holds the HTTP
+/// client): a form POST with HTTP basic authentication.
+pub struct ProviderRequest {
+    pub url: String,
+    pub user: String,
+    pub password: Zeroizing<String>,
+    pub form: Vec<(String, String)>,
+}
+
 /// What to tell a caller who has just rung.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VoiceAnswer {
@@ -254,6 +263,85 @@ impl App {
                 .await?);
         }
         Ok(row)
+    }
+
+    /// A practitioner's answer reached the caller: the provider dequeued the call
+    /// (`<Dial><Queue url>` names the practitioner in the URL it signs).
+    pub async fn twilio_answered(
+        &self,
+        params: &[(String, String)],
+        staff: i64,
+    ) -> Result<CallRow, TelephonyError> {
+        let p = Params(params);
+        let sid = p.call_sid()?;
+        let now = self.clock.now_unix();
+        let wait = p.seconds("QueueTime");
+        Ok(self
+            .store
+            .call_event(
+                TWILIO,
+                sid,
+                now,
+                CallEvent::Answered {
+                    by: Some(staff),
+                    agent: "",
+                    wait,
+                },
+            )
+            .await?)
+    }
+
+    /// What "take call" asks the provider's REST API: ring the practitioner, and when they
+    /// answer, bridge them to the caller at the front of the queue (`<Dial><Queue>`).
+    /// Audited before it is sent.
+    pub async fn take_call_request(
+        &self,
+        actor: crate::accounts::Actor<'_>,
+    ) -> Result<ProviderRequest, crate::Error> {
+        let t = &self.config.telephony;
+        if t.provider_api_url.is_empty() || t.account_sid.is_empty() || t.caller_id.is_empty() {
+            return Err(crate::Error::Invalid("console-calls-not-configured"));
+        }
+        let Some(token) = self.twilio_token().await? else {
+            return Err(crate::Error::Invalid("console-calls-not-configured"));
+        };
+        if self.store.calls_waiting().await?.is_empty() {
+            return Err(crate::Error::Invalid("console-calls-none-waiting"));
+        }
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        let answered = format!(
+            "{}/telephony/twilio/queue?answered_by={}",
+            self.public_url(),
+            actor.id
+        );
+        let twiml = format!(
+            "<Response><Dial><Queue url=\"{}\">{}</Queue></Dial></Response>",
+            esc(&answered),
+            esc(&t.queue_name)
+        );
+        self.audit(actor.username, "call.take", "", "").await?;
+        Ok(ProviderRequest {
+            url: format!(
+                "{}/2010-04-01/Accounts/{}/Calls.json",
+                t.provider_api_url.trim_end_matches('/'),
+                t.account_sid
+            ),
+            user: t.account_sid.clone(),
+            password: token,
+            form: vec![
+                (
+                    "To".into(),
+                    t.practitioner_dial.replace("{username}", actor.username),
+                ),
+                ("From".into(), t.caller_id.clone()),
+                ("Twiml".into(), twiml),
+            ],
+        })
     }
 
     /// Calls waiting in the queue now.

@@ -31,6 +31,10 @@ pub struct Telephony {
     pub queue_name: String,
     pub say_language: String,
     pub count_repeat_callers: bool,
+    pub provider_api_url: String,
+    pub account_sid: String,
+    pub caller_id: String,
+    pub practitioner_dial: String,
 }
 
 impl Default for Telephony {
@@ -39,6 +43,10 @@ impl Default for Telephony {
             queue_name: "helpline".into(),
             say_language: "en-GB".into(),
             count_repeat_callers: false,
+            provider_api_url: String::new(),
+            account_sid: String::new(),
+            caller_id: String::new(),
+            practitioner_dial: "client:{username}".into(),
         }
     }
 }
@@ -314,6 +322,10 @@ pub const DOCS: &[(&str, &str)] = &[
     ("telephony", "The phone line: calls from a telephony provider (Twilio-compatible webhooks at /telephony/twilio/voice, /status and /queue, signed with the auth token set by `reachline telephony twilio-token`) or an Asterisk PBX (`reachline telephony import-queue-log`). No caller number is ever stored or logged."),
     ("telephony.queue_name", "The provider's queue that callers wait in (TwiML <Enqueue>)."),
     ("telephony.say_language", "The language of what callers hear (TwiML <Say language>)."),
+    ("telephony.provider_api_url", "The provider's REST API base for \"take call\" in the console, e.g. http://127.0.0.1:8443 for a local proxy that forwards over TLS to https://api.twilio.com (Reachline itself speaks plain HTTP: TLS is a proxy's job). Empty: calls are answered however the provider routes them, and the console shows the queue only."),
+    ("telephony.account_sid", "The provider account the REST API calls are made for (Twilio: AC…)."),
+    ("telephony.caller_id", "The number the practitioner's phone sees when the console rings it to take a call."),
+    ("telephony.practitioner_dial", "Where \"take call\" rings the practitioner: {username} is replaced by their console username, e.g. client:{username} (the provider's browser client) or sip:{username}@pbx.example."),
     ("telephony.count_repeat_callers", "Count people as well as calls: keep a keyed hash of each caller's E.164 number (HMAC with a key that changes each calendar year), never the number. Withheld numbers count as unknown people."),
 ];
 

@@ -142,6 +142,24 @@ pub async fn queue(
         Err(r) => return r,
     };
     let p = reachline_app::telephony::Params(&params);
+    // The practitioner's leg dequeued this caller (the URL, signed with the rest, names them).
+    let answered_by = uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "answered_by")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+    });
+    if let Some(staff) = answered_by {
+        let l = state
+            .i18n
+            .choose(Some(&state.config.telephony.say_language), None);
+        return match state.twilio_answered(&params, staff).await {
+            Ok(_) => {
+                let text = l.text("phone-connected", &[]);
+                taken(&state, &seen, twiml(&say(&state, &text))).await
+            }
+            Err(e) => refused(e),
+        };
+    }
     if p.get("QueueResult").is_some() {
         return match state.twilio_queue_result(&params).await {
             Ok(_) => taken(&state, &seen, twiml("")).await,
@@ -168,6 +186,60 @@ pub async fn queue(
     };
     // The wait URL is asked again when this ends: a short pause, then the place again.
     twiml(&format!("{}<Pause length=\"20\"/>", say(&state, &text)))
+}
+
+/// Sends a request to the provider's REST API (plain HTTP: TLS is a local proxy's job, as for
+/// everything Reachline serves). The status code, or why it could not be sent.
+pub async fn provider_post(req: &reachline_app::telephony::ProviderRequest) -> Result<u16, String> {
+    use http_body_util::BodyExt;
+    let uri: Uri = req
+        .url
+        .parse()
+        .map_err(|_| "the provider URL is not valid".to_string())?;
+    if uri.scheme_str() != Some("http") {
+        return Err("telephony.provider_api_url must be http:// (a local proxy adds TLS)".into());
+    }
+    let host = uri
+        .host()
+        .ok_or("the provider URL has no host")?
+        .to_string();
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| "the provider did not answer in time".to_string())?
+    .map_err(|e| format!("could not reach the provider: {e}"))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("could not talk to the provider: {e}"))?;
+    tokio::spawn(conn);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&req.form)
+        .finish();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:{}", req.user, req.password.as_str()),
+    );
+    let request =
+        axum::http::Request::post(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+            .header(header::HOST, format!("{host}:{port}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, format!("Basic {auth}"))
+            .body(http_body_util::Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sender.send_request(request),
+    )
+    .await
+    .map_err(|_| "the provider did not answer in time".to_string())?
+    .map_err(|e| format!("the provider's answer could not be read: {e}"))?;
+    let status = resp.status().as_u16();
+    let _ = resp.into_body().collect().await;
+    Ok(status)
 }
 
 pub async fn status(

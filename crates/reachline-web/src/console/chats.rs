@@ -42,6 +42,11 @@ struct QueuePage<'a> {
     limit: i64,
     error: Option<String>,
     open_now: bool,
+    /// How long each waiting caller has waited, longest first.
+    calls: Vec<String>,
+    /// The phone line rings practitioners from here.
+    can_take_calls: bool,
+    ringing: bool,
 }
 
 fn minutes(seconds: i64) -> String {
@@ -58,6 +63,16 @@ fn age_text(k: &ConsoleChrome<'_>, age: &str) -> String {
 }
 
 async fn queue_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<String>) -> Response {
+    queue_page_with(state, ctx, me, error, false).await
+}
+
+async fn queue_page_with(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &Staff,
+    error: Option<String>,
+    ringing: bool,
+) -> Response {
     let now = state.clock.now_unix();
     let k = ConsoleChrome {
         c: &ctx.chrome,
@@ -112,6 +127,19 @@ async fn queue_page(state: &AppState, ctx: &Ctx, me: &Staff, error: Option<Strin
             limit: state.config.helpline.chat_max_per_practitioner as i64,
             error,
             open_now: state.live.open_at(now),
+            calls: if state.store.has_calls() {
+                state
+                    .calls_waiting()
+                    .await
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| minutes(now - c.enqueued_at.unwrap_or(c.offered_at)))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            can_take_calls: !state.config.telephony.provider_api_url.is_empty(),
+            ringing,
             k,
         },
         has_error,
@@ -128,8 +156,42 @@ pub async fn queue(
     State(state): State<Shared>,
     ctx: Ctx,
     Extension(me): Extension<Staff>,
+    uri: axum::http::Uri,
 ) -> Response {
-    queue_page(&state, &ctx, &me, None).await
+    let ringing = uri.query() == Some("call=ringing");
+    queue_page_with(&state, &ctx, &me, None, ringing).await
+}
+
+/// "Take the next call": the provider rings the practitioner and, when they answer, puts
+/// them through to the caller who has waited longest.
+pub async fn take_call(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Extension(me): Extension<Staff>,
+) -> Response {
+    let request = match state.take_call_request(me.actor()).await {
+        Ok(r) => r,
+        Err(reachline_app::Error::Invalid(key)) => {
+            return queue_page(&state, &ctx, &me, Some(ctx.chrome.t(key))).await
+        }
+        Err(e) => return app_error(&state, &ctx.chrome, Some(&me), e),
+    };
+    match crate::telephony::provider_post(&request).await {
+        Ok(status) if (200..300).contains(&status) => http::redirect("/console/chats?call=ringing"),
+        Ok(status) => {
+            tracing::warn!(
+                status,
+                "the telephony provider refused to ring a practitioner"
+            );
+            let msg = ctx.chrome.t("console-calls-provider-failed");
+            queue_page(&state, &ctx, &me, Some(msg)).await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the telephony provider could not be reached");
+            let msg = ctx.chrome.t("console-calls-provider-failed");
+            queue_page(&state, &ctx, &me, Some(msg)).await
+        }
+    }
 }
 
 pub async fn availability(

@@ -254,6 +254,12 @@ pub fn routes() -> Vec<ConsoleRoute> {
         route(M::GET, "/console/chats", Some(CASEWORK), get(chats::queue)),
         route(
             M::POST,
+            "/console/calls/take",
+            Some(CASEWORK),
+            post(chats::take_call),
+        ),
+        route(
+            M::POST,
             "/console/chats/availability",
             Some(CASEWORK),
             post(chats::availability),
