@@ -71,6 +71,18 @@ impl App {
         wrap: &WrapUp,
         note: &str,
     ) -> Result<i64, Error> {
+        self.log_contact_for_call(actor, wrap, note, None).await
+    }
+
+    /// Like [`Self::log_contact`], and when `call` is given, the wrap-up of that answered call
+    /// (which must be the actor's, not yet wrapped up), linked in the same transaction.
+    pub async fn log_contact_for_call(
+        &self,
+        actor: Actor<'_>,
+        wrap: &WrapUp,
+        note: &str,
+        call: Option<i64>,
+    ) -> Result<i64, Error> {
         let note = note.replace("\r\n", "\n").trim().to_string();
         if note.chars().count() > MAX_TEXT {
             return Err(Error::Invalid("console-text-too-long"));
@@ -85,6 +97,11 @@ impl App {
         let id = tx
             .contact_log(wrap, actor.id, seal_note, self.clock.now_unix())
             .await?;
+        if let Some(call) = call {
+            if !tx.call_link_contact(call, actor.id, id).await? {
+                return Err(Error::NotFound);
+            }
+        }
         let object = format!("contact:{id}");
         self.commit_audited(
             tx,

@@ -52,6 +52,24 @@ pub enum CallEvent<'a> {
     Ended { talk: Option<i64> },
 }
 
+impl crate::Tx {
+    /// Links an answered call to the contact its wrap-up became; false unless the call was
+    /// answered by this staff member and not yet wrapped up.
+    pub async fn call_link_contact(&mut self, call: i64, staff: i64, contact: i64) -> Result<bool> {
+        let n = crate::tx::on_tx!(self, |c| sqlx::query(
+            "UPDATE calls SET contact_id = $1 WHERE id = $2 AND answered_by = $3 \
+             AND outcome = 'answered' AND contact_id IS NULL"
+        )
+        .bind(contact)
+        .bind(call)
+        .bind(staff)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+}
+
 impl Store {
     /// Applies one event to the call `external_id` from `source`, creating its row if this is
     /// the first event heard of it. Returns the call as it now stands.

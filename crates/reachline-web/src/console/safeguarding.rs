@@ -85,6 +85,10 @@ fn contact_view(k: &ConsoleChrome<'_>, c: reachline_store::ContactRow) -> Contac
 struct ContactsPage<'a> {
     k: ConsoleChrome<'a>,
     contacts: Vec<ContactView>,
+    /// Calls this practitioner answered that wait for their wrap-up: (id, answered, talk).
+    calls: Vec<(i64, String, String)>,
+    /// The call being wrapped up, if any.
+    call: Option<i64>,
     error: Option<String>,
     w: wrapup::Form,
     note: String,
@@ -119,6 +123,28 @@ async fn contacts_page(
         Some((e, f)) => (Some(e), f),
         None => (None, ""),
     };
+    let calls = if state.store.has_calls() {
+        state
+            .store
+            .calls_to_wrap_up(me.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                let talk = c.talk_seconds.unwrap_or(0);
+                (
+                    c.id,
+                    k.c.zone.minute(c.answered_at.unwrap_or(c.offered_at)),
+                    format!("{} min {:02} s", talk / 60, talk % 60),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let call = posted
+        .and_then(|f| f.get("call"))
+        .and_then(|c| c.parse::<i64>().ok());
     let w = wrapup::form(&k, posted, &phone_defaults(), true, field);
     let note = posted
         .and_then(|f| f.get("note"))
@@ -128,6 +154,8 @@ async fn contacts_page(
         &ContactsPage {
             k,
             contacts,
+            calls,
+            call,
             error,
             w,
             note,
@@ -140,9 +168,31 @@ pub async fn contacts(
     State(state): State<Shared>,
     ctx: Ctx,
     Extension(me): Extension<Staff>,
+    uri: axum::http::Uri,
 ) -> Response {
     if let Err(e) = state.contacts(me.actor()).await {
         return app_error(&state, &ctx.chrome, Some(&me), e);
+    }
+    // "Wrap up" beside an answered call: the form starts with that call's times.
+    let call = uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "call")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+    });
+    if let Some(id) = call {
+        if let Ok(Some(c)) = state.store.call_by_id(id).await {
+            if c.answered_by == Some(me.id) && c.contact_id.is_none() {
+                let started = c.answered_at.unwrap_or(c.offered_at);
+                let ended = c.ended_at.unwrap_or(started);
+                let prefill = Fields(vec![
+                    ("call".into(), id.to_string()),
+                    ("started".into(), wrapup::local_value(started)),
+                    ("ended".into(), wrapup::local_value(ended)),
+                    ("first_this_year".into(), "yes".into()),
+                ]);
+                return contacts_page(&state, &ctx, &me, None, Some(&prefill)).await;
+            }
+        }
     }
     contacts_page(&state, &ctx, &me, None, None).await
 }
@@ -164,7 +214,11 @@ pub async fn log_contact(
         }
     };
     let note = fields.get("note").unwrap_or_default();
-    match state.log_contact(me.actor(), &wrap, note).await {
+    let call = fields.get("call").and_then(|c| c.parse::<i64>().ok());
+    match state
+        .log_contact_for_call(me.actor(), &wrap, note, call)
+        .await
+    {
         Ok(id) => http::redirect(&format!("/console/contacts/{id}")),
         Err(Error::Invalid(key)) => {
             let error = (ctx.chrome.t(key), "note");
