@@ -286,6 +286,27 @@ pub enum TelephonyCommand {
         #[command(flatten)]
         store: Store,
     },
+    /// Apply an Asterisk queue_log (ENTERQUEUE, CONNECT, COMPLETEAGENT/COMPLETECALLER,
+    /// ABANDON, EXITWITHTIMEOUT…): once, or following what the PBX appends.
+    ImportQueueLog {
+        #[command(flatten)]
+        store: Store,
+        /// Only this queue's calls.
+        #[arg(long, default_value = "")]
+        queue: String,
+        /// Keep reading what is appended (a rotated file is read from its start) until
+        /// interrupted.
+        #[arg(long)]
+        follow: bool,
+        file: PathBuf,
+    },
+    /// Apply call records from any other system, as CSV with the header
+    /// call_id,offered_at,outcome,wait_seconds,talk_seconds,agent.
+    ImportCsv {
+        #[command(flatten)]
+        store: Store,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

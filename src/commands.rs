@@ -184,6 +184,35 @@ pub fn telephony(file: Option<&Path>, command: TelephonyCommand) -> anyhow::Resu
             block_on(ops::telephony_set_twilio_token(&config, clock(), &token))??;
             println!("the Twilio auth token is kept (sealed); webhooks signed with it are taken");
         }
+        TelephonyCommand::ImportQueueLog {
+            store,
+            queue,
+            follow,
+            file: log,
+        } => {
+            let config = load_store(file, store)?;
+            let lines = block_on(ops::telephony_import_queue_log(
+                &config,
+                clock(),
+                &log,
+                &queue,
+                follow,
+                |s| {
+                    println!(
+                        "{} lines: {} call events applied, {} lines not understood",
+                        s.lines, s.events, s.skipped
+                    )
+                },
+            ))??;
+            println!("done: {lines} lines read");
+        }
+        TelephonyCommand::ImportCsv { store, file: csv } => {
+            let text = std::fs::read_to_string(&csv)
+                .with_context(|| format!("could not read {}", csv.display()))?;
+            let config = load_store(file, store)?;
+            let s = block_on(ops::telephony_import_csv(&config, &text))??;
+            println!("{} calls applied", s.events);
+        }
     }
     Ok(())
 }

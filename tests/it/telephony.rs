@@ -498,3 +498,147 @@ async fn a_practitioner_takes_the_next_call_from_the_console_through_the_provide
     s.stop().await;
     Ok(())
 }
+
+/// An invented Asterisk queue_log: an answered call, one abandoned, one timed out (the
+/// same number as the first), and lines that are not about calls.
+const QUEUE_LOG: &str = "\
+1772445000|NONE|NONE|NONE|QUEUESTART|
+1772445500|NONE|helpline|SIP/practitioner0|AGENTLOGIN|
+1772445600|1772445600.1|helpline|NONE|ENTERQUEUE||+447700900731|1
+1772445630|1772445600.1|helpline|SIP/practitioner0|CONNECT|30|1772445630.2|3
+1772445930|1772445600.1|helpline|SIP/practitioner0|COMPLETECALLER|30|300|1
+1772445700|1772445700.3|helpline|NONE|ENTERQUEUE||anonymous|1
+1772445790|1772445700.3|helpline|NONE|ABANDON|1|1|90
+1772445800|1772445800.4|helpline|NONE|ENTERQUEUE||+447700900731|1
+1772446400|1772445800.4|helpline|NONE|EXITWITHTIMEOUT|1|1|600
+1772445810|1772445810.5|otherqueue|NONE|ENTERQUEUE||+447700900999|1
+this line is not a queue_log line
+";
+
+#[tokio::test]
+async fn an_asterisk_queue_log_and_a_csv_of_call_records_become_the_same_calls() -> TestResult {
+    use reachline_core::staff::Role;
+    let s = TestServer::start_with(|c| c.telephony.count_repeat_callers = true).await;
+    let (_, _, staff_id) = crate::console::session_for(&s, Role::Practitioner, 0).await;
+    let dir = tempfile::tempdir()?;
+    let log = dir.path().join("queue_log");
+    std::fs::write(&log, QUEUE_LOG)?;
+    let clock: reachline_core::clock::SharedClock = Arc::new(s.clock.clone());
+    let c = &s.state.config;
+    // Imported twice (a rerun after a crash): the same calls, the same missed contacts.
+    for _ in 0..2 {
+        reachline_app::ops::telephony_import_queue_log(
+            c,
+            clock.clone(),
+            &log,
+            "helpline",
+            false,
+            |_| {},
+        )
+        .await?;
+    }
+    let mut rows = calls(&s).await;
+    rows.sort_by_key(|r| r.external_id.clone());
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(
+        (
+            rows[0].outcome.as_str(),
+            rows[0].answered_by,
+            rows[0].wait_seconds,
+            rows[0].talk_seconds
+        ),
+        ("answered", Some(staff_id), Some(30), Some(300))
+    );
+    assert_eq!(
+        (rows[1].outcome.as_str(), rows[1].wait_seconds),
+        ("abandoned", Some(90))
+    );
+    assert_eq!(
+        (rows[2].outcome.as_str(), rows[2].wait_seconds),
+        ("abandoned", Some(600))
+    );
+    // The same number twice in a year is one person; a withheld one is unknown.
+    assert!(rows[0].caller_hash.is_some());
+    assert_eq!(rows[0].caller_hash, rows[2].caller_hash);
+    assert_eq!(rows[1].caller_hash, None);
+    let missed = s
+        .state
+        .store
+        .report_missed("2026-01", "2026-12", None)
+        .await?;
+    assert_eq!(
+        missed
+            .iter()
+            .filter(|m| m.channel == "phone")
+            .map(|m| m.n)
+            .sum::<i64>(),
+        2
+    );
+    // Following the file: what the PBX appends is picked up.
+    let follow = {
+        let (c, clock, log) = (c.clone(), clock.clone(), log.clone());
+        tokio::spawn(async move {
+            reachline_app::ops::telephony_import_queue_log(
+                &c,
+                clock,
+                &log,
+                "helpline",
+                true,
+                |_| {},
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut more = std::fs::OpenOptions::new().append(true).open(&log)?;
+    std::io::Write::write_all(
+        &mut more,
+        b"1772447000|1772447000.9|helpline|NONE|ENTERQUEUE||+447700900123|1\n1772447060|1772447000.9|helpline|NONE|ABANDON|1|1|60\n",
+    )?;
+    let mut seen = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if calls(&s)
+            .await
+            .iter()
+            .any(|r| r.external_id == "1772447000.9" && r.outcome == "abandoned")
+        {
+            seen = true;
+            break;
+        }
+    }
+    follow.abort();
+    assert!(seen, "an appended line was not followed");
+
+    // CSV from another system; a file with a column for numbers is refused whole.
+    let bad = "call_id,offered_at,outcome,wait_seconds,talk_seconds,agent,caller\nx1,1772450000,abandoned,20,,,+447700900731\n";
+    assert!(reachline_app::ops::telephony_import_csv(c, bad)
+        .await
+        .is_err());
+    let half_bad = "call_id,offered_at,outcome,wait_seconds,talk_seconds,agent\nx1,1772450000,abandoned,20,,\nx2,yesterday,answered,,,\n";
+    let err = reachline_app::ops::telephony_import_csv(c, half_bad)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("line 3"), "{err}");
+    let before = calls(&s).await.len();
+    assert_eq!(before, 4, "a refused file changed nothing");
+    let good = "call_id,offered_at,outcome,wait_seconds,talk_seconds,agent\n\
+                x1,1772450000,abandoned,20,,\n\
+                x2,2026-03-02T12:00:00Z,answered,15,240,someone\n\
+                x3,1772470000,out-of-hours,,,\n";
+    let summary = reachline_app::ops::telephony_import_csv(c, good).await?;
+    assert_eq!(summary.events, 3);
+    let csv: Vec<_> = calls(&s)
+        .await
+        .into_iter()
+        .filter(|r| r.source == "csv")
+        .collect();
+    assert_eq!(
+        csv.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
+        ["abandoned", "answered", "out-of-hours"]
+    );
+    // History: nobody is asked to wrap these up.
+    assert!(csv.iter().all(|r| r.answered_by.is_none()));
+    s.stop().await;
+    Ok(())
+}

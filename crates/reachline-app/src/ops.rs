@@ -839,3 +839,69 @@ pub async fn telephony_set_twilio_token(
     store.close().await;
     Ok(())
 }
+
+/// `reachline telephony import-queue-log`: applies an Asterisk `queue_log` once, or with
+/// `follow`, keeps reading what the PBX appends (a rotated file is read from its start)
+/// until interrupted. Prints nothing of a caller; returns the lines read.
+pub async fn telephony_import_queue_log(
+    config: &Config,
+    clock: SharedClock,
+    path: &std::path::Path,
+    queue: &str,
+    follow: bool,
+    mut report: impl FnMut(crate::telephony::ImportSummary),
+) -> Result<usize, GatewayOpsError> {
+    prepare_data_dir(config).map_err(OpsError::from)?;
+    let (master, _) = MasterKey::load_or_create(&config.master_key_path())
+        .map_err(|e| OpsError::from(StartError::Key(e)))?;
+    let store = open_store(config).await.map_err(OpsError::from)?;
+    let key = data_key(&store, &master, "telephony", clock.now_unix())
+        .await
+        .map_err(OpsError::from)?;
+    let count = config.telephony.count_repeat_callers;
+    let read_err = |e: std::io::Error| {
+        GatewayOpsError::Check(format!("could not read {}: {e}", path.display()))
+    };
+    let mut offset = 0usize;
+    let mut total = 0;
+    loop {
+        let bytes = tokio::fs::read(path).await.map_err(read_err)?;
+        if bytes.len() < offset {
+            offset = 0; // rotated
+        }
+        // Only whole lines: the PBX may be writing the last one.
+        let end = match bytes[offset..].iter().rposition(|b| *b == b'\n') {
+            Some(i) => offset + i + 1,
+            None if !follow => bytes.len(),
+            None => offset,
+        };
+        if end > offset {
+            let text = String::from_utf8_lossy(&bytes[offset..end]);
+            let summary =
+                crate::telephony::import_queue_log(&store, &key, count, queue, &text).await?;
+            total += summary.lines;
+            report(summary);
+            offset = end;
+        }
+        if !follow {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    store.close().await;
+    Ok(total)
+}
+
+/// `reachline telephony import-csv`: call records from any other system.
+pub async fn telephony_import_csv(
+    config: &Config,
+    text: &str,
+) -> Result<crate::telephony::ImportSummary, GatewayOpsError> {
+    let store = open_store(config).await.map_err(OpsError::from)?;
+    let result = crate::telephony::import_calls_csv(&store, text).await;
+    store.close().await;
+    result.map_err(GatewayOpsError::Check)
+}

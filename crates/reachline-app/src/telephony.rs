@@ -69,6 +69,310 @@ pub fn e164(number: &str) -> Option<String> {
     (valid && !WITHHELD.contains(&digits)).then(|| format!("+{digits}"))
 }
 
+/// The keyed hash of a caller's strictly normalised E.164 number: HMAC-SHA256 with the
+/// calendar year's key, itself an HMAC of the year under the `telephony` data key. `None`
+/// for a withheld or malformed number (an unknown person).
+pub fn caller_hash(key: &reachline_core::keys::Key, number: &str, at: i64) -> Option<String> {
+    let number = Zeroizing::new(e164(number)?);
+    let year = reachline_core::clock::day_of(at)
+        .get(..4)
+        .unwrap_or_default()
+        .to_string();
+    let mut year_key = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).ok()?;
+    year_key.update(format!("reachline callers {year}").as_bytes());
+    let year_key = Zeroizing::new(year_key.finalize().into_bytes());
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&year_key).ok()?;
+    mac.update(number.as_bytes());
+    Some(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One line of an Asterisk `queue_log` that concerns a call:
+/// `time|uniqueid|queue|agent|event|data1|data2|…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueLogLine<'a> {
+    pub at: i64,
+    pub uniqueid: &'a str,
+    pub queue: &'a str,
+    pub agent: &'a str,
+    pub event: QueueLogEvent<'a>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueLogEvent<'a> {
+    /// ENTERQUEUE|url|callerid|position (the caller id is used only to hash it).
+    Enter { caller: &'a str },
+    /// CONNECT|holdtime|bridged channel|ringtime
+    Connect { hold: Option<i64> },
+    /// COMPLETEAGENT / COMPLETECALLER |holdtime|calltime|position, TRANSFER …|holdtime|calltime
+    Complete { talk: Option<i64> },
+    /// ABANDON, EXITWITHTIMEOUT, EXITEMPTY, EXITWITHKEY: left the queue unanswered.
+    Left { wait: Option<i64> },
+}
+
+/// Parses a `queue_log` line; `None` for the lines that are not about a call (agent logins,
+/// reloads, ring-no-answer) and for malformed ones.
+pub fn parse_queue_log(line: &str) -> Option<QueueLogLine<'_>> {
+    let f: Vec<&str> = line.trim_end_matches(['\r', '\n']).split('|').collect();
+    if f.len() < 5 {
+        return None;
+    }
+    let at = f[0].trim().parse::<i64>().ok().filter(|t| *t > 0)?;
+    let uniqueid = f[1].trim();
+    if uniqueid.is_empty() || uniqueid == "NONE" || uniqueid.len() > 80 {
+        return None;
+    }
+    let data = |i: usize| f.get(5 + i).copied().unwrap_or_default();
+    let secs = |i: usize| {
+        data(i)
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=7 * 86_400).contains(n))
+    };
+    let event = match f[4].trim() {
+        "ENTERQUEUE" => QueueLogEvent::Enter { caller: data(1) },
+        "CONNECT" => QueueLogEvent::Connect { hold: secs(0) },
+        "COMPLETEAGENT" | "COMPLETECALLER" => QueueLogEvent::Complete { talk: secs(1) },
+        "TRANSFER" => QueueLogEvent::Complete { talk: secs(3) },
+        "ABANDON" | "EXITWITHTIMEOUT" | "EXITEMPTY" => QueueLogEvent::Left { wait: secs(2) },
+        "EXITWITHKEY" => QueueLogEvent::Left { wait: secs(3) },
+        _ => return None,
+    };
+    Some(QueueLogLine {
+        at,
+        uniqueid,
+        queue: f[2].trim(),
+        agent: f[3].trim(),
+        event,
+    })
+}
+
+/// The console username an Asterisk agent names (`SIP/alice`, `PJSIP/alice-0001`,
+/// `Local/alice@agents`, `alice`).
+pub fn agent_username(agent: &str) -> &str {
+    let name = agent.rsplit_once('/').map_or(agent, |(_, n)| n);
+    let name = name.split('@').next().unwrap_or(name);
+    match name.rsplit_once('-') {
+        Some((n, suffix))
+            if !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            n
+        }
+        _ => name,
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub lines: usize,
+    pub events: usize,
+    pub skipped: usize,
+}
+
+/// Applies `queue_log` lines to the calls (idempotent: importing a file twice changes
+/// nothing more). `queue`: only that queue's calls, when not empty.
+pub async fn import_queue_log(
+    store: &reachline_store::Store,
+    key: &reachline_core::keys::Key,
+    count_callers: bool,
+    queue: &str,
+    text: &str,
+) -> Result<ImportSummary, StoreError> {
+    let mut summary = ImportSummary::default();
+    let mut staff: std::collections::HashMap<String, Option<i64>> = Default::default();
+    for line in text.lines() {
+        summary.lines += 1;
+        let Some(l) = parse_queue_log(line) else {
+            summary.skipped += usize::from(!line.trim().is_empty());
+            continue;
+        };
+        if !queue.is_empty() && l.queue != queue {
+            continue;
+        }
+        let hash;
+        let event = match &l.event {
+            QueueLogEvent::Enter { caller } => {
+                hash = if count_callers {
+                    caller_hash(key, caller, l.at)
+                } else {
+                    None
+                };
+                store
+                    .call_event(
+                        "asterisk",
+                        l.uniqueid,
+                        l.at,
+                        CallEvent::Offered {
+                            out_of_hours: false,
+                            caller_hash: hash.as_deref(),
+                        },
+                    )
+                    .await?;
+                CallEvent::Enqueued
+            }
+            QueueLogEvent::Connect { hold } => {
+                let name = agent_username(l.agent).to_string();
+                let by = match staff.get(&name) {
+                    Some(id) => *id,
+                    None => {
+                        let id = store.staff_by_username(&name).await?.map(|s| s.id);
+                        staff.insert(name, id);
+                        id
+                    }
+                };
+                CallEvent::Answered {
+                    by,
+                    agent: l.agent,
+                    wait: *hold,
+                }
+            }
+            QueueLogEvent::Complete { talk } => CallEvent::Ended { talk: *talk },
+            QueueLogEvent::Left { wait } => CallEvent::Abandoned { wait: *wait },
+        };
+        store
+            .call_event("asterisk", l.uniqueid, l.at, event)
+            .await?;
+        summary.events += 1;
+    }
+    Ok(summary)
+}
+
+/// Applies a CSV of call records from any other system: a header
+/// `call_id,offered_at,outcome,wait_seconds,talk_seconds,agent` (offered_at in Unix seconds
+/// or `YYYY-MM-DDTHH:MM:SSZ`; outcome answered, abandoned or out-of-hours). There is no
+/// column for a number: a file with any other column is refused, so none can slip in.
+pub async fn import_calls_csv(
+    store: &reachline_store::Store,
+    text: &str,
+) -> Result<ImportSummary, String> {
+    const HEADER: [&str; 6] = [
+        "call_id",
+        "offered_at",
+        "outcome",
+        "wait_seconds",
+        "talk_seconds",
+        "agent",
+    ];
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("the header could not be read: {e}"))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if header != HEADER {
+        return Err(format!("the header must be exactly: {}", HEADER.join(",")));
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let r = record.map_err(|e| format!("line {line}: {e}"))?;
+        let id = r.get(0).unwrap_or_default();
+        if id.is_empty() || id.len() > 80 {
+            return Err(format!("line {line}: call_id is 1 to 80 characters"));
+        }
+        let at_text = r.get(1).unwrap_or_default();
+        let at = at_text
+            .parse::<i64>()
+            .ok()
+            .or_else(|| {
+                time::OffsetDateTime::parse(at_text, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(|t| t.unix_timestamp())
+            })
+            .filter(|t| *t > 0)
+            .ok_or_else(|| {
+                format!("line {line}: offered_at is Unix seconds or an RFC 3339 time")
+            })?;
+        let secs = |i: usize, name: &str| -> Result<Option<i64>, String> {
+            match r.get(i).unwrap_or_default() {
+                "" => Ok(None),
+                v => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (0..=7 * 86_400).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| format!("line {line}: {name} is a number of seconds")),
+            }
+        };
+        let wait = secs(3, "wait_seconds")?;
+        let talk = secs(4, "talk_seconds")?;
+        let outcome = r.get(2).unwrap_or_default().to_string();
+        if !["answered", "abandoned", "out-of-hours"].contains(&outcome.as_str()) {
+            return Err(format!(
+                "line {line}: outcome is answered, abandoned or out-of-hours"
+            ));
+        }
+        rows.push((
+            id.to_string(),
+            at,
+            outcome,
+            wait,
+            talk,
+            r.get(5).unwrap_or_default().to_string(),
+        ));
+    }
+    // Every line is checked before any is applied: a bad file changes nothing.
+    let mut summary = ImportSummary::default();
+    for (id, at, outcome, wait, talk, agent) in rows {
+        summary.lines += 1;
+        let e = |e: StoreError| e.to_string();
+        store
+            .call_event(
+                "csv",
+                &id,
+                at,
+                CallEvent::Offered {
+                    out_of_hours: outcome == "out-of-hours",
+                    caller_hash: None,
+                },
+            )
+            .await
+            .map_err(e)?;
+        match outcome.as_str() {
+            // Records from another system are history: the agent is kept as a name, and no
+            // practitioner is asked to wrap these calls up.
+            "answered" => {
+                store
+                    .call_event(
+                        "csv",
+                        &id,
+                        at,
+                        CallEvent::Answered {
+                            by: None,
+                            agent: &agent,
+                            wait,
+                        },
+                    )
+                    .await
+                    .map_err(e)?;
+                let end = at + wait.unwrap_or(0) + talk.unwrap_or(0);
+                store
+                    .call_event("csv", &id, end, CallEvent::Ended { talk })
+                    .await
+                    .map_err(e)?;
+            }
+            "abandoned" => {
+                store
+                    .call_event(
+                        "csv",
+                        &id,
+                        at + wait.unwrap_or(0),
+                        CallEvent::Abandoned { wait },
+                    )
+                    .await
+                    .map_err(e)?;
+            }
+            _ => {}
+        }
+        summary.events += 1;
+    }
+    Ok(summary)
+}
+
 /// The parameters of a webhook, by name.
 pub struct Params<'a>(pub &'a [(String, String)]);
 
@@ -166,18 +470,7 @@ impl App {
         if !self.config.telephony.count_repeat_callers {
             return None;
         }
-        let number = Zeroizing::new(e164(from?)?);
-        let year = reachline_core::clock::day_of(at)
-            .get(..4)
-            .unwrap_or_default()
-            .to_string();
-        let mut year_key =
-            Hmac::<sha2::Sha256>::new_from_slice(self.telephony_key.as_bytes()).ok()?;
-        year_key.update(format!("reachline callers {year}").as_bytes());
-        let year_key = Zeroizing::new(year_key.finalize().into_bytes());
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&year_key).ok()?;
-        mac.update(number.as_bytes());
-        Some(hex::encode(mac.finalize().into_bytes()))
+        caller_hash(&self.telephony_key, from?, at)
     }
 
     /// An incoming call: out of hours it is recorded as missed and the caller told where to
