@@ -639,6 +639,50 @@ async fn an_asterisk_queue_log_and_a_csv_of_call_records_become_the_same_calls()
     );
     // History: nobody is asked to wrap these up.
     assert!(csv.iter().all(|r| r.answered_by.is_none()));
+
+    // The national report counts them: by outcome, by month, abandoned by wait, by hour of
+    // the week, and people where repeat callers are counted.
+    use reachline_core::disclosure::Published::Exact;
+    let report = reachline_app::reporting::build(
+        &s.state.store,
+        None,
+        reachline_app::reporting::Period::Year(2026),
+        reachline_core::disclosure::Rules::default(),
+        None,
+    )
+    .await?;
+    let table = |m: &str| {
+        report
+            .tables
+            .iter()
+            .find(|t| t.measure == m)
+            .unwrap_or_else(|| panic!("no table {m}"))
+            .clone()
+    };
+    let cell = |t: &reachline_app::reporting::Table, c: &str| {
+        t.rows.iter().find(|r| r.category == c).map(|r| r.value)
+    };
+    let outcome = table("Phone calls offered, by outcome");
+    assert_eq!(outcome.total, Exact(7));
+    assert_eq!(cell(&outcome, "answered"), Some(Exact(2)));
+    assert_eq!(cell(&outcome, "abandoned"), Some(Exact(4)));
+    assert_eq!(cell(&outcome, "out-of-hours"), Some(Exact(1)));
+    let waits = table("Abandoned calls, by how long the caller waited");
+    assert_eq!(cell(&waits, "1 under 1 minute"), Some(Exact(1)));
+    assert_eq!(cell(&waits, "2 1 to 5 minutes"), Some(Exact(2)));
+    assert_eq!(cell(&waits, "3 5 to 15 minutes"), Some(Exact(1)));
+    assert_eq!(
+        cell(&table("Phone calls offered, by month"), "2026-03"),
+        Some(Exact(7))
+    );
+    let hours = table("Phone calls offered, by hour of the week");
+    assert_eq!(hours.total, Exact(7));
+    assert!(cell(&hours, "1 Mon 10:00").is_some(), "{:?}", hours.rows);
+    // Two numbers seen (one of them twice), four calls without one.
+    assert_eq!(
+        table("People who called (repeat callers counted once a year)").total,
+        Exact(6)
+    );
     s.stop().await;
     Ok(())
 }

@@ -642,6 +642,9 @@ pub async fn build(
         completions,
         whole,
     ));
+    if area.is_none() && store.has_calls() {
+        tables.extend(phone_tables(store, &p, period).await?);
+    }
     let funnel = funnel(store, &p, &from_day, &to_day).await?;
     let people_pub = tables[0].total;
     let label = period.label();
@@ -671,6 +674,151 @@ pub async fn build(
     };
     report.charts = charts(&report);
     Ok(report)
+}
+
+/// The first instant of a month (UTC).
+fn month_start((y, m): (i32, u32)) -> i64 {
+    u8::try_from(m)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .and_then(|m| time::Date::from_calendar_date(y, m, 1).ok())
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .unwrap_or(0)
+}
+
+/// The phone line's figures (national: calls carry no area): calls offered by month and by
+/// outcome, abandoned calls by how long they waited, calls offered by hour of the week in the
+/// helpline's time zone, and people (where repeat callers are counted).
+async fn phone_tables(
+    store: &Store,
+    p: &Publisher,
+    period: Period,
+) -> Result<Vec<Table>, ReportError> {
+    let (first, last) = period.bounds();
+    let after = if last.1 == 12 {
+        (last.0 + 1, 1)
+    } else {
+        (last.0, last.1 + 1)
+    };
+    let calls = store
+        .calls_between(month_start(first), month_start(after))
+        .await?;
+    if calls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let zone_name = match store.setting_get(crate::settings::HOURS_KEY).await? {
+        Some(json) => serde_json::from_str::<crate::settings::Hours>(&json)
+            .map(|h| h.time_zone)
+            .unwrap_or_else(|_| "UTC".into()),
+        None => "UTC".into(),
+    };
+    let zone = jiff::tz::TimeZone::get(&zone_name).unwrap_or(jiff::tz::TimeZone::UTC);
+    const DAYS: [&str; 7] = [
+        "1 Mon", "2 Tue", "3 Wed", "4 Thu", "5 Fri", "6 Sat", "7 Sun",
+    ];
+    let mut by_month = BTreeMap::new();
+    for m in period.month_list() {
+        by_month.insert(month_key(m), 0);
+    }
+    let mut by_outcome = BTreeMap::new();
+    let mut by_wait = BTreeMap::new();
+    let mut by_hour = BTreeMap::new();
+    let mut people = std::collections::HashSet::new();
+    let mut unknown_people = 0i64;
+    for c in &calls {
+        *by_month.entry(c.month.clone()).or_insert(0) += 1;
+        *by_outcome.entry(c.outcome.clone()).or_insert(0) += 1;
+        if c.outcome == "abandoned" {
+            let w = c.wait_seconds.unwrap_or(0);
+            let bucket = match w {
+                ..60 => "1 under 1 minute",
+                60..300 => "2 1 to 5 minutes",
+                300..900 => "3 5 to 15 minutes",
+                _ => "4 15 minutes or more",
+            };
+            *by_wait.entry(bucket.to_string()).or_insert(0) += 1;
+        }
+        if let Ok(t) = jiff::Timestamp::from_second(c.offered_at) {
+            let z = t.to_zoned_datetime(zone.clone());
+            let day = DAYS[usize::from(z.weekday().to_monday_zero_offset().unsigned_abs()).min(6)];
+            *by_hour
+                .entry(format!("{day} {:02}:00", z.hour()))
+                .or_insert(0) += 1;
+        }
+        match &c.caller_hash {
+            Some(h) => {
+                people.insert(h.clone());
+            }
+            None => unknown_people += 1,
+        }
+    }
+    let total = calls.len() as i64;
+    let spec = |measure: &'static str,
+                counts: &'static str,
+                breakdown: &'static str,
+                note: &'static str| Spec {
+        dimension: "none",
+        measure,
+        counts,
+        channels: "phone",
+        breakdown,
+        note,
+    };
+    let mut out = vec![
+        table(
+            p,
+            spec(
+                "Phone calls offered, by outcome",
+                "calls",
+                "outcome",
+                "Every call that reached the helpline: answered, abandoned in the queue (the caller left before an answer), or out of hours. Phone calls carry no area, so they are counted nationally.",
+            ),
+            by_outcome,
+            total,
+        ),
+        table(
+            p,
+            spec("Phone calls offered, by month", "calls", "month", ""),
+            by_month,
+            total,
+        ),
+        table(
+            p,
+            spec(
+                "Abandoned calls, by how long the caller waited",
+                "calls",
+                "wait",
+                "",
+            ),
+            by_wait.clone(),
+            by_wait.values().sum(),
+        ),
+        table(
+            p,
+            spec(
+                "Phone calls offered, by hour of the week",
+                "calls",
+                "hour of the week",
+                "In the helpline's time zone as set in the console (UTC if none is set).",
+            ),
+            by_hour,
+            total,
+        ),
+    ];
+    if !people.is_empty() {
+        out.push(table(
+            p,
+            spec(
+                "People who called (repeat callers counted once a year)",
+                "people",
+                "none",
+                "Counted from a keyed hash of each caller's number that changes every calendar year; callers who withheld their number are counted once per call.",
+            ),
+            BTreeMap::new(),
+            people.len() as i64 + unknown_people,
+        ));
+    }
+    Ok(out)
 }
 
 fn total_only(p: &Publisher, measure: &str, counts: &str, n: i64, note: &str) -> Table {
