@@ -43,7 +43,7 @@ REACHLINE_HELPLINE_CHAT_QUEUE_TIMEOUT_MINUTES=600 \
     "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" > "$TMP/out.log" 2> "$TMP/err.log" &
 PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-log "server pid $PID on port $PORT ($([ -n "$DB_URL" ] \&\& echo PostgreSQL || echo SQLite))"
+log "server pid $PID on port $PORT ($([ -n "$DB_URL" ] && echo PostgreSQL || echo SQLite))"
 "$LOAD" --base "http://127.0.0.1:$PORT" --data-dir "$DATA" --database-url "$DB_URL" --pid "$PID" \
     --seekers "${BENCH_SEEKERS:-5000}" --practitioners "${BENCH_PRACTITIONERS:-100}" \
     --per-practitioner "${BENCH_PER_PRACTITIONER:-5}" --rate "${BENCH_RATE:-500}" \
