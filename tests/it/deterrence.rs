@@ -1027,3 +1027,88 @@ async fn administrators_see_matches_per_entry_and_disable_a_misfiring_one_in_the
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_platform_integrated_with_hasher_matcher_actioner_looks_up_hashes_unchanged() -> TestResult
+{
+    let (s, key) = gateway(|_| {}).await;
+    // A bank exported with ThreatExchange's signal-type names loads as it is.
+    reachline_app::ops::lists_import(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        "hashes",
+        "exported-bank",
+        "",
+        &format!(
+            "kind,hash,category\nvideo_md5,{},test-files\n",
+            md5_hex(b"another benign file")
+        ),
+    )
+    .await?;
+    reachline_web::housekeeping(&s.state).await;
+    let lookup = |q: String, k: Option<&str>| {
+        let mut req = reqwest::Client::new().get(s.url(&format!("/m/lookup?{q}")));
+        if let Some(k) = k {
+            req = req.bearer_auth(k);
+        }
+        req.send()
+    };
+    let near = {
+        let mut b = hex::decode(BRIDGE_PDQ)?;
+        b[0] ^= 0b111;
+        hex::encode(b)
+    };
+    let v: Value = lookup(format!("signal_type=pdq&signal={near}"), Some(&key))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        v,
+        json!({"invented-hashes": [{"bank_content_id": "invented-hashes:2", "distance": "3"}]})
+    );
+    let v: Value = lookup(
+        format!(
+            "signal_type=video_md5&signal={}",
+            md5_hex(b"another benign file")
+        ),
+        Some(&key),
+    )
+    .await?
+    .json()
+    .await?;
+    assert_eq!(
+        v,
+        json!({"exported-bank": [{"bank_content_id": "exported-bank:2", "distance": "0"}]})
+    );
+    let v: Value = lookup(
+        format!("signal_type=md5&signal={}", md5_hex(b"nothing")),
+        Some(&key),
+    )
+    .await?
+    .json()
+    .await?;
+    assert_eq!(v, json!({}));
+    for (q, status) in [
+        (
+            "signal_type=tmk&signal=00".to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "signal_type=pdq&signal=zz".to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (String::new(), StatusCode::BAD_REQUEST),
+    ] {
+        let resp = lookup(q.clone(), Some(&key)).await?;
+        assert_eq!(resp.status(), status, "{q}");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    }
+    assert_eq!(
+        lookup(format!("signal_type=pdq&signal={near}"), None)
+            .await?
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    s.stop().await;
+    Ok(())
+}

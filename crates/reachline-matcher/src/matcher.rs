@@ -115,11 +115,13 @@ pub enum HashKind {
 
 impl std::str::FromStr for HashKind {
     type Err = ();
-    /// `pdq`, `md5` or `sha256` (any case).
+    /// `pdq`, `md5` or `sha256` (any case); also ThreatExchange's signal-type name
+    /// `video_md5` (an MD5 of the file's bytes), so hash lists exported from
+    /// Hasher-Matcher-Actioner banks load as they are.
     fn from_str(s: &str) -> Result<Self, ()> {
         match s.trim().to_ascii_lowercase().as_str() {
             "pdq" => Ok(Self::Pdq),
-            "md5" => Ok(Self::Md5),
+            "md5" | "video_md5" => Ok(Self::Md5),
             "sha256" | "sha-256" => Ok(Self::Sha256),
             _ => Err(()),
         }

@@ -462,6 +462,80 @@ fn has_input(r: &CheckRequest) -> bool {
     r.query.is_some() || r.url.is_some() || r.pdq.is_some() || r.md5.is_some() || r.sha256.is_some()
 }
 
+#[derive(Deserialize, Default)]
+pub struct LookupQuery {
+    #[serde(default)]
+    signal_type: String,
+    #[serde(default)]
+    signal: String,
+}
+
+/// `GET /m/lookup?signal_type=pdq&signal=HEX`, shaped like Hasher-Matcher-Actioner's
+/// lookup so a platform already integrated with it can point here unchanged: the lists
+/// ("banks") whose entries match, each with the matching entries and their distances.
+/// Behind the same partner key and allowance as `/api/v1/check`; never-warn entries and
+/// disabled entries apply as there, shadow versions do not answer. Signal types: `pdq`,
+/// `md5` and `video_md5` (ThreatExchange's name for an MD5 of the file).
+pub async fn hma_lookup(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let partner = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let q = Query::<LookupQuery>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    if let Err(wait) = state.gateway.allow(partner.id, 1) {
+        return rate_limited(wait);
+    }
+    let signal = q.signal.trim();
+    let inputs = match q.signal_type.as_str() {
+        "pdq" => Inputs {
+            pdq: Some(signal),
+            ..Default::default()
+        },
+        "md5" | "video_md5" => Inputs {
+            md5: Some(signal),
+            ..Default::default()
+        },
+        _ => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "bad_signal_type",
+                "signal_type is pdq, md5 or video_md5",
+            )
+        }
+    };
+    let loaded = state.gateway.loaded();
+    let verdict = match loaded.check(&inputs) {
+        Ok(v) => v,
+        Err((_, e)) => {
+            return api_error(StatusCode::BAD_REQUEST, "bad_signal", reason("signal", &e))
+        }
+    };
+    let now = state.clock.now_unix();
+    state.gateway.count(now, partner.id, "", "", "check");
+    state.gateway.count_entries(now, &verdict.counted);
+    let mut banks: std::collections::BTreeMap<String, Vec<serde_json::Value>> = Default::default();
+    for m in &verdict.warn {
+        let distance = match m.signal {
+            Signal::Pdq { distance } => distance,
+            _ => 0,
+        };
+        banks
+            .entry(m.list.clone())
+            .or_default()
+            .push(serde_json::json!({
+                "bank_content_id": m.entry_id,
+                "distance": distance.to_string(),
+            }));
+    }
+    no_store(Json(banks).into_response())
+}
+
 /// Report that a warning was wrong.
 #[utoipa::path(
     post,

@@ -292,6 +292,7 @@ pub fn router(state: Shared) -> Router {
             post(gateway_api::feedback).fallback(gateway_api::method_not_allowed),
         )
         .route("/api/v1/openapi.json", get(gateway_api::openapi))
+        .route("/m/lookup", get(gateway_api::hma_lookup))
         .route("/telephony/twilio/voice", post(telephony::voice))
         .route("/telephony/twilio/queue", post(telephony::queue))
         .route("/telephony/twilio/status", post(telephony::status))
