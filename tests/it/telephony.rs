@@ -278,6 +278,24 @@ fn a_call_abandoned_in_the_queue_is_one_missed_contact_and_its_number_is_kept_no
         .await);
     });
     assert!(server.terminate().success());
+    // The data directory and the log first, as the server left them (opening the database
+    // afterwards makes and removes its own journal files).
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("route=/telephony/twilio/queue"),
+        "no request log"
+    );
+    for needle in ["447700900731", "7700 900731", TOKEN] {
+        assert!(!log.contains(needle), "the log holds {needle}");
+        for file in walk_files(&server.data_dir) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} holds {needle}",
+                file.display()
+            );
+        }
+    }
     let db = server.data_dir.join("reachline.db");
     let (rows, missed) = rt.block_on(async {
         let store = reachline_store::Store::open_sqlite(&db).await.unwrap();
@@ -299,22 +317,6 @@ fn a_call_abandoned_in_the_queue_is_one_missed_contact_and_its_number_is_kept_no
         .map(|m| m.n)
         .sum();
     assert_eq!(phone, 1, "{missed:?}");
-    let log = std::fs::read_to_string(&server.log).unwrap();
-    assert!(
-        log.contains("route=/telephony/twilio/queue"),
-        "no request log"
-    );
-    for needle in ["447700900731", "7700 900731", TOKEN] {
-        assert!(!log.contains(needle), "the log holds {needle}");
-        for file in walk_files(&server.data_dir) {
-            let bytes = std::fs::read(&file).unwrap();
-            assert!(
-                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
-                "{} holds {needle}",
-                file.display()
-            );
-        }
-    }
 }
 
 /// A stand-in for the provider's REST API (its side only): takes one request, answers 201,

@@ -385,28 +385,35 @@ impl Store {
     }
 }
 
+/// Within a transaction: adds each [`EntryCount`] to its day's row.
+macro_rules! add_entry_counts {
+    ($tx:expr, $counts:expr) => {
+        for c in $counts {
+            sqlx::query(
+                "INSERT INTO deterrence_entry_daily (day, kind, name, version, entry_id, category, outcome, n) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (day, kind, name, version, entry_id, outcome) DO UPDATE SET n = deterrence_entry_daily.n + $8",
+            )
+            .bind(&c.day)
+            .bind(&c.kind)
+            .bind(&c.name)
+            .bind(c.version)
+            .bind(&c.entry_id)
+            .bind(&c.category)
+            .bind(&c.outcome)
+            .bind(c.n)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
 impl Store {
     /// Adds matches per entry (buffered by the gateway), in one transaction.
     pub async fn deterrence_entries_add(&self, counts: &[EntryCount]) -> Result<()> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-            for c in counts {
-                sqlx::query(
-                    "INSERT INTO deterrence_entry_daily (day, kind, name, version, entry_id, category, outcome, n) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (day, kind, name, version, entry_id, outcome) DO UPDATE SET n = deterrence_entry_daily.n + $8",
-                )
-                .bind(&c.day)
-                .bind(&c.kind)
-                .bind(&c.name)
-                .bind(c.version)
-                .bind(&c.entry_id)
-                .bind(&c.category)
-                .bind(&c.outcome)
-                .bind(c.n)
-                .execute(&mut *tx)
-                .await?;
-            }
+            add_entry_counts!(tx, counts);
             tx.commit().await?;
         });
         Ok(())
@@ -441,23 +448,7 @@ impl Store {
             .rows_affected()
                 == 1;
             if fresh {
-                for c in counts {
-                    sqlx::query(
-                        "INSERT INTO deterrence_entry_daily (day, kind, name, version, entry_id, category, outcome, n) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                         ON CONFLICT (day, kind, name, version, entry_id, outcome) DO UPDATE SET n = deterrence_entry_daily.n + $8",
-                    )
-                    .bind(&c.day)
-                    .bind(&c.kind)
-                    .bind(&c.name)
-                    .bind(c.version)
-                    .bind(&c.entry_id)
-                    .bind(&c.category)
-                    .bind(&c.outcome)
-                    .bind(c.n)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                add_entry_counts!(tx, counts);
             }
             tx.commit().await?;
             fresh

@@ -334,6 +334,19 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<PartnerRo
     }
 }
 
+/// The partner and the request body, or the answer for a missing key or a bad body.
+async fn admit<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(PartnerRow, T), Response> {
+    let partner = authenticate(state, headers).await?;
+    match body {
+        Ok(Json(b)) => Ok((partner, b)),
+        Err(r) => Err(json_rejection(r)),
+    }
+}
+
 fn reason(field: &str, e: &MatchError) -> String {
     match e {
         MatchError::BadHex { .. } => format!("{field} must be hexadecimal of the right length"),
@@ -558,13 +571,9 @@ pub async fn feedback(
     headers: HeaderMap,
     body: Result<Json<FeedbackRequest>, JsonRejection>,
 ) -> Response {
-    let partner = match authenticate(&state, &headers).await {
-        Ok(p) => p,
+    let (partner, req) = match admit(&state, &headers, body).await {
+        Ok(admitted) => admitted,
         Err(r) => return r,
-    };
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(r) => return json_rejection(r),
     };
     if let Err(wait) = state.gateway.allow(partner.id, 1) {
         return rate_limited(wait);
@@ -696,13 +705,9 @@ pub async fn check(
     headers: HeaderMap,
     body: Result<Json<CheckRequest>, JsonRejection>,
 ) -> Response {
-    let partner = match authenticate(&state, &headers).await {
-        Ok(p) => p,
+    let (partner, req) = match admit(&state, &headers, body).await {
+        Ok(admitted) => admitted,
         Err(r) => return r,
-    };
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(r) => return json_rejection(r),
     };
     if let Err(wait) = state.gateway.allow(partner.id, 1) {
         return rate_limited(wait);
@@ -743,13 +748,9 @@ pub async fn check_batch(
     headers: HeaderMap,
     body: Result<Json<BatchRequest>, JsonRejection>,
 ) -> Response {
-    let partner = match authenticate(&state, &headers).await {
-        Ok(p) => p,
+    let (partner, batch) = match admit(&state, &headers, body).await {
+        Ok(admitted) => admitted,
         Err(r) => return r,
-    };
-    let Json(batch) = match body {
-        Ok(b) => b,
-        Err(r) => return json_rejection(r),
     };
     let d = &state.config.deterrence;
     if batch.items.is_empty() || batch.items.len() as u64 > d.batch_max {
