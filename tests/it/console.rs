@@ -1290,21 +1290,28 @@ async fn settings_change_hours_retention_statement_and_canned_responses() -> Tes
 /// Makes every insert into the audit log fail (a full disk, a broken replica, a tampered
 /// trigger), on either database; `false` removes it again.
 async fn audit_log_fails(s: &TestServer, fails: bool) {
+    inserts_fail(s, "audit_log", fails).await;
+}
+
+/// Makes every insert into `table` fail (a trigger), or stop failing, on either database.
+pub(crate) async fn inserts_fail(s: &TestServer, table: &str, fails: bool) {
     let sql = match (crate::common::postgres_url().is_some(), fails) {
-        (true, true) => {
-            "CREATE FUNCTION audit_fails() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$; \
-             CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log \
-             FOR EACH ROW EXECUTE FUNCTION audit_fails();"
+        (true, true) => format!(
+            "CREATE FUNCTION {table}_fails() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION '{table} unavailable'; END $$; \
+             CREATE TRIGGER {table}_fails BEFORE INSERT ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION {table}_fails();"
+        ),
+        (true, false) => {
+            format!("DROP TRIGGER {table}_fails ON {table}; DROP FUNCTION {table}_fails();")
         }
-        (true, false) => "DROP TRIGGER audit_fails ON audit_log; DROP FUNCTION audit_fails();",
-        (false, true) => {
-            "CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log \
-             BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END;"
-        }
-        (false, false) => "DROP TRIGGER audit_fails;",
+        (false, true) => format!(
+            "CREATE TRIGGER {table}_fails BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, '{table} unavailable'); END;"
+        ),
+        (false, false) => format!("DROP TRIGGER {table}_fails;"),
     };
-    tamper(s, sql).await;
+    tamper(s, &sql).await;
 }
 
 #[tokio::test]

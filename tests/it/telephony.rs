@@ -688,3 +688,66 @@ async fn an_asterisk_queue_log_and_a_csv_of_call_records_become_the_same_calls()
     s.stop().await;
     Ok(())
 }
+
+/// The replay protection and the token's audit entry are writes that must not be dropped:
+/// when one cannot be made, the request is refused and nothing is half done.
+#[tokio::test]
+async fn a_replay_record_or_an_audit_entry_that_cannot_be_written_is_not_skipped() -> TestResult {
+    let s = TestServer::start().await;
+    let clock = Arc::new(s.clock.clone());
+    // The token without its audit entry: refused, and no token is kept.
+    crate::console::inserts_fail(&s, "audit_log", true).await;
+    assert!(
+        reachline_app::ops::telephony_set_twilio_token(&s.state.config, clock.clone(), TOKEN)
+            .await
+            .is_err()
+    );
+    assert_eq!(s.state.store.telephony_secret("twilio").await?, None);
+    crate::console::inserts_fail(&s, "audit_log", false).await;
+    reachline_app::ops::telephony_set_twilio_token(&s.state.config, clock, TOKEN).await?;
+
+    // The call is taken but its signature cannot be remembered: 503, so the provider sends
+    // it again; then it is taken (not refused as a replay) and is still one call.
+    let public = s.state.public_url();
+    let base = s.url("");
+    let params = form(&[
+        ("CallSid", "CA00000000000000000000000000000077"),
+        ("From", CALLER),
+    ]);
+    crate::console::inserts_fail(&s, "telephony_seen", true).await;
+    let resp = hook(
+        &base,
+        &public,
+        "/telephony/twilio/voice",
+        &params,
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    crate::console::inserts_fail(&s, "telephony_seen", false).await;
+    let resp = hook(
+        &base,
+        &public,
+        "/telephony/twilio/voice",
+        &params,
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await?.contains("<Enqueue"));
+    assert_eq!(
+        hook(
+            &base,
+            &public,
+            "/telephony/twilio/voice",
+            &params,
+            Some(TOKEN)
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(calls(&s).await.len(), 1);
+    s.stop().await;
+    Ok(())
+}

@@ -226,6 +226,8 @@ impl Loaded {
                              m: Match,
                              outcome: &'static str| {
                 let kind = kind_of(&m.signal);
+                // Each matcher is built from the rows its map is, so every list is in it;
+                // 0 (no version) could only show in the counts, never change the verdict.
                 let version = versions.get(&(kind, m.list.clone())).copied().unwrap_or(0);
                 verdict.counted.push(Counted {
                     kind,
@@ -569,6 +571,7 @@ impl Gateway {
                 })
                 .collect(),
         };
+        // Serialising strings and integers cannot fail.
         let json = serde_json::to_vec(&body).unwrap_or_default();
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(self.lists_key.seal(Context::MatchId, &json))

@@ -831,10 +831,10 @@ pub async fn telephony_set_twilio_token(
         },
         token.as_bytes(),
     );
-    store
-        .telephony_secret_set(crate::telephony::TWILIO_TOKEN, &sealed, now)
+    // The token and its audit entry are stored together or not at all.
+    let mut tx = store.begin().await?;
+    tx.telephony_secret_set(crate::telephony::TWILIO_TOKEN, &sealed, now)
         .await?;
-    let tx = store.begin().await?;
     commit_cli(tx, &audit_key, now, "telephony.token", "twilio", "set").await?;
     store.close().await;
     Ok(())

@@ -676,7 +676,8 @@ pub async fn build(
     Ok(report)
 }
 
-/// The first instant of a month (UTC).
+/// The first instant of a month (UTC). Months come from a validated [`Period`]; one that is
+/// not a calendar month gives the epoch, which only widens the span read.
 fn month_start((y, m): (i32, u32)) -> i64 {
     u8::try_from(m)
         .ok()
@@ -706,6 +707,8 @@ async fn phone_tables(
     if calls.is_empty() {
         return Ok(Vec::new());
     }
+    // The zone set in the console; a stored value that no longer reads is ignored as the live
+    // settings ignore it (`settings::Live::reload`), and the table says UTC then.
     let zone_name = match store.setting_get(crate::settings::HOURS_KEY).await? {
         Some(json) => serde_json::from_str::<crate::settings::Hours>(&json)
             .map(|h| h.time_zone)
@@ -729,12 +732,14 @@ async fn phone_tables(
         *by_month.entry(c.month.clone()).or_insert(0) += 1;
         *by_outcome.entry(c.outcome.clone()).or_insert(0) += 1;
         if c.outcome == "abandoned" {
-            let w = c.wait_seconds.unwrap_or(0);
-            let bucket = match w {
-                ..60 => "1 under 1 minute",
-                60..300 => "2 1 to 5 minutes",
-                300..900 => "3 5 to 15 minutes",
-                _ => "4 15 minutes or more",
+            // A wait the source never gave (a call settled by housekeeping) is counted as
+            // not known, not as a short one.
+            let bucket = match c.wait_seconds {
+                None => "5 wait not known",
+                Some(..60) => "1 under 1 minute",
+                Some(60..300) => "2 1 to 5 minutes",
+                Some(300..900) => "3 5 to 15 minutes",
+                Some(_) => "4 15 minutes or more",
             };
             *by_wait.entry(bucket.to_string()).or_insert(0) += 1;
         }

@@ -74,10 +74,8 @@ pub fn e164(number: &str) -> Option<String> {
 /// for a withheld or malformed number (an unknown person).
 pub fn caller_hash(key: &reachline_core::keys::Key, number: &str, at: i64) -> Option<String> {
     let number = Zeroizing::new(e164(number)?);
-    let year = reachline_core::clock::day_of(at)
-        .get(..4)
-        .unwrap_or_default()
-        .to_string();
+    let (year, _) = reachline_core::clock::year_month_of(at);
+    // HMAC takes a key of any length, so `new_from_slice` cannot fail here.
     let mut year_key = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).ok()?;
     year_key.update(format!("reachline callers {year}").as_bytes());
     let year_key = Zeroizing::new(year_key.finalize().into_bytes());
@@ -121,6 +119,7 @@ pub fn parse_queue_log(line: &str) -> Option<QueueLogLine<'_>> {
     if uniqueid.is_empty() || uniqueid == "NONE" || uniqueid.len() > 80 {
         return None;
     }
+    // A data field the line does not have is empty, as Asterisk writes an unused one.
     let data = |i: usize| f.get(5 + i).copied().unwrap_or_default();
     let secs = |i: usize| {
         data(i)
@@ -267,6 +266,8 @@ pub async fn import_calls_csv(
         return Err(format!("the header must be exactly: {}", HEADER.join(",")));
     }
     let mut rows = Vec::new();
+    // The reader refuses a record with another number of fields than the header, so every
+    // `r.get(0..6)` below is there; `unwrap_or_default` only satisfies the type.
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let r = record.map_err(|e| format!("line {line}: {e}"))?;
@@ -349,6 +350,8 @@ pub async fn import_calls_csv(
                     )
                     .await
                     .map_err(e)?;
+                // When the call ended, as near as the record tells (an unknown part counts 0);
+                // only the event's time, the figures stay unknown.
                 let end = at + wait.unwrap_or(0) + talk.unwrap_or(0);
                 store
                     .call_event("csv", &id, end, CallEvent::Ended { talk })
@@ -422,12 +425,18 @@ impl App {
         let Some(sealed) = self.store.telephony_secret(TWILIO_TOKEN).await? else {
             return Ok(None);
         };
-        Ok(self
+        let token = self
             .telephony_key
             .open(Context::TelephonySecret { name: TWILIO_TOKEN }, &sealed)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .map(Zeroizing::new))
+            .map(Zeroizing::new);
+        // Fails closed (every webhook is refused), and says so: a token that does not open
+        // means another master key or a damaged row, which only setting it again mends.
+        if token.is_none() {
+            tracing::error!("the Twilio auth token does not open with this master key; set it again with `reachline telephony twilio-token`");
+        }
+        Ok(token)
     }
 
     /// Checks a webhook's signature against the URL the provider requested (the configured

@@ -53,6 +53,27 @@ pub enum CallEvent<'a> {
 }
 
 impl crate::Tx {
+    /// Keeps a provider secret (sealed by the caller), in the transaction that audits it.
+    pub async fn telephony_secret_set(
+        &mut self,
+        name: &str,
+        sealed: &[u8],
+        now: i64,
+    ) -> Result<()> {
+        crate::tx::on_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO telephony_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET sealed = $2, created_at = $3",
+            )
+            .bind(name)
+            .bind(sealed)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// Links an answered call to the contact its wrap-up became; false unless the call was
     /// answered by this staff member and not yet wrapped up.
     pub async fn call_link_contact(&mut self, call: i64, staff: i64, contact: i64) -> Result<bool> {
@@ -288,21 +309,6 @@ impl Store {
     }
 
     // ---- provider secrets and replay protection -------------------------------------------
-
-    pub async fn telephony_secret_set(&self, name: &str, sealed: &[u8], now: i64) -> Result<()> {
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO telephony_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET sealed = $2, created_at = $3",
-            )
-            .bind(name)
-            .bind(sealed)
-            .bind(now)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
 
     pub async fn telephony_secret(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let sealed = on_pool!(self, |pool| {

@@ -156,6 +156,7 @@ pub fn api_error(status: StatusCode, error: &str, message: impl Into<String>) ->
         error: error.to_string(),
         message,
     };
+    // Serialising strings and a number cannot fail.
     let json = serde_json::to_vec(&body).unwrap_or_default();
     (
         status,
@@ -251,6 +252,7 @@ fn rate_limited(wait: reachline_app::limits::RetryAfter) -> Response {
 /// The OpenAPI document, with what the derive cannot say: a check needs at least one
 /// input, and a batch holds at most `batch_max` items.
 pub fn document(batch_max: u64) -> serde_json::Value {
+    // The document is plain data built at compile time; serialising it cannot fail.
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     let schemas = &mut doc["components"]["schemas"];
     if let Some(req) = schemas.get_mut("CheckRequest") {

@@ -70,12 +70,22 @@ async fn verified(
     }
 }
 
-/// Remembers a request that was acted on, so the same request again is refused.
+/// Remembers a request that was acted on, so the same request again is refused. That write
+/// is the replay protection: if it fails, the answer is 503 so the provider sends the request
+/// again (acting on it again changes nothing: every call event is idempotent) and it is
+/// remembered then.
 async fn taken(state: &Shared, seen: &str, response: Response) -> Response {
-    if let Err(e) = state.twilio_taken(seen).await {
-        tracing::warn!(error = %e, "could not remember a telephony request against replays");
+    match state.twilio_taken(seen).await {
+        Ok(()) => response,
+        Err(e) => refused(TelephonyError::Store(e)),
     }
-    response
+}
+
+/// The locale callers hear (`telephony.say_language`).
+fn caller_locale(state: &Shared) -> std::sync::Arc<crate::i18n::Locale> {
+    state
+        .i18n
+        .choose(Some(&state.config.telephony.say_language), None)
 }
 
 fn say(state: &Shared, text: &str) -> String {
@@ -96,9 +106,7 @@ pub async fn voice(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let l = state
-        .i18n
-        .choose(Some(&state.config.telephony.say_language), None);
+    let l = caller_locale(&state);
     let answer = match state.twilio_voice(&params).await {
         Ok(a) => a,
         Err(e) => return refused(e),
@@ -149,9 +157,7 @@ pub async fn queue(
             .and_then(|(_, v)| v.parse::<i64>().ok())
     });
     if let Some(staff) = answered_by {
-        let l = state
-            .i18n
-            .choose(Some(&state.config.telephony.say_language), None);
+        let l = caller_locale(&state);
         return match state.twilio_answered(&params, staff).await {
             Ok(_) => {
                 let text = l.text("phone-connected", &[]);
@@ -166,9 +172,7 @@ pub async fn queue(
             Err(e) => refused(e),
         };
     }
-    let l = state
-        .i18n
-        .choose(Some(&state.config.telephony.say_language), None);
+    let l = caller_locale(&state);
     let position = p
         .get("QueuePosition")
         .and_then(|v| v.parse::<i64>().ok())
@@ -238,6 +242,8 @@ pub async fn provider_post(req: &reachline_app::telephony::ProviderRequest) -> R
     .map_err(|_| "the provider did not answer in time".to_string())?
     .map_err(|e| format!("the provider's answer could not be read: {e}"))?;
     let status = resp.status().as_u16();
+    // The body (the new call's description) is read only to finish the exchange; the status
+    // is the answer, so a body that cannot be read changes nothing.
     let _ = resp.into_body().collect().await;
     Ok(status)
 }

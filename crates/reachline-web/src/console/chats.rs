@@ -49,7 +49,7 @@ struct QueuePage<'a> {
     ringing: bool,
 }
 
-fn minutes(seconds: i64) -> String {
+pub(super) fn minutes(seconds: i64) -> String {
     let s = seconds.max(0);
     format!("{} min {:02} s", s / 60, s % 60)
 }
@@ -118,6 +118,19 @@ async fn queue_page_with(
             who: who_text(&k, &c.who),
         })
         .collect();
+    // Calls waiting, where the phone line's table exists; a store that cannot say is an
+    // error page, not an empty queue.
+    let calls = if state.store.has_calls() {
+        match state.calls_waiting().await {
+            Ok(rows) => rows
+                .iter()
+                .map(|c| minutes(now - c.enqueued_at.unwrap_or(c.offered_at)))
+                .collect(),
+            Err(e) => return app_error(state, &ctx.chrome, Some(me), e.into()),
+        }
+    } else {
+        Vec::new()
+    };
     let has_error = error.is_some();
     let mut resp = render_form(
         &QueuePage {
@@ -127,17 +140,7 @@ async fn queue_page_with(
             limit: state.config.helpline.chat_max_per_practitioner as i64,
             error,
             open_now: state.live.open_at(now),
-            calls: if state.store.has_calls() {
-                state
-                    .calls_waiting()
-                    .await
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|c| minutes(now - c.enqueued_at.unwrap_or(c.offered_at)))
-                    .collect()
-            } else {
-                Vec::new()
-            },
+            calls,
             can_take_calls: !state.config.telephony.provider_api_url.is_empty(),
             ringing,
             k,

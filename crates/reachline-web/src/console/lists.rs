@@ -51,6 +51,7 @@ pub async fn show(
     Extension(me): Extension<Staff>,
     uri: axum::http::Uri,
 ) -> Response {
+    // A malformed span falls back to the default 30 days.
     let span = Query::<Span>::try_from_uri(&uri)
         .map(|q| q.0)
         .unwrap_or_default();
@@ -82,17 +83,12 @@ pub async fn disable(
     State(state): State<Shared>,
     ctx: Ctx,
     Extension(me): Extension<Staff>,
-    Fields(fields): Fields,
+    fields: Fields,
 ) -> Response {
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    // A missing field is empty, which `lists_disable_entry` refuses (404, nothing changed).
+    let get = |name: &str| fields.get(name).unwrap_or_default().trim();
     match state
-        .lists_disable_entry(&me.username, &get("kind"), &get("name"), &get("entry"))
+        .lists_disable_entry(&me.username, get("kind"), get("name"), get("entry"))
         .await
     {
         Ok(added) => http::redirect(if added {

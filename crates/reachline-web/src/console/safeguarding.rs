@@ -123,19 +123,22 @@ async fn contacts_page(
         Some((e, f)) => (Some(e), f),
         None => (None, ""),
     };
+    // Answered calls waiting for this practitioner's wrap-up; a store that cannot say is an
+    // error page, not an empty list.
     let calls = if state.store.has_calls() {
-        state
-            .store
-            .calls_to_wrap_up(me.id)
-            .await
-            .unwrap_or_default()
-            .into_iter()
+        let rows = match state.store.calls_to_wrap_up(me.id).await {
+            Ok(rows) => rows,
+            Err(e) => return app_error(state, &ctx.chrome, Some(me), e.into()),
+        };
+        rows.into_iter()
             .map(|c| {
-                let talk = c.talk_seconds.unwrap_or(0);
                 (
                     c.id,
                     k.c.zone.minute(c.answered_at.unwrap_or(c.offered_at)),
-                    format!("{} min {:02} s", talk / 60, talk % 60),
+                    // A call whose end has not been reported yet has no length: blank.
+                    c.talk_seconds
+                        .map(super::chats::minutes)
+                        .unwrap_or_default(),
                 )
             })
             .collect()
