@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
 # Live chat under load: N help-seekers and M practitioners on WebSockets against the release
-# server, a steady message rate; prints delivery latency p50/p99 against a bare WebSocket
-# round trip measured in the same run, and the server's memory per idle connection.
+# server, a steady message rate; prints delivery latency p50/p99 (timed from each message's
+# scheduled send time) against a bare WebSocket round trip measured in the same run, and the
+# server's memory per idle connection.
 #
-#   bash bench/chat.sh   (BENCH_SEEKERS=5000 BENCH_PRACTITIONERS=100 BENCH_PER_PRACTITIONER=5
-#                         BENCH_RATE=500 BENCH_SECONDS=20)
+#   bash bench/chat.sh   (BENCH_SEEKERS=20000 BENCH_PRACTITIONERS=300 BENCH_PER_PRACTITIONER=67
+#                         BENCH_RATE=2000 BENCH_SECONDS=20)
 #
+# The defaults put every help-seeker in an active chat (300 x 67 >= 20,000).
 # On SQLite by default. BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test runs it on
-# PostgreSQL instead, in a database of its own that is created here and dropped afterwards.
+# PostgreSQL instead, in a database of its own that is created here and dropped afterwards;
+# add BENCH_INSTANCES=2 for two instances on that database (help-seekers on the first,
+# practitioners on the second: every message crosses between them).
 #
 # A measurement, not a test: exits 0 whatever the figures, non-zero only if it could not run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/target/release/reachline"
 LOAD="$ROOT/target/release/examples/chat-load"
+INSTANCES="${BENCH_INSTANCES:-1}"
+PER="${BENCH_PER_PRACTITIONER:-67}"
 log() { printf '[chat-bench] %s\n' "$*" >&2; }
 (cd "$ROOT" && cargo build --release --bin reachline --example chat-load >&2)
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ "$INSTANCES" = 2 ] && [ -z "${BENCH_POSTGRES_URL:-}" ]; then
+    log "BENCH_INSTANCES=2 needs BENCH_POSTGRES_URL (instances share a PostgreSQL database)"; exit 2
+fi
 
 TMP="$(mktemp -d -t reachline-chat-bench.XXXXXX)"
 PID=""
+PID2=""
 DB_URL=""
 if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
     DB_NAME="reachline_chat_bench_$$"
@@ -28,24 +38,42 @@ if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
 fi
 cleanup() {
     [ -n "$PID" ] && kill "$PID" 2>/dev/null
+    [ -n "$PID2" ] && kill "$PID2" 2>/dev/null
     wait 2>/dev/null
     rm -rf "$TMP"
     if [ -n "$DB_URL" ]; then psql -q "$BENCH_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $DB_NAME" >&2 || true; fi
 }
 trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+serve() { # data-dir port key-file log-prefix
+    REACHLINE_DATABASE_URL="$DB_URL" \
+    REACHLINE_STORAGE_MASTER_KEY_FILE="$3" \
+    REACHLINE_LOG_FILTER=warn \
+    REACHLINE_HELPLINE_OPENING_HOURS="mon-sun 00:00-24:00" \
+    REACHLINE_HELPLINE_CHAT_MAX_PER_PRACTITIONER="$PER" \
+    REACHLINE_HELPLINE_CHAT_QUEUE_TIMEOUT_MINUTES=600 \
+    REACHLINE_HELPLINE_MAX_WAITING_CHATS=1000000 \
+        "$BIN" serve --data-dir "$1" --listen "127.0.0.1:$2" > "$TMP/$4.out.log" 2> "$TMP/$4.err.log" &
+}
+wait_up() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return; sleep 0.1; done; log "server on $1 did not start"; exit 1; }
 DATA="$TMP/data"
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-REACHLINE_DATABASE_URL="$DB_URL" \
-REACHLINE_LOG_FILTER=warn \
-REACHLINE_HELPLINE_OPENING_HOURS="mon-sun 00:00-24:00" \
-REACHLINE_HELPLINE_CHAT_MAX_PER_PRACTITIONER="${BENCH_PER_PRACTITIONER:-5}" \
-REACHLINE_HELPLINE_CHAT_QUEUE_TIMEOUT_MINUTES=600 \
-    "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" > "$TMP/out.log" 2> "$TMP/err.log" &
+PORT="$(free_port)"
+serve "$DATA" "$PORT" "" one
 PID=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-log "server pid $PID on port $PORT ($([ -n "$DB_URL" ] && echo PostgreSQL || echo SQLite))"
-"$LOAD" --base "http://127.0.0.1:$PORT" --data-dir "$DATA" --database-url "$DB_URL" --pid "$PID" \
-    --seekers "${BENCH_SEEKERS:-5000}" --practitioners "${BENCH_PRACTITIONERS:-100}" \
-    --per-practitioner "${BENCH_PER_PRACTITIONER:-5}" --rate "${BENCH_RATE:-500}" \
+wait_up "$PORT"
+EXTRA=()
+if [ "$INSTANCES" = 2 ]; then
+    PORT2="$(free_port)"
+    serve "$TMP/data2" "$PORT2" "$DATA/master.key" two
+    PID2=$!
+    wait_up "$PORT2"
+    EXTRA=(--base2 "http://127.0.0.1:$PORT2")
+fi
+log "server pid $PID on port $PORT ($([ -n "$DB_URL" ] && echo PostgreSQL || echo SQLite))${PID2:+, second instance pid $PID2 on port ${PORT2:-}}"
+"$LOAD" --base "http://127.0.0.1:$PORT" "${EXTRA[@]}" --data-dir "$DATA" --database-url "$DB_URL" --pid "$PID" \
+    --seekers "${BENCH_SEEKERS:-20000}" --practitioners "${BENCH_PRACTITIONERS:-300}" \
+    --per-practitioner "$PER" --rate "${BENCH_RATE:-2000}" \
     --seconds "${BENCH_SECONDS:-20}"
-if grep -qiE "error|panic" "$TMP/err.log"; then log "server errors:"; grep -iE "error|panic" "$TMP/err.log" | head -5 >&2; fi
+for f in "$TMP"/*.err.log; do
+    if grep -qiE "error|panic" "$f"; then log "server errors ($(basename "$f")):"; grep -iE "error|panic" "$f" | head -5 >&2; fi
+done

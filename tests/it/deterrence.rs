@@ -1112,3 +1112,40 @@ async fn a_platform_integrated_with_hasher_matcher_actioner_looks_up_hashes_unch
     s.stop().await;
     Ok(())
 }
+
+/// A version imported by another process (`reachline lists import` beside the running
+/// server) goes live by itself within about a second: the server watches the lists'
+/// generation, without waiting for housekeeping's ten-second tick (not run here).
+#[tokio::test]
+async fn a_new_list_version_goes_live_without_housekeeping() -> TestResult {
+    let (s, key) = gateway(|_| {}).await;
+    assert_eq!(
+        check(&s, &key, json!({"query": "zebrafig"})).await.1["match"],
+        false
+    );
+    // Past the first ticks of both timers, so housekeeping's next one is ten seconds away.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    reachline_app::ops::lists_import(
+        &s.state.config,
+        Arc::new(s.clock.clone()),
+        "keywords",
+        "invented-terms",
+        "",
+        "term,category,match,language\nzebrafig,test-terms,word,en\n",
+    )
+    .await?;
+    let imported = std::time::Instant::now();
+    let mut live = false;
+    while imported.elapsed() < std::time::Duration::from_secs(5) {
+        if check(&s, &key, json!({"query": "zebrafig"})).await.1["match"] == true {
+            live = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        live,
+        "the new version was not live five seconds after the import"
+    );
+    Ok(())
+}

@@ -11,8 +11,9 @@
 //! the default `t = 31`, `r = 2`.
 //!
 //! Each chunk's table is bucketed on the chunk's top 16 bits (65,536 buckets, a dense
-//! directory of offsets) and keeps, per entry, the chunk's low 7 bits in one array and
-//! the hash's id in another. A probe flips up to `r` of the top 16 bits to choose a
+//! directory of offsets; up to 20 bits for lists of millions, so that a bucket keeps
+//! about eight entries) and keeps, per entry, the chunk's low bits in one array and
+//! the hash's id in another. A probe flips up to `r` of the top bits to choose a
 //! bucket, then keeps the entries whose low bits are within the rest of the budget, so
 //! most far hashes are rejected by one byte, without reading their id or hash. With a
 //! million hashes and `t = 31` a query reads about 1,500 small buckets and checks ~360
@@ -21,7 +22,7 @@
 //! [`PdqIndex::search`]'s implementation).
 //!
 //! Memory: 32 bytes per hash, plus 5 bytes per hash per chunk (55), plus 11 directories
-//! of 256 KiB: 87 bytes per hash, about 0.82 GiB for 10 million.
+//! of 256 KiB to 4 MiB: 87 bytes per hash and about 4 more at 10 million (0.86 GiB).
 //!
 //! Small lists, and thresholds of 44 and above (where probing explodes), use the scan.
 
@@ -36,9 +37,20 @@ const MIH_MAX_RADIUS: u32 = 3;
 /// Chunk widths in bits, from the most significant end (253 of the 256 bits).
 const CHUNK_BITS: [u32; 11] = [23; 11];
 const CHUNKS: usize = CHUNK_BITS.len();
-/// Each chunk's top bits choose its bucket.
-const BUCKET_BITS: u32 = 16;
-const BUCKETS: usize = 1 << BUCKET_BITS;
+/// Each chunk's top bits choose its bucket: at least 16 of its 23, more for large lists
+/// (see [`bucket_bits_for`]).
+const MIN_BUCKET_BITS: u32 = 16;
+const MAX_BUCKET_BITS: u32 = 20;
+
+/// Bucket bits for a list of `n` hashes: about eight hashes a bucket. A probe flips up to
+/// `r` of the bucket bits, so more bits mean more (smaller) buckets to read: 137 a chunk
+/// at 16 bits, 211 at 20. But a bucket's entries are all scanned, and at 10 million hashes
+/// 16 bits leave 150 entries a bucket: scanning them, not finding them, is then the cost.
+fn bucket_bits_for(n: usize) -> u32 {
+    let per_bucket = 8usize;
+    let want = (n / per_bucket).max(1).ilog2();
+    want.clamp(MIN_BUCKET_BITS, MAX_BUCKET_BITS)
+}
 
 /// A hash as four words, aligned so that it never straddles two cache lines: checking a
 /// candidate then costs at most one memory access.
@@ -65,6 +77,8 @@ struct Mih {
     lows: Vec<Vec<u8>>,
     ids: Vec<Vec<u32>>,
     radius: u32,
+    /// How many of a chunk's top bits choose its bucket.
+    bucket_bits: u32,
 }
 
 /// Bit offset of chunk `c` from the most significant bit.
@@ -107,28 +121,27 @@ fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
         + (a[3] ^ b[3]).count_ones()
 }
 
-/// Every `BUCKET_BITS`-bit value within `radius` bits of `v`, with its distance from `v`.
-fn neighbours(v: u16, radius: u32, out: &mut Vec<(u16, u32)>) {
-    const B: u16 = BUCKET_BITS as u16;
+/// Every `bits`-bit value within `radius` bits of `v`, with its distance from `v`.
+fn neighbours(v: u32, bits: u32, radius: u32, out: &mut Vec<(u32, u32)>) {
     out.clear();
     out.push((v, 0));
     if radius >= 1 {
-        for a in 0..B {
-            out.push((v ^ (1 << a), 1));
+        for x in 0..bits {
+            out.push((v ^ (1 << x), 1));
         }
     }
     if radius >= 2 {
-        for a in 0..B {
-            for b in a + 1..B {
-                out.push((v ^ (1 << a) ^ (1 << b), 2));
+        for x in 0..bits {
+            for y in x + 1..bits {
+                out.push((v ^ (1 << x) ^ (1 << y), 2));
             }
         }
     }
     if radius >= 3 {
-        for a in 0..B {
-            for b in a + 1..B {
-                for c in b + 1..B {
-                    out.push((v ^ (1 << a) ^ (1 << b) ^ (1 << c), 3));
+        for x in 0..bits {
+            for y in x + 1..bits {
+                for z in y + 1..bits {
+                    out.push((v ^ (1 << x) ^ (1 << y) ^ (1 << z), 3));
                 }
             }
         }
@@ -165,6 +178,14 @@ impl PdqIndex {
         Self::build(hashes, threshold, Self::radius(threshold).is_some())
     }
 
+    /// [`Self::multi_index`] with a chosen number of bucket bits (16 to 20) rather than
+    /// the one for the list's size: for tests that hold every choice to brute force.
+    #[doc(hidden)]
+    pub fn multi_index_with_bucket_bits(hashes: &[PdqHash], threshold: u32, bits: u32) -> Self {
+        let bits = bits.clamp(MIN_BUCKET_BITS, MAX_BUCKET_BITS);
+        Self::build_with(hashes, threshold, Self::radius(threshold).is_some(), bits)
+    }
+
     /// The chunk radius for a threshold, if MIH handles it.
     fn radius(threshold: u32) -> Option<u32> {
         let r = threshold / CHUNKS as u32;
@@ -172,6 +193,11 @@ impl PdqIndex {
     }
 
     fn build(hashes: &[PdqHash], threshold: u32, use_mih: bool) -> Self {
+        Self::build_with(hashes, threshold, use_mih, bucket_bits_for(hashes.len()))
+    }
+
+    fn build_with(hashes: &[PdqHash], threshold: u32, use_mih: bool, bucket_bits: u32) -> Self {
+        let buckets = 1usize << bucket_bits;
         let words: Vec<Words> = hashes.iter().map(|h| Words(h.to_words())).collect();
         let radius = Self::radius(threshold).filter(|_| use_mih);
         let mih = radius
@@ -181,13 +207,13 @@ impl PdqIndex {
                 let mut all_lows = Vec::with_capacity(CHUNKS);
                 let mut all_ids = Vec::with_capacity(CHUNKS);
                 for c in 0..CHUNKS {
-                    let low_bits = CHUNK_BITS[c] - BUCKET_BITS;
+                    let low_bits = CHUNK_BITS[c] - bucket_bits;
                     // Counting sort of entries by the chunk's top bits.
-                    let mut off = vec![0u32; BUCKETS + 1];
+                    let mut off = vec![0u32; buckets + 1];
                     for w in &words {
                         off[(chunk(&w.0, c) >> low_bits) as usize + 1] += 1;
                     }
-                    for v in 0..BUCKETS {
+                    for v in 0..buckets {
                         off[v + 1] += off[v];
                     }
                     let mut next = off.clone();
@@ -209,6 +235,7 @@ impl PdqIndex {
                     lows: all_lows,
                     ids: all_ids,
                     radius,
+                    bucket_bits,
                 }
             });
         Self {
@@ -287,16 +314,18 @@ impl PdqIndex {
     /// 1.6 times slower).
     fn search_mih(&self, mih: &Mih, query: &PdqHash) -> Vec<(u32, u32)> {
         let q = query.to_words();
-        let mut probes = Vec::with_capacity(1 + 16 + 120 + 560);
+        let b = mih.bucket_bits as usize;
+        let mut probes = Vec::with_capacity(1 + b + b * (b - 1) / 2);
         // (chunk, start, end, query's low bits, budget) of every probed bucket.
-        let mut buckets: Vec<(u8, u32, u32, u8, u8)> = Vec::with_capacity(CHUNKS * (1 + 16 + 120));
+        let mut buckets: Vec<(u8, u32, u32, u8, u8)> =
+            Vec::with_capacity(CHUNKS * (1 + b + b * (b - 1) / 2));
         let mut touched = 0u8;
         for (c, &bits) in CHUNK_BITS.iter().enumerate() {
-            let low_bits = bits - BUCKET_BITS;
+            let low_bits = bits - mih.bucket_bits;
             let value = chunk(&q, c);
-            let top = (value >> low_bits) as u16;
+            let top = value >> low_bits;
             let low = (value & ((1 << low_bits) - 1)) as u8;
-            neighbours(top, mih.radius, &mut probes);
+            neighbours(top, mih.bucket_bits, mih.radius, &mut probes);
             let Some(offsets) = mih.offsets.get(c) else {
                 continue;
             };
@@ -395,15 +424,74 @@ mod tests {
     }
 
     #[test]
+    fn bucket_bits_grow_with_the_list() {
+        assert_eq!(bucket_bits_for(0), 16);
+        assert_eq!(bucket_bits_for(100_000), 16);
+        assert_eq!(bucket_bits_for(1_000_000), 16);
+        assert_eq!(bucket_bits_for(2_000_000), 17);
+        assert_eq!(bucket_bits_for(10_000_000), 20);
+        assert_eq!(bucket_bits_for(100_000_000), 20);
+    }
+
+    /// Every bucket split finds exactly what a scan finds (near neighbours planted at
+    /// every distance up to 40, across chunk boundaries).
+    #[test]
+    fn every_bucket_split_returns_what_brute_force_returns() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut hashes: Vec<PdqHash> = (0..6000)
+            .map(|_| PdqHash::from_words([next(), next(), next(), next()]))
+            .collect();
+        let mut queries = Vec::new();
+        for k in 0..=40u64 {
+            let base = hashes[(k * 97) as usize].to_words();
+            let mut w = base;
+            let mut flipped = 0;
+            while flipped < k {
+                let bit = next() % 256;
+                let (i, m) = ((bit / 64) as usize, 1u64 << (bit % 64));
+                if (w[i] ^ base[i]) & m == 0 {
+                    w[i] ^= m;
+                    flipped += 1;
+                }
+            }
+            queries.push(PdqHash::from_words(w));
+            // A cluster: the query's own near-duplicates listed too.
+            hashes.push(PdqHash::from_words([
+                w[0] ^ 1,
+                w[1],
+                w[2],
+                w[3] ^ (1 << 40),
+            ]));
+        }
+        let scan = PdqIndex::brute_force(&hashes, 31);
+        for bits in 16..=20 {
+            let index = PdqIndex::multi_index_with_bucket_bits(&hashes, 31, bits);
+            let mut found = 0;
+            for q in &queries {
+                let want = scan.search(q);
+                assert_eq!(index.search(q), want, "{bits} bucket bits");
+                found += want.len();
+            }
+            assert!(found > 40, "{found}");
+        }
+    }
+
+    #[test]
     fn neighbour_counts() {
         let mut v = Vec::new();
         for (radius, count) in [(0, 1), (1, 17), (2, 137), (3, 697)] {
-            neighbours(7, radius, &mut v);
+            neighbours(7, 16, radius, &mut v);
             assert_eq!(v.len(), count);
             assert!(v
                 .iter()
                 .all(|&(n, d)| (n ^ 7).count_ones() == d && d <= radius));
-            let mut values: Vec<u16> = v.iter().map(|p| p.0).collect();
+            let mut values: Vec<u32> = v.iter().map(|p| p.0).collect();
             values.sort_unstable();
             values.dedup();
             assert_eq!(values.len(), count);
@@ -416,7 +504,8 @@ mod tests {
             .map(|i| PdqHash::from_words([i, i.rotate_left(17), !i, i * 7]))
             .collect();
         let index = PdqIndex::multi_index(&hashes, 31);
-        let per_hash = (index.heap_bytes() - CHUNKS * (BUCKETS + 1) * 4) as f64 / 5000.0;
+        let buckets = 1 << bucket_bits_for(5000);
+        let per_hash = (index.heap_bytes() - CHUNKS * (buckets + 1) * 4) as f64 / 5000.0;
         // 32 for the hash, 11 × (1 + 4) for the tables, a little for the Vec headers.
         assert!((87.0..88.0).contains(&per_hash), "{per_hash}");
     }

@@ -10,7 +10,7 @@ use crate::index::PdqIndex;
 use crate::keywords::{AutomatonChoice, KeywordIndex, KeywordIndexBuilder, KeywordMode};
 use crate::normalize::{Normalizer, NormalizerConfig, Step};
 use crate::pdq::{hash_image_bytes, PdqDigest, PdqHash};
-use crate::url::{expression_digest, CanonicalUrl};
+use crate::url::{expression_digest, expression_digest_bytes, CanonicalUrl};
 use crate::Error;
 
 /// Entries by digest (URL expressions, MD5, SHA-256).
@@ -173,6 +173,10 @@ pub struct MatcherBuilder {
     keyword_entries: usize,
     keywords: KeywordIndexBuilder,
     urls: DigestMap<32>,
+    /// Fast hashes of the plaintext expressions added, for [`ExpressionFilter`].
+    url_fast: Vec<u64>,
+    /// Whether any URL entry came as a digest only (then no fast filter can be built).
+    url_digest_only: bool,
     md5: DigestMap<16>,
     sha256: DigestMap<32>,
     pdq: BTreeMap<String, Vec<(PdqHash, u32)>>,
@@ -249,6 +253,8 @@ impl MatcherBuilder {
             keyword_entries: 0,
             keywords: KeywordIndexBuilder::default(),
             urls: DigestMap::default(),
+            url_fast: Vec::new(),
+            url_digest_only: false,
             md5: DigestMap::default(),
             sha256: DigestMap::default(),
             pdq: BTreeMap::new(),
@@ -320,6 +326,8 @@ impl MatcherBuilder {
         let canonical = CanonicalUrl::parse(url)?;
         let mut expression = canonical.full_expression();
         let digest = expression_digest(&expression);
+        self.url_fast
+            .push(fast_expression_hash(expression.as_bytes()));
         zeroize::Zeroize::zeroize(&mut expression);
         let idx = self.push_entry(entry);
         self.urls.entry(digest).or_default().push(idx);
@@ -332,6 +340,7 @@ impl MatcherBuilder {
         let digest = parse_hex::<32>(hex, "SHA-256")?;
         let idx = self.push_entry(entry);
         self.urls.entry(digest).or_default().push(idx);
+        self.url_digest_only = true;
         Ok(self)
     }
 
@@ -459,6 +468,7 @@ impl MatcherBuilder {
             keyword_entries: self.keyword_entries,
             keywords,
             url_filter: DigestFilter::new(self.urls.keys()),
+            url_fast: (!self.url_digest_only).then(|| ExpressionFilter::new(&self.url_fast)),
             urls: self.urls,
             md5: self.md5,
             sha256: self.sha256,
@@ -507,6 +517,48 @@ impl DigestFilter {
     }
 }
 
+/// The fast hash of a lookup expression: the same fixed seed in every process, so a
+/// filter built from a list answers for the checks of the same build.
+fn fast_expression_hash(expression: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x7265_6163_686c_696e).hash_one(expression)
+}
+
+/// One bit per listed plaintext expression's fast hash, about sixteen bits an expression:
+/// a check computes SHA-256 only for the expressions that pass (one in sixteen of the
+/// unlisted ones), instead of for every one of a URL's up to 30 expressions. Built only
+/// when every URL entry of the lists came in plaintext: a digest-only entry's expression is
+/// unknown, so then every expression is hashed with SHA-256 as before. It only skips work:
+/// whatever passes is looked up by its SHA-256 exactly as without it, so the results are
+/// the same.
+#[derive(Debug, Clone, Default)]
+struct ExpressionFilter {
+    bits: Vec<u64>,
+    mask: u64,
+}
+
+impl ExpressionFilter {
+    fn new(hashes: &[u64]) -> Self {
+        let bits_n = (hashes.len() * 16).max(64).next_power_of_two();
+        let mut bits = vec![0u64; bits_n / 64];
+        let mask = bits_n as u64 - 1;
+        for h in hashes {
+            let i = (h & mask) as usize;
+            if let Some(word) = bits.get_mut(i / 64) {
+                *word |= 1 << (i % 64);
+            }
+        }
+        Self { bits, mask }
+    }
+
+    fn may_contain(&self, expression: &[u8]) -> bool {
+        let i = (fast_expression_hash(expression) & self.mask) as usize;
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 != 0)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct PdqList {
     index: PdqIndex,
@@ -527,6 +579,8 @@ pub struct Matcher {
     keywords: KeywordIndex,
     /// Rules out most unlisted URL expressions before `urls` is read.
     url_filter: DigestFilter,
+    /// None when some URL entry is a digest only.
+    url_fast: Option<ExpressionFilter>,
     urls: DigestMap<32>,
     md5: DigestMap<16>,
     sha256: DigestMap<32>,
@@ -598,6 +652,7 @@ impl Matcher {
             keyword_entries: 0,
             keywords: KeywordIndex::empty(),
             url_filter: DigestFilter::default(),
+            url_fast: None,
             urls: DigestMap::default(),
             md5: DigestMap::default(),
             sha256: DigestMap::default(),
@@ -685,7 +740,7 @@ impl Matcher {
         let canonical = CanonicalUrl::parse(url)?;
         let mut out = Vec::new();
         let mut seen: Vec<u32> = Vec::new();
-        canonical.for_each_expression_digest(|digest| {
+        let mut lookup = |digest: [u8; 32]| {
             if !self.url_filter.may_contain(&digest) {
                 return;
             }
@@ -700,7 +755,15 @@ impl Matcher {
                     out.extend(self.entry_match(idx, Signal::Url));
                 }
             }
-        });
+        };
+        match &self.url_fast {
+            Some(fast) => canonical.for_each_expression(|expression| {
+                if fast.may_contain(expression) {
+                    lookup(expression_digest_bytes(expression));
+                }
+            }),
+            None => canonical.for_each_expression_digest(lookup),
+        }
         Ok(out)
     }
 

@@ -75,7 +75,12 @@ pub fn lookup_expressions(url: &str) -> Result<Vec<String>, Error> {
 
 /// SHA-256 of one expression: the form in which URL lists are stored.
 pub fn expression_digest(expression: &str) -> [u8; 32] {
-    Sha256::digest(expression.as_bytes()).into()
+    expression_digest_bytes(expression.as_bytes())
+}
+
+/// [`expression_digest`] of an expression given as bytes.
+pub fn expression_digest_bytes(expression: &[u8]) -> [u8; 32] {
+    Sha256::digest(expression).into()
 }
 
 impl CanonicalUrl {
@@ -277,6 +282,36 @@ impl CanonicalUrl {
         out
     }
 
+    /// Each lookup expression's bytes, in the order of [`Self::expressions`], assembled in
+    /// one buffer that is wiped afterwards (what a check does when its lists allow a fast
+    /// filter).
+    pub fn for_each_expression(&self, mut f: impl FnMut(&[u8])) {
+        let (paths, paths_n) = self.path_slices();
+        let (hosts, hosts_n) = self.host_slices();
+        // Room for the longest expression up front: the buffer never grows, so no copy of
+        // an expression is left behind in memory that is not wiped.
+        let longest_host = hosts.iter().take(hosts_n).map(|h| h.len()).max();
+        let longest_path = paths
+            .iter()
+            .take(paths_n)
+            .map(|(p, q)| p.len() + q.map_or(0, |q| q.len() + 1))
+            .max();
+        let capacity = longest_host.unwrap_or(0) + longest_path.unwrap_or(0);
+        let mut buf: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(capacity));
+        for h in hosts.iter().take(hosts_n) {
+            for (p, q) in paths.iter().take(paths_n) {
+                buf.clear();
+                buf.extend_from_slice(h.as_bytes());
+                buf.extend_from_slice(p.as_bytes());
+                if let Some(q) = q {
+                    buf.push(b'?');
+                    buf.extend_from_slice(q.as_bytes());
+                }
+                f(&buf);
+            }
+        }
+    }
+
     /// [`Self::expression_digests`] one at a time, without allocating (what a check does).
     pub fn for_each_expression_digest(&self, mut f: impl FnMut([u8; 32])) {
         let (paths, paths_n) = self.path_slices();
@@ -311,6 +346,12 @@ fn trim_ascii_whitespace(b: &[u8]) -> &[u8] {
 
 fn escape(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Most hosts and paths need no escape: then they are printable ASCII, copied at once.
+    if !bytes.iter().any(|&b| escaped(b)) {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return text.to_owned();
+        }
+    }
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
         if escaped(b) {

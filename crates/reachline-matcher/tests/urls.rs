@@ -323,6 +323,68 @@ fn url_ids(m: &reachline_matcher::Matcher, url: &str) -> Vec<String> {
         .collect()
 }
 
+/// A list given wholly in plaintext takes the fast filter before SHA-256; one digest-only
+/// entry turns it off. Both must find exactly the same entries.
+#[test]
+fn the_fast_filter_of_plaintext_lists_finds_what_sha256_alone_finds() {
+    let listed = [
+        "http://quietharbour.example/gallery/",
+        "bluepineapple.test/",
+        "http://192.0.2.7/",
+        "http://mauve.test/a/page.html?id=7",
+        "tollystripe.test/x/",
+        "a.b.c.d.e.f.g.test/1/2/",
+    ];
+    let build = |with_digest: bool| {
+        let mut b = MatcherBuilder::new();
+        for (i, url) in listed.iter().enumerate() {
+            b.add_url(Entry::new(format!("u{i}"), "l", "c"), url)
+                .unwrap();
+        }
+        if with_digest {
+            b.add_url_digest(
+                Entry::new("never", "l", "c"),
+                &hex::encode(expression_digest("never.invalid/")),
+            )
+            .unwrap();
+        }
+        b.build().unwrap()
+    };
+    let (fast, sha_only) = (build(false), build(true));
+    let mut urls: Vec<String> = Vec::new();
+    for host in [
+        "quietharbour.example",
+        "www.quietharbour.example",
+        "x.bluepineapple.test",
+        "192.0.2.7",
+        "mauve.test",
+        "tollystripe.test",
+        "b.c.d.e.f.g.test",
+        "a.b.c.d.e.f.g.test",
+        "other.example",
+    ] {
+        for path in [
+            "/",
+            "/gallery/",
+            "/gallery/2024/a.jpg?s=1",
+            "/a/page.html?id=7",
+            "/a/page.html?id=8",
+            "/x/y",
+            "/1/2/3",
+            "/%67allery/",
+        ] {
+            urls.push(format!("https://{host}{path}"));
+        }
+    }
+    let mut found = 0;
+    for url in &urls {
+        let (a, b) = (url_ids(&fast, url), url_ids(&sha_only, url));
+        assert_eq!(a, b, "{url}");
+        found += a.len();
+    }
+    assert!(found >= 15, "the URLs exercise the matches: {found}");
+}
+
 #[test]
 fn listed_urls_match_by_host_suffix_and_path_prefix() {
     let m = url_matcher();

@@ -43,6 +43,9 @@ static CHAT_JS: &str = include_str!("../static/chat.js");
 /// A plain, neutral mark (nothing that says what the site is about on a shared screen).
 static FAVICON: &str = include_str!("../static/favicon.svg");
 
+/// How often the server looks for new deterrence list versions written by another process.
+const LISTS_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The application's housekeeping, then live chat's: chats left unanswered become
 /// missed (and their sockets are told), and the chat gauges are refreshed.
 pub async fn housekeeping(state: &AppState) {
@@ -414,6 +417,23 @@ pub async fn serve(
             }
         })
     };
+    // A new list version, promotion, rollback or disabled entry written by another process
+    // (`reachline lists ...`) goes live within a second: the check is one small query
+    // (the lists' generation), and a rebuild happens off the request threads only when it
+    // changed. Housekeeping's ten-second tick would leave it up to ten seconds behind.
+    let lists_watch = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LISTS_WATCH_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.app.gateway.reload(&state.store).await {
+                    tracing::error!(error = %e, "could not reload deterrence lists; keeping the ones in force");
+                }
+            }
+        })
+    };
     let relay = {
         let state = state.clone();
         tokio::spawn(async move { state.chat.relay(&state.store).await })
@@ -461,6 +481,7 @@ pub async fn serve(
     tokio::spawn(signal);
     let result = connections::serve(listener, app, limits, stop_rx.clone(), grace).await;
     housekeeping.abort();
+    lists_watch.abort();
     relay.abort();
     if let Some(m) = metrics_server {
         m.abort();
