@@ -19,10 +19,24 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/target/release/reachline"
 LOAD="$ROOT/target/release/examples/chat-load"
 INSTANCES="${BENCH_INSTANCES:-1}"
+SEEKERS="${BENCH_SEEKERS:-20000}"
+PRACTITIONERS="${BENCH_PRACTITIONERS:-300}"
 PER="${BENCH_PER_PRACTITIONER:-67}"
 log() { printf '[chat-bench] %s\n' "$*" >&2; }
 (cd "$ROOT" && cargo build --release --bin reachline --example chat-load >&2)
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# One process (the server, and this load tool) holds a socket per help-seeker and one per
+# active chat on the practitioners' side. Where the open-files limit cannot be raised that
+# far (some sandboxes cap it), run the most that fits, with every seeker still in an active
+# chat, and say so.
+LIMIT="$(ulimit -n)"
+ACTIVE=$(( PRACTITIONERS * PER < SEEKERS ? PRACTITIONERS * PER : SEEKERS ))
+if [ "$LIMIT" != unlimited ] && [ $(( SEEKERS + ACTIVE + 1000 )) -gt "$LIMIT" ]; then
+    FIT=$(( (LIMIT - 1000) / 2 ))
+    log "the open-files limit is $LIMIT (not raisable here): $SEEKERS help-seekers and $ACTIVE active chats need $(( SEEKERS + ACTIVE + 1000 )); running $FIT help-seekers, every one in an active chat"
+    SEEKERS="$FIT"
+    PER=$(( (SEEKERS + PRACTITIONERS - 1) / PRACTITIONERS ))
+fi
 if [ "$INSTANCES" = 2 ] && [ -z "${BENCH_POSTGRES_URL:-}" ]; then
     log "BENCH_INSTANCES=2 needs BENCH_POSTGRES_URL (instances share a PostgreSQL database)"; exit 2
 fi
@@ -71,7 +85,7 @@ if [ "$INSTANCES" = 2 ]; then
 fi
 log "server pid $PID on port $PORT ($([ -n "$DB_URL" ] && echo PostgreSQL || echo SQLite))${PID2:+, second instance pid $PID2 on port ${PORT2:-}}"
 "$LOAD" --base "http://127.0.0.1:$PORT" "${EXTRA[@]}" --data-dir "$DATA" --database-url "$DB_URL" --pid "$PID" \
-    --seekers "${BENCH_SEEKERS:-20000}" --practitioners "${BENCH_PRACTITIONERS:-300}" \
+    --seekers "$SEEKERS" --practitioners "$PRACTITIONERS" \
     --per-practitioner "$PER" --rate "${BENCH_RATE:-2000}" \
     --seconds "${BENCH_SECONDS:-20}"
 for f in "$TMP"/*.err.log; do

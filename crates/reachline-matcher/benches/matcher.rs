@@ -13,10 +13,11 @@
 //!   minutes), and the speed-up over a naive loop (normalise, then test every entry);
 //! - URLs: checks per second against 100,000 listed expressions (goal ≥ 1,000,000/s);
 //! - PDQ: 1,000,000 hashes, threshold 31, 10,000 queries of which half have planted near
-//!   neighbours: the index against a brute-force scan (identical results, goal ≥ 20×
-//!   faster, p99 under 1 ms);
+//!   neighbours: the index against a brute-force scan (identical results, goal ≥ 100×
+//!   faster, p99 under 100 µs; `bench/pdq.sh` is the full comparison: hardware popcount,
+//!   clustered data, 10M hashes and FAISS);
 //! - PDQ memory: the index's heap for 10,000,000 hashes (its own accounting, and the
-//!   process's resident-set growth while building it), goal under 1 GiB.
+//!   process's resident-set growth while building it), goal under 0.5 GiB.
 //!
 //! Run: `cargo bench -p reachline-matcher --bench matcher`. `REACHLINE_BENCH_QUICK=1` runs
 //! a tenth of each size (a CI-sized smoke run, about half a minute); `REACHLINE_BENCH_ONLY=`
@@ -555,12 +556,12 @@ fn pdq(hashes_n: usize, queries_n: usize) {
         mih.heap_bytes() as f64 / (1 << 20) as f64
     );
     println!(
-        "  index {:.0} queries/s (p99 {:.1} µs, {}: < 1 ms), brute force {:.0} queries/s: the index is {speedup:.1}x faster ({}: >= 20x)",
+        "  index {:.0} queries/s (p99 {:.1} µs, {}: < 100 µs), brute force {:.0} queries/s: the index is {speedup:.1}x faster ({}: >= 100x; bench/pdq.sh compares with hardware popcount and FAISS)",
         per_second(queries_n, mih_time),
         p99.as_secs_f64() * 1e6,
-        goal(p99 < Duration::from_millis(1)),
+        goal(p99 < Duration::from_micros(100)),
         per_second(queries_n, scan_time),
-        goal(speedup >= 20.0)
+        goal(speedup >= 100.0)
     );
 }
 
@@ -590,10 +591,10 @@ fn pdq_memory(hashes_n: usize) {
         _ => "unknown".to_owned(),
     };
     println!(
-        "pdq memory: {hashes_n} hashes: the index holds {:.2} GiB ({:.0} bytes per hash; {}: < 1 GiB for 10 million), resident set grew {rss} while building ({:.1} s); {:.0} queries/s on it",
+        "pdq memory: {hashes_n} hashes: the index holds {:.2} GiB ({:.0} bytes per hash; {}: < 0.5 GiB for 10 million), resident set grew {rss} while building ({:.1} s); {:.0} queries/s on it",
         gib(heap),
         heap / hashes_n as f64,
-        goal(heap / hashes_n as f64 * 1e7 < (1u64 << 30) as f64),
+        goal(heap / hashes_n as f64 * 1e7 < (1u64 << 29) as f64),
         build.as_secs_f64(),
         per_second(queries.len(), search),
     );
