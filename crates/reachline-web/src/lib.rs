@@ -426,10 +426,22 @@ pub async fn serve(
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(LISTS_WATCH_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A failure is logged when it starts and when it ends, not every second
+            // (housekeeping keeps logging it on its own tick meanwhile).
+            let mut failing = false;
             loop {
                 tick.tick().await;
-                if let Err(e) = state.app.gateway.reload(&state.store).await {
-                    tracing::error!(error = %e, "could not reload deterrence lists; keeping the ones in force");
+                match state.app.gateway.reload(&state.store).await {
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::error!(error = %e, "could not reload deterrence lists; keeping the ones in force");
+                    }
+                    Err(_) => {}
+                    Ok(_) if failing => {
+                        failing = false;
+                        tracing::info!("deterrence lists can be reloaded again");
+                    }
+                    Ok(_) => {}
                 }
             }
         })
