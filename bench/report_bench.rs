@@ -237,9 +237,19 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
         .max(1);
+    const USAGE: &str = "usage: report-bench seed|time STORE AT [SCHEMA], or drop postgres URL SCHEMA (bench/report.sh runs it)";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_default();
-    let (command, store_kind, at, schema) = (arg(0), arg(1), arg(2), arg(3));
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let (Some(command), Some(store_kind), Some(at)) = (arg(0), arg(1), arg(2)) else {
+        anyhow::bail!(USAGE);
+    };
+    // The schema is PostgreSQL's only: SQLite takes none, PostgreSQL must be given one (an
+    // empty name would not be a schema of the benchmark's own, to drop afterwards).
+    let schema = match (store_kind, arg(3)) {
+        ("postgres", Some(s)) if !s.is_empty() => s,
+        ("postgres", _) => anyhow::bail!(USAGE),
+        _ => "",
+    };
     match command {
         "seed" => {
             let store = open(store_kind, at, schema).await?;
@@ -276,11 +286,15 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "RESULT {store_kind} cold_ms={:.0} goal={}",
                 ms(times[0]),
-                if times[0].as_millis() < 1000 { "met" } else { "NOT-met" }
+                if times[0].as_millis() < 1000 {
+                    "met"
+                } else {
+                    "NOT-met"
+                }
             );
         }
         "drop" => Store::drop_postgres_schema(at, schema).await?,
-        _ => anyhow::bail!("usage: report-bench seed|time STORE AT [SCHEMA], or drop postgres URL SCHEMA (bench/report.sh runs it)"),
+        _ => anyhow::bail!(USAGE),
     }
     Ok(())
 }
