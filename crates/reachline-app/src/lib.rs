@@ -81,6 +81,8 @@ pub struct App {
     pub chat_flood: limits::Rate<(i64, bool)>,
     /// When housekeeping last recorded its heartbeat (for `reachline doctor`).
     heartbeat_at: AtomicI64,
+    /// Open chat sockets' shared readings of their sessions' standing.
+    socket_access: sessions::SocketAccess,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +234,7 @@ impl App {
                 chat::FLOOD_BURST,
             )),
             heartbeat_at: AtomicI64::new(i64::MIN),
+            socket_access: sessions::SocketAccess::default(),
             config,
         })
     }

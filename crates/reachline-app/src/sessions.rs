@@ -328,27 +328,52 @@ impl App {
     /// (not signed out here or everywhere, not expired, the account not disabled, the role
     /// not changed: each of those ends the session) and the chat is still theirs. `Some`
     /// names why not.
+    ///
+    /// `fresh` reads the database now (before a message is sent). Otherwise every socket of
+    /// one session shares one reading at most [`SOCKET_ACCESS_FRESH`] old: a practitioner
+    /// with many chats open costs two statements a reading, not two a socket a second.
     pub async fn chat_socket_revoked(
         &self,
         session_hash: &str,
         staff_id: i64,
         chat: i64,
+        fresh: bool,
     ) -> Result<Option<Revoked>, Error> {
-        let Some(me) = self
-            .session_by_hash(session_hash.to_string(), false)
-            .await?
-        else {
-            return Ok(Some(Revoked::SignedOut));
-        };
-        if me.id != staff_id {
+        let entry = self.socket_access.entry(session_hash);
+        let mut standing = entry.lock().await;
+        let now = std::time::Instant::now();
+        standing.asked.insert(chat, now);
+        let stale = fresh
+            || !standing.read.contains(&chat)
+            || standing
+                .read_at
+                .is_none_or(|at| now.duration_since(at) >= SOCKET_ACCESS_FRESH);
+        if stale {
+            standing
+                .asked
+                .retain(|_, at| now.duration_since(*at) < SOCKET_ACCESS_FORGET);
+            let chats: Vec<i64> = standing.asked.keys().copied().collect();
+            // A failed read leaves the last reading marked stale, so the next asks again.
+            standing.read_at = None;
+            let me = self
+                .session_by_hash(session_hash.to_string(), false)
+                .await?;
+            standing.staff = me.as_ref().map(|m| m.id);
+            standing.theirs = match &me {
+                Some(me) => {
+                    self.store
+                        .conversations_claimed_among(me.id, &chats)
+                        .await?
+                }
+                None => Default::default(),
+            };
+            standing.read = chats.into_iter().collect();
+            standing.read_at = Some(now);
+        }
+        if standing.staff != Some(staff_id) {
             return Ok(Some(Revoked::SignedOut));
         }
-        let theirs = self
-            .store
-            .conversation_get(chat)
-            .await?
-            .is_some_and(|c| c.claimed_by == Some(staff_id));
-        Ok((!theirs).then_some(Revoked::NotYours))
+        Ok((!standing.theirs.contains(&chat)).then_some(Revoked::NotYours))
     }
 
     /// Ends this session.
@@ -511,5 +536,66 @@ impl App {
         )
         .await?;
         Ok(codes)
+    }
+}
+
+/// How old a reading of a session's standing may be when an open chat socket's periodic
+/// re-check uses it (a message's own check always reads afresh). With the sockets' one-second
+/// re-check, a revoked session's sockets close within about a second and a half.
+pub const SOCKET_ACCESS_FRESH: std::time::Duration = std::time::Duration::from_millis(500);
+/// A chat (or a whole session) no socket has asked about for this long is no longer read.
+const SOCKET_ACCESS_FORGET: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The last reading, per console session, of whether its open chat sockets may act: the
+/// session's staff member (none if it may not act) and which of the chats its sockets asked
+/// about are claimed by them. Nothing here outlives [`SOCKET_ACCESS_FORGET`] unused.
+#[derive(Default)]
+pub struct SocketAccess {
+    sessions: std::sync::Mutex<SocketSessions>,
+}
+
+type Standing = std::sync::Arc<tokio::sync::Mutex<SessionStanding>>;
+
+#[derive(Default)]
+struct SocketSessions {
+    by_hash: std::collections::HashMap<String, (Standing, std::time::Instant)>,
+    swept_at: Option<std::time::Instant>,
+}
+
+#[derive(Default)]
+struct SessionStanding {
+    read_at: Option<std::time::Instant>,
+    staff: Option<i64>,
+    /// Chats a socket asked about, and when it last did.
+    asked: std::collections::HashMap<i64, std::time::Instant>,
+    /// The chats the last reading covered, and which of them were the staff member's.
+    read: std::collections::HashSet<i64>,
+    theirs: std::collections::HashSet<i64>,
+}
+
+impl SocketAccess {
+    fn entry(&self, session_hash: &str) -> Standing {
+        let now = std::time::Instant::now();
+        // The map holds only whole values (a reading is replaced, never half-written under
+        // this lock), so a lock poisoned by a panic elsewhere is used as it is.
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if sessions
+            .swept_at
+            .is_none_or(|at| now.duration_since(at) >= SOCKET_ACCESS_FORGET)
+        {
+            sessions
+                .by_hash
+                .retain(|_, (_, used)| now.duration_since(*used) < SOCKET_ACCESS_FORGET);
+            sessions.swept_at = Some(now);
+        }
+        let (standing, used) = sessions
+            .by_hash
+            .entry(session_hash.to_string())
+            .or_insert_with(|| (Standing::default(), now));
+        *used = now;
+        standing.clone()
     }
 }

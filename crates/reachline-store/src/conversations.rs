@@ -126,6 +126,34 @@ impl Store {
         Ok(row)
     }
 
+    /// Which of `chats` are claimed by `staff`: one statement for every open chat socket of
+    /// a practitioner's session (their standing is re-read about once a second).
+    pub async fn conversations_claimed_among(
+        &self,
+        staff: i64,
+        chats: &[i64],
+    ) -> Result<std::collections::HashSet<i64>> {
+        let mut out = std::collections::HashSet::new();
+        // Bound the statement's parameters (SQLite allows 32,766, PostgreSQL 65,535).
+        for chunk in chats.chunks(500) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT id FROM conversations WHERE claimed_by = $1 AND id IN ({})",
+                list.join(", ")
+            );
+            on_pool!(self, |pool| {
+                let mut q = sqlx::query(&sql).bind(staff);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    out.insert(r.try_get::<i64, _>("id")?);
+                }
+            });
+        }
+        Ok(out)
+    }
+
     /// The conversations a return code has, newest first.
     pub async fn conversations_by_lookup(&self, lookup: &str) -> Result<Vec<ConversationRow>> {
         let rows = on_pool!(self, |pool| {
@@ -263,15 +291,44 @@ const REPORT_GROUP: &str =
 
 impl Store {
     /// Contacts grouped by everything reports break them down by, for months in
-    /// `[from_month, to_month]` (`YYYY-MM`), optionally in one area.
+    /// `[from_month, to_month]` (`YYYY-MM`), optionally in one area: read from
+    /// `contacts_rollup` (migration 0016), where triggers keep one count a group and month,
+    /// so a year is tens of thousands of rows however many contacts it holds. A store at an
+    /// older release's schema counts the contacts themselves.
     pub async fn report_contacts(
         &self,
         from_month: &str,
         to_month: &str,
         area: Option<&str>,
     ) -> Result<Vec<ContactGroup>> {
-        // Two statement texts rather than `($3 = '' OR area = $3)`, which keeps either
-        // planner from using the index on area.
+        if !self.has_contact_rollup() {
+            return self
+                .report_contacts_counted(from_month, to_month, area)
+                .await;
+        }
+        // Each row is already one group; two statement texts rather than
+        // `($3 = '' OR area = $3)`, which keeps either planner from using the key on area.
+        let sql = match area {
+            Some(_) => format!(
+                "SELECT {REPORT_GROUP}, n FROM contacts_rollup \
+                 WHERE area = $3 AND month >= $1 AND month <= $2 AND n > 0"
+            ),
+            None => format!(
+                "SELECT {REPORT_GROUP}, n FROM contacts_rollup \
+                 WHERE month >= $1 AND month <= $2 AND n > 0"
+            ),
+        };
+        self.report_groups(&sql, from_month, to_month, area).await
+    }
+
+    /// The same groups as [`Store::report_contacts`], counted from the contacts themselves
+    /// (an older release's schema; and the storage suite's check of the rollup).
+    pub async fn report_contacts_counted(
+        &self,
+        from_month: &str,
+        to_month: &str,
+        area: Option<&str>,
+    ) -> Result<Vec<ContactGroup>> {
         let sql = match area {
             Some(_) => format!(
                 "SELECT {REPORT_GROUP}, COUNT(*) AS n FROM contacts \
@@ -282,8 +339,18 @@ impl Store {
                  WHERE month >= $1 AND month <= $2 GROUP BY {REPORT_GROUP}"
             ),
         };
+        self.report_groups(&sql, from_month, to_month, area).await
+    }
+
+    async fn report_groups(
+        &self,
+        sql: &str,
+        from_month: &str,
+        to_month: &str,
+        area: Option<&str>,
+    ) -> Result<Vec<ContactGroup>> {
         let rows = on_pool!(self, |pool| {
-            let mut q = sqlx::query(&sql).bind(from_month).bind(to_month);
+            let mut q = sqlx::query(sql).bind(from_month).bind(to_month);
             if let Some(a) = area {
                 q = q.bind(a);
             }

@@ -140,6 +140,8 @@ pub(crate) const CODE_HINT_MIGRATION: i64 = 12;
 pub(crate) const LIST_MODES_MIGRATION: i64 = 14;
 /// The migration that added calls.
 pub(crate) const CALLS_MIGRATION: i64 = 15;
+/// The migration that added the contacts' rollup for reports.
+pub(crate) const CONTACT_ROLLUP_MIGRATION: i64 = 16;
 
 impl Store {
     /// Whether lists have roles and shadow versions (every store but one opened at an older
@@ -151,6 +153,12 @@ impl Store {
     /// Whether this store has the phone line's tables (not one at an older release's schema).
     pub fn has_calls(&self) -> bool {
         self.schema >= CALLS_MIGRATION
+    }
+
+    /// Whether reports read the contacts' rollup (not a store at an older release's schema,
+    /// which has none).
+    pub fn has_contact_rollup(&self) -> bool {
+        self.schema >= CONTACT_ROLLUP_MIGRATION
     }
 
     /// Whether this store records the audit chain's head (every store but one opened at an

@@ -792,3 +792,183 @@ async fn concerns_keep_a_timeline_and_are_decided_once() {
         db.cleanup().await;
     }
 }
+
+// ---- The contacts' rollup for reports ----------------------------------------------------
+
+/// Wrap-ups in two areas over three months, with every grouped column varying.
+fn varied_wrap_ups(n: usize, synthetic: bool) -> Vec<reachline_store::WrapUp> {
+    let channels = ["phone", "chat", "message", "callback"];
+    let areas = ["E23000015", "W15000004"];
+    let concerns = ["viewing-images", "other", "viewing-images,other", ""];
+    let actions = ["safety-plan", "", "safety-plan,therapy"];
+    (0..n)
+        .map(|i| {
+            let started_at = 1_704_067_200 + (i as i64 % 3) * 31 * 86_400 + i as i64;
+            reachline_store::WrapUp {
+                channel: channels[i % 4].parse().unwrap(),
+                started_at,
+                ended_at: started_at + 600,
+                who: ["self", "someone-else", "professional"][i % 3].into(),
+                age_group: if i % 5 == 0 { "under-18" } else { "adult" }.into(),
+                area: areas[(i / 3) % 2].into(),
+                concerns: concerns[(i / 2) % 4].into(),
+                arrested: "no".into(),
+                actions: actions[(i / 7) % 3].into(),
+                signposting: if i % 2 == 0 { "samaritans" } else { "" }.into(),
+                first_this_year: i % 4 != 1,
+                statement_version: "1".into(),
+                synthetic,
+            }
+        })
+        .collect()
+}
+
+/// Every report query over the rollup against the same groups counted from the contacts.
+async fn assert_rollup_matches(s: &Store, what: &str) {
+    let sorted = |mut v: Vec<reachline_store::ContactGroup>| {
+        v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        v
+    };
+    for (from, to) in [
+        ("2024-01", "2024-03"),
+        ("2024-02", "2024-02"),
+        ("2023-01", "2023-12"),
+    ] {
+        for area in [
+            None,
+            Some("E23000015"),
+            Some("W15000004"),
+            Some("E23000001"),
+        ] {
+            let rolled = sorted(s.report_contacts(from, to, area).await.unwrap());
+            let counted = sorted(s.report_contacts_counted(from, to, area).await.unwrap());
+            assert_eq!(rolled, counted, "{what}: {from}..{to} in {area:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_report_rollup_counts_exactly_what_grouping_the_contacts_gives() {
+    for db in backends().await {
+        let s = &db.store;
+        assert!(s.has_contact_rollup());
+        let staff = s
+            .staff_create("pat", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
+        // Contacts as the helpline writes them, one transaction each, and demo data in bulk.
+        for w in varied_wrap_ups(40, false) {
+            let mut tx = s.begin().await.unwrap();
+            tx.contact_log(&w, staff, None, 10).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        s.demo_contacts(staff, &varied_wrap_ups(500, true), 10)
+            .await
+            .unwrap();
+        let all = s.report_contacts("2024-01", "2024-03", None).await.unwrap();
+        assert_eq!(all.iter().map(|g| g.n).sum::<i64>(), 540);
+        assert!(
+            all.iter().any(|g| g.n > 1),
+            "groups were counted, not listed"
+        );
+        assert_rollup_matches(s, "after inserts").await;
+
+        // A correction made by hand in the database moves a contact between groups.
+        let changed = match s.backend() {
+            reachline_store::Backend::Sqlite => {
+                let path = db._dir.as_ref().unwrap().path().join("t.db");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                let n = sqlx::query(
+                    "UPDATE contacts SET area = 'W15000004', who = 'self' WHERE id % 3 = 0",
+                )
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected();
+                pool.close().await;
+                n
+            }
+            reachline_store::Backend::Postgres => {
+                let (url, schema) = db.schema.as_ref().unwrap();
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                    .await
+                    .unwrap();
+                sqlx::query(&format!(
+                    "UPDATE \"{schema}\".contacts SET area = 'W15000004', who = 'self' WHERE id % 3 = 0"
+                ))
+                .execute(&mut conn)
+                .await
+                .unwrap()
+                .rows_affected()
+            }
+        };
+        assert!(changed > 100);
+        assert_rollup_matches(s, "after a correction").await;
+
+        // Removing the demo data takes its counts with it, and no empty group is left.
+        assert_eq!(s.demo_purge().await.unwrap(), 500);
+        assert_rollup_matches(s, "after the demo purge").await;
+        let left = s.report_contacts("2024-01", "2024-03", None).await.unwrap();
+        assert_eq!(left.iter().map(|g| g.n).sum::<i64>(), 40);
+        assert!(left.iter().all(|g| g.n > 0));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_report_rollup_is_filled_from_the_contacts_of_an_older_release() {
+    const BEFORE_ROLLUP: i64 = 15;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut stores = vec![(
+        Store::open_sqlite_at_migration(&path, BEFORE_ROLLUP)
+            .await
+            .unwrap(),
+        None,
+    )];
+    if let Ok(url) = std::env::var("REACHLINE_TEST_POSTGRES_URL") {
+        if !url.is_empty() {
+            let schema = reachline_store::random_schema_name("rollup");
+            let old = Store::open_postgres_in_schema_at_migration(&url, &schema, BEFORE_ROLLUP)
+                .await
+                .unwrap();
+            stores.push((old, Some((url, schema))));
+        }
+    }
+    for (old, pg) in stores {
+        assert!(!old.has_contact_rollup());
+        let staff = old
+            .staff_create("pat", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
+        old.demo_contacts(staff, &varied_wrap_ups(300, true), 10)
+            .await
+            .unwrap();
+        let before = old
+            .report_contacts("2024-01", "2024-03", None)
+            .await
+            .unwrap();
+        old.close().await;
+        let new = match &pg {
+            None => Store::open_sqlite(&path).await.unwrap(),
+            Some((url, schema)) => Store::open_postgres_in_schema(url, schema).await.unwrap(),
+        };
+        assert!(new.has_contact_rollup());
+        let mut after = new
+            .report_contacts("2024-01", "2024-03", None)
+            .await
+            .unwrap();
+        let mut before = before;
+        for v in [&mut after, &mut before] {
+            v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        }
+        assert_eq!(after, before);
+        assert_rollup_matches(&new, "after the upgrade").await;
+        new.close().await;
+        if let Some((url, schema)) = pg {
+            Store::drop_postgres_schema(&url, &schema).await.unwrap();
+        }
+    }
+}

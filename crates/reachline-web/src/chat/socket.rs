@@ -117,18 +117,19 @@ async fn waiting_frame(state: &AppState, peer: &Peer, c: i64) -> Option<serde_js
     }
 }
 
-/// How often a practitioner's socket re-checks that it may still act (and before each
-/// message it sends): sign-out, expiry, a disabled account, a role change or a transfer
-/// close it within this long.
+/// How often a practitioner's socket re-checks that it may still act (it also checks,
+/// reading afresh, before each message it sends): sign-out, expiry, a disabled account, a
+/// role change or a transfer close it within this long and the age of the session's shared
+/// reading (`sessions::SOCKET_ACCESS_FRESH`).
 const ACCESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a practitioner's socket may no longer act, if it may not. A store failure closes the
 /// socket too (fails closed); the client's reconnect is checked afresh.
-async fn revoked(state: &AppState, peer: &Peer, c: i64) -> Option<&'static str> {
+async fn revoked(state: &AppState, peer: &Peer, c: i64, fresh: bool) -> Option<&'static str> {
     let ((id, _), Some(session)) = (peer.staff.as_ref()?, peer.session.as_deref()) else {
         return Some("signed-out");
     };
-    match state.chat_socket_revoked(session, *id, c).await {
+    match state.chat_socket_revoked(session, *id, c, fresh).await {
         Ok(None) => None,
         Ok(Some(why)) => Some(why.code()),
         Err(e) => {
@@ -263,7 +264,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             continue;
                         }
                         if !peer.is_seeker() {
-                            if let Some(why) = revoked(&state, &peer, c).await {
+                            if let Some(why) = revoked(&state, &peer, c, true).await {
                                 close_revoked(&mut socket, &peer, why).await;
                                 break;
                             }
@@ -363,7 +364,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break }
             }
             _ = access_tick.tick(), if !peer.is_seeker() => {
-                if let Some(why) = revoked(&state, &peer, c).await {
+                if let Some(why) = revoked(&state, &peer, c, false).await {
                     close_revoked(&mut socket, &peer, why).await;
                     break;
                 }
