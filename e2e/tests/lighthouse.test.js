@@ -84,13 +84,16 @@ function losses(lhr, category) {
 
 /**
  * Lighthouse's report for one page. A run whose trace recording went wrong (Lighthouse's own
- * NO_NAVSTART on a loaded machine) is tried once more; a second failure fails.
+ * NO_NAVSTART on a loaded machine, where it says "Please run Lighthouse again") is tried again
+ * after a pause, up to three runs in all; a third failure fails. Scores are never retried.
  */
 async function audit(lighthouse, port, url) {
   for (let attempt = 1; ; attempt++) {
     const { lhr } = await lighthouse(url, { port, output: 'json', logLevel: 'error' }, CONFIG);
     if (!lhr.runtimeError) return lhr;
-    if (attempt === 2) assert.fail(`${url}: Lighthouse could not audit it: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
+    if (attempt === 3) assert.fail(`${url}: Lighthouse could not audit it: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
+    console.log(`${url}: Lighthouse run ${attempt} failed (${lhr.runtimeError.code}); trying again`);
+    await new Promise((resolve) => setTimeout(resolve, 2000 * attempt));
   }
 }
 
