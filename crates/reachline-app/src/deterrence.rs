@@ -412,7 +412,7 @@ impl Gateway {
             };
             map.insert(key, row.version);
         }
-        let (matcher, shadow, never) = tokio::task::spawn_blocking(
+        let (matcher, shadow, never) = at_low_priority(
             move || -> Result<(Matcher, Option<Matcher>, Option<Matcher>), LoadError> {
                 let build = |pick: &dyn Fn(&reachline_store::ListRow) -> bool| {
                     let mut builder = MatcherBuilder::new();
@@ -448,7 +448,7 @@ impl Gateway {
             },
         )
         .await
-        .map_err(|e| LoadError::List("(all)".into(), e.to_string()))??;
+        .map_err(|e| LoadError::List("(all)".into(), e))??;
         let loaded = Arc::new(Loaded {
             matcher,
             shadow,
@@ -856,6 +856,34 @@ pub fn parse_code(code: &str) -> Option<(i64, &str)> {
 
 pub fn code(partner: i64, variant: &str) -> String {
     format!("p{partner}-{variant}")
+}
+
+/// Runs `work` on a thread of its own at the lowest CPU priority (niceness 19 on Linux) and
+/// awaits its result. Building the matchers for a new list version keeps a core busy for up
+/// to seconds; at the lowest priority it takes only what the request threads leave, so checks
+/// answered during a reload are not slowed (bench/api.sh measures it). Under a load that
+/// leaves nothing, the build still gets the kernel's minimum share and finishes, later.
+/// A thread of its own, because a lowered priority cannot be raised again without privilege
+/// and would stay with a pooled thread. `Err` if the thread could not start or `work` panicked.
+async fn at_low_priority<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("lists-build".into())
+        .spawn(move || {
+            // Where the priority cannot be lowered the build runs at the usual one.
+            if let Err(e) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+            {
+                tracing::debug!(error = ?e, "could not lower the list build's priority");
+            }
+            // A receiver that has gone was a reload given up on: there is nothing to keep.
+            let _ = tx.send(work());
+        })
+        .map_err(|e| format!("could not start the list build: {e}"))?;
+    rx.await
+        .map_err(|_| "the list build stopped without a result".to_string())
 }
 
 #[cfg(test)]
