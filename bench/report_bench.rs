@@ -13,6 +13,10 @@ use reachline_core::staff::Role;
 use reachline_store::{Store, WrapUp};
 use std::time::{Duration, Instant};
 
+// The service's allocator (src/main.rs), so the report is timed as `reachline report` runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const AREA: &str = "E23000015";
 const FIRST_YEAR: i32 = 2021;
 const YEARS: i32 = 5;

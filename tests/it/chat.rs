@@ -936,6 +936,78 @@ async fn a_revoked_practitioner_loses_their_open_chat_socket() -> TestResult {
     Ok(())
 }
 
+/// A practitioner's open sockets share one reading of their session's standing: a chat
+/// transferred away closes only its own socket ("not-yours"), while the practitioner's other
+/// chat, read in the same reading, goes on.
+#[tokio::test]
+async fn a_transfer_closes_only_the_transferred_chats_socket() -> TestResult {
+    let s = TestServer::start().await;
+    let (_a, cookie_a) = start_chat(&s.base, "adult").await;
+    let first = chat_id(&s).await;
+    let (_b, cookie_b) = start_chat(&s.base, "adult").await;
+    let second = s
+        .state
+        .store
+        .chat_queue()
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .find(|id| *id != first)
+        .unwrap();
+    let (p1, csrf1, _, token) = session_with_token(&s, Role::Practitioner, 1).await;
+    let (p2, csrf2, p2_id) = session_for(&s, Role::Practitioner, 2).await;
+    for (c, csrf) in [(&p1, &csrf1), (&p2, &csrf2)] {
+        post(
+            c,
+            s.url("/console/chats/availability"),
+            &[("csrf", csrf), ("available", "yes")],
+        )
+        .await;
+    }
+    for id in [first, second] {
+        let taken = post(
+            &p1,
+            s.url(&format!("/console/chats/{id}/take")),
+            &[("csrf", &csrf1)],
+        )
+        .await;
+        assert_eq!(taken.status(), StatusCode::SEE_OTHER);
+    }
+    let console = format!("rl_console={token}");
+    let mut ps_first = socket(&s.base, &format!("/console/chats/{first}/ws"), &console).await;
+    let mut ps_second = socket(&s.base, &format!("/console/chats/{second}/ws"), &console).await;
+    let mut hs_first = socket(&s.base, "/chat/ws", &cookie_a).await;
+    let mut hs_second = socket(&s.base, "/chat/ws", &cookie_b).await;
+    for (ps, hs, cid) in [
+        (&mut ps_first, &mut hs_first, "f1"),
+        (&mut ps_second, &mut hs_second, "s1"),
+    ] {
+        send(ps, json!({"t": "send", "cid": cid, "text": "hello"})).await;
+        next(ps, "ack").await;
+        next(hs, "msg").await;
+    }
+    let moved = post(
+        &p1,
+        s.url(&format!("/console/chats/{first}/transfer")),
+        &[("csrf", &csrf1), ("to", &p2_id.to_string())],
+    )
+    .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    revoked_then_closed(&mut ps_first, "not-yours").await;
+    // The other chat's socket was re-checked meanwhile, by the same reading, and stays.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    send(
+        &mut ps_second,
+        json!({"t": "send", "cid": "s2", "text": "still here"}),
+    )
+    .await;
+    next(&mut ps_second, "ack").await;
+    assert_eq!(next(&mut hs_second, "msg").await["text"], "still here");
+    assert_eq!(s.state.store.messages(first, 0).await?.len(), 1);
+    s.stop().await;
+    Ok(())
+}
+
 /// Even at `trace`, and even when the operator's filter asks for the WebSocket library at
 /// `trace`, no log line carries chat text: the libraries that would log frames are capped.
 #[tokio::test]
