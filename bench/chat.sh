@@ -54,6 +54,12 @@ cleanup() {
     [ -n "$PID" ] && kill "$PID" 2>/dev/null
     [ -n "$PID2" ] && kill "$PID2" 2>/dev/null
     wait 2>/dev/null
+    # What the servers logged (at warn and above): how many lines, and the first few.
+    for f in "$TMP"/*.log; do
+        [ -s "$f" ] || continue
+        log "$(basename "$f"): $(wc -l < "$f") lines logged; the first:"
+        head -n 5 "$f" >&2
+    done
     rm -rf "$TMP"
     if [ -n "$DB_URL" ]; then psql -q "$BENCH_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $DB_NAME" >&2 || true; fi
 }
