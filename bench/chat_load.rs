@@ -198,9 +198,12 @@ async fn main() {
     // One start at a time (the semaphore is fair: in spawn order), so chat ids ascend in
     // the order of the sockets; the sockets open concurrently.
     let gate = Arc::new(Semaphore::new(1));
+    let outstanding: Outstanding = Arc::new(Mutex::new(HashMap::new()));
+    let latencies: Latencies = Arc::new(Mutex::new(Vec::new()));
     let mut joins = Vec::new();
     for _ in 0..a.seekers {
         let (http, base, gate) = (http.clone(), a.base.clone(), gate.clone());
+        let (outstanding, latencies) = (outstanding.clone(), latencies.clone());
         joins.push(tokio::spawn(async move {
             let permit = gate.acquire().await.unwrap();
             let resp = http
@@ -224,26 +227,23 @@ async fn main() {
                 .unwrap()
                 .to_string();
             drop(permit);
-            socket(&base, "/chat/ws", &cookie).await
+            // Read from the moment the socket opens, as a browser does: the server pings
+            // every 20 s and closes a socket that has answered nothing for a minute, which a
+            // slow setup (minutes on PostgreSQL) would otherwise trip for the first sockets.
+            let (tx, rx) = socket(&base, "/chat/ws", &cookie).await.split();
+            reader(rx, outstanding, latencies);
+            tx
         }));
     }
     let mut seeker_tx: Vec<Tx> = Vec::new();
-    let outstanding: Outstanding = Arc::new(Mutex::new(HashMap::new()));
-    let latencies: Latencies = Arc::new(Mutex::new(Vec::new()));
-    let mut seeker_rx = Vec::new();
     for j in joins {
-        let (tx, rx) = j.await.unwrap().split();
-        seeker_tx.push(tx);
-        seeker_rx.push(rx);
+        seeker_tx.push(j.await.unwrap());
     }
     println!(
         "started {} chats and opened their sockets in {:.1} s",
         seeker_tx.len(),
         started.elapsed().as_secs_f64()
     );
-    for rx in seeker_rx {
-        reader(rx, outstanding.clone(), latencies.clone());
-    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after = rss_kib(a.pid);
     let per_conn = (rss_after.saturating_sub(rss_before) as f64 * 1024.0) / a.seekers as f64;
