@@ -293,6 +293,9 @@ async fn main() {
             if resp.status() != 303 {
                 // Say what the console said (its alert), then stop: the run is not comparable.
                 let status = resp.status();
+                // Only for the message: an unreadable body (or one with no alert) leaves the
+                // status alone to say what happened, and the run stops either way. Nothing
+                // here is an audit entry or a security write: this is the load tool's side.
                 let body = resp.text().await.unwrap_or_default();
                 let said = body
                     .split("role=\"alert\"")

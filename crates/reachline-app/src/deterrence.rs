@@ -878,7 +878,10 @@ async fn at_low_priority<T: Send + 'static>(
             {
                 tracing::debug!(error = ?e, "could not lower the list build's priority");
             }
-            // A receiver that has gone was a reload given up on: there is nothing to keep.
+            // The receiver is gone only if the reload awaiting it was dropped (the server
+            // stopping): the lists in force stay as they were and the new generation is not
+            // recorded, so the next reload builds again. No audit entry or security write is
+            // involved; the built matchers are simply not needed.
             let _ = tx.send(work());
         })
         .map_err(|e| format!("could not start the list build: {e}"))?;
