@@ -31,6 +31,10 @@ use std::time::{Duration, Instant};
 use aho_corasick::{AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use reachline_matcher::{Entry, KeywordMode, MatcherBuilder, Normalizer, PdqHash, PdqIndex};
 
+/// The service's allocator (`src/main.rs`): a check allocates as it does in the service.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Rng(u64);
 
 impl Rng {

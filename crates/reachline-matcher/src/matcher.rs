@@ -10,7 +10,7 @@ use crate::index::PdqIndex;
 use crate::keywords::{AutomatonChoice, KeywordIndex, KeywordIndexBuilder, KeywordMode};
 use crate::normalize::{Normalizer, NormalizerConfig, Step};
 use crate::pdq::{hash_image_bytes, PdqDigest, PdqHash};
-use crate::url::{expression_digest, expression_digest_bytes, CanonicalUrl};
+use crate::url::{expression_digest, CanonicalUrl};
 use crate::Error;
 
 /// Entries by digest (URL expressions, MD5, SHA-256).
@@ -326,9 +326,8 @@ impl MatcherBuilder {
         let canonical = CanonicalUrl::parse(url)?;
         let mut expression = canonical.full_expression();
         let digest = expression_digest(&expression);
-        self.url_fast
-            .push(fast_expression_hash(expression.as_bytes()));
         zeroize::Zeroize::zeroize(&mut expression);
+        self.url_fast.push(canonical.full_expression_fast_hash());
         let idx = self.push_entry(entry);
         self.urls.entry(digest).or_default().push(idx);
         Ok(self)
@@ -517,13 +516,6 @@ impl DigestFilter {
     }
 }
 
-/// The fast hash of a lookup expression: the same fixed seed in every process, so a
-/// filter built from a list answers for the checks of the same build.
-fn fast_expression_hash(expression: &[u8]) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x7265_6163_686c_696e).hash_one(expression)
-}
-
 /// One bit per listed plaintext expression's fast hash, about sixteen bits an expression:
 /// a check computes SHA-256 only for the expressions that pass (one in sixteen of the
 /// unlisted ones), instead of for every one of a URL's up to 30 expressions. Built only
@@ -551,8 +543,8 @@ impl ExpressionFilter {
         Self { bits, mask }
     }
 
-    fn may_contain(&self, expression: &[u8]) -> bool {
-        let i = (fast_expression_hash(expression) & self.mask) as usize;
+    fn may_contain(&self, fast_hash: u64) -> bool {
+        let i = (fast_hash & self.mask) as usize;
         self.bits
             .get(i / 64)
             .is_some_and(|w| w >> (i % 64) & 1 != 0)
@@ -740,7 +732,7 @@ impl Matcher {
         let canonical = CanonicalUrl::parse(url)?;
         let mut out = Vec::new();
         let mut seen: Vec<u32> = Vec::new();
-        let mut lookup = |digest: [u8; 32]| {
+        let lookup = |digest: [u8; 32]| {
             if !self.url_filter.may_contain(&digest) {
                 return;
             }
@@ -757,11 +749,9 @@ impl Matcher {
             }
         };
         match &self.url_fast {
-            Some(fast) => canonical.for_each_expression(|expression| {
-                if fast.may_contain(expression) {
-                    lookup(expression_digest_bytes(expression));
-                }
-            }),
+            Some(fast) => {
+                canonical.for_each_expression_digest_passing(|h| fast.may_contain(h), lookup)
+            }
             None => canonical.for_each_expression_digest(lookup),
         }
         Ok(out)

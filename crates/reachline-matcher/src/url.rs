@@ -39,10 +39,14 @@ const MAX_PATHS: usize = MAX_PATH_PREFIXES + 2;
 /// A canonical URL, split into its parts. All parts are ASCII and already escaped.
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct CanonicalUrl {
-    scheme: String,
-    host: String,
-    path: String,
-    query: Option<String>,
+    /// `http` or `https`: the only schemes a check accepts.
+    #[zeroize(skip)]
+    scheme: &'static str,
+    /// The full expression in one buffer: the host, the path from `host_end` to
+    /// `path_end`, then, if the URL had a query, `?` and the query.
+    expression: String,
+    host_end: usize,
+    path_end: usize,
     host_is_ip: bool,
 }
 
@@ -55,11 +59,7 @@ impl fmt::Debug for CanonicalUrl {
 
 impl fmt::Display for CanonicalUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}{}", self.scheme, self.host, self.path)?;
-        if let Some(q) = &self.query {
-            write!(f, "?{q}")?;
-        }
-        Ok(())
+        write!(f, "{}://{}", self.scheme, self.expression)
     }
 }
 
@@ -93,19 +93,22 @@ impl CanonicalUrl {
     /// examples include a raw `0x80` byte).
     pub fn parse_bytes(input: &[u8]) -> Result<Self, Error> {
         let trimmed = trim_ascii_whitespace(input);
-        let mut s: Zeroizing<Vec<u8>> = Zeroizing::new(
-            trimmed
-                .iter()
-                .copied()
-                .filter(|b| !matches!(b, b'\t' | b'\r' | b'\n'))
-                .collect(),
-        );
-        if let Some(hash) = s.iter().position(|&b| b == b'#') {
-            s.truncate(hash);
+        // Up to the fragment, without tab, CR and LF; the room is taken once, as the copy
+        // is wiped on drop and a grown buffer would leave its old copy behind unwiped.
+        let mut s: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(trimmed.len()));
+        for part in trimmed.split(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
+            match part.iter().position(|&b| b == b'#') {
+                Some(hash) => {
+                    s.extend_from_slice(&part[..hash]);
+                    break;
+                }
+                None => s.extend_from_slice(part),
+            }
         }
         // Every round that changes something shortens the text, so this ends.
         while s.contains(&b'%') {
-            let next: Zeroizing<Vec<u8>> = Zeroizing::new(percent_decode(&s).collect());
+            let mut next: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(s.len()));
+            next.extend(percent_decode(&s));
             if *next == *s {
                 break;
             }
@@ -125,33 +128,53 @@ impl CanonicalUrl {
             None => (rest, None),
         };
         let (host, host_is_ip) = canonical_host(authority)?;
+        let path = canonical_path(path);
+        // Sized up front: a grown buffer would leave an unwiped copy behind.
+        let room =
+            escaped_len(&host) + escaped_len(&path) + query.map_or(0, |q| 1 + escaped_len(q));
+        let mut expression: Vec<u8> = Vec::with_capacity(room);
+        escape_into(&mut expression, &host);
+        let host_end = expression.len();
+        escape_into(&mut expression, &path);
+        let path_end = expression.len();
+        if let Some(q) = query {
+            expression.push(b'?');
+            escape_into(&mut expression, q);
+        }
+        // Escaping leaves printable ASCII only, so this always succeeds.
+        let expression = String::from_utf8(expression).map_err(|e| {
+            e.into_bytes().zeroize();
+            Error::MalformedUrl("not ASCII after escaping")
+        })?;
         Ok(Self {
             scheme,
-            host,
-            path: canonical_path(path),
-            query: query.map(escape),
+            expression,
+            host_end,
+            path_end,
             host_is_ip,
         })
     }
 
     /// The scheme, lower-case (`http` when the input had none).
     pub fn scheme(&self) -> &str {
-        &self.scheme
+        self.scheme
     }
 
     /// The canonical host.
     pub fn host(&self) -> &str {
-        &self.host
+        self.expression.get(..self.host_end).unwrap_or_default()
     }
 
     /// The canonical path, starting with `/`.
     pub fn path(&self) -> &str {
-        &self.path
+        self.expression
+            .get(self.host_end..self.path_end)
+            .unwrap_or_default()
     }
 
     /// The query without its `?`, if the URL had one (possibly empty).
     pub fn query(&self) -> Option<&str> {
-        self.query.as_deref()
+        self.expression.get(self.path_end + 1..)
     }
 
     /// Whether the host is an IP address (then no host suffixes are formed).
@@ -162,12 +185,7 @@ impl CanonicalUrl {
     /// The most specific expression: `host/path?query`. A listed URL is stored as the
     /// digest of this.
     pub fn full_expression(&self) -> String {
-        let mut e = format!("{}{}", self.host, self.path);
-        if let Some(q) = &self.query {
-            e.push('?');
-            e.push_str(q);
-        }
-        e
+        self.expression.clone()
     }
 
     /// The host strings: the exact host, then (unless it is an IP address) up to four
@@ -180,7 +198,8 @@ impl CanonicalUrl {
 
     /// The host strings (the first `n` of the array), without allocating.
     fn host_slices(&self) -> ([&str; MAX_HOSTS], usize) {
-        let mut hosts = [self.host.as_str(); MAX_HOSTS];
+        let host = self.host();
+        let mut hosts = [host; MAX_HOSTS];
         if self.host_is_ip {
             return (hosts, 1);
         }
@@ -189,7 +208,7 @@ impl CanonicalUrl {
         // `c + 1`-th dot from the end).
         let mut starts = [0usize; MAX_HOSTS];
         let mut dots = 0;
-        for (i, b) in self.host.bytes().enumerate().rev() {
+        for (i, b) in host.bytes().enumerate().rev() {
             if b == b'.' {
                 if let Some(slot) = starts.get_mut(dots) {
                     *slot = i + 1;
@@ -203,7 +222,7 @@ impl CanonicalUrl {
         let mut n = 1;
         for components in (2..=dots.min(MAX_HOSTS)).rev() {
             if let (Some(&start), Some(slot)) = (starts.get(components - 1), hosts.get_mut(n)) {
-                *slot = self.host.get(start..).unwrap_or_default();
+                *slot = host.get(start..).unwrap_or_default();
                 n += 1;
             }
         }
@@ -227,24 +246,25 @@ impl CanonicalUrl {
     /// `(path, query)` pairs (the first `n` of the array); the query is present only on
     /// the first. Without allocating.
     fn path_slices(&self) -> ([(&str, Option<&str>); MAX_PATHS], usize) {
-        let mut paths = [(self.path.as_str(), None); MAX_PATHS];
+        let path = self.path();
+        let mut paths = [(path, None); MAX_PATHS];
         let mut n = 0;
-        if let Some(q) = &self.query {
-            paths[0] = (&self.path, Some(q.as_str()));
+        if let Some(q) = self.query() {
+            paths[0] = (path, Some(q));
             n = 1;
         }
         if let Some(slot) = paths.get_mut(n) {
-            *slot = (&self.path, None);
+            *slot = (path, None);
             n += 1;
         }
         let mut prefixes = 0;
-        for (i, b) in self.path.bytes().enumerate() {
+        for (i, b) in path.bytes().enumerate() {
             if b == b'/' {
                 if prefixes == MAX_PATH_PREFIXES {
                     break;
                 }
                 prefixes += 1;
-                let prefix = self.path.get(..=i).unwrap_or_default();
+                let prefix = path.get(..=i).unwrap_or_default();
                 if !paths
                     .iter()
                     .take(n)
@@ -282,54 +302,80 @@ impl CanonicalUrl {
         out
     }
 
-    /// Each lookup expression's bytes, in the order of [`Self::expressions`], assembled in
-    /// one buffer that is wiped afterwards (what a check does when its lists allow a fast
-    /// filter).
-    pub fn for_each_expression(&self, mut f: impl FnMut(&[u8])) {
+    /// A fast, non-cryptographic hash of the full expression (`host/path?query`): what
+    /// [`Self::for_each_expression_digest_passing`] gives for that expression. The same in
+    /// every process of the same build (fixed seeds), never stored.
+    pub fn full_expression_fast_hash(&self) -> u64 {
+        let (paths, _) = self.path_slices();
+        let (path, query) = paths[0];
+        fast_combine(fast_host_hash(self.host()), fast_path_hash(path, query))
+    }
+
+    /// [`Self::expression_digests`] one at a time, in the same order, for just the
+    /// expressions whose fast hash `passes`: each expression's fast hash is combined from
+    /// one hash of its host string and one of its path string, so no expression is
+    /// assembled and SHA-256 runs only for those that pass (what a check does when its
+    /// lists allow a fast filter).
+    pub fn for_each_expression_digest_passing(
+        &self,
+        passes: impl Fn(u64) -> bool,
+        mut f: impl FnMut([u8; 32]),
+    ) {
         let (paths, paths_n) = self.path_slices();
         let (hosts, hosts_n) = self.host_slices();
-        // Room for the longest expression up front: the buffer never grows, so no copy of
-        // an expression is left behind in memory that is not wiped.
-        let longest_host = hosts.iter().take(hosts_n).map(|h| h.len()).max();
-        let longest_path = paths
-            .iter()
-            .take(paths_n)
-            .map(|(p, q)| p.len() + q.map_or(0, |q| q.len() + 1))
-            .max();
-        let capacity = longest_host.unwrap_or(0) + longest_path.unwrap_or(0);
-        let mut buf: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(capacity));
+        let mut path_hashes = [0u64; MAX_PATHS];
+        for (slot, (p, q)) in path_hashes.iter_mut().zip(paths.iter().take(paths_n)) {
+            *slot = fast_path_hash(p, *q);
+        }
         for h in hosts.iter().take(hosts_n) {
-            for (p, q) in paths.iter().take(paths_n) {
-                buf.clear();
-                buf.extend_from_slice(h.as_bytes());
-                buf.extend_from_slice(p.as_bytes());
-                if let Some(q) = q {
-                    buf.push(b'?');
-                    buf.extend_from_slice(q.as_bytes());
+            let host_hash = fast_host_hash(h);
+            for ((p, q), &path_hash) in paths.iter().take(paths_n).zip(&path_hashes) {
+                if passes(fast_combine(host_hash, path_hash)) {
+                    let mut hasher = Sha256::new();
+                    hasher.update(h.as_bytes());
+                    hasher.update(p.as_bytes());
+                    if let Some(q) = q {
+                        hasher.update(b"?");
+                        hasher.update(q.as_bytes());
+                    }
+                    f(hasher.finalize().into());
                 }
-                f(&buf);
             }
         }
     }
 
-    /// [`Self::expression_digests`] one at a time, without allocating (what a check does).
-    pub fn for_each_expression_digest(&self, mut f: impl FnMut([u8; 32])) {
-        let (paths, paths_n) = self.path_slices();
-        let (hosts, hosts_n) = self.host_slices();
-        for h in hosts.iter().take(hosts_n) {
-            let mut with_host = Sha256::new();
-            with_host.update(h.as_bytes());
-            for (p, q) in paths.iter().take(paths_n) {
-                let mut hasher = with_host.clone();
-                hasher.update(p.as_bytes());
-                if let Some(q) = q {
-                    hasher.update(b"?");
-                    hasher.update(q.as_bytes());
-                }
-                f(hasher.finalize().into());
-            }
-        }
+    /// [`Self::expression_digests`] one at a time, without allocating (what a check does
+    /// when some listed entry is a digest only).
+    pub fn for_each_expression_digest(&self, f: impl FnMut([u8; 32])) {
+        self.for_each_expression_digest_passing(|_| true, f);
     }
+}
+
+/// Seed of the fast expression hashes (see [`CanonicalUrl::full_expression_fast_hash`]).
+const FAST_SEED: u64 = 0x7265_6163_686c_696e;
+
+fn fast_host_hash(host: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(FAST_SEED).hash_one(host.as_bytes())
+}
+
+fn fast_path_hash(path: &str, query: Option<&str>) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = foldhash::fast::FixedState::with_seed(!FAST_SEED).build_hasher();
+    hasher.write(path.as_bytes());
+    if let Some(q) = query {
+        hasher.write(b"?");
+        hasher.write(q.as_bytes());
+    }
+    hasher.finish()
+}
+
+/// One well-mixed hash of a host's and a path's (splitmix64's finaliser over both).
+fn fast_combine(host: u64, path: u64) -> u64 {
+    let mut z = host ^ path.rotate_left(32);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn trim_ascii_whitespace(b: &[u8]) -> &[u8] {
@@ -344,25 +390,22 @@ fn trim_ascii_whitespace(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-fn escape(bytes: &[u8]) -> String {
+/// The length of `bytes` once escaped.
+fn escaped_len(bytes: &[u8]) -> usize {
+    bytes.len() + 2 * bytes.iter().filter(|&&b| escaped(b)).count()
+}
+
+/// Appends `bytes` escaped to `out`: runs that need no escape are copied whole.
+fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    // Most hosts and paths need no escape: then they are printable ASCII, copied at once.
-    if !bytes.iter().any(|&b| escaped(b)) {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            return text.to_owned();
-        }
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|&b| escaped(b)) {
+        out.extend_from_slice(&rest[..at]);
+        let b = rest[at];
+        out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]);
+        rest = &rest[at + 1..];
     }
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if escaped(b) {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xF)]));
-        } else {
-            out.push(char::from(b));
-        }
-    }
-    out
+    out.extend_from_slice(rest);
 }
 
 /// Whether the canonical form escapes `b`: <= 0x20, >= 0x7f, `#` and `%`.
@@ -375,7 +418,7 @@ fn escaped(b: u8) -> bool {
 /// are read as `http://host`, as browsers do. Any other scheme (`mailto:`, `ftp://`,
 /// `javascript:`) is refused: only web addresses can be checked. A name before a colon
 /// followed only by digits is a host and its port, not a scheme.
-fn split_scheme(s: &[u8]) -> Result<(String, &[u8]), Error> {
+fn split_scheme(s: &[u8]) -> Result<(&'static str, &[u8]), Error> {
     if let Some(colon) = s.iter().position(|&b| b == b':') {
         let scheme = &s[..colon];
         let valid = scheme.first().is_some_and(u8::is_ascii_alphabetic)
@@ -383,11 +426,16 @@ fn split_scheme(s: &[u8]) -> Result<(String, &[u8]), Error> {
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
         if valid {
-            let lower = String::from_utf8_lossy(scheme).to_ascii_lowercase();
-            let web = lower == "http" || lower == "https";
+            let web = if scheme.eq_ignore_ascii_case(b"http") {
+                Some("http")
+            } else if scheme.eq_ignore_ascii_case(b"https") {
+                Some("https")
+            } else {
+                None
+            };
             let after = &s[colon + 1..];
             if let Some(rest) = after.strip_prefix(b"//") {
-                return if web {
+                return if let Some(lower) = web {
                     Ok((lower, rest))
                 } else {
                     Err(Error::MalformedUrl(
@@ -395,7 +443,7 @@ fn split_scheme(s: &[u8]) -> Result<(String, &[u8]), Error> {
                     ))
                 };
             }
-            if web {
+            if let Some(lower) = web {
                 let slashes = after.iter().take_while(|&&b| b == b'/').count();
                 return Ok((lower, &after[slashes..]));
             }
@@ -410,7 +458,7 @@ fn split_scheme(s: &[u8]) -> Result<(String, &[u8]), Error> {
             }
         }
     }
-    Ok(("http".to_owned(), s))
+    Ok(("http", s))
 }
 
 /// The canonical form of a bracketed IPv6 literal (`[...]`, brackets included): the
@@ -432,7 +480,31 @@ fn canonical_ipv6(literal: &[u8]) -> Result<String, Error> {
     Ok(format!("[{addr}]"))
 }
 
-fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
+/// Text either borrowed from the input or made from it (then wiped when dropped).
+enum Part<'a> {
+    Input(&'a [u8]),
+    Made(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for Part<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Part::Input(bytes) => bytes,
+            Part::Made(bytes) => bytes,
+        }
+    }
+}
+
+impl From<String> for Part<'_> {
+    fn from(text: String) -> Self {
+        Part::Made(Zeroizing::new(text.into_bytes()))
+    }
+}
+
+/// The canonical host, not yet escaped, and whether it is an IP address.
+fn canonical_host(authority: &[u8]) -> Result<(Part<'_>, bool), Error> {
     let hostport = match authority.iter().rposition(|&b| b == b'@') {
         Some(at) => &authority[at + 1..],
         None => authority,
@@ -445,7 +517,7 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
             ));
         };
         if hostport.get(close + 1).is_none_or(|&b| b == b':') {
-            return Ok((canonical_ipv6(&hostport[..=close])?, true));
+            return Ok((canonical_ipv6(&hostport[..=close])?.into(), true));
         }
     }
     // The port starts at the first colon: a host never contains one, and cutting at the
@@ -459,55 +531,57 @@ fn canonical_host(authority: &[u8]) -> Result<(String, bool), Error> {
     // holds anything but letters, digits, `-`, `_` and dots: IDNA maps `％` to `%` and
     // moves non-ASCII letters out of the way, which can leave a `%` followed by two hex
     // digits that a second canonicalisation would unescape.
-    let mut punycode: Option<Zeroizing<Vec<u8>>> = None;
-    if !host.is_ascii() {
-        if let Ok(text) = std::str::from_utf8(host) {
+    let written = host;
+    let mut host = Part::Input(written);
+    if !written.is_ascii() {
+        if let Ok(text) = std::str::from_utf8(written) {
             if let Ok(ascii) = idna::domain_to_ascii(text) {
                 let plain = ascii
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
                 if plain {
-                    punycode = Some(Zeroizing::new(ascii.into_bytes()));
+                    host = ascii.into();
                 }
             }
         }
     }
-    let host: &[u8] = punycode.as_deref().map_or(host, Vec::as_slice);
     // Dots collapsed and trimmed, lower-cased; most hosts already are (then no copy).
     let tidy = host.first() != Some(&b'.')
         && host.last() != Some(&b'.')
         && !host.windows(2).any(|w| w == b"..")
         && !host.iter().any(u8::is_ascii_uppercase);
-    let mut copy: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
-    if !tidy {
+    let collapsed = if tidy {
+        host
+    } else {
+        let mut copy: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::with_capacity(host.len()));
         for label in host.split(|&b| b == b'.').filter(|l| !l.is_empty()) {
             if !copy.is_empty() {
                 copy.push(b'.');
             }
             copy.extend(label.iter().map(u8::to_ascii_lowercase));
         }
-    }
-    let collapsed: &[u8] = if tidy { host } else { &copy };
+        Part::Made(copy)
+    };
     if collapsed.is_empty() {
         return Err(Error::MalformedUrl("no host"));
     }
-    if let Some(ip) = parse_ipv4(collapsed) {
+    if let Some(ip) = parse_ipv4(&collapsed) {
         let [a, b, c, d] = ip;
-        return Ok((format!("{a}.{b}.{c}.{d}"), true));
+        return Ok((format!("{a}.{b}.{c}.{d}").into(), true));
     }
     // What now reads as a bracketed literal (`.[a]`) is one on the next pass too, so it is
     // held to the same rule now.
     let literal = collapsed.first() == Some(&b'[')
         && collapsed.iter().position(|&b| b == b']') == Some(collapsed.len() - 1);
     if literal {
-        return Ok((canonical_ipv6(collapsed)?, true));
+        return Ok((canonical_ipv6(&collapsed)?.into(), true));
     }
     if collapsed.first() == Some(&b'[') && !collapsed.contains(&b']') {
         return Err(Error::MalformedUrl(
             "an IPv6 address without its closing bracket",
         ));
     }
-    Ok((escape(collapsed), false))
+    Ok((collapsed, false))
 }
 
 /// Parses an IPv4 address the way `inet_aton` does: one to four parts, each decimal,
@@ -567,10 +641,10 @@ fn parse_ip_number(p: &[u8]) -> Option<u64> {
     Some(value)
 }
 
-/// Resolves `.` and `..`, collapses slashes and escapes. Keeps a trailing slash.
-fn canonical_path(path: &[u8]) -> String {
+/// Resolves `.` and `..` and collapses slashes (not yet escaped). Keeps a trailing slash.
+fn canonical_path(path: &[u8]) -> Part<'_> {
     if is_canonical_path(path) {
-        return escape(path);
+        return Part::Input(path);
     }
     let mut segments: Vec<&[u8]> = Vec::new();
     let mut trailing_slash = false;
@@ -597,7 +671,7 @@ fn canonical_path(path: &[u8]) -> String {
     if trailing_slash && !segments.is_empty() {
         out.push(b'/');
     }
-    escape(&out)
+    Part::Made(out)
 }
 
 /// Whether `path` is already what [`canonical_path`] makes of it (before escaping), as
@@ -652,7 +726,10 @@ mod tests {
             &percent_encoding::CONTROLS.add(b' ').add(b'#').add(b'%');
         for b in 0..=255u8 {
             let expected = percent_encoding::percent_encode(&[b], SET).to_string();
-            assert_eq!(escape(&[b]), expected, "{b:#04x}");
+            let mut escaped = Vec::new();
+            escape_into(&mut escaped, &[b]);
+            assert_eq!(escaped, expected.as_bytes(), "{b:#04x}");
+            assert_eq!(escaped_len(&[b]), expected.len(), "{b:#04x}");
         }
     }
 
