@@ -66,7 +66,9 @@ macro_rules! active_chats_locked {
 
 /// Within a transaction: appends one queued chat message (see [`Store::chat_append`]) with
 /// three statements: whether the chat is open to the sender, whether this client id was
-/// stored before, and the next sequence number are read at once.
+/// stored before, and the next sequence number are read at once. Evaluates to `None` when
+/// the insert met a unique key (another batch took the number, or stored this client id,
+/// meanwhile): it then did nothing, and the message is read again.
 macro_rules! append_one {
     ($tx:expr, $job:expr) => {{
         async {
@@ -85,10 +87,10 @@ macro_rules! append_one {
             .fetch_optional(&mut *$tx)
             .await?
             else {
-                return Ok::<Appended, sqlx::Error>(Appended::Closed);
+                return Ok::<Option<Appended>, sqlx::Error>(Some(Appended::Closed));
             };
             if let Some(seq) = row.try_get::<Option<i64>, _>("again")? {
-                return Ok(Appended::Again(seq));
+                return Ok(Some(Appended::Again(seq)));
             }
             let status: String = row.try_get("status")?;
             let claimed: Option<i64> = row.try_get("claimed_by")?;
@@ -97,12 +99,12 @@ macro_rules! append_one {
                 Some(s) => status == "active" && claimed == Some(s),
             };
             if !open {
-                return Ok(Appended::Closed);
+                return Ok(Some(Appended::Closed));
             }
             let seq: i64 = row.try_get("next")?;
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO messages (conversation_id, seq, sender, staff_id, body_sealed, created_at, client_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
             .bind(job.conversation)
             .bind(seq)
@@ -112,7 +114,11 @@ macro_rules! append_one {
             .bind(job.now)
             .bind(&job.client_id)
             .execute(&mut *$tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(None);
+            }
             sqlx::query(
                 "UPDATE conversations SET awaiting_reply = $1, \
                  last_seeker_at = CASE WHEN $1 = 1 THEN $2 ELSE last_seeker_at END WHERE id = $3",
@@ -122,11 +128,15 @@ macro_rules! append_one {
             .bind(job.conversation)
             .execute(&mut *$tx)
             .await?;
-            Ok(Appended::New(seq))
+            Ok(Some(Appended::New(seq)))
         }
         .await
     }};
 }
+
+/// How many times a message is read again after its insert met a unique key, before its
+/// caller is told of a conflict.
+const APPEND_TRIES: usize = 20;
 
 /// A chat message waiting for its batch (see [`Store::chat_append`]).
 struct AppendJob {
@@ -138,11 +148,21 @@ struct AppendJob {
     reply: tokio::sync::oneshot::Sender<Result<Appended>>,
 }
 
-/// Chat messages queued for the next batch, and the turn to write one.
-#[derive(Default)]
+/// Chat messages queued for the next batch, and the turns to write one: one at a time on
+/// SQLite (one writer), a few at once on PostgreSQL, whose batches then overlap their round
+/// trips to the server.
 pub(crate) struct Appends {
     queued: std::sync::Mutex<Vec<AppendJob>>,
-    turn: tokio::sync::Mutex<()>,
+    turns: tokio::sync::Semaphore,
+}
+
+impl Appends {
+    pub(crate) fn new(turns: usize) -> Self {
+        Appends {
+            queued: Default::default(),
+            turns: tokio::sync::Semaphore::new(turns),
+        }
+    }
 }
 
 impl std::fmt::Debug for Appends {
@@ -400,12 +420,13 @@ impl Store {
     /// sender: a help-seeker may write while waiting or active, a practitioner only in a
     /// chat they hold. Acknowledge only what this returns as stored.
     ///
-    /// Concurrent appends are committed together: the first caller to find no batch in
-    /// progress writes every message queued so far in one transaction (a savepoint each, so
-    /// one failing message does not affect the others) and wakes their callers. SQLite has
-    /// one writer, and writers that queue on its lock sleep in growing steps; one batch at a
-    /// time keeps them from queueing there at all. `seal` encrypts the text for the sequence
-    /// number it is given (it may be called more than once if a number is taken meanwhile).
+    /// Concurrent appends are committed together: the first caller to get a turn writes every
+    /// message queued so far in one transaction and wakes their callers. SQLite has one
+    /// writer, and writers that queue on its lock sleep in growing steps; one batch at a time
+    /// keeps them from queueing there at all. On PostgreSQL a few batches run at once. Should
+    /// a batch fail, its messages are written again one savepoint each, so one failing
+    /// message does not affect the others. `seal` encrypts the text for the sequence number
+    /// it is given (it may be called more than once if a number is taken meanwhile).
     pub async fn chat_append(
         &self,
         conversation: i64,
@@ -427,7 +448,12 @@ impl Store {
                 now,
                 reply,
             });
-        let turn = self.appends.turn.lock().await;
+        let turn = self
+            .appends
+            .turns
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Interrupted)?;
         // The batch before ours may have taken this message along.
         match answer.try_recv() {
             Ok(done) => return done,
@@ -443,58 +469,91 @@ impl Store {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
-        // On a task of its own, so that a caller who goes away mid-batch (a closed
-        // connection) does not cut off everyone else's messages.
-        let store = self.clone();
-        let _ = tokio::spawn(async move { store.append_batch(jobs).await }).await;
+        // Empty when a batch running beside this one took our message along.
+        if !jobs.is_empty() {
+            // On a task of its own, so that a caller who goes away mid-batch (a closed
+            // connection) does not cut off everyone else's messages. A panic there leaves
+            // the callers' answers dropped, which they read as interrupted.
+            let store = self.clone();
+            let _ = tokio::spawn(async move { store.append_batch(jobs).await }).await;
+        }
         drop(turn);
         answer.await.unwrap_or(Err(StoreError::Interrupted))
     }
 
     async fn append_batch(&self, mut jobs: Vec<AppendJob>) {
-        // Rows are locked in one order by every batch (conversation, then arrival), so two
-        // instances' batches on PostgreSQL cannot deadlock; a chat's messages keep their order.
+        // Rows are locked in one order by every batch (conversation, then arrival), so
+        // batches running at once on PostgreSQL cannot deadlock; a chat's messages keep
+        // their order.
         jobs.sort_by_key(|j| j.conversation);
-        let mut results: Vec<Result<Appended>> = Vec::with_capacity(jobs.len());
-        let outcome: std::result::Result<(), sqlx::Error> = on_pool!(self, |pool| {
-            async {
-                let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
-                for job in &jobs {
-                    let mut result = Err(StoreError::Conflict);
-                    for _ in 0..20 {
-                        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-                        match append_one!(sp, job) {
-                            Ok(a) => {
-                                sp.commit().await?;
-                                result = Ok(a);
-                                break;
+        let outcome: std::result::Result<Vec<Result<Appended>>, sqlx::Error> = on_pool!(
+            self,
+            |pool| {
+                async {
+                    // Every message in one transaction, three statements each.
+                    let together = async {
+                        let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+                        let mut results: Vec<Result<Appended>> = Vec::with_capacity(jobs.len());
+                        for job in &jobs {
+                            let mut result = Err(StoreError::Conflict);
+                            for _ in 0..APPEND_TRIES {
+                                if let Some(a) = append_one!(tx, job)? {
+                                    result = Ok(a);
+                                    break;
+                                }
                             }
-                            // Another instance took this sequence number: read it again.
-                            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                                sp.rollback().await?;
-                            }
-                            Err(e) => {
-                                sp.rollback().await?;
-                                result = Err(e.into());
-                                break;
+                            results.push(result);
+                        }
+                        tx.commit().await?;
+                        Ok::<_, sqlx::Error>(results)
+                    }
+                    .await;
+                    let e = match together {
+                        Ok(results) => return Ok(results),
+                        Err(e) => e,
+                    };
+                    // Nothing of it was stored. Again, a savepoint each, so that the message
+                    // that failed is the only one told so.
+                    tracing::warn!(error = %e, messages = jobs.len(), "a batch of chat messages failed; storing them one by one");
+                    let mut tx = pool.begin_with(crate::begin_sql(pool)).await?;
+                    let mut results: Vec<Result<Appended>> = Vec::with_capacity(jobs.len());
+                    for job in &jobs {
+                        let mut result = Err(StoreError::Conflict);
+                        for _ in 0..APPEND_TRIES {
+                            let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                            match append_one!(sp, job) {
+                                Ok(Some(a)) => {
+                                    sp.commit().await?;
+                                    result = Ok(a);
+                                    break;
+                                }
+                                Ok(None) => sp.rollback().await?,
+                                Err(e) => {
+                                    sp.rollback().await?;
+                                    result = Err(e.into());
+                                    break;
+                                }
                             }
                         }
+                        results.push(result);
                     }
-                    results.push(result);
+                    tx.commit().await?;
+                    Ok(results)
                 }
-                tx.commit().await
+                .await
             }
-            .await
-        });
+        );
         match outcome {
-            Ok(()) => {
+            Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
+                    // The caller may have gone (a closed connection); what was stored stays.
                     let _ = job.reply.send(result);
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, messages = jobs.len(), "chat messages not stored");
                 for job in jobs {
+                    // As above: a caller that has gone needs no answer.
                     let _ = job
                         .reply
                         .send(Err(StoreError::Database(sqlx::Error::Protocol(format!(

@@ -173,10 +173,16 @@ impl Store {
     }
 
     fn with_pool(pool: Pool) -> Store {
+        // Chat batches written at once: SQLite has one writer; PostgreSQL's pool has ten
+        // connections, shared with everything else.
+        let turns = match &pool {
+            Pool::Sqlite(_) => 1,
+            Pool::Postgres(_) => 4,
+        };
         Store {
             pool,
             schema: i64::MAX,
-            appends: Default::default(),
+            appends: std::sync::Arc::new(chat::Appends::new(turns)),
         }
     }
 

@@ -331,6 +331,96 @@ async fn concurrent_chat_appends_are_stored_once_and_numbered_in_order() {
     }
 }
 
+/// Runs statements on the test database from outside the store, as an operator would.
+async fn by_hand(db: &Db, sqlite: &str, postgres: impl Fn(&str) -> String) {
+    match &db.schema {
+        None => {
+            let path = db._dir.as_ref().unwrap().path().join("t.db");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlite).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Some((url, schema)) => {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(&postgres(schema))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A message the database refuses (here a trigger's error, as a full disk or a broken
+/// constraint would be) fails alone: the other messages written in the same batch are
+/// stored, numbered without a gap, and their senders told so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_message_the_database_refuses_fails_alone_in_its_batch() {
+    use reachline_store::{Appended, Take};
+    for db in backends().await {
+        by_hand(
+            &db,
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.client_id = 'refused' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            |schema| {
+                format!(
+                    "CREATE FUNCTION \"{schema}\".refuse() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                     BEGIN IF NEW.client_id = 'refused' THEN RAISE EXCEPTION 'refused by the test'; \
+                     END IF; RETURN NEW; END $$; \
+                     CREATE TRIGGER refuse BEFORE INSERT ON \"{schema}\".messages FOR EACH ROW \
+                     EXECUTE FUNCTION \"{schema}\".refuse();"
+                )
+            },
+        )
+        .await;
+        let s = db.store.clone();
+        let staff = s
+            .staff_create("refusals", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
+        let chat = s.chat_create("self", "", "", "1", "en", 1).await.unwrap();
+        assert_eq!(s.chat_take(chat, staff, 5, 2).await.unwrap(), Take::Taken);
+        let mut tasks = Vec::new();
+        for round in 0..5 {
+            for i in 0..20 {
+                let cid = if i == 10 {
+                    "refused".to_string()
+                } else {
+                    format!("m{round}-{i}")
+                };
+                let store = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    let r = store
+                        .chat_append(chat, None, &cid, |seq| seq.to_string().into_bytes(), 10)
+                        .await;
+                    (cid, r)
+                }));
+            }
+        }
+        let mut stored = 0;
+        for t in tasks {
+            let (cid, r) = t.await.unwrap();
+            if cid == "refused" {
+                assert!(r.is_err(), "the refused message: {r:?}");
+            } else {
+                assert!(matches!(r, Ok(Appended::New(_))), "{cid}: {r:?}");
+                stored += 1;
+            }
+        }
+        assert_eq!(stored, 95);
+        let rows = s.messages(chat, 0).await.unwrap();
+        assert_eq!(rows.len(), 95);
+        for (i, m) in rows.iter().enumerate() {
+            assert_eq!(m.seq, i as i64 + 1, "numbers without gaps");
+            assert_eq!(m.body_sealed, m.seq.to_string().into_bytes());
+        }
+        db.cleanup().await;
+    }
+}
+
 /// Opens a second store on the same database (another instance).
 async fn beside(db: &Db) -> Store {
     match &db.schema {

@@ -30,10 +30,50 @@ pub enum Event {
     Queue,
 }
 
+/// One event as an earlier release sends it to other instances (still understood).
 #[derive(Serialize, Deserialize)]
 struct Wire {
     i: String,
     e: Event,
+}
+
+/// Events of one instance, in the order they happened, in one NOTIFY.
+#[derive(Serialize, Deserialize)]
+struct WireBatch {
+    i: String,
+    es: Vec<Event>,
+}
+
+/// Events in one NOTIFY at most: the longest event is under 90 bytes as JSON, so a batch
+/// stays well under PostgreSQL's 8,000-byte payload limit.
+const EVENTS_PER_NOTIFY: usize = 64;
+
+/// Events waiting to be passed on to other instances at most; beyond it (the database
+/// unreachable for a while) new ones are dropped and counted.
+const OUTBOX_MAX: usize = 100_000;
+
+/// The payloads that pass `events` on to other instances.
+fn wire_payloads(instance: &str, events: &[Event]) -> Vec<String> {
+    events
+        .chunks(EVENTS_PER_NOTIFY)
+        .filter_map(|es| {
+            serde_json::to_string(&WireBatch {
+                i: instance.to_string(),
+                es: es.to_vec(),
+            })
+            .ok()
+        })
+        .collect()
+}
+
+/// The instance and events a payload carries, in either form.
+fn read_payload(payload: &str) -> Option<(String, Vec<Event>)> {
+    if let Ok(b) = serde_json::from_str::<WireBatch>(payload) {
+        return Some((b.i, b.es));
+    }
+    serde_json::from_str::<Wire>(payload)
+        .ok()
+        .map(|w| (w.i, vec![w.e]))
 }
 
 /// Fans chat events out to the sockets of this instance and to other instances.
@@ -52,6 +92,12 @@ pub struct Hub {
     recent: Mutex<HashMap<i64, std::collections::VecDeque<Line>>>,
     /// The queue as last read, shared by every waiting socket (see [`queue_snapshot`]).
     snapshot: tokio::sync::Mutex<Option<Arc<QueueSnapshot>>>,
+    /// Events for other instances, passed on in batches by [`Hub::relay`] (PostgreSQL only):
+    /// one NOTIFY for many events instead of one each.
+    outbox: Mutex<Vec<Event>>,
+    outbox_ready: tokio::sync::Notify,
+    /// Events dropped because the outbox was full, not yet reported.
+    outbox_dropped: std::sync::atomic::AtomicU64,
 }
 
 /// The queue order and the practitioners available, read once for all waiting sockets.
@@ -105,6 +151,9 @@ impl Hub {
             seen: Mutex::new(std::collections::HashSet::new()),
             recent: Mutex::new(HashMap::new()),
             snapshot: tokio::sync::Mutex::new(None),
+            outbox: Mutex::new(Vec::new()),
+            outbox_ready: tokio::sync::Notify::new(),
+            outbox_dropped: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -216,22 +265,60 @@ impl Hub {
 }
 
 impl Hub {
-    /// Publishes an event here and to other instances.
+    /// Publishes an event here and, on PostgreSQL, to other instances: the event joins the
+    /// outbox that [`Hub::relay`] passes on.
     pub async fn publish(&self, store: &Store, e: Event) {
         self.deliver(e);
-        if let Ok(payload) = serde_json::to_string(&Wire {
-            i: self.instance.clone(),
-            e,
-        }) {
-            if let Err(err) = store.chat_notify(&payload).await {
-                tracing::warn!(error = %err, "could not tell other instances about a chat event");
+        if store.backend() == reachline_store::Backend::Postgres {
+            {
+                let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+                if outbox.len() < OUTBOX_MAX {
+                    outbox.push(e);
+                } else {
+                    self.outbox_dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            self.outbox_ready.notify_one();
+        }
+    }
+
+    /// Passes this instance's events on to the others and theirs to this one's sockets
+    /// (PostgreSQL only; returns at once on SQLite). Runs until the task is aborted;
+    /// reconnects after errors.
+    pub async fn relay(&self, store: &Store) {
+        if store.backend() != reachline_store::Backend::Postgres {
+            return;
+        }
+        tokio::join!(self.pass_on(store), self.listen(store));
+    }
+
+    /// Sends what gathered in the outbox, a batch to a NOTIFY, whenever something did: while
+    /// one NOTIFY is under way the next events gather for the one after it.
+    async fn pass_on(&self, store: &Store) {
+        loop {
+            self.outbox_ready.notified().await;
+            let events =
+                std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|e| e.into_inner()));
+            let dropped = self
+                .outbox_dropped
+                .swap(0, std::sync::atomic::Ordering::Relaxed);
+            if dropped > 0 {
+                tracing::warn!(
+                    dropped,
+                    "chat events were not passed on to other instances: too many were waiting"
+                );
+            }
+            for payload in wire_payloads(&self.instance, &events) {
+                if let Err(err) = store.chat_notify(&payload).await {
+                    tracing::warn!(error = %err, "could not tell other instances about chat events");
+                }
             }
         }
     }
 
-    /// Relays other instances' events to this one's sockets (PostgreSQL only). Runs until the
-    /// task is aborted; reconnects after errors.
-    pub async fn relay(&self, store: &Store) {
+    /// Delivers other instances' events to this one's sockets.
+    async fn listen(&self, store: &Store) {
         loop {
             let mut listener = match store.chat_listener().await {
                 Ok(Some(l)) => l,
@@ -245,9 +332,11 @@ impl Hub {
             loop {
                 match listener.recv().await {
                     Ok(Some(payload)) => {
-                        if let Ok(w) = serde_json::from_str::<Wire>(&payload) {
-                            if w.i != self.instance {
-                                self.deliver(w.e);
+                        if let Some((instance, events)) = read_payload(&payload) {
+                            if instance != self.instance {
+                                for e in events {
+                                    self.deliver(e);
+                                }
                             }
                         }
                     }
@@ -386,6 +475,42 @@ mod tests {
         let first = hub.recent(7, 0, 1).unwrap();
         assert_eq!(first[0].text, "message 1");
         assert!(first[0].from_seeker);
+    }
+
+    #[test]
+    fn events_pass_between_instances_in_batches_under_the_notify_limit() {
+        // The longest events there are.
+        let events: Vec<Event> = (0..1000)
+            .map(|n| Event::Delivered {
+                c: i64::MIN + n,
+                seeker: false,
+                seq: i64::MIN,
+            })
+            .collect();
+        let payloads = wire_payloads("0123456789abcdef", &events);
+        assert_eq!(payloads.len(), 1000_usize.div_ceil(EVENTS_PER_NOTIFY));
+        let mut back = Vec::new();
+        for p in &payloads {
+            assert!(p.len() < 8000, "{} bytes", p.len());
+            let (instance, es) = read_payload(p).unwrap();
+            assert_eq!(instance, "0123456789abcdef");
+            back.extend(es);
+        }
+        assert_eq!(back, events, "every event, in order");
+        // What an earlier release sends is still understood.
+        let single = serde_json::to_string(&Wire {
+            i: "fedcba9876543210".into(),
+            e: Event::Message { c: 4, seq: 9 },
+        })
+        .unwrap();
+        assert_eq!(
+            read_payload(&single),
+            Some((
+                "fedcba9876543210".into(),
+                vec![Event::Message { c: 4, seq: 9 }]
+            ))
+        );
+        assert_eq!(read_payload("{\"i\":\"x\"}"), None);
     }
 
     #[test]
