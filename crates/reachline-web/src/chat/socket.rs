@@ -325,6 +325,9 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                     }
                     Ok(Event::Status { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         status = status_frame(&state, &peer, c).await;
+                        // Read from the chat's own row: a queue snapshot taken before the
+                        // take must not turn it back into "waiting" on the next tick.
+                        queue_dirty &= status.as_ref().is_some_and(|s| s["status"] == "waiting");
                         if let Some(s) = &status {
                             if !frame(&mut socket, s.clone()).await { break }
                         }
@@ -345,6 +348,9 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
             }
             _ = queue_tick.tick(), if queue_dirty => {
                 queue_dirty = false;
+                if !status.as_ref().is_some_and(|s| s["status"] == "waiting") {
+                    continue;
+                }
                 let fresh = waiting_frame(&state, &peer, c).await;
                 if fresh != status {
                     status = fresh;
