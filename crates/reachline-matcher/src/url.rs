@@ -162,11 +162,14 @@ impl CanonicalUrl {
 
     /// The canonical host.
     pub fn host(&self) -> &str {
+        // The offsets are set by `parse_bytes` within the buffer, which is ASCII: the empty
+        // default is never taken (and would only make a check find less, not fail or write).
         self.expression.get(..self.host_end).unwrap_or_default()
     }
 
     /// The canonical path, starting with `/`.
     pub fn path(&self) -> &str {
+        // As in `host`: offsets of our own, within an ASCII buffer.
         self.expression
             .get(self.host_end..self.path_end)
             .unwrap_or_default()
@@ -222,6 +225,7 @@ impl CanonicalUrl {
         let mut n = 1;
         for components in (2..=dots.min(MAX_HOSTS)).rev() {
             if let (Some(&start), Some(slot)) = (starts.get(components - 1), hosts.get_mut(n)) {
+                // `start` follows a dot found in `host` (ASCII): always in range.
                 *slot = host.get(start..).unwrap_or_default();
                 n += 1;
             }
@@ -264,6 +268,7 @@ impl CanonicalUrl {
                     break;
                 }
                 prefixes += 1;
+                // `i` is a slash found in `path` (ASCII): always in range.
                 let prefix = path.get(..=i).unwrap_or_default();
                 if !paths
                     .iter()
