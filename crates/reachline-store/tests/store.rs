@@ -325,6 +325,22 @@ async fn concurrent_chat_appends_are_stored_once_and_numbered_in_order() {
                 let cid = body.split_once('/').unwrap().1.split('@').next().unwrap();
                 assert_eq!(m.sender == Sender::Staff, cid.starts_with('p'), "{body}");
             }
+            // The chat's reply state is its last message's: awaiting a reply when the
+            // help-seeker wrote last, and the help-seeker's last message's time.
+            let c = a.conversation_get(chat).await.unwrap().unwrap();
+            if let Some(last) = rows.last() {
+                assert_eq!(
+                    c.awaiting_reply,
+                    last.sender == Sender::Seeker,
+                    "chat {chat}"
+                );
+                let seeker_last = rows.iter().rev().find(|m| m.sender == Sender::Seeker);
+                assert_eq!(
+                    c.last_seeker_at,
+                    seeker_last.unwrap().created_at,
+                    "chat {chat}"
+                );
+            }
         }
         b.close().await;
         db.cleanup().await;
