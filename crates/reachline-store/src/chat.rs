@@ -196,9 +196,12 @@ async fn append_set(
             (r.try_get("status")?, r.try_get("claimed_by")?, 0),
         );
     }
+    // Each chat's last number from the end of its primary key (one index entry a chat, however
+    // long the chat; a `GROUP BY` over the chats' messages reads them all).
     for r in sqlx::query(
-        "SELECT conversation_id, MAX(seq) AS last FROM messages \
-         WHERE conversation_id = ANY($1) GROUP BY conversation_id",
+        "SELECT k.c AS conversation_id, \
+         (SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = k.c) AS last \
+         FROM UNNEST($1::bigint[]) AS k(c)",
     )
     .bind(&ids)
     .fetch_all(&mut *tx)
@@ -206,8 +209,7 @@ async fn append_set(
     {
         let id: i64 = r.try_get("conversation_id")?;
         if let Some(chat) = chats.get_mut(&id) {
-            // The maximum of a group (never empty) is never NULL; a chat without messages
-            // has no row here and keeps 0, the number before the first.
+            // NULL for a chat without messages: 0, the number before the first.
             chat.2 = r.try_get::<Option<i64>, _>("last")?.unwrap_or(0);
         }
     }
