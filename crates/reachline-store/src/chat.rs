@@ -73,7 +73,7 @@ macro_rules! append_one {
     ($tx:expr, $job:expr) => {{
         async {
             let job: &AppendJob = $job;
-            let sender = if job.staff_id.is_some() { "staff" } else { "seeker" };
+            let sender = side_of(job);
             let Some(row) = sqlx::query(
                 "SELECT c.status, c.claimed_by, \
                  (SELECT m.seq FROM messages m WHERE m.conversation_id = c.id AND m.sender = $2 \
@@ -94,11 +94,7 @@ macro_rules! append_one {
             }
             let status: String = row.try_get("status")?;
             let claimed: Option<i64> = row.try_get("claimed_by")?;
-            let open = match job.staff_id {
-                None => status == "waiting" || status == "active",
-                Some(s) => status == "active" && claimed == Some(s),
-            };
-            if !open {
+            if !open_to(&status, claimed, job.staff_id) {
                 return Ok(Some(Appended::Closed));
             }
             let seq: i64 = row.try_get("next")?;
@@ -134,6 +130,32 @@ macro_rules! append_one {
     }};
 }
 
+/// The side a queued message is from, as the `messages.sender` column has it.
+fn side_of(job: &AppendJob) -> &'static str {
+    if job.staff_id.is_some() {
+        "staff"
+    } else {
+        "seeker"
+    }
+}
+
+/// Whether a chat in this state takes a message from this sender: a help-seeker's while it
+/// waits or is active, a practitioner's only while it is active and theirs.
+fn open_to(status: &str, claimed: Option<i64>, staff_id: Option<i64>) -> bool {
+    match staff_id {
+        None => status == "waiting" || status == "active",
+        Some(s) => status == "active" && claimed == Some(s),
+    }
+}
+
+/// The distinct chats of a batch, in id order (the order every batch locks them in).
+fn chats_of(jobs: &[AppendJob]) -> Vec<i64> {
+    let mut ids: Vec<i64> = jobs.iter().map(|j| j.conversation).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// The pool as PostgreSQL's, if it is (for the one path that differs: [`append_set`]).
 fn as_postgres<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Option<&sqlx::PgPool> {
     (pool as &dyn std::any::Any).downcast_ref::<sqlx::PgPool>()
@@ -153,11 +175,8 @@ async fn lock_chats<DB: sqlx::Database>(
     else {
         return Ok(());
     };
-    let mut ids: Vec<i64> = jobs.iter().map(|j| j.conversation).collect();
-    ids.sort_unstable();
-    ids.dedup();
     sqlx::query("SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
-        .bind(&ids)
+        .bind(chats_of(jobs))
         .fetch_all(&mut **tx)
         .await?;
     Ok(())
@@ -179,9 +198,7 @@ async fn append_set(
 ) -> std::result::Result<Vec<Result<Appended>>, sqlx::Error> {
     use std::collections::HashMap;
     let mut tx = pool.begin().await?;
-    let mut ids: Vec<i64> = jobs.iter().map(|j| j.conversation).collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = chats_of(jobs);
     let mut chats: HashMap<i64, (String, Option<i64>, i64)> = HashMap::new();
     for r in sqlx::query(
         "SELECT id, status, claimed_by FROM conversations \
@@ -213,13 +230,6 @@ async fn append_set(
             chat.2 = r.try_get::<Option<i64>, _>("last")?.unwrap_or(0);
         }
     }
-    let sender = |j: &AppendJob| {
-        if j.staff_id.is_some() {
-            "staff"
-        } else {
-            "seeker"
-        }
-    };
     let mut stored: HashMap<(i64, &str, String), i64> = HashMap::new();
     for r in sqlx::query(
         "SELECT m.conversation_id, m.sender, m.client_id, m.seq FROM messages m \
@@ -227,7 +237,7 @@ async fn append_set(
          ON m.conversation_id = k.c AND m.sender = k.s AND m.client_id = k.cid",
     )
     .bind(jobs.iter().map(|j| j.conversation).collect::<Vec<i64>>())
-    .bind(jobs.iter().map(sender).collect::<Vec<&str>>())
+    .bind(jobs.iter().map(side_of).collect::<Vec<&str>>())
     .bind(
         jobs.iter()
             .map(|j| j.client_id.as_str())
@@ -252,7 +262,7 @@ async fn append_set(
     // message was the help-seeker's), and when the help-seeker last wrote.
     let mut replies: Vec<(i64, i64, Option<i64>)> = Vec::new();
     for job in jobs {
-        let side = sender(job);
+        let side = side_of(job);
         let key = (job.conversation, side, job.client_id.clone());
         if let Some(seq) = stored.get(&key) {
             results.push(Ok(Appended::Again(*seq)));
@@ -262,11 +272,7 @@ async fn append_set(
             results.push(Ok(Appended::Closed));
             continue;
         };
-        let open = match job.staff_id {
-            None => status == "waiting" || status == "active",
-            Some(s) => status == "active" && *claimed == Some(s),
-        };
-        if !open {
+        if !open_to(status, *claimed, job.staff_id) {
             results.push(Ok(Appended::Closed));
             continue;
         }
