@@ -370,6 +370,43 @@ async fn by_hand(db: &Db, sqlite: &str, postgres: impl Fn(&str) -> String) {
     }
 }
 
+#[tokio::test]
+async fn a_help_seekers_place_counts_the_present_waiting_chats_ahead_in_queue_order() {
+    use reachline_store::Take;
+    for db in backends().await {
+        let s = &db.store;
+        let staff = s
+            .staff_create("pat", Role::Practitioner, "", 1)
+            .await
+            .unwrap();
+        // Two chats opened in the same second (the id breaks the tie), one later, one earlier
+        // whose help-seeker never arrived, and one already taken.
+        let first = s.chat_create("self", "", "", "1", "en", 10).await.unwrap();
+        let tied = s.chat_create("self", "", "", "1", "en", 10).await.unwrap();
+        let later = s.chat_create("self", "", "", "1", "en", 20).await.unwrap();
+        let absent = s.chat_create("self", "", "", "1", "en", 5).await.unwrap();
+        let taken = s.chat_create("self", "", "", "1", "en", 1).await.unwrap();
+        s.chats_seen(&[first, tied, later, taken], 30)
+            .await
+            .unwrap();
+        assert_eq!(s.chat_take(taken, staff, 5, 31).await.unwrap(), Take::Taken);
+
+        for (chat, ahead) in [(first, 0), (tied, 1), (later, 2), (absent, 0)] {
+            assert_eq!(s.chat_ahead(chat).await.unwrap(), ahead, "chat {chat}");
+        }
+        assert_eq!(s.chat_ahead(i64::MAX).await.unwrap(), 0, "no such chat");
+        let queue: Vec<i64> = s.chat_queue().await.unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(queue, [first, tied, later]);
+        assert_eq!(s.chats_waiting_count().await.unwrap(), 3);
+
+        // Taking the first moves everyone behind it up one place.
+        assert_eq!(s.chat_take(first, staff, 5, 32).await.unwrap(), Take::Taken);
+        assert_eq!(s.chat_ahead(tied).await.unwrap(), 0);
+        assert_eq!(s.chat_ahead(later).await.unwrap(), 1);
+        db.cleanup().await;
+    }
+}
+
 /// A message the database refuses (here a trigger's error, as a full disk or a broken
 /// constraint would be) fails alone: the other messages written in the same batch are
 /// stored, numbered without a gap, and their senders told so.
