@@ -123,8 +123,20 @@ async fn seed(store: &Store, contacts: usize) -> anyhow::Result<Duration> {
         if batch.len() == 10_000 || i + 1 == contacts {
             store.demo_contacts(staff, &batch, 0).await?;
             batch.clear();
+            if (i + 1) % 1_000_000 == 0 {
+                eprintln!(
+                    "[report-bench] {} contacts seeded, {:.0} a second",
+                    i + 1,
+                    (i + 1) as f64 / t.elapsed().as_secs_f64()
+                );
+            }
         }
     }
+    eprintln!(
+        "[report-bench] {contacts} contacts seeded in {:.1} s, {:.0} a second",
+        t.elapsed().as_secs_f64(),
+        contacts as f64 / t.elapsed().as_secs_f64()
+    );
     // Five years of daily counters: module views and exercise completions, and a deterrence
     // funnel for two partners (checks, then warnings and arrivals per campaign code).
     let mut partners = Vec::new();
