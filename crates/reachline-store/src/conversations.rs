@@ -284,8 +284,7 @@ pub struct ContactGroup {
     pub n: i64,
 }
 
-/// The grouped columns, in the order of the `contacts_report` and `contacts_report_area`
-/// indexes (migration 0010), so both databases answer a report from an index alone.
+/// The columns a report groups contacts by, as the rollup (migration 0016) holds them.
 const REPORT_GROUP: &str =
     "month, area, channel, who, age_group, first_this_year, concerns, actions, signposting";
 
