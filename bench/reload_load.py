@@ -85,7 +85,10 @@ failed = sum(1 for r in results if not r[2])
 slowed = sum(1 for r in results if r[2] and r[1] > 2 * base_p99)
 p99 = pct([r[1] for r in results if r[2]], 0.99)
 print(f"steady load: {rate} checks/s for {seconds:.0f} s, latency from the scheduled send time")
-print(f"  without a reload: {len(base_results)} requests, {base_failed} failed, p99 {base_p99 * 1000:.1f} ms")
+# The probe's own noise: requests of the run without a reload over twice that run's p99.
+base_slowed = sum(1 for r in base_results if r[2] and r[1] > 2 * base_p99)
+print(f"  without a reload: {len(base_results)} requests, {base_failed} failed, p99 {base_p99 * 1000:.1f} ms, "
+      f"{base_slowed} over twice that (the probe's own noise)")
 print(f"  with a reload:    {len(results)} requests, {failed} failed, p99 {p99 * 1000:.1f} ms, "
       f"{slowed} slowed (> 2x the baseline p99, {2 * base_p99 * 1000:.1f} ms)")
 print(f"  import of the new version (another process): {t1 - t0:.2f} s")
@@ -94,4 +97,17 @@ if first_live is None:
 else:
     print(f"  new version live {first_live - t1:.2f} s after the import ended ({first_live - t0:.2f} s after it began)"
           f"; goal < 1 s: {'met' if first_live - t1 < 1 else 'NOT met'}")
+# When the slowed requests were due: before the import, while it ran (another process on the
+# same cores), while the server rebuilt its matchers, in the first second of the new version
+# (the old one let go of, the new one's tables not yet in the cache), or later.
+live_at = first_live if first_live is not None else float("inf")
+marks = [("before the import", t0), ("during the import", t1),
+         ("import ended to live", live_at), ("first second live", live_at + 1),
+         ("later", float("inf"))]
+phases = {name: 0 for name, _ in marks}
+for r in results:
+    if r[2] and r[1] > 2 * base_p99:
+        due = r[0] + start
+        phases[next(name for name, end in marks if due < end)] += 1
+print("  slowed by phase: " + ", ".join(f"{name} {n}" for name, n in phases.items()))
 print(f"  failed or slowed during the reload: {failed + slowed}; goal 0: {'met' if failed + slowed == 0 else 'NOT met'}")

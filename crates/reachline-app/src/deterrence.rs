@@ -299,12 +299,15 @@ pub const MATCH_ID_ENTRIES: usize = 20;
 /// How long a partner may report a warning as wrong.
 pub const MATCH_ID_DAYS: i64 = 30;
 
+/// A partner key's holder as last read (none for a key nobody holds), and when.
+type KnownKey = (Option<Arc<PartnerRow>>, Instant);
+
 pub struct Gateway {
     current: RwLock<Arc<Loaded>>,
     generation: tokio::sync::Mutex<Option<ListsGeneration>>,
     counters: Mutex<HashMap<CounterKey, i64>>,
     entry_counters: Mutex<HashMap<EntryKey, i64>>,
-    keys: Mutex<HashMap<String, (Option<PartnerRow>, Instant)>>,
+    keys: Mutex<HashMap<[u8; 32], KnownKey>>,
     /// Each partner's allowance of checks.
     rate: crate::limits::Rate<i64>,
     lists_key: Key,
@@ -463,8 +466,13 @@ impl Gateway {
             never_versions,
         });
         // Replacing the Arc cannot be left half done, so a lock poisoned by a panic elsewhere
-        // is used as it is: the new lists always take effect.
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = loaded;
+        // is used as it is: the new lists always take effect. The lists replaced are let go
+        // of after the lock (see `retire`).
+        let replaced = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(|e| e.into_inner()),
+            loaded,
+        );
+        retire(replaced);
         *generation = Some(now_gen);
         self.ready.store(true, std::sync::atomic::Ordering::Release);
         tracing::info!(lists, entries, "deterrence lists loaded");
@@ -472,25 +480,31 @@ impl Gateway {
     }
 
     /// The partner holding a key, remembered for `ttl` (so a revoked key stops within it).
+    /// Remembered by the key's digest; its hexadecimal form, which the store looks up, is
+    /// written only when the partner is read from the store.
     pub async fn partner(
         &self,
         store: &Store,
-        key_hash: &str,
+        key: &str,
         ttl: Duration,
-    ) -> Result<Option<PartnerRow>, StoreError> {
+    ) -> Result<Option<Arc<PartnerRow>>, StoreError> {
+        let digest = reachline_core::staff::token_digest(key);
         if let Ok(cache) = self.keys.lock() {
-            if let Some((p, at)) = cache.get(key_hash) {
+            if let Some((p, at)) = cache.get(&digest) {
                 if at.elapsed() < ttl {
                     return Ok(p.clone());
                 }
             }
         }
-        let p = store.partner_by_key(key_hash).await?;
+        let p = store
+            .partner_by_key(&hex::encode(digest))
+            .await?
+            .map(Arc::new);
         if let Ok(mut cache) = self.keys.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(key_hash.to_string(), (p.clone(), Instant::now()));
+            cache.insert(digest, (p.clone(), Instant::now()));
         }
         Ok(p)
     }
@@ -887,6 +901,35 @@ async fn at_low_priority<T: Send + 'static>(
         .map_err(|e| format!("could not start the list build: {e}"))?;
     rx.await
         .map_err(|_| "the list build stopped without a result".to_string())
+}
+
+/// Frees lists a reload replaced away from the checks being answered: on a thread of its
+/// own at the lowest priority, once no check still holds them (a check keeps its snapshot
+/// to its end); not inside the write lock every check reads through, nor by whichever
+/// request lets go of them last: freeing a 50,000-term matcher is many small frees. Still
+/// held after a minute, the last holder frees them after all. Where no thread can start,
+/// they are freed here.
+fn retire(replaced: Arc<Loaded>) {
+    let started = std::thread::Builder::new()
+        .name("lists-retire".into())
+        .spawn(move || {
+            if let Err(e) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+            {
+                tracing::debug!(error = ?e, "could not lower the retired lists' priority");
+            }
+            let mut held = replaced;
+            for _ in 0..6_000 {
+                match Arc::try_unwrap(held) {
+                    Ok(alone) => return drop(alone),
+                    Err(shared) => held = shared,
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+    if let Err(e) = started {
+        tracing::debug!(error = %e, "the replaced lists are freed where they were replaced");
+    }
 }
 
 #[cfg(test)]

@@ -57,8 +57,27 @@ impl Clock for Arc<ManualClock> {
 
 /// The calendar day (UTC) of a timestamp, as `YYYY-MM-DD`.
 pub fn day_of(unix: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+    // Counters name the day of every check and message: the last day written out is kept
+    // for each thread, so a day is formatted once rather than once a count. The day is a
+    // function of the day's number alone (the range `from_unix_timestamp` takes ends at a
+    // midnight), so the copy is always the day `unix` falls in.
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, String)>> = const { std::cell::RefCell::new(None) };
+    }
+    let number = unix.div_euclid(86_400);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((n, day)) if *n == number => day.clone(),
+            _ => {
+                let t =
+                    OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let day = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
+                *last = Some((number, day.clone()));
+                day
+            }
+        }
+    })
 }
 
 /// The day before a `YYYY-MM-DD` day (the day itself if it does not parse).
@@ -109,6 +128,28 @@ mod tests {
         let left = seconds_to_year_end(t);
         assert_eq!(year_of(t + left), 2022);
         assert_eq!(year_of(t + left - 1), 2021);
+    }
+
+    #[test]
+    fn the_day_kept_from_the_last_call_is_never_another_days() {
+        // Alternating days, the seconds either side of midnight, before 1970, and out of
+        // range (the epoch's day, as always), each asked twice in a row.
+        let midnight = 1_614_816_000; // 2021-03-04 00:00:00 UTC
+        for (t, day) in [
+            (midnight - 1, "2021-03-03"),
+            (midnight, "2021-03-04"),
+            (midnight - 1, "2021-03-03"),
+            (midnight + 86_399, "2021-03-04"),
+            (midnight + 86_400, "2021-03-05"),
+            (-1, "1969-12-31"),
+            (0, "1970-01-01"),
+            (i64::MAX, "1970-01-01"),
+            (i64::MIN, "1970-01-01"),
+            (midnight, "2021-03-04"),
+        ] {
+            assert_eq!(day_of(t), day, "{t}");
+            assert_eq!(day_of(t), day, "{t}, again");
+        }
     }
 
     #[test]

@@ -139,7 +139,12 @@ pub fn password_problem(password: &str, username: &str) -> Option<PasswordProble
 /// so a fast hash is enough; only the hash is stored. (Recovery codes, shorter, are kept
 /// with [`recovery_code_hash`].)
 pub fn token_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hex::encode(token_digest(secret))
+}
+
+/// The SHA-256 of a token, as bytes: what [`token_hash`] writes out in hexadecimal.
+pub fn token_digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// A random URL-safe token (256 bits).

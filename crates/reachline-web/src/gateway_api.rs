@@ -14,7 +14,6 @@ use rand::seq::SliceRandom;
 use reachline_app::deterrence::{
     code, parse_code, FeedbackError, Inputs, Loaded, Verdict, ARRIVAL, TALK, VARIANTS,
 };
-use reachline_core::staff::token_hash;
 use reachline_matcher::{Error as MatchError, Match, Signal};
 
 /// The longest query checked, in characters (the matcher's own limit is 4096 bytes, which
@@ -285,7 +284,10 @@ pub async fn openapi(State(state): State<Shared>) -> Response {
         .into_response()
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<PartnerRow, Response> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<PartnerRow>, Response> {
     let Some(auth) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -309,11 +311,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<PartnerRo
         ));
     }
     let ttl = Duration::from_secs(state.config.deterrence.key_cache_seconds);
-    match state
-        .gateway
-        .partner(&state.store, &token_hash(key), ttl)
-        .await
-    {
+    match state.gateway.partner(&state.store, key, ttl).await {
         Ok(Some(p)) if p.revoked_at.is_none() => Ok(p),
         Ok(Some(_)) => Err(api_error(
             StatusCode::FORBIDDEN,
@@ -341,7 +339,7 @@ async fn admit<T>(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Json<T>, JsonRejection>,
-) -> Result<(PartnerRow, T), Response> {
+) -> Result<(std::sync::Arc<PartnerRow>, T), Response> {
     let partner = authenticate(state, headers).await?;
     match body {
         Ok(Json(b)) => Ok((partner, b)),

@@ -11,16 +11,20 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use http_body_util::BodyExt;
 use std::time::{Duration, Instant};
 
-/// The route a request matched, carried on the response for the request log.
+/// The route a request matched (its template, never the raw path), carried on the response
+/// for the request log and the metrics.
 #[derive(Clone)]
-pub struct RouteName(pub String);
+pub struct RouteName(pub MatchedPath);
 
-/// Inner layer: copies the matched route onto the response.
+impl RouteName {
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// Inner layer: copies the matched route onto the response (a shared string, not a copy).
 pub async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let mut resp = next.run(req).await;
     if let Some(route) = route {
         resp.extensions_mut().insert(RouteName(route));
@@ -28,26 +32,17 @@ pub async fn tag_route(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Outer layer: one log line per request with method, route, status and latency. Never the
-/// raw path or query, never an address or user agent.
-pub async fn log_request(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    let route = resp
-        .extensions()
-        .get::<RouteName>()
-        .map(|r| r.0.clone())
-        .unwrap_or_else(|| "unmatched".into());
+/// One log line per request with method, route, status and latency. Never the raw path or
+/// query, never an address or user agent. (Nothing is formatted when the level is off.)
+pub fn log_request(method: &Method, route: &str, status: StatusCode, started: Instant) {
     tracing::info!(
         target: "reachline::http",
         method = %method,
         route = %route,
-        status = resp.status().as_u16(),
+        status = status.as_u16(),
         latency_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
         "request"
     );
-    resp
 }
 
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -101,8 +96,7 @@ pub fn render_form<T: askama::Template>(t: &T, has_error: bool) -> Response {
 pub struct Framable;
 
 /// Security headers on every response; `no-store` unless a route chose otherwise.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
+pub fn security_headers(resp: &mut Response) {
     let h = resp.headers_mut();
     let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
         if !h.contains_key(&name) {
@@ -133,28 +127,19 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         "same-origin",
     );
     set(h, header::CACHE_CONTROL, "no-store");
-    resp
 }
 
-/// Requests whose declared body is over the limit get 413 without reaching a handler. The
-/// body is read and dropped first (up to a bound), so the client sees the answer rather
-/// than a reset connection.
-pub async fn limit_body(max: u64, req: Request, next: Next) -> Result<Response, Request> {
-    let declared = req
-        .headers()
+/// The body length a request declares (`Content-Length`), if it declares one that parses.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(len) if len > max => {
-            drain(req.into_body(), 64 * 1024 * 1024).await;
-            Err(Request::new(Body::empty()))
-        }
-        _ => Ok(next.run(req).await),
-    }
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
-async fn drain(mut body: Body, cap: u64) {
+/// Reads a body and drops it, up to `cap` bytes and 15 seconds, so that a client refused
+/// for an over-long body sees the answer rather than a reset connection.
+pub async fn drain(mut body: Body, cap: u64) {
     let mut seen = 0u64;
     let deadline = Instant::now() + Duration::from_secs(15);
     while seen < cap && Instant::now() < deadline {

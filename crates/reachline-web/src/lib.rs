@@ -104,17 +104,79 @@ async fn static_file(body: &'static str, content_type: &'static str) -> Response
         .into_response()
 }
 
-/// Counts a first visit of the year for HTML pages, and sets the year-only cookie.
-async fn count_first_visit(State(state): State<Shared>, req: Request, next: Next) -> Response {
+/// The one layer around every request, outermost: it refuses an over-long body or a
+/// cross-site form before any handler runs, counts a first visit of the year on HTML pages,
+/// sets the security headers on every answer (the panic page's too), then logs the request
+/// and counts it under its route. One layer rather than six: each `from_fn` layer costs a
+/// boxed service and a boxed future on every request (bench/README.md, `run.sh`).
+async fn edge(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let started = Instant::now();
+    let mut resp = answer(&state, req, next).await;
+    http::security_headers(&mut resp);
+    let route = resp
+        .extensions()
+        .get::<http::RouteName>()
+        .map_or("unmatched", http::RouteName::as_str);
+    http::log_request(&method, route, resp.status(), started);
+    state.metrics.observe_request(
+        route,
+        &method,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+/// The answer to a request, past the body limit and the same-origin rule for forms.
+async fn answer(state: &AppState, req: Request, next: Next) -> Response {
+    if http::declared_length(req.headers())
+        .is_some_and(|len| len > state.config.site.max_body_bytes)
+    {
+        return too_large(state, req).await;
+    }
+    if http::cross_site(req.method(), req.headers()) {
+        let ctx = state.ctx(req.headers(), req.uri().path());
+        return state.message(&ctx, StatusCode::FORBIDDEN, "cross-site");
+    }
+    let path = req.uri().path();
+    let is_page = req.method() == axum::http::Method::GET
+        && !path.starts_with("/static/")
+        && !["/exit", "/language", "/healthz", "/readyz"].contains(&path);
+    if !is_page {
+        return next.run(req).await;
+    }
+    count_first_visit(state, req, next).await
+}
+
+/// A request whose declared body is over the limit gets 413 without reaching a handler,
+/// once its body has been read and dropped (up to a bound).
+async fn too_large(state: &AppState, req: Request) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let ctx = (!api).then(|| state.ctx(req.headers(), req.uri().path()));
+    http::drain(req.into_body(), 64 * 1024 * 1024).await;
+    match ctx {
+        None => gateway_api::api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is too large",
+        ),
+        Some(ctx) => {
+            let mut resp = state.message(&ctx, StatusCode::PAYLOAD_TOO_LARGE, "too-large");
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+    }
+}
+
+/// Counts a first visit of the year for an HTML page, and sets the year-only cookie.
+async fn count_first_visit(state: &AppState, req: Request, next: Next) -> Response {
     let year = clock::year_of(state.clock.now_unix());
     let year_s = year.to_string();
-    let counted = http::cookie(req.headers(), reach::YEAR_COOKIE) == Some(year_s.as_str());
-    let is_page = req.method() == axum::http::Method::GET
-        && !req.uri().path().starts_with("/static/")
-        && req.uri().path() != "/exit"
-        && req.uri().path() != "/language"
-        && req.uri().path() != "/healthz"
-        && req.uri().path() != "/readyz";
+    if http::cookie(req.headers(), reach::YEAR_COOKIE) == Some(year_s.as_str()) {
+        return next.run(req).await;
+    }
     let https = http::is_https(req.headers(), state.config.server.trust_forwarded_proto);
     // Only the GeoIP lookup ever sees the address; it is not kept.
     let peer = req
@@ -127,7 +189,7 @@ async fn count_first_visit(State(state): State<Shared>, req: Request, next: Next
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if is_page && !counted && resp.status() == StatusCode::OK && html {
+    if resp.status() == StatusCode::OK && html {
         state
             .reach
             .count_first_visit(i64::from(year), &state.reach.area_for(peer));
@@ -144,33 +206,6 @@ async fn count_first_visit(State(state): State<Shared>, req: Request, next: Next
         );
     }
     resp
-}
-
-async fn same_origin_forms(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    if http::cross_site(req.method(), req.headers()) {
-        let ctx = state.ctx(req.headers(), req.uri().path());
-        return state.message(&ctx, StatusCode::FORBIDDEN, "cross-site");
-    }
-    next.run(req).await
-}
-
-async fn body_limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let ctx = state.ctx(req.headers(), req.uri().path());
-    let api = req.uri().path().starts_with("/api/");
-    match http::limit_body(state.config.site.max_body_bytes, req, next).await {
-        Ok(resp) => resp,
-        Err(_) if api => gateway_api::api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "the request body is too large",
-        ),
-        Err(_) => {
-            let mut resp = state.message(&ctx, StatusCode::PAYLOAD_TOO_LARGE, "too-large");
-            resp.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            resp
-        }
-    }
 }
 
 async fn healthz() -> &'static str {
@@ -326,46 +361,13 @@ pub fn router(state: Shared) -> Router {
         .layer(DefaultBodyLimit::max(
             state.config.site.max_body_bytes as usize,
         ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_first_visit,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            same_origin_forms,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), body_limit))
-        .layer(middleware::from_fn(http::security_headers))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             move |_: Box<dyn std::any::Any + Send>| {
                 panic_state.message_default(StatusCode::INTERNAL_SERVER_ERROR, "server")
             },
         ))
-        .layer(middleware::from_fn(http::log_request))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            track_requests,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state)
-}
-
-/// Outermost layer: counts every request under its matched route template.
-async fn track_requests(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    let route = resp
-        .extensions()
-        .get::<http::RouteName>()
-        .map(|r| r.0.as_str())
-        .unwrap_or("unmatched");
-    state.metrics.observe_request(
-        route,
-        &method,
-        resp.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    resp
 }
 
 async fn scrape(State(state): State<Shared>) -> Response {
