@@ -96,7 +96,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// The resident memory's parts: the heap and stacks (anonymous), mapped files (with SQLite,
-/// the database pages it maps) and shared memory (SQLite's WAL index), in MiB.
+/// its WAL index, a file mapped shared) and shared memory, in MiB.
 fn rss_parts(pid: u32) -> String {
     let mib = |field| status_kib(pid, field) as f64 / 1024.0;
     format!(

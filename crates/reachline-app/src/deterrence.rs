@@ -886,12 +886,7 @@ async fn at_low_priority<T: Send + 'static>(
     std::thread::Builder::new()
         .name("lists-build".into())
         .spawn(move || {
-            // Where the priority cannot be lowered the build runs at the usual one.
-            if let Err(e) =
-                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-            {
-                tracing::debug!(error = ?e, "could not lower the list build's priority");
-            }
+            lowest_priority("the list build");
             // The receiver is gone only if the reload awaiting it was dropped (the server
             // stopping): the lists in force stay as they were and the new generation is not
             // recorded, so the next reload builds again. No audit entry or security write is
@@ -901,6 +896,16 @@ async fn at_low_priority<T: Send + 'static>(
         .map_err(|e| format!("could not start the list build: {e}"))?;
     rx.await
         .map_err(|_| "the list build stopped without a result".to_string())
+}
+
+/// Lowers the calling thread to the lowest CPU priority; where it cannot be lowered, the
+/// work runs at the usual one.
+fn lowest_priority(work: &str) {
+    if let Err(e) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        tracing::debug!(error = ?e, work, "could not lower the thread's priority");
+    }
 }
 
 /// Frees lists a reload replaced away from the checks being answered: on a thread of its
@@ -913,11 +918,7 @@ fn retire(replaced: Arc<Loaded>) {
     let started = std::thread::Builder::new()
         .name("lists-retire".into())
         .spawn(move || {
-            if let Err(e) =
-                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-            {
-                tracing::debug!(error = ?e, "could not lower the retired lists' priority");
-            }
+            lowest_priority("freeing replaced lists");
             let mut held = replaced;
             for _ in 0..6_000 {
                 match Arc::try_unwrap(held) {
