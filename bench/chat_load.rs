@@ -209,7 +209,7 @@ async fn main() {
 
     // Help-seekers start chats (the real form), a few at a time, and each opens the chat
     // page's socket at once (as the page does: a chat never opened is dropped after a
-    // minute). Server memory before and after: memory per idle connection.
+    // minute). Server memory before, halfway and after: memory per idle connection.
     let rss_before = rss_kib(a.pid);
     let parts_before = rss_parts(a.pid);
     let started = Instant::now();
@@ -218,59 +218,78 @@ async fn main() {
     let gate = Arc::new(Semaphore::new(1));
     let outstanding: Outstanding = Arc::new(Mutex::new(HashMap::new()));
     let latencies: Latencies = Arc::new(Mutex::new(Vec::new()));
-    let mut joins = Vec::new();
-    for _ in 0..a.seekers {
-        let (http, base, gate) = (http.clone(), a.base.clone(), gate.clone());
-        let (outstanding, latencies) = (outstanding.clone(), latencies.clone());
-        joins.push(tokio::spawn(async move {
-            let permit = gate.acquire().await.unwrap();
-            let resp = http
-                .post(format!("{base}/chat/start"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("origin", &base)
-                .body(form(&[("statement", "read"), ("who", "self")]))
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status();
-            let cookie = resp
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find(|v| v.starts_with("rl_chat="))
-                .unwrap_or_else(|| panic!("no chat cookie (status {status})"))
-                .split(';')
-                .next()
-                .unwrap()
-                .to_string();
-            drop(permit);
-            // Read from the moment the socket opens, as a browser does: the server pings
-            // every 20 s and closes a socket that has answered nothing for a minute, which a
-            // slow setup (minutes on PostgreSQL) would otherwise trip for the first sockets.
-            let (tx, rx) = socket(&base, "/chat/ws", &cookie).await.split();
-            reader(rx, outstanding, latencies);
-            tx
-        }));
-    }
+    // In two halves, the server's memory read after each: the first half also fills what
+    // does not grow with the connections (the database's page caches, the allocator's first
+    // pages, thread stacks), so the second half alone is what one more connection costs.
+    let half = a.seekers / 2;
     let mut seeker_tx: Vec<Tx> = Vec::new();
-    for j in joins {
-        seeker_tx.push(j.await.unwrap());
+    let mut rss_half = 0;
+    for count in [half, a.seekers - half] {
+        let mut joins = Vec::new();
+        for _ in 0..count {
+            let (http, base, gate) = (http.clone(), a.base.clone(), gate.clone());
+            let (outstanding, latencies) = (outstanding.clone(), latencies.clone());
+            joins.push(tokio::spawn(async move {
+                let permit = gate.acquire().await.unwrap();
+                let resp = http
+                    .post(format!("{base}/chat/start"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("origin", &base)
+                    .body(form(&[("statement", "read"), ("who", "self")]))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status();
+                let cookie = resp
+                    .headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .find(|v| v.starts_with("rl_chat="))
+                    .unwrap_or_else(|| panic!("no chat cookie (status {status})"))
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                drop(permit);
+                // Read from the moment the socket opens, as a browser does: the server pings
+                // every 20 s and closes a socket that has answered nothing for a minute, which
+                // a slow setup (minutes on PostgreSQL) would otherwise trip for the first
+                // sockets.
+                let (tx, rx) = socket(&base, "/chat/ws", &cookie).await.split();
+                reader(rx, outstanding, latencies);
+                tx
+            }));
+        }
+        for j in joins {
+            seeker_tx.push(j.await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        if rss_half == 0 {
+            rss_half = rss_kib(a.pid);
+        }
     }
     println!(
         "started {} chats and opened their sockets in {:.1} s",
         seeker_tx.len(),
         started.elapsed().as_secs_f64()
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after = rss_kib(a.pid);
-    let per_conn = (rss_after.saturating_sub(rss_before) as f64 * 1024.0) / a.seekers as f64;
+    let kib_per = |kib: u64, n: usize| kib as f64 / n.max(1) as f64;
+    let per_conn = kib_per(rss_after.saturating_sub(rss_before), a.seekers);
+    let per_more = kib_per(rss_after.saturating_sub(rss_half), a.seekers - half);
     println!(
-        "server RSS {} MiB -> {} MiB with {} idle help-seeker sockets (and their chats): {:.1} KiB per connection",
+        "server RSS {} MiB -> {} MiB with {} idle help-seeker sockets (and their chats): {:.1} KiB per connection on average",
         rss_before / 1024,
         rss_after / 1024,
         a.seekers,
-        per_conn / 1024.0
+        per_conn
+    );
+    println!(
+        "  the second half alone ({} MiB -> {} MiB): {:.1} KiB per connection",
+        rss_half / 1024,
+        rss_after / 1024,
+        per_more
     );
     println!("  before: {parts_before}; after: {}", rss_parts(a.pid));
 
@@ -434,7 +453,6 @@ async fn main() {
         p99 / b99
     );
     println!(
-        "memory per idle connection {:.1} KiB (goal: < 16 KiB)",
-        per_conn / 1024.0
+        "memory per idle connection {per_more:.1} KiB for each one more (goal: < 16 KiB); {per_conn:.1} KiB on average with what the first ones filled"
     );
 }

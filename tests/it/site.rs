@@ -270,6 +270,79 @@ async fn save_resume_in_another_browser_then_delete_without_javascript() -> Test
     Ok(())
 }
 
+/// The self-help pages are rendered once and then sent as they are (`page_cache.rs`): what is
+/// sent from there must be byte for byte what a fresh render gives, one visitor's answers or
+/// locale must never reach another, and no address a stranger makes up may add a page.
+#[tokio::test]
+async fn kept_pages_are_the_pages_rendered_afresh_and_carry_nothing_of_another_visitor(
+) -> TestResult {
+    let s = TestServer::start().await;
+    let (chapter, action, field) = first_exercise(&s).await;
+    let get = |c: reqwest::Client, path: String| {
+        let url = s.url(&path);
+        async move {
+            let resp = c.get(url).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            resp.text().await.unwrap()
+        }
+    };
+    let module = chapter.rsplit_once('/').unwrap().0.to_string();
+    for path in [chapter.clone(), module.clone(), "/modules".to_string()] {
+        let kept = get(s.browser(), path.clone()).await;
+        assert_eq!(kept, get(s.browser(), path.clone()).await, "{path}");
+        // With a query the page is rendered afresh, and must be the same page.
+        let fresh = get(s.browser(), format!("{path}?saved=")).await;
+        assert_eq!(
+            kept, fresh,
+            "{path}: the kept page differs from a fresh render"
+        );
+    }
+    let anonymous = get(s.browser(), chapter.clone()).await;
+
+    // A visitor with answers sees them; the next visitor without a workbook does not.
+    let a = s.browser();
+    let resp = post(
+        &a,
+        s.url(&action),
+        form(&[(&field, "bluepineapple at night")]),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(get(a.clone(), chapter.clone())
+        .await
+        .contains("bluepineapple"));
+    assert_eq!(get(s.browser(), chapter.clone()).await, anonymous);
+
+    // A visitor in another locale gets their own page, and does not change anyone else's.
+    let xa = s.browser();
+    xa.get(s.url(&format!("/language?l=en-XA&next={chapter}")))
+        .send()
+        .await?;
+    let theirs = get(xa.clone(), chapter.clone()).await;
+    assert!(theirs.contains("lang=\"en-XA\"") && !theirs.contains("Quick exit"));
+    assert_eq!(get(xa, chapter.clone()).await, theirs);
+    assert_eq!(get(s.browser(), chapter.clone()).await, anonymous);
+
+    // Other spellings of a page's address are answered, each with its own address in the
+    // language form, and none of them is kept.
+    let kept = s.state.pages.len();
+    let (module_path, number) = chapter.rsplit_once('/').unwrap();
+    for other in [
+        format!("{module_path}/0{number}"),
+        format!("{module_path}/00{number}"),
+        format!("{module_path}/+{number}"),
+    ] {
+        let html = get(s.browser(), other.clone()).await;
+        assert!(
+            html.contains(&format!("name=\"next\" value=\"{other}\"")),
+            "{other}"
+        );
+    }
+    assert_eq!(s.state.pages.len(), kept, "a made-up address was kept");
+    s.stop().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn answers_are_sealed_and_the_code_is_never_stored() -> TestResult {
     let s = TestServer::start().await;

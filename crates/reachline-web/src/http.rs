@@ -61,24 +61,30 @@ pub const FALLBACK_ERROR_PAGE: &str =
 /// quick exit.
 pub fn render<T: askama::Template>(t: &T) -> Response {
     match t.render() {
-        Ok(html) => {
-            let mut resp = html.into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            resp
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                FALLBACK_ERROR_PAGE,
-            )
-                .into_response()
-        }
+        Ok(page) => html(page),
+        Err(e) => template_failed(&e),
     }
+}
+
+/// A page's HTML as a response (UTF-8).
+pub fn html(body: impl Into<axum::body::Body>) -> Response {
+    let mut resp = Response::new(body.into());
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+/// A template that failed to render: logged, and the plain fallback page with its quick exit.
+pub fn template_failed(e: &askama::Error) -> Response {
+    tracing::error!(error = %e, "template failed to render");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        FALLBACK_ERROR_PAGE,
+    )
+        .into_response()
 }
 
 /// A form page: 422 when it shows an error, so a refused form is never mistaken for success.

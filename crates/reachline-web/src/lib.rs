@@ -15,6 +15,7 @@ pub mod http;
 pub mod i18n;
 pub mod intake;
 pub mod metrics;
+pub mod page_cache;
 pub mod site;
 pub mod state;
 pub mod telephony;

@@ -27,7 +27,7 @@ pub use crate::state::Shared;
 pub struct Chrome {
     pub l: Arc<Locale>,
     pub path: String,
-    pub languages: Vec<(String, String)>,
+    pub languages: Arc<[(String, String)]>,
     /// The helpline's time zone: every time on a page is written in it.
     pub zone: reachline_app::time::Zone,
 }
@@ -103,7 +103,6 @@ impl AppState {
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
         let l = self.i18n.choose(chosen, accept);
-        let year = clock::year_of(self.clock.now_unix()).to_string();
         Ctx {
             chrome: Chrome {
                 l,
@@ -113,7 +112,8 @@ impl AppState {
             },
             workbook: http::cookie(headers, workbook::COOKIE).and_then(Handle::parse),
             https: http::is_https(headers, self.config.server.trust_forwarded_proto),
-            area_chosen: http::cookie(headers, reach::AREA_COOKIE) == Some(year.as_str()),
+            area_chosen: http::cookie(headers, reach::AREA_COOKIE)
+                .is_some_and(|y| y == clock::year_of(self.clock.now_unix()).to_string()),
         }
     }
 
@@ -445,10 +445,15 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
 
 pub async fn modules(State(state): State<Shared>, ctx: Ctx) -> Response {
     let content = state.content.locale(&ctx.chrome.l.tag);
-    render(&ModulesPage {
+    let page = || ModulesPage {
         c: &ctx.chrome,
         modules: &content.modules,
-    })
+    };
+    if ctx.chrome.path == "/modules" {
+        state.pages.page(&ctx.chrome.l.tag, "/modules", page)
+    } else {
+        render(&page())
+    }
 }
 
 pub async fn module(State(state): State<Shared>, ctx: Ctx, Path(slug): Path<String>) -> Response {
@@ -461,10 +466,16 @@ pub async fn module(State(state): State<Shared>, ctx: Ctx, Path(slug): Path<Stri
         reach::MODULE_VIEW,
         &module.slug,
     );
-    render(&ModulePage {
+    let page = || ModulePage {
         c: &ctx.chrome,
         module,
-    })
+    };
+    let path = format!("/modules/{}", module.slug);
+    if ctx.chrome.path == path {
+        state.pages.page(&ctx.chrome.l.tag, &path, page)
+    } else {
+        render(&page())
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -498,7 +509,10 @@ pub async fn chapter(
             .unwrap_or_default(),
         None => Answers::default(),
     };
-    render(&ChapterPage {
+    let saved = Query::<ChapterQuery>::try_from_uri(&uri)
+        .map(|q| q.0.saved)
+        .unwrap_or_default();
+    let page = || ChapterPage {
         c: &ctx.chrome,
         module,
         chapter,
@@ -507,12 +521,18 @@ pub async fn chapter(
             answers: &answers,
             overlay: None,
         },
-        saved: Query::<ChapterQuery>::try_from_uri(&uri)
-            .map(|q| q.0.saved)
-            .unwrap_or_default(),
+        saved: saved.clone(),
         error_for: String::new(),
         error: String::new(),
-    })
+    };
+    // A visitor without a workbook, on the chapter's own address with nothing asked of it,
+    // sees what every such visitor in their locale sees.
+    let path = format!("/modules/{}/{}", module.slug, chapter.number);
+    if ctx.workbook.is_none() && uri.query().is_none() && ctx.chrome.path == path {
+        state.pages.page(&ctx.chrome.l.tag, &path, page)
+    } else {
+        render(&page())
+    }
 }
 
 /// Reads an exercise form into an answer; `Err` holds the answer as typed and the message.

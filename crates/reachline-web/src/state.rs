@@ -19,8 +19,10 @@ pub type Shared = Arc<AppState>;
 pub struct AppState {
     pub app: App,
     pub i18n: i18n::Localiser,
-    pub languages: Vec<(String, String)>,
+    pub languages: Arc<[(String, String)]>,
     pub content: content::Library,
+    /// Self-help pages rendered once and sent as they are to visitors they are the same for.
+    pub pages: crate::page_cache::PageCache,
     /// Live chat events, here and across instances.
     pub chat: Hub,
     /// Prometheus counters and gauges (served on `metrics.listen`).
@@ -92,6 +94,7 @@ impl AppState {
             i18n,
             languages,
             content,
+            pages: Default::default(),
             chat: Hub::new(),
             metrics: Metrics::new(),
         }))
