@@ -50,10 +50,11 @@ pub fn upgrade(
 ) -> Response {
     let limit = max_frame(&state);
     // Small buffers: most sockets sit idle in the queue, and memory per idle connection is
-    // what bounds how many people can wait at once (bench/chat.sh measures it).
+    // what bounds how many people can wait at once (bench/chat.sh measures it). The read
+    // buffer is zero-filled to its size on the first read and grows to fit a longer frame.
     ws.max_message_size(limit)
         .max_frame_size(limit)
-        .read_buffer_size(4096)
+        .read_buffer_size(512)
         .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, socket, c, key, peer, after))
 }
@@ -157,6 +158,10 @@ async fn close_revoked(socket: &mut WebSocket, peer: &Peer, why: &'static str) {
         .await;
 }
 
+/// One socket's life. The awaits that reach the database are boxed: this future is held for
+/// as long as the socket is open, mostly idle, and inline they would make it as large as
+/// the largest of them (3.6 KiB a socket; 2.0 KiB with them boxed, and each box lives only
+/// while its call runs).
 async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer, after: i64) {
     let mut room = state.chat.room(c);
     let mut queue = state.chat.queue.subscribe();
@@ -193,7 +198,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
             let upto: Option<i64> = $upto;
             let batch = match upto.and_then(|u| state.chat.recent(c, last, u)) {
                 Some(run) => run,
-                None => match lines(&state, c, &key, last).await {
+                None => match Box::pin(lines(&state, c, &key, last)).await {
                     Ok(batch) => batch,
                     // Nothing is sent and `last` stays where it was, so the next catch-up
                     // (the next event, or the client's reconnect) asks again.
@@ -227,7 +232,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
         let _ = frame(&mut socket, serde_json::json!({"t": "reconnect"})).await;
         return;
     }
-    let mut status = status_frame(&state, &peer, c).await;
+    let mut status = Box::pin(status_frame(&state, &peer, c)).await;
     if let Some(s) = &status {
         if !frame(&mut socket, s.clone()).await {
             return;
@@ -264,7 +269,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             continue;
                         }
                         if !peer.is_seeker() {
-                            if let Some(why) = revoked(&state, &peer, c, true).await {
+                            if let Some(why) = Box::pin(revoked(&state, &peer, c, true)).await {
                                 close_revoked(&mut socket, &peer, why).await;
                                 break;
                             }
@@ -273,7 +278,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             Some((id, name)) => ChatSender::Staff(Actor { id: *id, username: name }),
                             None => ChatSender::Seeker,
                         };
-                        let sent = send(&state, c, &key, sender, &cid, &text).await;
+                        let sent = Box::pin(send(&state, c, &key, sender, &cid, &text)).await;
                         let reply = match &sent {
                             // The time it was stored, for the sender's own line.
                             Ok(seq) => serde_json::json!({"t": "ack", "cid": cid, "seq": seq, "at": zone.clock(state.clock.now_unix())}),
@@ -288,7 +293,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                         let now = Instant::now();
                         if last_typing.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(1500)) {
                             last_typing = Some(now);
-                            publish(&state, Event::Typing { c, seeker: peer.is_seeker() }).await;
+                            Box::pin(publish(&state, Event::Typing { c, seeker: peer.is_seeker() })).await;
                         }
                     }
                     Ok(ClientFrame::Seen { seq }) => {
@@ -296,10 +301,10 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                         // older numbers cost nothing, so a client cannot flood the room.
                         if seq > seen_upto && seq <= last {
                             seen_upto = seq;
-                            publish(&state, Event::Delivered { c, seeker: peer.is_seeker(), seq }).await;
+                            Box::pin(publish(&state, Event::Delivered { c, seeker: peer.is_seeker(), seq })).await;
                             // The practitioner's list of chats marks what they have not read.
                             if let Some((staff_id, _)) = peer.staff.as_ref() {
-                                if let Err(e) = state.store.chat_staff_read(c, *staff_id, seq).await {
+                                if let Err(e) = Box::pin(state.store.chat_staff_read(c, *staff_id, seq)).await {
                                     tracing::warn!(error = %e, "could not note a chat as read; its unread count stays");
                                 }
                             }
@@ -324,7 +329,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                             && !frame(&mut socket, serde_json::json!({"t": "delivered", "seq": seq})).await { break }
                     }
                     Ok(Event::Status { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        status = status_frame(&state, &peer, c).await;
+                        status = Box::pin(status_frame(&state, &peer, c)).await;
                         // Read from the chat's own row: a queue snapshot taken before the
                         // take must not turn it back into "waiting" on the next tick.
                         queue_dirty &= status.as_ref().is_some_and(|s| s["status"] == "waiting");
@@ -351,7 +356,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                 if !status.as_ref().is_some_and(|s| s["status"] == "waiting") {
                     continue;
                 }
-                let fresh = waiting_frame(&state, &peer, c).await;
+                let fresh = Box::pin(waiting_frame(&state, &peer, c)).await;
                 if fresh != status {
                     status = fresh;
                     if let Some(s) = &status {
@@ -370,7 +375,7 @@ async fn run(state: Shared, mut socket: WebSocket, c: i64, key: Key, peer: Peer,
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() { break }
             }
             _ = access_tick.tick(), if !peer.is_seeker() => {
-                if let Some(why) = revoked(&state, &peer, c, false).await {
+                if let Some(why) = Box::pin(revoked(&state, &peer, c, false)).await {
                     close_revoked(&mut socket, &peer, why).await;
                     break;
                 }
