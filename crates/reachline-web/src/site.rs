@@ -498,6 +498,9 @@ pub async fn chapter(
     let Some((module, chapter)) = found else {
         return state.message(&ctx, StatusCode::NOT_FOUND, "not-found");
     };
+    // Reads only: a workbook that cannot be opened (expired, deleted, unreadable) shows the
+    // chapter without answers and changes nothing stored; saving an exercise opens it again
+    // and reports its own failure.
     let answers = match &ctx.workbook {
         Some(h) => state
             .workbooks
@@ -509,6 +512,7 @@ pub async fn chapter(
             .unwrap_or_default(),
         None => Answers::default(),
     };
+    // A query that does not parse only leaves out the "saved" notice.
     let saved = Query::<ChapterQuery>::try_from_uri(&uri)
         .map(|q| q.0.saved)
         .unwrap_or_default();
