@@ -12,10 +12,6 @@ use cli::{AdminCommand, AuditCommand, Cli, Command, ConfigCommand, DeterrenceCom
 /// codes) and a flood's buffers would otherwise stay with the process under glibc's malloc,
 /// which raises its mmap threshold after the first large free and keeps such blocks in
 /// per-thread arenas (bench/flood.sh measures memory before, during and after a flood).
-/// With the `override` feature (Cargo.toml) mimalloc also answers C's malloc, so SQLite's
-/// pages and statements come from it too, not from glibc arenas on each of the pool's
-/// threads: with thousands of chats those arenas kept 4-7 KiB a connection of freed memory
-/// resident (bench/chat.sh).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
