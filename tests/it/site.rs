@@ -700,6 +700,18 @@ fn the_binary_starts_with_nothing_configured_and_stops_on_sigterm() {
             0o600
         );
     }
+    // Started with nothing set, `serve` runs as the same process with glibc held to one
+    // malloc arena (what SQLite frees is not kept once per pool thread).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
+        assert!(
+            environ
+                .split(|b| *b == 0)
+                .any(|v| v == b"MALLOC_ARENA_MAX=1"),
+            "serve did not restart itself with one malloc arena"
+        );
+    }
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
 }

@@ -228,6 +228,7 @@ impl BinaryServer {
             .arg(format!("127.0.0.1:{port}"))
             .env_remove("REACHLINE_DATABASE_URL")
             .env_remove("REACHLINE_CONFIG")
+            .env_remove("MALLOC_ARENA_MAX")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("log file"));
         for (k, v) in extra_env {
