@@ -19,10 +19,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MALLOC_ARENA_MAX: &str = "MALLOC_ARENA_MAX";
 
 /// Only SQLite's C code still allocates through glibc's malloc (Rust's allocations go to
-/// mimalloc), on each of the pool's eight threads; glibc gives each such thread an arena of its
-/// own, and the arenas keep what SQLite frees, by amounts that vary from run to run: the
-/// server's memory per idle chat connection was 12.7–21.7 KiB over six runs of one binary, and
-/// 11.3–15.0 with one arena (`bench/README.md`, chat.sh). glibc takes the limit only from its
+/// mimalloc), on each of the pool's threads; glibc gives each such thread an arena of its own,
+/// and the arenas keep what SQLite frees, by amounts that vary from run to run (the memory per
+/// idle chat connection and its spread, with and without: `bench/README.md`, chat.sh). glibc
+/// takes the limit only from its
 /// environment at start (setting it from within needs `mallopt`, and this workspace forbids
 /// `unsafe`), so `serve` starts itself again, once, with `MALLOC_ARENA_MAX=1`: `exec` keeps the
 /// process, its id, open files and arguments, and replaces only the program image. An operator

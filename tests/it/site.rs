@@ -703,15 +703,35 @@ fn the_binary_starts_with_nothing_configured_and_stops_on_sigterm() {
     // Started with nothing set, `serve` runs as the same process with glibc held to one
     // malloc arena (what SQLite frees is not kept once per pool thread).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
-        assert!(
-            environ
-                .split(|b| *b == 0)
-                .any(|v| v == b"MALLOC_ARENA_MAX=1"),
-            "serve did not restart itself with one malloc arena"
-        );
-    }
+    assert_eq!(
+        environment_value(server.child.id(), "MALLOC_ARENA_MAX").as_deref(),
+        Some("1"),
+        "serve did not restart itself with one malloc arena"
+    );
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+/// The value of `name` in a running process's environment.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn environment_value(pid: u32, name: &str) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let prefix = format!("{name}=");
+    environ
+        .split(|b| *b == 0)
+        .find_map(|v| v.strip_prefix(prefix.as_bytes()))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn an_operators_own_malloc_arena_limit_is_kept() {
+    let mut server = BinaryServer::start(&[("MALLOC_ARENA_MAX", "3")]);
+    assert_eq!(blocking_status(&server.url("/healthz")), 200);
+    assert_eq!(
+        environment_value(server.child.id(), "MALLOC_ARENA_MAX").as_deref(),
+        Some("3")
+    );
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
 }
