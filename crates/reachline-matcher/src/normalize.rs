@@ -37,12 +37,13 @@
 //! Keyword matching runs one automaton over the compact view and then checks boundaries;
 //! see [`crate::KeywordMode`].
 //!
-//! Speed: [`Normalizer::normalize`] does steps 4–7 in one fused pass that reads each word
-//! once, and steps 1–3 by one lookup per character in a table of the normaliser's own
-//! when the text is already in NFKC (ordinary text in any script is). ASCII text takes a
-//! byte-level pass. Text of letters and separators only (most queries) takes a pass with
-//! no branch per character: where words start and end in ordinary text cannot be
-//! predicted, and a mispredicted branch costs more than the rest of a character's work.
+//! Speed: text of letters and separators only (most queries) takes one pass that does
+//! steps 1–7 with no branch per character (where words start and end in ordinary text
+//! cannot be predicted, and a mispredicted branch costs more than the rest of a
+//! character's work): ASCII a byte at a time through one table, other scripts a character
+//! at a time, decoded and prepared by one lookup in a table of the normaliser's own. Other
+//! text gets steps 1–3 from that table too when it is already in NFKC (ordinary text in
+//! any script is), then steps 4–7 in one fused pass that reads each word once.
 //! The working buffers are kept per thread, so a keyword check allocates nothing for its
 //! normalised query. [`Normalizer::explain`] runs the steps one at a time to show them;
 //! tests (and the `normalize` fuzz target) hold the paths equal on random text.
@@ -418,7 +419,14 @@ struct AsciiTables {
     class: [u8; 128],
     /// The (lower-cased) byte as a [`Packed`] character.
     packed: [Packed; 128],
+    /// For [`Normalizer::ascii_letters`], by byte: a letter's fold (lower-cased, then
+    /// leetspeak-folded), 0 for a separator, [`OTHER_BYTE`] for a digit, a leet symbol or
+    /// a byte outside ASCII.
+    letters: [u8; 256],
 }
+
+/// In [`AsciiTables::letters`]: a byte the letters-only pass leaves to the general one.
+const OTHER_BYTE: u8 = 0x80;
 
 impl AsciiTables {
     /// The tables for the leet targets of ASCII sources (by lower-cased byte).
@@ -454,10 +462,22 @@ impl AsciiTables {
             let target = leet[usize::from(b.to_ascii_lowercase())];
             *p = pack_char(char::from(b), class[usize::from(b)], target);
         }
+        let mut letters = [OTHER_BYTE; 256];
+        for (b, slot) in (0..128u8).zip(&mut letters) {
+            let (i, c) = (usize::from(b), class[usize::from(b)]);
+            *slot = if c & ALPHA != 0 {
+                fold[i]
+            } else if c & (WORD | SYMBOL) != 0 {
+                OTHER_BYTE
+            } else {
+                0
+            };
+        }
         Self {
             fold,
             class,
             packed,
+            letters,
         }
     }
 }
@@ -468,9 +488,6 @@ impl AsciiTables {
 trait Unit: Copy {
     /// The most bytes one unit's encoding takes.
     const MAX_LEN: usize;
-    /// Whether every letter may be joined by step 7 (never [`NOJOIN`]): ASCII letters,
-    /// whose leet targets are ASCII too on the byte-level path.
-    const ALWAYS_JOINS: bool;
     /// Class bits.
     fn class(self, n: &Normalizer) -> u8;
     /// The UTF-8 encoding after lower-casing and leetspeak (little-endian) and its length.
@@ -482,7 +499,6 @@ trait Unit: Copy {
 
 impl Unit for u8 {
     const MAX_LEN: usize = 1;
-    const ALWAYS_JOINS: bool = true;
 
     #[inline]
     fn class(self, n: &Normalizer) -> u8 {
@@ -501,7 +517,6 @@ impl Unit for u8 {
 
 impl Unit for Packed {
     const MAX_LEN: usize = 4;
-    const ALWAYS_JOINS: bool = false;
 
     #[inline]
     fn class(self, _: &Normalizer) -> u8 {
@@ -705,10 +720,21 @@ impl Normalizer {
     pub(crate) fn normalize_into(&self, input: &str, scratch: &mut Scratch) {
         let Scratch { chars, out } = scratch;
         chars.clear();
-        if input.is_ascii() {
-            if self.ascii_bytes {
-                return self.fused(input.as_bytes(), out);
+        // The one-pass paths first: ASCII bytes, then prepared characters of any script.
+        // Each hands over to the general pass below (which reads the text again) when the
+        // text has a digit, a leet symbol, two one-letter words in a row, or a character
+        // outside its table.
+        let ascii = input.is_ascii();
+        if ascii && self.ascii_bytes {
+            if self.ascii_letters(input.as_bytes(), out) {
+                return;
             }
+            return self.fused(input.as_bytes(), out);
+        }
+        if self.prepared_letters(input, out) {
+            return;
+        }
+        if ascii {
             chars.extend(
                 input
                     .bytes()
@@ -747,7 +773,7 @@ impl Normalizer {
                 );
                 continue;
             }
-            chars.push(v & !FOLD_SIMPLE);
+            chars.push(v & !(FOLD_SIMPLE | NOT_LETTERS));
         }
         if !all_simple {
             // Steps 1–3 as the step-by-step pipeline does them (rare text: compatibility
@@ -763,6 +789,71 @@ impl Normalizer {
             }
         }
         self.fused(chars.as_slice(), out)
+    }
+
+    /// What [`Self::ascii_letters`] does, for text in any script of simple characters
+    /// (see `FOLD_SIMPLE`), as most queries are: each character is decoded and prepared
+    /// (steps 1–3 and its leetspeak) by one lookup in [`Self::prepare`], and its folded
+    /// encoding written whole (four bytes, of which the next character overwrites what is
+    /// not its own). Returns false, having left nothing of use in `out`, for other text.
+    fn prepared_letters(&self, input: &str, out: &mut Normalized) -> bool {
+        let no_collapse = !self.config.collapse_repeats;
+        let bytes = input.as_bytes();
+        // A fold may take more bytes than its character (`и` becomes the three-byte `ᴎ`),
+        // never more than four.
+        let room = (bytes.len() + 1) * 4;
+        let Normalized { compact, bounds } = out;
+        for buffer in [&mut *compact, &mut *bounds] {
+            if buffer.len() < room {
+                buffer.resize(room, 0);
+            }
+        }
+        let (Some(text_out), Some(flags_out)) = (compact.get_mut(..room), bounds.get_mut(..room))
+        else {
+            return false;
+        };
+        let prepare = &*self.prepare;
+        // `pos`: the next free place; `prev`: the last character's folded encoding if it
+        // was a letter, else 0; `seen`: every table value or-ed together, for
+        // `NOT_LETTERS`; `single`: whether the open (or last) word has kept one letter;
+        // `last_single`: the same for the word before it; `pair`: two one-letter words in
+        // a row (step 7) were seen. Letters that step 7 does not join are counted as if it
+        // did: a pair sends the text to the general pass, which is right either way.
+        let (mut pos, mut prev, mut seen) = (0usize, 0u32, 0u64);
+        let (mut single, mut last_single, mut pair) = (false, false, false);
+        let mut i = 0;
+        while let Some(&lead) = bytes.get(i) {
+            let (c, width) = decode(lead, bytes, i);
+            i += width;
+            let v = prepare.get(c as usize).copied().unwrap_or(NOT_LETTERS);
+            seen |= v;
+            let letter = packed_class(v) & ALPHA != 0;
+            let utf8 = v as u32;
+            let folded = std::hint::select_unpredictable(letter, utf8, 0);
+            if let (Some(slot), Some(flags)) = (
+                text_out.get_mut(pos..pos + 4),
+                flags_out.get_mut(pos..pos + 4),
+            ) {
+                slot.copy_from_slice(&utf8.to_le_bytes());
+                flags.copy_from_slice(&[u8::from(prev == 0) * HARD, 0, 0, 0]);
+            }
+            let keep = letter & ((folded != prev) | no_collapse);
+            pos += usize::from(keep) * ((v >> P_LEN) as usize & 7);
+            let ending = (prev != 0) & !letter;
+            pair |= ending & single & last_single;
+            last_single = std::hint::select_unpredictable(ending, single, last_single);
+            single = (letter & (prev == 0)) | (single & !keep);
+            prev = folded;
+        }
+        pair |= (prev != 0) & single & last_single;
+        if seen & NOT_LETTERS != 0 || (pair && self.config.join_spelled_out) {
+            return false;
+        }
+        // The kept encodings are whole characters, so the text is UTF-8.
+        compact.truncate(pos);
+        bounds.truncate(pos);
+        bounds.push(HARD);
+        true
     }
 
     /// An ASCII character (already lower-cased), packed.
@@ -818,7 +909,16 @@ impl Normalizer {
                 _ => self.with_leet(v & !FOLD_SIMPLE) | flags,
             }
         });
-        ascii.chain(other).collect()
+        let letters_pass = |v: u64| {
+            let class = packed_class(v);
+            v & FOLD_SIMPLE != 0
+                && v & FOLD_MULTI == 0
+                && (class & ALPHA != 0 || class & (WORD | SYMBOL) == 0)
+        };
+        ascii
+            .chain(other)
+            .map(|v| if letters_pass(v) { v } else { v | NOT_LETTERS })
+            .collect()
     }
 
     /// Normalises `input` and returns the text after every step.
@@ -882,9 +982,6 @@ impl Normalizer {
     /// end: it is applied as the word is read, and a word that turns out to have no letter
     /// (a number, rare) is copied again unchanged.
     fn fused<U: Unit>(&self, text: &[U], out: &mut Normalized) {
-        if self.letters_and_separators(text, out) {
-            return;
-        }
         let mut state = Fused::start(out, text.len() * U::MAX_LEN);
         let collapse = self.config.collapse_repeats;
         let class = |u: U| u.class(self);
@@ -967,71 +1064,57 @@ impl Normalizer {
         state.finish(out);
     }
 
-    /// [`Self::fused`] for the commonest text, without a branch per character: letters
-    /// and separators only (no digits or leet symbols, which need a word's end to be known
-    /// before they can be read), and no two one-letter words in a row (which step 7 joins).
-    /// Each character's encoding (`U::MAX_LEN` bytes, of which the next character
-    /// overwrites what is not its own) is written to the next free place of the output
-    /// whether or not it is kept, and the place advances by the encoding's length only if
-    /// it is, so a word boundary costs no mispredicted branch. Returns false, having left
-    /// nothing of use in `out`, for other text.
-    fn letters_and_separators<U: Unit>(&self, text: &[U], out: &mut Normalized) -> bool {
-        let collapse = self.config.collapse_repeats;
-        let room = (text.len() + 1) * U::MAX_LEN;
-        let compact = &mut out.compact;
-        compact.clear();
-        compact.resize(room, 0);
-        let bounds = &mut out.bounds;
-        bounds.clear();
-        bounds.resize(room, 0);
-        // `pos`: the next free place; `prev`: the encoding of the last letter kept in this
-        // word (0 at a word's start); `len`: letters kept in the current (or just ended)
-        // word; `joins`: whether its first letter may be joined (step 7).
-        let (mut pos, mut prev, mut len) = (0usize, 0u32, 0usize);
-        let (mut in_word, mut prev_single, mut single_pair, mut other) =
-            (false, false, false, false);
-        let mut joins = true;
-        for &u in text {
-            let c = u.class(self);
-            let letter = c & ALPHA != 0;
-            // Digits and leet symbols are for the general path.
-            other |= (c & (WORD | SYMBOL) != 0) & !letter;
-            let (utf8, width) = u.folded(self);
-            let start = letter & !in_word;
-            joins = U::ALWAYS_JOINS || if start { c & NOJOIN == 0 } else { joins };
-            let keep = letter & (start | (utf8 != prev) | !collapse);
-            let flag = u8::from(start) * HARD;
-            if U::MAX_LEN == 1 {
-                // Bytes (decided at compile time): one store each, not a copy.
-                if let (Some(slot), Some(f)) = (compact.get_mut(pos), bounds.get_mut(pos)) {
-                    *slot = utf8 as u8;
-                    *f = flag;
-                }
-            } else if let (Some(slot), Some(f)) =
-                (compact.get_mut(pos..pos + 4), bounds.get_mut(pos..pos + 4))
-            {
-                slot.copy_from_slice(&utf8.to_le_bytes());
-                f.copy_from_slice(&[flag, 0, 0, 0]);
+    /// Steps 1–7 in one pass, without a branch a byte, for the commonest text: ASCII
+    /// whose leetspeak stays ASCII, of letters and separators only (no digits or leet
+    /// symbols, which need a word's end to be known before they can be read), and no two
+    /// one-letter words in a row (which step 7 joins). Where words start and end in
+    /// ordinary text cannot be predicted, and a mispredicted branch costs more than the
+    /// rest of a byte's work. One table gives a letter's fold, or says that the byte is a
+    /// separator or is for the general pass; a letter starts a word when the byte before
+    /// it was not a letter, and is kept unless it repeats that byte. Each byte's fold and
+    /// flag are written to the next free place whether or not it is kept, and the place
+    /// advances only if it is. One-letter words are looked for afterwards in the boundary
+    /// flags. Returns false, having left nothing of use in `out`, for text the general
+    /// pass must take.
+    fn ascii_letters(&self, text: &[u8], out: &mut Normalized) -> bool {
+        let no_collapse = !self.config.collapse_repeats;
+        let room = text.len() + 1;
+        let Normalized { compact, bounds } = out;
+        // Every place up to the last one kept is written before it is read, so the buffers
+        // are only grown (zeroed where new), not cleared.
+        for buffer in [&mut *compact, &mut *bounds] {
+            if buffer.len() < room {
+                buffer.resize(room, 0);
             }
-            pos += usize::from(keep) * width;
-            len = if start { 1 } else { len + usize::from(keep) };
-            let ending = in_word & !letter;
-            let single = (len == 1) & joins;
-            single_pair |= ending & single & prev_single;
-            prev_single = if ending { single } else { prev_single };
-            prev = if letter { utf8 } else { 0 };
-            in_word = letter;
         }
-        single_pair |= in_word & (len == 1) & joins & prev_single;
-        // The kept encodings are whole characters, so the text is UTF-8.
+        let table = &self.ascii.letters;
+        // Plain slices, so that the loop keeps their addresses in registers.
+        let (Some(text_out), Some(flags_out)) = (compact.get_mut(..room), bounds.get_mut(..room))
+        else {
+            return false;
+        };
+        // `pos`: the next free place; `prev`: the last byte's fold (0 after a separator);
+        // `seen`: every fold or-ed together, for `OTHER_BYTE`.
+        let (mut pos, mut prev, mut seen) = (0usize, 0u8, 0u8);
+        for &b in text {
+            let folded = table[usize::from(b)];
+            seen |= folded;
+            // Written whether or not it is kept: the next byte's goes to the same place
+            // if it is not.
+            if let (Some(slot), Some(flag)) = (text_out.get_mut(pos), flags_out.get_mut(pos)) {
+                *slot = folded;
+                *flag = u8::from(prev == 0) * HARD;
+            }
+            pos += usize::from((folded != 0) & ((folded != prev) | no_collapse));
+            prev = folded;
+        }
+        if seen & OTHER_BYTE != 0 {
+            return false;
+        }
         compact.truncate(pos);
-        let joined = single_pair && self.config.join_spelled_out;
-        let done = !(other || joined);
-        if done {
-            bounds.truncate(pos);
-            bounds.push(HARD);
-        }
-        done
+        bounds.truncate(pos);
+        bounds.push(HARD);
+        !(self.config.join_spelled_out && three_word_starts_in_a_row(bounds))
     }
 
     /// Word bookkeeping after a word was appended at byte `start` of the compact text:
@@ -1275,6 +1358,29 @@ fn fold_confusable(c: char, confusables: bool, strip: bool) -> String {
     cur
 }
 
+/// Whether ASCII text of letters holds two one-letter words in a row (which step 7
+/// joins): three word starts in a row in its flags (`bounds`, one past the end
+/// included). Eight flags at a time, each one compared with the two before it.
+fn three_word_starts_in_a_row(bounds: &[u8]) -> bool {
+    let word = |chunk: &[u8]| {
+        let mut bytes = [0u8; 8];
+        if let Some(head) = bytes.get_mut(..chunk.len()) {
+            head.copy_from_slice(chunk);
+        }
+        u64::from_le_bytes(bytes) & (0x0101_0101_0101_0101 * u64::from(HARD))
+    };
+    let (mut before, mut found) = (0u64, 0u64);
+    for chunk in bounds.chunks(8) {
+        let now = word(chunk);
+        // Byte k of `one` is the flag one place before byte k of `now`; of `two`, two.
+        let one = now << 8 | before >> 56;
+        let two = now << 16 | before >> 48;
+        found |= now & one & two;
+        before = now;
+    }
+    found != 0
+}
+
 /// Decodes the character whose first byte `lead` is at `bytes[i]` (`bytes` is UTF-8):
 /// its code point and width, computed for every width and selected, not branched on.
 #[inline]
@@ -1285,10 +1391,11 @@ fn decode(lead: u8, bytes: &[u8], i: usize) -> (u32, usize) {
     let two = (b0 & 0x1F) << 6 | b1;
     let three = (b0 & 0x0F) << 12 | b1 << 6 | b2;
     let four = (b0 & 0x07) << 18 | b1 << 12 | b2 << 6 | b3;
-    // All ones for the width that applies, zero for the others.
-    let mask = |w: usize| 0u32.wrapping_sub(u32::from(width == w));
-    let c = (b0 & mask(1)) | (two & mask(2)) | (three & mask(3)) | (four & mask(4));
-    (c, width)
+    // Selected without a branch (which the compiler would otherwise make of it).
+    let select = std::hint::select_unpredictable;
+    let long = select(width == 4, four, three);
+    let short = select(width == 2, two, b0);
+    (select(width >= 3, long, short), width)
 }
 
 /// Characters below this have their confusable fold precomputed (Latin, Greek, Cyrillic,
@@ -1303,6 +1410,10 @@ const FOLD_MULTI: u64 = 1 << 63;
 /// character is replaced by its fold, so steps 1–3 are this table per character. Kept in
 /// the same word as the fold, so the common case is one lookup.
 const FOLD_SIMPLE: u64 = 1 << 62;
+/// Marks a value of a normaliser's own table ([`Normalizer::prepare`]) whose character
+/// the one-pass path ([`Normalizer::prepared_letters`]) leaves to the general one: not
+/// simple, not one character, a digit, a leet symbol or a combining mark.
+const NOT_LETTERS: u64 = 1 << 61;
 
 /// Where folded characters go: a string (step by step) or characters (the fused pass).
 trait Sink {
