@@ -1362,22 +1362,29 @@ fn fold_confusable(c: char, confusables: bool, strip: bool) -> String {
 /// joins): three word starts in a row in its flags (`bounds`, one past the end
 /// included). Eight flags at a time, each one compared with the two before it.
 fn three_word_starts_in_a_row(bounds: &[u8]) -> bool {
-    let word = |chunk: &[u8]| {
-        let mut bytes = [0u8; 8];
-        if let Some(head) = bytes.get_mut(..chunk.len()) {
-            head.copy_from_slice(chunk);
-        }
-        u64::from_le_bytes(bytes) & (0x0101_0101_0101_0101 * u64::from(HARD))
-    };
+    let mask = 0x0101_0101_0101_0101 * u64::from(HARD);
     let (mut before, mut found) = (0u64, 0u64);
-    for chunk in bounds.chunks(8) {
-        let now = word(chunk);
+    let mut add = |now: u64| {
         // Byte k of `one` is the flag one place before byte k of `now`; of `two`, two.
         let one = now << 8 | before >> 56;
         let two = now << 16 | before >> 48;
         found |= now & one & two;
         before = now;
+    };
+    // Whole chunks, each read as one word (a copy of a length not known when compiling
+    // would be a call to `memcpy` a chunk), then the rest.
+    let mut chunks = bounds.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        add(u64::from_le_bytes(word) & mask);
     }
+    // The last flags, padded with zeros (no word start).
+    let mut word = [0u8; 8];
+    for (slot, flag) in word.iter_mut().zip(chunks.remainder()) {
+        *slot = *flag;
+    }
+    add(u64::from_le_bytes(word) & mask);
     found != 0
 }
 
