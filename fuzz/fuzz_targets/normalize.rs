@@ -15,7 +15,7 @@ fn normalizers() -> &'static [Normalizer] {
     static N: OnceLock<Vec<Normalizer>> = OnceLock::new();
     N.get_or_init(|| {
         let mut configs = vec![NormalizerConfig::default()];
-        for i in 0..6 {
+        for i in 0..7 {
             let mut c = NormalizerConfig::default();
             match i {
                 0 => c.leet.clear(),
@@ -23,7 +23,10 @@ fn normalizers() -> &'static [Normalizer] {
                 2 => c.join_spelled_out = false,
                 3 => c.confusables = false,
                 4 => c.strip_diacritics = false,
-                // A leet target outside ASCII takes the general path for ASCII text too.
+                // A letter read as one that step 7 does not join (a Hangul vowel).
+                5 => c.leet.push(('ж', '\u{1161}')),
+                // A leet target outside ASCII: ASCII text takes the paths of prepared
+                // characters, not the byte-level ones.
                 _ => c.leet.push(('6', 'б')),
             }
             configs.push(c);
