@@ -22,11 +22,11 @@ const MALLOC_ARENA_MAX: &str = "MALLOC_ARENA_MAX";
 /// mimalloc), on each of the pool's threads; glibc gives each such thread an arena of its own,
 /// and the arenas keep what SQLite frees, by amounts that vary from run to run (the memory per
 /// idle chat connection and its spread, with and without: `bench/README.md`, chat.sh). glibc
-/// takes the limit only from its
-/// environment at start (setting it from within needs `mallopt`, and this workspace forbids
-/// `unsafe`), so `serve` starts itself again, once, with `MALLOC_ARENA_MAX=1`: `exec` keeps the
-/// process, its id, open files and arguments, and replaces only the program image. An operator
-/// who set the variable keeps their value; if the `exec` fails, the server runs on as it is.
+/// takes the limit only from its environment at start (setting it from within needs
+/// `mallopt`, and this workspace forbids `unsafe`), so `serve` starts itself again, once, with
+/// `MALLOC_ARENA_MAX=1`: `exec` keeps the process, its id, open files and arguments, and
+/// replaces only the program image. An operator who set the variable keeps their value; if
+/// the `exec` fails, the server runs on as it is.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn one_malloc_arena() {
     use std::os::unix::process::CommandExt;

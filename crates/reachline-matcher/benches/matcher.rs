@@ -384,9 +384,8 @@ fn keywords(sizes: Sizes) {
     // The same check and scan over a thousand of the queries, each round going over them
     // again and again (as many checks as a round above), so that a query is in the cache
     // when it is checked, as a query just read from its request is in the service. Above,
-    // each of a million queries is a cache miss for both; the raw scan's short work a
-    // query lets the processor fetch the next query while it scans, the check's longer
-    // work does not, so there the miss weighs on the check more.
+    // each of a million queries is a cache miss for both (bench/README says how that
+    // seems to weigh on the check more than on the raw scan).
     let hot_n = HOT_QUERIES.min(queries_n);
     let passes = (queries_n / hot_n.max(1)).max(1);
     let (mut hot_rates, mut hot_ratios) = (Vec::new(), Vec::new());

@@ -187,6 +187,34 @@ impl Normalized {
     }
 }
 
+impl Normalized {
+    /// The first `room` places of the text and of its flags, for the one-pass paths to
+    /// write at will. Every place up to the last one kept is written before it is read, so
+    /// the buffers are only grown (zeroed where new), not cleared; plain slices, so that a
+    /// pass keeps their addresses in registers (a byte stored through a vector may alias
+    /// its length, which the compiler would then read again for every byte).
+    fn places(&mut self, room: usize) -> (&mut [u8], &mut [u8]) {
+        for buffer in [&mut self.compact, &mut self.bounds] {
+            if buffer.len() < room {
+                buffer.resize(room, 0);
+            }
+        }
+        let (compact, bounds) = (&mut self.compact, &mut self.bounds);
+        (
+            compact.get_mut(..room).unwrap_or_default(),
+            bounds.get_mut(..room).unwrap_or_default(),
+        )
+    }
+
+    /// Ends the text written through [`Self::places`] at `len` bytes (whole characters, so
+    /// it is UTF-8), with the word boundary one past the end.
+    fn end_at(&mut self, len: usize) {
+        self.compact.truncate(len);
+        self.bounds.truncate(len);
+        self.bounds.push(HARD);
+    }
+}
+
 /// Buffers one normalisation works in, kept per thread ([`with_scratch`]) so that a check
 /// allocates nothing once they have grown to the size of the queries seen.
 #[derive(Default)]
@@ -801,17 +829,7 @@ impl Normalizer {
         let bytes = input.as_bytes();
         // A fold may take more bytes than its character (`и` becomes the three-byte `ᴎ`),
         // never more than four.
-        let room = (bytes.len() + 1) * 4;
-        let Normalized { compact, bounds } = out;
-        for buffer in [&mut *compact, &mut *bounds] {
-            if buffer.len() < room {
-                buffer.resize(room, 0);
-            }
-        }
-        let (Some(text_out), Some(flags_out)) = (compact.get_mut(..room), bounds.get_mut(..room))
-        else {
-            return false;
-        };
+        let (text_out, flags_out) = out.places((bytes.len() + 1) * 4);
         let prepare = &*self.prepare;
         // `pos`: the next free place; `prev`: the last character's folded encoding if it
         // was a letter, else 0; `seen`: every table value or-ed together, for
@@ -849,10 +867,7 @@ impl Normalizer {
         if seen & NOT_LETTERS != 0 || (pair && self.config.join_spelled_out) {
             return false;
         }
-        // The kept encodings are whole characters, so the text is UTF-8.
-        compact.truncate(pos);
-        bounds.truncate(pos);
-        bounds.push(HARD);
+        out.end_at(pos);
         true
     }
 
@@ -1078,21 +1093,8 @@ impl Normalizer {
     /// pass must take.
     fn ascii_letters(&self, text: &[u8], out: &mut Normalized) -> bool {
         let no_collapse = !self.config.collapse_repeats;
-        let room = text.len() + 1;
-        let Normalized { compact, bounds } = out;
-        // Every place up to the last one kept is written before it is read, so the buffers
-        // are only grown (zeroed where new), not cleared.
-        for buffer in [&mut *compact, &mut *bounds] {
-            if buffer.len() < room {
-                buffer.resize(room, 0);
-            }
-        }
         let table = &self.ascii.letters;
-        // Plain slices, so that the loop keeps their addresses in registers.
-        let (Some(text_out), Some(flags_out)) = (compact.get_mut(..room), bounds.get_mut(..room))
-        else {
-            return false;
-        };
+        let (text_out, flags_out) = out.places(text.len() + 1);
         // `pos`: the next free place; `prev`: the last byte's fold (0 after a separator);
         // `seen`: every fold or-ed together, for `OTHER_BYTE`.
         let (mut pos, mut prev, mut seen) = (0usize, 0u8, 0u8);
@@ -1111,10 +1113,8 @@ impl Normalizer {
         if seen & OTHER_BYTE != 0 {
             return false;
         }
-        compact.truncate(pos);
-        bounds.truncate(pos);
-        bounds.push(HARD);
-        !(self.config.join_spelled_out && three_word_starts_in_a_row(bounds))
+        out.end_at(pos);
+        !(self.config.join_spelled_out && three_word_starts_in_a_row(&out.bounds))
     }
 
     /// Word bookkeeping after a word was appended at byte `start` of the compact text:
