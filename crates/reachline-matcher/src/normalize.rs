@@ -185,9 +185,7 @@ impl Normalized {
     pub fn is_boundary(&self, byte: usize) -> bool {
         self.bounds.get(byte).is_some_and(|f| *f != 0)
     }
-}
 
-impl Normalized {
     /// The first `room` places of the text and of its flags, for the one-pass paths to
     /// write at will. Every place up to the last one kept is written before it is read, so
     /// the buffers are only grown (zeroed where new), not cleared; plain slices, so that a
@@ -825,8 +823,22 @@ impl Normalizer {
     /// encoding written whole (four bytes, of which the next character overwrites what is
     /// not its own). Returns false, having left nothing of use in `out`, for other text.
     fn prepared_letters(&self, input: &str, out: &mut Normalized) -> bool {
-        let no_collapse = !self.config.collapse_repeats;
         let bytes = input.as_bytes();
+        // Text of one- and two-byte characters only (Cyrillic, Greek, accented Latin: no
+        // byte from 0xE0 up, a test the compiler makes a vector maximum) takes a copy of
+        // the pass whose decoding is one comparison, not a count of leading ones and three
+        // selections.
+        if bytes.iter().fold(0, |max, &b| max.max(b)) < 0xE0 {
+            self.prepared_letters_in::<true>(bytes, out)
+        } else {
+            self.prepared_letters_in::<false>(bytes, out)
+        }
+    }
+
+    /// [`Self::prepared_letters`] over `bytes` (UTF-8), where `SHORT` says that every
+    /// character is one or two bytes long.
+    fn prepared_letters_in<const SHORT: bool>(&self, bytes: &[u8], out: &mut Normalized) -> bool {
+        let no_collapse = !self.config.collapse_repeats;
         // A fold may take more bytes than its character (`и` becomes the three-byte `ᴎ`),
         // never more than four.
         let (text_out, flags_out) = out.places((bytes.len() + 1) * 4);
@@ -841,7 +853,11 @@ impl Normalizer {
         let (mut single, mut last_single, mut pair) = (false, false, false);
         let mut i = 0;
         while let Some(&lead) = bytes.get(i) {
-            let (c, width) = decode(lead, bytes, i);
+            let (c, width) = if SHORT {
+                decode_short(lead, bytes, i)
+            } else {
+                decode(lead, bytes, i)
+            };
             i += width;
             let v = prepare.get(c as usize).copied().unwrap_or(NOT_LETTERS);
             seen |= v;
@@ -1403,6 +1419,16 @@ fn decode(lead: u8, bytes: &[u8], i: usize) -> (u32, usize) {
     let long = select(width == 4, four, three);
     let short = select(width == 2, two, b0);
     (select(width >= 3, long, short), width)
+}
+
+/// [`decode`] where `bytes` holds no character longer than two bytes.
+#[inline]
+fn decode_short(lead: u8, bytes: &[u8], i: usize) -> (u32, usize) {
+    let next = u32::from(bytes.get(i + 1).copied().unwrap_or(0) & 0x3F);
+    let two = lead >= 0xC0;
+    let c =
+        std::hint::select_unpredictable(two, u32::from(lead & 0x1F) << 6 | next, u32::from(lead));
+    (c, 1 + usize::from(two))
 }
 
 /// Characters below this have their confusable fold precomputed (Latin, Greek, Cyrillic,
