@@ -41,8 +41,8 @@ fn perturb(h: &PdqHash, bits: u32, state: &mut u64) -> PdqHash {
 #[test]
 fn multi_index_returns_exactly_what_a_scan_returns() {
     let mut state = 42;
-    // Every chunk radius the index uses (t / 11 = 0, 1, 2, 3) and its edges.
-    for threshold in [0u32, 8, 10, 11, 21, 22, 31, 32, 33, 40, 43] {
+    // Every chunk radius the index uses (t / 8 = 0 to 5, half radius 0 to 2) and its edges.
+    for threshold in [0u32, 7, 8, 15, 16, 23, 24, 31, 32, 39, 40, 47] {
         let queries: Vec<PdqHash> = (0..60).map(|_| random_hash(&mut state)).collect();
         let mut hashes: Vec<PdqHash> = (0..3000).map(|_| random_hash(&mut state)).collect();
         for q in &queries {
@@ -84,7 +84,7 @@ fn multi_index_returns_exactly_what_a_scan_returns() {
 
 #[test]
 fn a_large_multi_index_agrees_with_a_scan() {
-    // More hashes than buckets (65,536 per chunk), so every bucket is busy.
+    // More hashes than buckets (65,536 per table), so every bucket is busy.
     let mut state = 1234;
     let n = 140_000;
     let mut hashes: Vec<PdqHash> = (0..n).map(|_| random_hash(&mut state)).collect();
@@ -114,9 +114,9 @@ fn index_kind_follows_list_size_and_threshold() {
         .map(|_| random_hash(&mut state))
         .collect();
     assert!(PdqIndex::new(&big, 31).uses_mih());
-    // Past chunk radius 3 (t >= 44) probing is slower than scanning.
-    assert!(PdqIndex::new(&big, 43).uses_mih());
-    assert!(!PdqIndex::new(&big, 44).uses_mih());
+    // Past half radius 2 (t >= 48) probing is slower than scanning.
+    assert!(PdqIndex::new(&big, 47).uses_mih());
+    assert!(!PdqIndex::new(&big, 48).uses_mih());
     assert!(!PdqIndex::new(&big, 64).uses_mih());
     let q = perturb(&big[17], 20, &mut state);
     assert_eq!(
