@@ -407,6 +407,17 @@ impl PdqIndex {
 mod tests {
     use super::*;
 
+    /// A seeded xorshift generator: the tests' hashes, the same on every run.
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     #[test]
     fn each_bit_is_in_one_key_and_one_other_half() {
         for bit in 0..256u32 {
@@ -432,13 +443,7 @@ mod tests {
     /// as a scan finds them, at the default threshold and at the largest the index takes.
     #[test]
     fn planted_neighbours_are_found_as_a_scan_finds_them() {
-        let mut state = 0x1234_5678_9abc_def0u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x1234_5678_9abc_def0u64);
         let mut hashes: Vec<PdqHash> = (0..6000)
             .map(|_| PdqHash::from_words([next(), next(), next(), next()]))
             .collect();
@@ -521,13 +526,7 @@ mod tests {
     /// every other chunk) are found wherever they are in it, as a scan finds them.
     #[test]
     fn a_large_bucket_is_scanned_whole() {
-        let mut state = 0x0bad_cafe_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x0bad_cafe_u64);
         let shared = 0x1234u64 << 48;
         let hashes: Vec<PdqHash> = (0..5003)
             .map(|_| {
