@@ -61,6 +61,64 @@ async fn check(s: &TestServer, key: &str, body: Value) -> (StatusCode, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// A PDQ hash as the API takes it, from four big-endian words.
+fn pdq_hex(words: [u64; 4]) -> String {
+    words.iter().map(|w| format!("{w:016x}")).collect()
+}
+
+/// A list of thousands of invented PDQ hashes (enough that the matcher searches it through
+/// its multi-index, not a scan), checked over HTTP: a hash 31 bits from a listed one, the
+/// bits spread two to every 16-bit half but one (the case only one of the index's tables
+/// can find), matches at distance 31; one bit more does not; the hashes never leak.
+#[tokio::test]
+async fn a_large_hash_list_is_searched_exactly() -> TestResult {
+    let s = TestServer::start_with(|_| {}).await;
+    let clock = Arc::new(s.clock.clone());
+    let c = &s.state.config;
+    let mut state = 0x5eed_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let listed: Vec<[u64; 4]> = (0..6000)
+        .map(|_| [next(), next(), next(), next()])
+        .collect();
+    let mut csv = String::from("kind,hash,category\n");
+    for w in &listed {
+        csv.push_str(&format!("pdq,{},test-images\n", pdq_hex(*w)));
+    }
+    reachline_app::ops::lists_import(c, clock.clone(), "hashes", "invented-images", "", &csv)
+        .await?;
+    let key =
+        reachline_app::ops::partners_add(c, clock, "searchco", "https://search.example").await?;
+    reachline_web::housekeeping(&s.state).await;
+
+    for (n, single) in [(17usize, 0usize), (2024, 7), (5999, 15)] {
+        let mut spread = listed[n];
+        for half in 0..16 {
+            let (word, base) = (half / 4, 48 - 16 * (half % 4) as u32);
+            spread[word] ^= 1 << (base + 12);
+            if half != single {
+                spread[word] ^= 1 << (base + 4);
+            }
+        }
+        let (status, v) = check(&s, &key, json!({ "pdq": pdq_hex(spread) })).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["match"], true, "{n}: {v}");
+        assert_eq!(v["signals"][0]["kind"], "pdq", "{v}");
+        assert_eq!(v["signals"][0]["distance"], 31, "{v}");
+        assert!(!v.to_string().contains(&pdq_hex(listed[n])), "{v}");
+        spread[single / 4] ^= 1 << (48 - 16 * (single % 4) as u32 + 4);
+        let (_, v) = check(&s, &key, json!({ "pdq": pdq_hex(spread) })).await;
+        assert_eq!(v["match"], false, "{n} at 32 bits: {v}");
+        let (_, v) = check(&s, &key, json!({ "pdq": pdq_hex(listed[n]) })).await;
+        assert_eq!(v["signals"][0]["distance"], 0, "{v}");
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn evasive_spellings_match_and_warn_with_a_help_link() -> TestResult {
     let (s, key) = gateway(|_| {}).await;
