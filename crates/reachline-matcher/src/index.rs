@@ -377,7 +377,8 @@ impl PdqIndex {
             }
         }
         // A near hash is found once per half it is close in: deduplicate the (short)
-        // result rather than the candidates.
+        // result rather than the candidates. Every position came from a bucket of its own
+        // table, so the lookup cannot miss; `u32::MAX` (no hash) would only be skipped below.
         let ids: Vec<u32> = passed
             .iter()
             .map(|&(k, position)| {

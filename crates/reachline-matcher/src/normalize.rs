@@ -198,6 +198,8 @@ impl Normalized {
             }
         }
         let (compact, bounds) = (&mut self.compact, &mut self.bounds);
+        // Both buffers were just grown to at least `room`, so neither `get_mut` can fail;
+        // the empty fallback only stands in for an index that could panic.
         (
             compact.get_mut(..room).unwrap_or_default(),
             bounds.get_mut(..room).unwrap_or_default(),
