@@ -21,15 +21,26 @@
 //! chunks of 23 bits needed ~2,300 random bucket reads and ~3,600 random hash reads at 10
 //! million (bench/README, "pdq.sh").
 //!
-//! Memory: 32 bytes per hash, plus 6 bytes per hash per table (96: the other half, 2, and
-//! the id, 4), plus 16 directories of 256 KiB: 128 bytes per hash and 4 MiB (1.2 GiB at
-//! 10 million).
+//! Each bucket is read through a slot of fixed size at a place computed from its key, so
+//! the 272 probes are 272 reads, not a read of a directory and then of the bucket: a search
+//! is then bound by those reads' latency (the processor keeps a limited number in flight),
+//! and halving them more than doubled the lookups a second (bench/README, "Slots").
+//!
+//! Memory: 32 bytes per hash and 4 per hash per table (the ids: 96 in all), and for each of
+//! the 16 tables 65,536 slots of 2-byte places (the slot size follows the list: 8 places
+//! for a few thousand random hashes, 32 for a million, 192 for ten million, so 1 MiB, 4 MiB
+//! and 24 MiB a table) and, for a table where some bucket does not fit its slot, 2 bytes
+//! an entry that does not and 256 KiB of offsets: for random hashes 167 bytes a hash at a
+//! million, 137 (1.27 GiB) at ten million, and 17 MiB for a list of 4,096.
 //!
 //! Small lists, and thresholds of 48 and above (where probing explodes), use the scan.
 
 use crate::pdq::PdqHash;
 
-/// Below this many hashes a scan beats building 16 tables of 65,536 buckets.
+/// Below this many hashes a scan beats building 16 tables of 65,536 buckets. At this size
+/// the index answers 1.3–1.7 times as many lookups as a scan in the default build (whose
+/// popcount is in software); a build for the processor (`-C target-cpu=native`, hardware
+/// popcount) scans as fast as the index up to about 8,000 hashes (bench/README, "Slots").
 pub const MIH_MIN_HASHES: usize = 4_096;
 
 /// Chunks of 32 bits, each indexed by both of its 16-bit halves.
@@ -54,20 +65,70 @@ pub struct PdqIndex {
     mih: Option<Mih>,
 }
 
-/// One table per half of each chunk, in compressed-row form: the hashes whose half `k`
-/// (table `k` is half `k % 2` of chunk `k / 2`, 0 the high half) is `v` are at positions
-/// `offsets[k][v]..offsets[k][v + 1]` of `others[k]` (the chunk's other half) and
-/// `ids[k]` (their ids). The other halves are kept apart from the ids so that scanning a
-/// bucket reads one small, dense array; ids are read only for the few entries that pass.
+/// One table per half of each chunk (table `k` is half `k % 2` of chunk `k / 2`, 0 the
+/// high half), keyed by that half. Bucket `v` of a table (the hashes whose half is `v`) is
+/// read through a slot of fixed size at place `v * slot` of the table's `slots`, so finding
+/// a bucket costs no memory read. A slot holds a header (the bucket's size up to what fits,
+/// and where its ids begin in `ids[k]`) and the chunk's other half of the bucket's first
+/// `slot - HEADER` entries; entries that do not fit are in `overflow`, found through
+/// `overflow_offsets` (read only for a full slot). The ids are in compressed-row form, a
+/// bucket's in the order its slot and overflow hold them, and are read only for the few
+/// entries that pass.
 #[derive(Clone)]
 struct Mih {
-    offsets: Vec<Vec<u32>>,
-    others: Vec<Vec<u16>>,
+    /// Places of a slot, its header included: 8 or 16 (a slot within one cache line), or
+    /// a multiple of 32 (whole lines).
+    slot: usize,
+    slots: Vec<Vec<Line>>,
+    /// Empty for a table none of whose buckets overflow its slot.
+    overflow_offsets: Vec<Vec<u32>>,
+    overflow: Vec<Vec<u16>>,
     ids: Vec<Vec<u32>>,
     /// The chunk radius `r`.
     radius: u32,
     /// The half radius `s`.
     half_radius: u32,
+}
+
+/// One cache line of a table's slots: 32 entries of 16 bits.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Line([u16; LINE]);
+
+/// Entries of a line.
+const LINE: usize = 32;
+/// Places a slot's header takes: the bucket's count, and where its ids begin (32 bits).
+const HEADER: usize = 3;
+/// The largest slot, in lines.
+const MAX_LINES: usize = 1_024;
+
+/// The slot size for buckets of these sizes: the smallest of 8 and 16 places (a slot within
+/// one cache line) and then whole lines, for which at most one bucket in 256 has more
+/// entries than fit beside the header. For random hashes that is 8 places for a list of
+/// 4,096, 32 (one line) for a million, 192 for ten million. At most 1,024 lines (32,768
+/// places), so that the count fits its 16 bits; larger buckets overflow.
+fn slot_entries(sizes: impl Iterator<Item = usize>) -> usize {
+    let mut counts: Vec<usize> = Vec::new();
+    let mut buckets = 0usize;
+    for size in sizes {
+        if counts.len() <= size {
+            counts.resize(size + 1, 0);
+        }
+        counts[size] += 1;
+        buckets += 1;
+    }
+    // Buckets larger than each size, from the largest size down.
+    let mut larger = vec![0usize; counts.len() + 1];
+    for size in (0..counts.len()).rev() {
+        larger[size] = larger[size + 1] + counts[size];
+    }
+    let allowed = buckets / 256;
+    let overflowing = |slot: usize| larger.get(slot).copied().unwrap_or(0);
+    [8, 16]
+        .into_iter()
+        .chain((1..=MAX_LINES).map(|lines| lines * LINE))
+        .find(|&slot| overflowing(slot + 1 - HEADER) <= allowed)
+        .unwrap_or(MAX_LINES * LINE)
 }
 
 /// Chunk `c` (0 the most significant 32 bits) of a hash.
@@ -140,20 +201,66 @@ fn without_lowest<const B: u32>(x: u16) -> u16 {
     x
 }
 
-/// Positions `start..` of the entries of `others` (a bucket) whose other half is within
-/// `B` bits of `query`, appended to `out` with `table`. Sixteen entries at a time, as a
-/// mask of those that pass (most pass none), so the test runs in vector lanes.
+/// Bit `i` set where entry `i` of `line` is within `B` bits of `query`: 32 entries at once,
+/// as a mask (most buckets pass none), so the test runs in vector lanes.
 #[inline(always)]
-fn scan_bucket<const B: u32>(
-    others: &[u16],
-    query: u16,
-    table: u8,
-    start: u32,
-    out: &mut Vec<(u8, u32)>,
-) {
-    let chunks = others.chunks_exact(16);
+fn line_mask<const B: u32>(line: &[u16; LINE], query: u16) -> u32 {
+    let mut mask = 0u32;
+    for (i, &other) in line.iter().enumerate() {
+        mask |= u32::from(without_lowest::<B>(other ^ query) == 0) << i;
+    }
+    mask
+}
+
+/// The entries of bucket `key` of table `table` whose other half is within `B` bits of
+/// `query`, appended to `out` as (table, position in the table's ids): the slot's entries
+/// a line at a time, then, if the slot is full, the bucket's overflow sixteen at a time.
+#[inline(always)]
+fn scan_bucket<const B: u32>(mih: &Mih, table: u8, key: u16, query: u16, out: &mut Vec<(u8, u32)>) {
+    let k = usize::from(table);
+    let Some(lines) = mih.slots.get(k) else {
+        return;
+    };
+    let first = usize::from(key) * mih.slot;
+    let (line, at) = (first / LINE, first % LINE);
+    // The header is within the slot's first line (a slot has at least 8 places).
+    let Some((count, start)) = lines.get(line).and_then(|l| {
+        let header = l.0.get(at..at + HEADER)?;
+        Some((
+            usize::from(header[0]),
+            u32::from(header[1]) | u32::from(header[2]) << 16,
+        ))
+    }) else {
+        return;
+    };
+    // The entries are at places `at + HEADER..end` of the lines from `line` on.
+    let end = at + HEADER + count;
+    for (i, l) in lines.iter().skip(line).take(end.div_ceil(LINE)).enumerate() {
+        let low = i * LINE;
+        let (from, to) = ((at + HEADER).saturating_sub(low), (end - low).min(LINE));
+        if from >= to {
+            continue;
+        }
+        let valid = (u32::MAX >> (LINE - to)) & (u32::MAX << from);
+        let mut mask = line_mask::<B>(&l.0, query) & valid;
+        while mask != 0 {
+            let place = low + mask.trailing_zeros() as usize;
+            out.push((table, start + (place - at - HEADER) as u32));
+            mask &= mask - 1;
+        }
+    }
+    if count + HEADER < mih.slot {
+        return;
+    }
+    let Some(entries) = mih.overflow_offsets.get(k).and_then(|o| {
+        let range = *o.get(usize::from(key))? as usize..*o.get(usize::from(key) + 1)? as usize;
+        mih.overflow.get(k)?.get(range)
+    }) else {
+        return;
+    };
+    let chunks = entries.chunks_exact(16);
     let rest = chunks.remainder();
-    let mut base = start;
+    let mut base = start + count as u32;
     for chunk in chunks {
         let mut mask = 0u32;
         for (i, &other) in chunk.iter().enumerate() {
@@ -210,43 +317,93 @@ impl PdqIndex {
     }
 
     fn build(hashes: &[PdqHash], threshold: u32, use_mih: bool) -> Self {
+        Self::build_with_slot(hashes, threshold, use_mih, None)
+    }
+
+    /// Builds with slots of `slot` entries, or of the size [`slot_entries`] picks for the
+    /// list's buckets.
+    fn build_with_slot(
+        hashes: &[PdqHash],
+        threshold: u32,
+        use_mih: bool,
+        slot: Option<usize>,
+    ) -> Self {
         let words: Vec<Words> = hashes.iter().map(|h| Words(h.to_words())).collect();
         let mih = Self::radii(threshold)
             .filter(|_| use_mih && u32::try_from(words.len()).is_ok())
             .map(|(radius, half_radius)| {
-                let mut offsets = Vec::with_capacity(TABLES);
-                let mut all_others = Vec::with_capacity(TABLES);
-                let mut all_ids = Vec::with_capacity(TABLES);
-                for k in 0..TABLES {
-                    // Counting sort of the entries by the table's key.
-                    let mut off = vec![0u32; BUCKETS + 1];
-                    for w in &words {
-                        off[usize::from(key_and_other(&w.0, k).0) + 1] += 1;
-                    }
-                    for v in 0..BUCKETS {
-                        off[v + 1] += off[v];
-                    }
+                let mut mih = Mih {
+                    slot: 0,
+                    slots: Vec::with_capacity(TABLES),
+                    overflow_offsets: Vec::with_capacity(TABLES),
+                    overflow: Vec::with_capacity(TABLES),
+                    ids: Vec::with_capacity(TABLES),
+                    radius,
+                    half_radius,
+                };
+                // Counting sort of each table's entries by its key.
+                let all_offsets: Vec<Vec<u32>> = (0..TABLES)
+                    .map(|k| {
+                        let mut off = vec![0u32; BUCKETS + 1];
+                        for w in &words {
+                            off[usize::from(key_and_other(&w.0, k).0) + 1] += 1;
+                        }
+                        for v in 0..BUCKETS {
+                            off[v + 1] += off[v];
+                        }
+                        off
+                    })
+                    .collect();
+                let slot = slot.unwrap_or_else(|| {
+                    slot_entries(
+                        all_offsets
+                            .iter()
+                            .flat_map(|off| off.windows(2).map(|w| (w[1] - w[0]) as usize)),
+                    )
+                });
+                mih.slot = slot;
+                for (k, off) in all_offsets.into_iter().enumerate() {
                     let mut next = off.clone();
                     let mut others = vec![0u16; words.len()];
                     let mut ids = vec![0u32; words.len()];
                     for (id, w) in words.iter().enumerate() {
                         let (key, other) = key_and_other(&w.0, k);
-                        let slot = &mut next[usize::from(key)];
-                        others[*slot as usize] = other;
-                        ids[*slot as usize] = id as u32;
-                        *slot += 1;
+                        let at = &mut next[usize::from(key)];
+                        others[*at as usize] = other;
+                        ids[*at as usize] = id as u32;
+                        *at += 1;
                     }
-                    offsets.push(off);
-                    all_others.push(others);
-                    all_ids.push(ids);
+                    // Each bucket's count and first entries into its slot, the rest into
+                    // the overflow.
+                    let mut lines = vec![Line([0; LINE]); (BUCKETS * slot).div_ceil(LINE)];
+                    let mut put = |place: usize, value: u16| {
+                        if let Some(l) = lines.get_mut(place / LINE) {
+                            l.0[place % LINE] = value;
+                        }
+                    };
+                    let mut overflow_offsets = vec![0u32; BUCKETS + 1];
+                    let mut overflow = Vec::new();
+                    for v in 0..BUCKETS {
+                        let bucket = &others[off[v] as usize..off[v + 1] as usize];
+                        let (inline, over) = bucket.split_at(bucket.len().min(slot - HEADER));
+                        put(v * slot, inline.len() as u16);
+                        put(v * slot + 1, off[v] as u16);
+                        put(v * slot + 2, (off[v] >> 16) as u16);
+                        for (j, &other) in inline.iter().enumerate() {
+                            put(v * slot + HEADER + j, other);
+                        }
+                        overflow.extend_from_slice(over);
+                        overflow_offsets[v + 1] = overflow.len() as u32;
+                    }
+                    if overflow.is_empty() {
+                        overflow_offsets = Vec::new();
+                    }
+                    mih.slots.push(lines);
+                    mih.overflow_offsets.push(overflow_offsets);
+                    mih.overflow.push(overflow);
+                    mih.ids.push(ids);
                 }
-                Mih {
-                    offsets,
-                    others: all_others,
-                    ids: all_ids,
-                    radius,
-                    half_radius,
-                }
+                mih
             });
         Self {
             hashes: words,
@@ -279,16 +436,18 @@ impl PdqIndex {
     pub fn heap_bytes(&self) -> usize {
         let tables = self.mih.as_ref().map_or(0, |m| {
             let words = m
-                .offsets
+                .ids
                 .iter()
-                .chain(&m.ids)
+                .chain(&m.overflow_offsets)
                 .map(Vec::capacity)
                 .sum::<usize>();
-            let halves = m.others.iter().map(Vec::capacity).sum::<usize>();
-            words * 4
-                + halves * 2
-                + (m.offsets.capacity() + m.ids.capacity()) * std::mem::size_of::<Vec<u32>>()
-                + m.others.capacity() * std::mem::size_of::<Vec<u16>>()
+            let halves = m.overflow.iter().map(Vec::capacity).sum::<usize>();
+            let lines = m.slots.iter().map(Vec::capacity).sum::<usize>();
+            let headers = (m.ids.capacity() + m.overflow_offsets.capacity())
+                * std::mem::size_of::<Vec<u32>>()
+                + m.overflow.capacity() * std::mem::size_of::<Vec<u16>>()
+                + m.slots.capacity() * std::mem::size_of::<Vec<Line>>();
+            words * 4 + halves * 2 + lines * std::mem::size_of::<Line>() + headers
         });
         self.hashes.capacity() * std::mem::size_of::<Words>() + tables
     }
@@ -315,65 +474,70 @@ impl PdqIndex {
     }
 
     /// MIH search in passes, each a loop whose memory reads do not wait on each other or
-    /// on hard-to-predict branches, so the processor keeps many of them in flight: find
-    /// every probed bucket's range; touch every cache line of every bucket, which brings
-    /// the buckets into cache in parallel (at 10 million hashes a bucket is ~150 entries,
-    /// five lines: touching only the first left the scan waiting on the rest: 9,552
-    /// lookups/s against 13,204 in one comparison);
-    /// scan the buckets, keeping entries whose chunk is within the chunk radius; read
-    /// those entries' ids; check their full distance. Done in one loop instead, each
+    /// on hard-to-predict branches, so the processor keeps many of them in flight: list
+    /// the probed buckets (their slots' places are computed, not read); touch the first
+    /// cache line of every slot, which brings them into cache in parallel; for slots of
+    /// several lines, touch the further lines each bucket's count says it fills (at 10
+    /// million hashes most fill five: touching only the first left the scan waiting on
+    /// the rest); scan the slots, keeping entries whose chunk is within the chunk radius;
+    /// read those entries' ids; check their full distance. Done in one loop instead, each
     /// bucket's read would wait on the branch that ended the previous bucket, and a search
     /// would cost one memory latency per bucket.
     fn search_mih(&self, mih: &Mih, query: &PdqHash) -> Vec<(u32, u32)> {
         let q = query.to_words();
         let mut probes = Vec::with_capacity(1 + 16 + 120);
-        // (table, start, end, query's other half, budget for the other half) of every
-        // probed bucket.
-        let mut buckets: Vec<(u8, u32, u32, u16, u8)> = Vec::with_capacity(TABLES * 17);
+        // (table, key, query's other half, budget for the other half) of every probed
+        // bucket.
+        let mut buckets: Vec<(u8, u16, u16, u8)> = Vec::with_capacity(TABLES * 17);
         for k in 0..TABLES {
             let (key, other) = key_and_other(&q, k);
             neighbours(u32::from(key), 16, mih.half_radius, &mut probes);
-            let Some(offsets) = mih.offsets.get(k) else {
-                continue;
-            };
             for &(v, flipped) in &probes {
-                let start = offsets.get(v as usize).copied().unwrap_or(0);
-                let end = offsets.get(v as usize + 1).copied().unwrap_or(0);
-                if start < end {
-                    buckets.push((k as u8, start, end, other, (mih.radius - flipped) as u8));
+                buckets.push((k as u8, v as u16, other, (mih.radius - flipped) as u8));
+            }
+        }
+        // Reads whose values feed nothing but `touched`: they only warm the cache.
+        let mut touched = 0u16;
+        for &(k, key, ..) in &buckets {
+            let first = usize::from(key) * mih.slot;
+            if let Some(l) = mih
+                .slots
+                .get(usize::from(k))
+                .and_then(|l| l.get(first / LINE))
+            {
+                touched ^= l.0[0];
+            }
+        }
+        if mih.slot > LINE {
+            for &(k, key, ..) in &buckets {
+                let Some(lines) = mih.slots.get(usize::from(k)) else {
+                    continue;
+                };
+                let line = usize::from(key) * mih.slot / LINE;
+                let Some(count) = lines.get(line).map(|l| usize::from(l.0[0])) else {
+                    continue;
+                };
+                for l in lines
+                    .iter()
+                    .skip(line + 1)
+                    .take((count + HEADER).div_ceil(LINE) - 1)
+                {
+                    touched ^= l.0[0];
                 }
             }
         }
-        let mut touched = 0u16;
-        for &(k, start, end, ..) in &buckets {
-            let Some(others) = mih.others.get(usize::from(k)) else {
-                continue;
-            };
-            // Reads whose values feed nothing but `touched`: they only warm the cache, one
-            // read a cache line of the bucket (32 entries) and its last entry.
-            for position in (start..end).step_by(32).chain([end - 1]) {
-                touched ^= others.get(position as usize).copied().unwrap_or(0);
-            }
-        }
         std::hint::black_box(touched);
-        // (table, position) of entries whose chunk is within the chunk radius.
+        // (table, position in its ids) of entries whose chunk is within the chunk radius.
         let mut passed: Vec<(u8, u32)> = Vec::with_capacity(64);
-        for &(k, start, end, other, budget) in &buckets {
-            let Some(entries) = mih
-                .others
-                .get(usize::from(k))
-                .and_then(|o| o.get(start as usize..end as usize))
-            else {
-                continue;
-            };
+        for &(k, key, other, budget) in &buckets {
             let out = &mut passed;
             match budget {
-                0 => scan_bucket::<0>(entries, other, k, start, out),
-                1 => scan_bucket::<1>(entries, other, k, start, out),
-                2 => scan_bucket::<2>(entries, other, k, start, out),
-                3 => scan_bucket::<3>(entries, other, k, start, out),
-                4 => scan_bucket::<4>(entries, other, k, start, out),
-                _ => scan_bucket::<5>(entries, other, k, start, out),
+                0 => scan_bucket::<0>(mih, k, key, other, out),
+                1 => scan_bucket::<1>(mih, k, key, other, out),
+                2 => scan_bucket::<2>(mih, k, key, other, out),
+                3 => scan_bucket::<3>(mih, k, key, other, out),
+                4 => scan_bucket::<4>(mih, k, key, other, out),
+                _ => scan_bucket::<5>(mih, k, key, other, out),
             }
         }
         // A near hash is found once per half it is close in: deduplicate the (short)
@@ -522,9 +686,9 @@ mod tests {
     }
 
     /// A bucket of thousands of entries (every hash shares the first half of its first
-    /// chunk), scanned sixteen at a time and the rest one by one: hashes 31 bits away
-    /// that only that bucket can find (3 bits in the first chunk's other half, 4 in
-    /// every other chunk) are found wherever they are in it, as a scan finds them.
+    /// chunk): its first five in its slot, the rest in the overflow, scanned sixteen at a
+    /// time and the last few one by one. Hashes 31 bits away that only that bucket can
+    /// find are found wherever they are in it, as a scan finds them.
     #[test]
     fn a_large_bucket_is_scanned_whole() {
         let mut next = xorshift(0x0bad_cafe_u64);
@@ -538,19 +702,7 @@ mod tests {
         let scan = PdqIndex::brute_force(&hashes, 31);
         let index = PdqIndex::multi_index(&hashes, 31);
         for n in (0..5003).step_by(97).chain(4990..5003) {
-            let mut w = hashes[n].to_words();
-            // Chunk 0's low half: bits 32–47 of word 0; 3 of them.
-            for bit in [33, 38, 45] {
-                w[0] ^= 1 << bit;
-            }
-            // Chunks 1 to 7: 4 bits each, 2 in each half.
-            for c in 1..8 {
-                let (word, base) = (c / 2, if c % 2 == 0 { 32 } else { 0 });
-                for bit in [1, 9, 17, 26] {
-                    w[word] ^= 1 << (base + bit);
-                }
-            }
-            let q = PdqHash::from_words(w);
+            let q = only_table_zero_finds(&hashes[n]);
             let want = scan.search(&q);
             assert!(want.contains(&(n as u32, 31)), "{n}");
             assert_eq!(index.search(&q), want, "{n}");
@@ -585,14 +737,127 @@ mod tests {
         }
     }
 
+    /// Moves a listed hash 31 bits away so that only table 0 (the high half of chunk 0)
+    /// can find it: 3 bits in chunk 0's low half (bits 32–47 of word 0), 4 in every other
+    /// chunk (2 a half).
+    fn only_table_zero_finds(hash: &PdqHash) -> PdqHash {
+        let mut w = hash.to_words();
+        for bit in [33, 38, 45] {
+            w[0] ^= 1 << bit;
+        }
+        for c in 1..8 {
+            let (word, base) = (c / 2, if c % 2 == 0 { 32 } else { 0 });
+            for bit in [1, 9, 17, 26] {
+                w[word] ^= 1 << (base + bit);
+            }
+        }
+        PdqHash::from_words(w)
+    }
+
+    /// Buckets just below, at and just over what a slot holds, and far over it, for every
+    /// kind of slot (within a line, one line, several lines): each entry is found wherever
+    /// it is (the header's places, a line's edges, the overflow), as a scan finds it, and
+    /// a full slot with nothing over is not read past.
+    #[test]
+    fn buckets_around_a_slots_size_are_found_whole() {
+        let mut next = xorshift(0x5107_5107_u64);
+        for slot in [8, 16, 32, 64, 96] {
+            let room = slot - HEADER;
+            for size in [room - 1, room, room + 1, room + 17] {
+                // A bucket of `size` hashes sharing the high half of chunk 0, among
+                // random ones (whose buckets of that table are small).
+                let shared = 0x1234u64 << 48;
+                let mut hashes: Vec<PdqHash> = (0..size)
+                    .map(|_| {
+                        let w0 = shared | (next() & 0xffff_ffff_ffff);
+                        PdqHash::from_words([w0, next(), next(), next()])
+                    })
+                    .collect();
+                hashes.extend((0..3000).map(|_| {
+                    let w0 = next() | 1 << 63; // never the shared half, 0x1234
+                    PdqHash::from_words([w0, next(), next(), next()])
+                }));
+                let scan = PdqIndex::brute_force(&hashes, 31);
+                let index = PdqIndex::build_with_slot(&hashes, 31, true, Some(slot));
+                let mih = index.mih.as_ref().unwrap();
+                assert_eq!(mih.slot, slot);
+                assert_eq!(
+                    mih.overflow[0].len(),
+                    size.saturating_sub(room),
+                    "slot {slot}, size {size}"
+                );
+                for (n, h) in hashes.iter().enumerate().take(size) {
+                    let q = only_table_zero_finds(h);
+                    let want = scan.search(&q);
+                    assert!(
+                        want.contains(&(n as u32, 31)),
+                        "slot {slot}, size {size}, {n}"
+                    );
+                    assert_eq!(index.search(&q), want, "slot {slot}, size {size}, {n}");
+                }
+                // And the listed hashes themselves, and others near them, at 47 too.
+                let wide_scan = PdqIndex::brute_force(&hashes, 47);
+                let wide = PdqIndex::build_with_slot(&hashes, 47, true, Some(slot));
+                for h in hashes.iter().step_by(7) {
+                    assert_eq!(index.search(h), scan.search(h), "slot {slot}");
+                    let mut w = h.to_words();
+                    w[1] ^= next() & next() & next();
+                    w[3] ^= next() & next();
+                    let near = PdqHash::from_words(w);
+                    assert_eq!(index.search(&near), scan.search(&near), "slot {slot}");
+                    assert_eq!(wide.search(&near), wide_scan.search(&near), "slot {slot}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn slot_sizes_follow_the_buckets() {
+        // A few thousand random hashes: buckets of 0–4.
+        let small = (0..BUCKETS).map(|v| v % 5 / 4);
+        assert_eq!(slot_entries(small), 8);
+        // Buckets of 14–17 (a million random hashes): one line, 29 places for entries.
+        assert_eq!(slot_entries((0..BUCKETS).map(|v| 14 + v % 4)), 32);
+        // One bucket in 256 may overflow, not more.
+        let some_large =
+            |every: usize| (0..BUCKETS).map(move |v| if v % every == 0 { 30 } else { 15 });
+        assert_eq!(slot_entries(some_large(256)), 32);
+        assert_eq!(slot_entries(some_large(200)), 64);
+        // Ten million: ~153 a bucket.
+        assert_eq!(slot_entries((0..BUCKETS).map(|v| 140 + v % 30)), 192);
+        // Never beyond the count's 16 bits.
+        assert_eq!(
+            slot_entries((0..BUCKETS).map(|_| 100_000)),
+            MAX_LINES * LINE
+        );
+    }
+
     #[test]
     fn memory_is_as_documented() {
         let hashes: Vec<PdqHash> = (0..5000u64)
             .map(|i| PdqHash::from_words([i, i.rotate_left(17), !i, i * 7]))
             .collect();
         let index = PdqIndex::multi_index(&hashes, 31);
-        let per_hash = (index.heap_bytes() - TABLES * (BUCKETS + 1) * 4) as f64 / 5000.0;
-        // 32 for the hash, 16 × (2 + 4) for the tables, a little for the Vec headers.
-        assert!((128.0..129.0).contains(&per_hash), "{per_hash}");
+        let mih = index.mih.as_ref().unwrap();
+        // Some of these hashes' buckets are large (their high words are small numbers).
+        let overflow: usize = mih.overflow.iter().map(|o| o.len() * 2).sum::<usize>()
+            + mih
+                .overflow_offsets
+                .iter()
+                .map(|o| o.len() * 4)
+                .sum::<usize>();
+        assert!(overflow > 0);
+        let slots = TABLES * BUCKETS * mih.slot * 2;
+        let per_hash = (index.heap_bytes() - slots - overflow) as f64 / 5000.0;
+        // 32 for the hash, 16 × 4 for the ids, a little for the Vec headers.
+        assert!((96.0..97.0).contains(&per_hash), "{per_hash}");
+        // Random hashes: 8-place slots, nothing else beside the hashes and ids.
+        let mut next = xorshift(7);
+        let random: Vec<PdqHash> = (0..5000)
+            .map(|_| PdqHash::from_words([next(), next(), next(), next()]))
+            .collect();
+        let index = PdqIndex::multi_index(&random, 31);
+        let per_hash = (index.heap_bytes() - TABLES * BUCKETS * 8 * 2) as f64 / 5000.0;
+        assert!((96.0..97.0).contains(&per_hash), "{per_hash}");
     }
 }
