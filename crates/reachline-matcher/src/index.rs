@@ -8,10 +8,11 @@
 //! pigeonhole). So the index keeps 16 tables, one per half of each chunk, keyed by that
 //! half; a search reads, in each table, the buckets of every key within `s` bits of the
 //! query's half, keeps the entries whose whole chunk is within `r` bits of the query's
-//! (each entry stores the other half of its chunk beside its id, so this is decided
-//! without reading the hash), and checks the full distance of what is left. No hash
-//! within `t` is missed, and only hashes within `t` are returned: the results are exactly
-//! a brute-force scan's. For the default `t = 31`, `r = 3` and `s = 1`.
+//! (each entry keeps the other half of its chunk, so this is decided without reading the
+//! hash), and checks the full distance of what is left. No hash within `t` is missed, and
+//! only hashes within `t` are returned: the results are exactly a brute-force scan's. For the default `t = 31`, `r = 3` and `s = 1`. An entry whose
+//! halves are both within `s` bits of the query's would pass in both of its chunk's tables:
+//! the low half's table leaves it to the high half's, so that its id and hash are read once.
 //!
 //! Why two levels: 32-bit chunks leave few candidates to check (a random hash is within 3
 //! bits of a 32-bit chunk once in 780,000, so ~100 checks a query at 10 million hashes),
@@ -189,34 +190,55 @@ fn neighbours(v: u32, bits: u32, radius: u32, out: &mut Vec<(u32, u32)>) {
     }
 }
 
-/// `x` with its lowest set bit cleared `B` times: 0 exactly when `x` has at most `B` bits
-/// set. A few instructions, which the compiler also runs on 16 lanes at once (where a
-/// popcount of 16-bit lanes is an instruction few processors have).
+/// Whether an entry whose other half differs from the query's in the bits of `x` passes:
+/// within `B` bits, and, in a table keyed by a chunk's low half (`LOW`), more than `S` (the
+/// half radius) bits away. An entry within `S` bits there is in a bucket that the table
+/// of the same chunk's high half also probes, where it passes too (its chunk distance is the
+/// same): it is left to that table, so a near hash is not found, and its id and hash read,
+/// twice for one chunk.
+///
+/// Counted by clearing the lowest set bit of `x` `B` times (0 exactly when `x` has at most
+/// `B` bits set): a few instructions, which the compiler runs on many lanes at once (where
+/// a popcount of 16-bit lanes is an instruction few processors have).
 #[inline(always)]
-fn without_lowest<const B: u32>(x: u16) -> u16 {
-    let mut x = x;
-    for _ in 0..B {
-        x &= x.wrapping_sub(1);
+fn passes<const B: u32, const LOW: bool, const S: u32>(x: u16) -> bool {
+    // One chain of `x & (x - 1)`: what is left after `S` steps (`S ≤ B`: the budget is at
+    // least the half radius) and after `B`.
+    let (mut y, mut after_s) = (x, x);
+    for step in 0..B {
+        if step == S {
+            after_s = y;
+        }
+        y &= y.wrapping_sub(1);
     }
-    x
+    if S >= B {
+        after_s = y;
+    }
+    y == 0 && (!LOW || after_s != 0)
 }
 
-/// Bit `i` set where entry `i` of `line` is within `B` bits of `query`: 32 entries at once,
-/// as a mask (most buckets pass none), so the test runs in vector lanes.
+/// Bit `i` set where entry `i` of `line` passes against `query`: 32 entries at once, as a
+/// mask (most buckets pass none), so the test runs in vector lanes.
 #[inline(always)]
-fn line_mask<const B: u32>(line: &[u16; LINE], query: u16) -> u32 {
+fn line_mask<const B: u32, const LOW: bool, const S: u32>(line: &[u16; LINE], query: u16) -> u32 {
     let mut mask = 0u32;
     for (i, &other) in line.iter().enumerate() {
-        mask |= u32::from(without_lowest::<B>(other ^ query) == 0) << i;
+        mask |= u32::from(passes::<B, LOW, S>(other ^ query)) << i;
     }
     mask
 }
 
-/// The entries of bucket `key` of table `table` whose other half is within `B` bits of
-/// `query`, appended to `out` as (table, position in the table's ids): the slot's entries
-/// a line at a time, then, if the slot is full, the bucket's overflow sixteen at a time.
+/// The entries of bucket `key` of table `table` that pass against `query` ([`passes`]),
+/// appended to `out` as (table, position in the table's ids): the slot's entries a line at
+/// a time, then, if the slot is full, the bucket's overflow sixteen at a time.
 #[inline(always)]
-fn scan_bucket<const B: u32>(mih: &Mih, table: u8, key: u16, query: u16, out: &mut Vec<(u8, u32)>) {
+fn scan_bucket<const B: u32, const LOW: bool, const S: u32>(
+    mih: &Mih,
+    table: u8,
+    key: u16,
+    query: u16,
+    out: &mut Vec<(u8, u32)>,
+) {
     let k = usize::from(table);
     let Some(lines) = mih.slots.get(k) else {
         return;
@@ -242,7 +264,7 @@ fn scan_bucket<const B: u32>(mih: &Mih, table: u8, key: u16, query: u16, out: &m
             continue;
         }
         let valid = (u32::MAX >> (LINE - to)) & (u32::MAX << from);
-        let mut mask = line_mask::<B>(&l.0, query) & valid;
+        let mut mask = line_mask::<B, LOW, S>(&l.0, query) & valid;
         while mask != 0 {
             let place = low + mask.trailing_zeros() as usize;
             out.push((table, start + (place - at - HEADER) as u32));
@@ -264,7 +286,7 @@ fn scan_bucket<const B: u32>(mih: &Mih, table: u8, key: u16, query: u16, out: &m
     for chunk in chunks {
         let mut mask = 0u32;
         for (i, &other) in chunk.iter().enumerate() {
-            mask |= u32::from(without_lowest::<B>(other ^ query) == 0) << i;
+            mask |= u32::from(passes::<B, LOW, S>(other ^ query)) << i;
         }
         while mask != 0 {
             out.push((table, base + mask.trailing_zeros()));
@@ -273,9 +295,27 @@ fn scan_bucket<const B: u32>(mih: &Mih, table: u8, key: u16, query: u16, out: &m
         base += 16;
     }
     for (i, &other) in rest.iter().enumerate() {
-        if without_lowest::<B>(other ^ query) == 0 {
+        if passes::<B, LOW, S>(other ^ query) {
             out.push((table, base + i as u32));
         }
+    }
+}
+
+/// [`scan_bucket`] with the table's half (high or low) and the half radius as constants.
+#[inline(always)]
+fn scan_in<const B: u32>(
+    mih: &Mih,
+    s: u32,
+    table: u8,
+    key: u16,
+    query: u16,
+    out: &mut Vec<(u8, u32)>,
+) {
+    match (table % 2 == 1, s) {
+        (false, _) => scan_bucket::<B, false, 0>(mih, table, key, query, out),
+        (true, 0) => scan_bucket::<B, true, 0>(mih, table, key, query, out),
+        (true, 1) => scan_bucket::<B, true, 1>(mih, table, key, query, out),
+        (true, _) => scan_bucket::<B, true, 2>(mih, table, key, query, out),
     }
 }
 
@@ -529,20 +569,22 @@ impl PdqIndex {
         std::hint::black_box(touched);
         // (table, position in its ids) of entries whose chunk is within the chunk radius.
         let mut passed: Vec<(u8, u32)> = Vec::with_capacity(64);
+        let s = mih.half_radius;
         for &(k, key, other, budget) in &buckets {
             let out = &mut passed;
             match budget {
-                0 => scan_bucket::<0>(mih, k, key, other, out),
-                1 => scan_bucket::<1>(mih, k, key, other, out),
-                2 => scan_bucket::<2>(mih, k, key, other, out),
-                3 => scan_bucket::<3>(mih, k, key, other, out),
-                4 => scan_bucket::<4>(mih, k, key, other, out),
-                _ => scan_bucket::<5>(mih, k, key, other, out),
+                0 => scan_in::<0>(mih, s, k, key, other, out),
+                1 => scan_in::<1>(mih, s, k, key, other, out),
+                2 => scan_in::<2>(mih, s, k, key, other, out),
+                3 => scan_in::<3>(mih, s, k, key, other, out),
+                4 => scan_in::<4>(mih, s, k, key, other, out),
+                _ => scan_in::<5>(mih, s, k, key, other, out),
             }
         }
-        // A near hash is found once per half it is close in: deduplicate the (short)
-        // result rather than the candidates. Every position came from a bucket of its own
-        // table, so the lookup cannot miss; `u32::MAX` (no hash) would only be skipped below.
+        // A near hash is found once per chunk it is close in (once, not twice, for the two
+        // halves of a chunk: [`passes`]): deduplicate the (short) result rather than the
+        // candidates. Every position came from a bucket of its own table, so the lookup
+        // cannot miss; `u32::MAX` (no hash) would only be skipped below.
         let ids: Vec<u32> = passed
             .iter()
             .map(|&(k, position)| {
@@ -709,15 +751,22 @@ mod tests {
         }
     }
 
+    /// Every 16-bit difference: within the budget, and in a low half's table more than the
+    /// half radius away, for each budget and half radius a search uses.
     #[test]
-    fn without_lowest_counts_bits() {
-        for x in [0u16, 1, 3, 0x8000, 0x8001, 0x0f0f, 0xffff, 0x1248] {
+    fn passes_counts_bits() {
+        for x in 0..=u16::MAX {
             let n = x.count_ones();
-            assert_eq!(without_lowest::<0>(x) == 0, n == 0, "{x:#x}");
-            assert_eq!(without_lowest::<1>(x) == 0, n <= 1, "{x:#x}");
-            assert_eq!(without_lowest::<2>(x) == 0, n <= 2, "{x:#x}");
-            assert_eq!(without_lowest::<3>(x) == 0, n <= 3, "{x:#x}");
-            assert_eq!(without_lowest::<5>(x) == 0, n <= 5, "{x:#x}");
+            assert_eq!(passes::<0, false, 0>(x), n == 0, "{x:#x}");
+            assert_eq!(passes::<1, false, 0>(x), n <= 1, "{x:#x}");
+            assert_eq!(passes::<3, false, 0>(x), n <= 3, "{x:#x}");
+            assert_eq!(passes::<5, false, 0>(x), n <= 5, "{x:#x}");
+            assert!(!passes::<0, true, 0>(x), "{x:#x}");
+            assert_eq!(passes::<3, true, 0>(x), (1..=3).contains(&n), "{x:#x}");
+            assert!(!passes::<1, true, 1>(x), "{x:#x}");
+            assert_eq!(passes::<2, true, 1>(x), n == 2, "{x:#x}");
+            assert_eq!(passes::<3, true, 1>(x), (2..=3).contains(&n), "{x:#x}");
+            assert_eq!(passes::<5, true, 2>(x), (3..=5).contains(&n), "{x:#x}");
         }
     }
 
