@@ -32,7 +32,7 @@
 //! for a few thousand random hashes, 32 for a million, 192 for ten million, so 1 MiB, 4 MiB
 //! and 24 MiB a table) and, for a table where some bucket does not fit its slot, 2 bytes
 //! an entry that does not and 256 KiB of offsets: for random hashes 167 bytes a hash at a
-//! million, 137 (1.27 GiB) at ten million, and 17 MiB for a list of 4,096.
+//! million, 137 (1.27 GiB) at ten million, and 16.4 MiB for a list of 4,096.
 //!
 //! Small lists, and thresholds of 48 and above (where probing explodes), use the scan.
 
