@@ -372,15 +372,6 @@ impl PdqIndex {
         let mih = Self::radii(threshold)
             .filter(|_| use_mih && u32::try_from(words.len()).is_ok())
             .map(|(radius, half_radius)| {
-                let mut mih = Mih {
-                    slot: 0,
-                    slots: Vec::with_capacity(TABLES),
-                    overflow_offsets: Vec::with_capacity(TABLES),
-                    overflow: Vec::with_capacity(TABLES),
-                    ids: Vec::with_capacity(TABLES),
-                    radius,
-                    half_radius,
-                };
                 // Counting sort of each table's entries by its key.
                 let all_offsets: Vec<Vec<u32>> = (0..TABLES)
                     .map(|k| {
@@ -401,7 +392,15 @@ impl PdqIndex {
                             .flat_map(|off| off.windows(2).map(|w| (w[1] - w[0]) as usize)),
                     )
                 });
-                mih.slot = slot;
+                let mut mih = Mih {
+                    slot,
+                    slots: Vec::with_capacity(TABLES),
+                    overflow_offsets: Vec::with_capacity(TABLES),
+                    overflow: Vec::with_capacity(TABLES),
+                    ids: Vec::with_capacity(TABLES),
+                    radius,
+                    half_radius,
+                };
                 for (k, off) in all_offsets.into_iter().enumerate() {
                     let mut next = off.clone();
                     let mut others = vec![0u16; words.len()];
